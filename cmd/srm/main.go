@@ -1,0 +1,179 @@
+// Command srm serves the shared-responsibility matrix: who secures what,
+// for every workload, by service model and defense-in-depth layer.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/web"
+)
+
+const usage = `srm — a shared-responsibility matrix for cloud security.
+
+Usage:
+  srm serve [--demo]   migrate the database, then serve the web interface
+  srm migrate          apply pending database migrations and exit
+  srm demo             load the demo portfolio into an empty database and exit
+  srm help             show this help
+
+serve:
+  --demo   load the demo portfolio (a shipping company's workloads) first,
+           when the database has no workloads yet
+
+Environment:
+  DATABASE_URL   PostgreSQL connection string (required), for example
+                 postgres://user:password@localhost:5432/srm?sslmode=disable
+  SRM_ADDR       address to listen on (default 127.0.0.1:8080)
+
+serve stops gracefully on SIGINT or SIGTERM: /readyz turns 503 at once and
+requests in flight get up to 10 seconds to finish.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "srm:", err)
+		os.Exit(1)
+	}
+}
+
+// config is srm's configuration, read from the environment.
+type config struct {
+	DatabaseURL string
+	Addr        string
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{DatabaseURL: getenv("DATABASE_URL"), Addr: getenv("SRM_ADDR")}
+	if c.DatabaseURL == "" {
+		return c, errors.New("DATABASE_URL is not set; see `srm help`")
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve", "migrate", "demo":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+
+	fs := flag.NewFlagSet("srm "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	demo := false
+	if cmd == "serve" {
+		fs.BoolVar(&demo, "demo", false, "load the demo portfolio into an empty database")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err) // pgx never puts the password in this error
+	}
+	defer pool.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil { // pgxpool.New does not dial
+		return fmt.Errorf("ping database: %w", err)
+	}
+	if err := store.Migrate(pool); err != nil {
+		return err
+	}
+	st := store.New(pool)
+	switch cmd {
+	case "migrate":
+		logger.Info("migrations applied")
+		return nil
+	case "demo":
+		return seedDemo(ctx, st, logger)
+	}
+	if demo {
+		if err := seedDemo(ctx, st, logger); err != nil {
+			return err
+		}
+	}
+	return serve(ctx, cfg, logger, st)
+}
+
+func seedDemo(ctx context.Context, st *store.Store, logger *slog.Logger) error {
+	added, err := st.SeedDemo(ctx)
+	if err != nil {
+		return err
+	}
+	if added {
+		logger.Info("demo portfolio loaded")
+	} else {
+		logger.Info("demo portfolio skipped: the database already has workloads")
+	}
+	return nil
+}
+
+func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store) error {
+	var stopping atomic.Bool
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           web.NewServer(logger, st, func() bool { return !stopping.Load() }),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("srm is serving", "url", "http://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stopping.Store(true)
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

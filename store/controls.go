@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/srmhq/srm"
+)
+
+// controlRow mirrors a row of the controls table.
+type controlRow struct {
+	ID           int64
+	Layer        string
+	Area         string
+	Title        string
+	Description  string
+	CustomerPart string
+	ProviderPart string
+	Builtin      bool
+}
+
+func (r controlRow) control() srm.Control {
+	return srm.Control{ID: r.ID, Layer: srm.Layer(r.Layer), Area: srm.Area(r.Area), Title: r.Title,
+		Description: r.Description, CustomerPart: r.CustomerPart, ProviderPart: r.ProviderPart, Builtin: r.Builtin}
+}
+
+const controlColumns = `id, layer, area, title, description, customer_part, provider_part, builtin`
+
+// layerOrder sorts by the rings from the outside in.
+const layerOrder = `array_position(ARRAY['physical','identity','perimeter','network','compute','application','data'], layer)`
+
+// Controls returns the whole catalog, ordered by layer from the outside in,
+// built-in controls first in their catalog order, then custom ones by title.
+func (s *Store) Controls(ctx context.Context) ([]srm.Control, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+controlColumns+` FROM controls
+		ORDER BY `+layerOrder+`, position, lower(title), id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list controls: %w", err)
+	}
+	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[controlRow])
+	if err != nil {
+		return nil, fmt.Errorf("store: list controls: %w", err)
+	}
+	out := make([]srm.Control, len(recs))
+	for i, r := range recs {
+		out[i] = r.control()
+	}
+	return out, nil
+}
+
+// Control returns the control with the given id, or an error wrapping
+// srm.ErrNotFound.
+func (s *Store) Control(ctx context.Context, id int64) (srm.Control, error) {
+	rows, _ := s.db.Query(ctx, `SELECT `+controlColumns+` FROM controls WHERE id = $1`, id)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[controlRow])
+	if err != nil {
+		return srm.Control{}, fmt.Errorf("store: control %d: %w", id, translate(err))
+	}
+	return r.control(), nil
+}
+
+// CreateControl adds a custom control to the catalog and sets c.ID. A title
+// already used in the same layer is an error wrapping srm.ErrConflict.
+func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
+	err := s.db.QueryRow(ctx, `
+		INSERT INTO controls (layer, area, title, description, customer_part, provider_part, builtin)
+		VALUES ($1, $2, $3, $4, $5, $6, false)
+		RETURNING id`,
+		c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart).Scan(&c.ID)
+	if err != nil {
+		return fmt.Errorf("store: create control %q: %w", c.Title, translate(err))
+	}
+	return nil
+}
+
+// UpdateControl changes a custom control. Built-in controls are not
+// editable: the error wraps srm.ErrNotFound for them and for unknown ids.
+func (s *Store) UpdateControl(ctx context.Context, c srm.Control) error {
+	tag, err := s.db.Exec(ctx, `
+		UPDATE controls SET layer = $2, area = $3, title = $4, description = $5,
+			customer_part = $6, provider_part = $7
+		WHERE id = $1 AND NOT builtin`,
+		c.ID, c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart)
+	if err != nil {
+		return fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: update control %d: %w", c.ID, srm.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteControl removes a custom control with its statuses and overrides.
+// Built-in controls cannot be deleted: the error wraps srm.ErrNotFound.
+func (s *Store) DeleteControl(ctx context.Context, id int64) error {
+	tag, err := s.db.Exec(ctx, `DELETE FROM controls WHERE id = $1 AND NOT builtin`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete control %d: %w", id, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: delete control %d: %w", id, srm.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+// Package store reads and writes srm data in PostgreSQL. It returns srm
+// types and srm errors; pgx types never leave this package except through
+// DBTX. It must not import web or views.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/golang-migrate/migrate/v4"
+	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/migrations"
+)
+
+// DBTX is what the store needs from PostgreSQL. Both *pgxpool.Pool and
+// pgx.Tx satisfy it.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Store is the application's only gateway to the database.
+type Store struct{ db DBTX }
+
+// New returns a Store that runs its queries on db.
+func New(db DBTX) *Store { return &Store{db: db} }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies every pending migration to the database behind pool.
+// Being already current is success. A dirty database (a migration that
+// failed halfway) is reported, never forced: an operator must look.
+func Migrate(pool *pgxpool.Pool) error {
+	m, err := migrator(pool)
+	if err != nil {
+		return err
+	}
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return migrateError(m, "up", err)
+	}
+	return nil
+}
+
+// MigrateDown reverts every migration. Tests use it to prove the down
+// migrations work; nothing in the application calls it.
+func MigrateDown(pool *pgxpool.Pool) error {
+	m, err := migrator(pool)
+	if err != nil {
+		return err
+	}
+	if err := m.Down(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return migrateError(m, "down", err)
+	}
+	return nil
+}
+
+func migrator(pool *pgxpool.Pool) (*migrate.Migrate, error) {
+	src, err := iofs.New(migrations.FS, ".")
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	drv, err := pgxmigrate.WithInstance(stdlib.OpenDBFromPool(pool), &pgxmigrate.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	return m, nil
+}
+
+func migrateError(m *migrate.Migrate, dir string, err error) error {
+	if v, dirty, verr := m.Version(); verr == nil && dirty {
+		return fmt.Errorf("store: migrate %s: the database is dirty at version %d: a migration failed halfway; "+
+			"inspect the schema, repair it, then run `migrate force` by hand: %w", dir, v, err)
+	}
+	return fmt.Errorf("store: migrate %s: %w", dir, err)
+}
+
+// Postgres error codes the store translates into srm errors.
+const (
+	uniqueViolation          = "23505"
+	foreignKeyViolation      = "23503"
+	checkViolation           = "23514"
+	invalidText              = "22P02"
+	characterNotInRepertoire = "22021"
+	nullCharacter            = "22P05"
+)
+
+// translate turns pgx errors into srm sentinels so callers need no pgx.
+func translate(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return srm.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case uniqueViolation:
+			return fmt.Errorf("%w: %s", srm.ErrConflict, pe.ConstraintName)
+		case foreignKeyViolation:
+			return fmt.Errorf("%w: %s", srm.ErrNotFound, pe.ConstraintName)
+		case checkViolation, invalidText, characterNotInRepertoire, nullCharacter:
+			return fmt.Errorf("%w: %s", srm.ErrInvalid, pe.Message)
+		}
+	}
+	return err
+}
+
+// inTx runs fn in a transaction on s's database, committing when fn
+// returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.db, fn)
+}

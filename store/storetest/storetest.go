@@ -1,0 +1,147 @@
+// Package storetest gives each test its own freshly migrated PostgreSQL
+// database, cloned from a template made once per test binary, and drops it
+// when the test ends. Tests may therefore run in parallel and leave nothing
+// behind. It reads TEST_DATABASE_URL; without it tests skip, unless
+// SRM_REQUIRE_DB is set (as `make test` and CI do), when they fail.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/srmhq/srm/store"
+)
+
+var (
+	setupOnce sync.Once
+	setupErr  error
+	admin     *pgxpool.Pool // connected to the server's maintenance database
+	template  = fmt.Sprintf("srm_test_%d", os.Getpid())
+	seq       atomic.Int64
+)
+
+// Main runs the package's tests, then drops the template database.
+// Every test package that uses the database calls it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if admin != nil {
+		ctx := context.Background()
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident(template)+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "storetest: drop template: %v\n", err)
+			code = 1
+		}
+		admin.Close()
+	}
+	os.Exit(code)
+}
+
+// URL returns a connection string for a fresh, migrated database that is
+// dropped when t ends. Tests that start their own srm process use it.
+func URL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("SRM_REQUIRE_DB") != "" {
+			t.Fatal("storetest: SRM_REQUIRE_DB is set but TEST_DATABASE_URL is not")
+		}
+		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL-backed test")
+	}
+	ctx := context.Background()
+	setupOnce.Do(func() { setupErr = setup(ctx, base) })
+	if setupErr != nil {
+		t.Fatalf("storetest: %v", setupErr)
+	}
+	name := fmt.Sprintf("%s_%d", template, seq.Add(1))
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template)); err != nil {
+		t.Fatalf("storetest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+ident(name)+" WITH (FORCE)"); err != nil {
+			t.Errorf("storetest: drop database %s: %v", name, err)
+		}
+	})
+	u, err := withDatabase(base, name)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	return u
+}
+
+// withDatabase returns conn, a URL or keyword/value connection string,
+// pointed at database name.
+func withDatabase(conn, name string) (string, error) {
+	if !strings.HasPrefix(conn, "postgres://") && !strings.HasPrefix(conn, "postgresql://") {
+		return conn + " dbname=" + name, nil
+	}
+	u, err := url.Parse(conn)
+	if err != nil {
+		return "", fmt.Errorf("parse TEST_DATABASE_URL: %w", err)
+	}
+	u.Path = "/" + name
+	q := u.Query()
+	q.Del("dbname")
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// Pool returns a pool on a fresh, migrated database that is dropped when t
+// ends.
+func Pool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := connect(context.Background(), URL(t))
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	t.Cleanup(pool.Close) // runs before the drop registered by URL
+	return pool
+}
+
+// New returns a Store on a fresh, migrated database.
+func New(t testing.TB) *store.Store { return store.New(Pool(t)) }
+
+func setup(ctx context.Context, conn string) error {
+	var err error
+	admin, err = connect(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident(template)+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop stale template: %w", err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident(template)); err != nil {
+		return fmt.Errorf("create template: %w", err)
+	}
+	tmpl, err := withDatabase(conn, template)
+	if err != nil {
+		return err
+	}
+	pool, err := connect(ctx, tmpl)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return store.Migrate(pool)
+}
+
+func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping: %w", err)
+	}
+	return pool, nil
+}
+
+func ident(name string) string { return pgx.Identifier{name}.Sanitize() }

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/srmhq/srm"
+)
+
+type workloadRow struct {
+	ID          int64
+	Name        string
+	Description string
+	Model       string
+	BaselineID  int64
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (r workloadRow) workload() srm.Workload {
+	return srm.Workload{ID: r.ID, Name: r.Name, Description: r.Description, Model: srm.ServiceModel(r.Model),
+		BaselineID: r.BaselineID, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+const workloadColumns = `id, name, description, model, baseline_id, version, created_at, updated_at`
+
+// Workload returns the workload with the given id, or an error wrapping
+// srm.ErrNotFound.
+func (s *Store) Workload(ctx context.Context, id int64) (srm.Workload, error) {
+	rows, _ := s.db.Query(ctx, `SELECT `+workloadColumns+` FROM workloads WHERE id = $1`, id)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[workloadRow])
+	if err != nil {
+		return srm.Workload{}, fmt.Errorf("store: workload %d: %w", id, translate(err))
+	}
+	return r.workload(), nil
+}
+
+// CreateWorkload registers w and sets its ID, Version and times. A name
+// already taken (ignoring case) is an error wrapping srm.ErrConflict; an
+// unknown baseline one wrapping srm.ErrNotFound.
+func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
+	err := s.db.QueryRow(ctx, `
+		INSERT INTO workloads (name, description, model, baseline_id)
+		VALUES ($1, $2, $3, $4)
+		RETURNING id, version, created_at, updated_at`,
+		w.Name, w.Description, w.Model, w.BaselineID).Scan(&w.ID, &w.Version, &w.CreatedAt, &w.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("store: create workload %q: %w", w.Name, translate(err))
+	}
+	return nil
+}
+
+// UpdateWorkload saves every field of w. Statuses are never touched, so
+// the work on controls that stay the customer's is kept, and the work on
+// controls that moved to the provider is there again if they move back.
+func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) error {
+	tag, err := s.db.Exec(ctx, `
+		UPDATE workloads SET name = $2, description = $3, model = $4, baseline_id = $5,
+			version = version + 1, updated_at = now()
+		WHERE id = $1`,
+		w.ID, w.Name, w.Description, w.Model, w.BaselineID)
+	if err != nil {
+		return fmt.Errorf("store: update workload %d: %w", w.ID, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: update workload %d: %w", w.ID, srm.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteWorkload removes a workload with its statuses and overrides.
+func (s *Store) DeleteWorkload(ctx context.Context, id int64) error {
+	tag, err := s.db.Exec(ctx, `DELETE FROM workloads WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete workload %d: %w", id, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: delete workload %d: %w", id, srm.ErrNotFound)
+	}
+	return nil
+}
+
+// WorkloadSort orders the workload list.
+type WorkloadSort string
+
+// The orders the list offers.
+const (
+	ByName         WorkloadSort = "name"
+	ByProgress     WorkloadSort = "progress"
+	ByProgressDesc WorkloadSort = "-progress"
+)
+
+// WorkloadQuery selects a page of the workload list.
+type WorkloadQuery struct {
+	Model   srm.ServiceModel // "" for every model
+	Sort    WorkloadSort
+	Page    int // from 1
+	PerPage int
+}
+
+// WorkloadPage is one page of the workload list and the size of the whole.
+type WorkloadPage struct {
+	Items []srm.WorkloadSummary
+	Total int // workloads that match the filter, on every page
+}
+
+// Workloads returns one page of workloads with their progress, computed in
+// PostgreSQL by the counting rule. Progress sorts by percentage complete,
+// then by name; workloads with nothing to count sort as 0%.
+func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadPage, error) {
+	if q.PerPage <= 0 {
+		q.PerPage = 50
+	}
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	order := "lower(w.name), w.id"
+	switch q.Sort {
+	case ByProgress:
+		order = "pct, lower(w.name), w.id"
+	case ByProgressDesc:
+		order = "pct DESC, lower(w.name), w.id"
+	}
+	// order is one of the constants above, never input.
+	rows, err := s.db.Query(ctx, `
+		WITH tally AS (
+			SELECT a.workload_id,
+			       count(*) FILTER (WHERE a.party <> 'provider' AND NOT a.not_applicable) AS total,
+			       count(*) FILTER (WHERE a.party <> 'provider' AND NOT a.not_applicable AND a.complete) AS done
+			FROM assignments a
+			JOIN workloads w ON w.id = a.workload_id
+			WHERE $1 = '' OR w.model = $1
+			GROUP BY a.workload_id
+		)
+		SELECT w.id, w.name, w.description, w.model, w.baseline_id, w.version, w.created_at, w.updated_at,
+		       b.name AS baseline_name,
+		       COALESCE(t.done, 0) AS done, COALESCE(t.total, 0) AS total,
+		       CASE WHEN COALESCE(t.total, 0) = 0 THEN 0 ELSE t.done::float8 / t.total END AS pct,
+		       count(*) OVER () AS matching
+		FROM workloads w
+		JOIN baselines b ON b.id = w.baseline_id
+		LEFT JOIN tally t ON t.workload_id = w.id
+		WHERE $1 = '' OR w.model = $1
+		ORDER BY `+order+`
+		LIMIT $2 OFFSET $3`,
+		string(q.Model), q.PerPage, (q.Page-1)*q.PerPage)
+	if err != nil {
+		return WorkloadPage{}, fmt.Errorf("store: list workloads: %w", err)
+	}
+	type summaryRow struct {
+		workloadRow
+		BaselineName string
+		Done         int
+		Total        int
+		Pct          float64
+		Matching     int
+	}
+	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[summaryRow])
+	if err != nil {
+		return WorkloadPage{}, fmt.Errorf("store: list workloads: %w", err)
+	}
+	page := WorkloadPage{Items: make([]srm.WorkloadSummary, len(recs))}
+	for i, r := range recs {
+		page.Items[i] = srm.WorkloadSummary{Workload: r.workload(), BaselineName: r.BaselineName,
+			Progress: srm.Progress{Done: r.Done, Total: r.Total}}
+		page.Total = r.Matching
+	}
+	if len(recs) == 0 && q.Page > 1 { // past the end: still say how many there are
+		err := s.db.QueryRow(ctx, `SELECT count(*) FROM workloads WHERE $1 = '' OR model = $1`,
+			string(q.Model)).Scan(&page.Total)
+		if err != nil {
+			return WorkloadPage{}, fmt.Errorf("store: count workloads: %w", err)
+		}
+	}
+	return page, nil
+}

@@ -1,0 +1,116 @@
+// Package views renders srm's pages and fragments with templ. Components
+// take plain srm values and never query anything; web decides what to show.
+// It must not import store's database code or web.
+package views
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/srmhq/srm"
+)
+
+// Nav names the section of the site a page belongs to, for the menu.
+type Nav string
+
+// The sections of the menu.
+const (
+	NavPortfolio Nav = "portfolio"
+	NavMatrix    Nav = "matrix"
+	NavOwners    Nav = "owners"
+	NavCatalog   Nav = "catalog"
+)
+
+func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }
+
+// progressText is the counting rule's numbers as a person reads them.
+func progressText(p srm.Progress) string {
+	if p.Total == 0 {
+		return "nothing to do"
+	}
+	return fmt.Sprintf("%d of %d complete", p.Done, p.Total)
+}
+
+// ringColour colours a layer by completion: red at 0 %, green at 100 %,
+// grey when nothing in it is the customer's.
+func ringColour(p srm.Progress) string {
+	if p.Total == 0 {
+		return "#d9dee5"
+	}
+	hue := 4 + float64(p.Done)/float64(p.Total)*130
+	return fmt.Sprintf("hsl(%.0f 62%% 62%%)", hue)
+}
+
+// ringRadius is the outer radius of layer i's ring (0 = physical, outermost).
+func ringRadius(i int) float64 { return 96 - float64(i)*12.5 }
+
+// ringLabelY places a ring's initial in the middle of its band, above the centre.
+func ringLabelY(i int) string {
+	mid := ringRadius(i) - 6.25
+	if i == len(srm.Layers)-1 {
+		mid = 0
+	}
+	return strconv.FormatFloat(100-mid+3.5, 'f', 1, 64)
+}
+
+func f1(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
+
+func ringsDescription(layers []srm.LayerProgress) string {
+	s := "Defense-in-depth rings, data at the centre. "
+	for _, lp := range layers {
+		s += lp.Layer.Label() + ": "
+		if lp.Progress.Total == 0 {
+			s += "inherited from Azure or not applicable"
+		} else {
+			s += progressText(lp.Progress)
+		}
+		s += ". "
+	}
+	return s
+}
+
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+func dateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+func workloadURL(id int64) string { return "/workloads/" + itoa(id) }
+
+func controlAnchor(id int64) string { return "control-" + itoa(id) }
+
+func fieldID(cid int64, field string) string { return "c" + itoa(cid) + "-" + field }
+
+// query builds a query string from key/value pairs, leaving out empty values.
+func query(path string, kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			v.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+func partyClass(p srm.Party) string { return "party party-" + string(p) }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return itoa(n) + " " + many
+}

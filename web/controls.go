@@ -1,0 +1,348 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/views"
+)
+
+// findAssignment returns the assignment of control cid in v, or an error
+// wrapping srm.ErrNotFound.
+func findAssignment(v views.WorkloadView, cid int64) (srm.Assignment, error) {
+	for _, a := range v.Assignments {
+		if a.Control.ID == cid {
+			return a, nil
+		}
+	}
+	return srm.Assignment{}, fmt.Errorf("control %d: %w", cid, srm.ErrNotFound)
+}
+
+// statusInput reads a control's status form.
+func statusInput(r *http.Request) views.ControlEdit {
+	owner, _ := strconv.ParseInt(r.PostFormValue("owner"), 10, 64)
+	kind := srm.OwnerKind(r.PostFormValue("new_owner_kind"))
+	if kind != srm.Team {
+		kind = srm.Person
+	}
+	return views.ControlEdit{
+		Status: srm.Status{
+			OwnerID:       owner,
+			Complete:      r.PostFormValue("complete") == "1",
+			Note:          strings.TrimSpace(r.PostFormValue("note")),
+			Evidence:      strings.TrimSpace(r.PostFormValue("evidence")),
+			NotApplicable: r.PostFormValue("not_applicable") == "1",
+			NAReason:      strings.TrimSpace(r.PostFormValue("na_reason")),
+		},
+		NewOwner:     strings.TrimSpace(r.PostFormValue("new_owner")),
+		NewOwnerKind: kind,
+	}
+}
+
+// saveStatus handles "POST /workloads/{id}/controls/{cid}": the owner,
+// completion, note, evidence and applicability of one control. Without
+// JavaScript it redirects back to the control; with htmx it answers with
+// the refreshed workload body, so progress updates in place. Rejected input
+// comes back with the person's input and 422.
+func saveStatus(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		cid, err := pathID(r, "cid")
+		if err != nil {
+			return err
+		}
+		if err := parseForm(r); err != nil {
+			return err
+		}
+		v, err := workloadView(r, st, id)
+		if err != nil {
+			return err
+		}
+		a, err := findAssignment(v, cid)
+		if err != nil {
+			return err
+		}
+		if !a.Party.Counted() {
+			return fmt.Errorf("control %d of workload %d is Azure's: %w", cid, id, srm.ErrConflict)
+		}
+		edit := statusInput(r)
+		edit.ControlID = cid
+		edit.Problems = edit.Status.Validate()
+		hasOwner := edit.Status.OwnerID > 0
+		if edit.NewOwner != "" {
+			for k, msg := range (srm.Owner{Name: edit.NewOwner, Kind: edit.NewOwnerKind}).Validate() {
+				edit.Problems[k] = msg
+			}
+			hasOwner = true
+		} else if hasOwner && !ownerListed(v.Owners, edit.Status.OwnerID) {
+			edit.Problems["owner"] = "That owner no longer exists. Choose one from the list."
+		}
+		if edit.Status.Complete && !hasOwner {
+			edit.Problems["complete"] = "Assign an owner before marking this control complete."
+		}
+		if len(edit.Problems) > 0 {
+			v.Edit = &edit
+			if wantsFragment(r) {
+				return render(w, r, http.StatusUnprocessableEntity, views.WorkloadBody(v))
+			}
+			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadPage(v))
+		}
+		if edit.NewOwner != "" {
+			o, err := st.EnsureOwner(r.Context(), srm.Owner{Name: edit.NewOwner, Kind: edit.NewOwnerKind})
+			if err != nil {
+				return err
+			}
+			edit.Status.OwnerID = o.ID
+		}
+		if err := st.SaveStatus(r.Context(), id, cid, edit.Status); err != nil {
+			return err
+		}
+		if wantsFragment(r) {
+			v, err := workloadView(r, st, id)
+			if err != nil {
+				return err
+			}
+			return render(w, r, http.StatusOK, views.WorkloadBody(v))
+		}
+		return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", id, cid))
+	}
+}
+
+func ownerListed(owners []srm.Owner, id int64) bool {
+	for _, o := range owners {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// overrideForm handles "GET /workloads/{id}/controls/{cid}/override".
+func overrideForm(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v, a, err := overrideTarget(r, st)
+		if err != nil {
+			return err
+		}
+		o := srm.Override{Party: a.Party}
+		if a.Override != nil {
+			o = *a.Override
+		}
+		return render(w, r, http.StatusOK, views.OverridePage(views.OverrideView{Workload: v.Workload, Assignment: a, Override: o}))
+	}
+}
+
+func overrideTarget(r *http.Request, st *store.Store) (views.WorkloadView, srm.Assignment, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return views.WorkloadView{}, srm.Assignment{}, err
+	}
+	cid, err := pathID(r, "cid")
+	if err != nil {
+		return views.WorkloadView{}, srm.Assignment{}, err
+	}
+	v, err := workloadView(r, st, id)
+	if err != nil {
+		return views.WorkloadView{}, srm.Assignment{}, err
+	}
+	a, err := findAssignment(v, cid)
+	return v, a, err
+}
+
+// saveOverride handles "POST /workloads/{id}/controls/{cid}/override": a
+// departure from the baseline, with its required reason.
+func saveOverride(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := parseForm(r); err != nil {
+			return err
+		}
+		v, a, err := overrideTarget(r, st)
+		if err != nil {
+			return err
+		}
+		o := srm.Override{
+			WorkloadID: v.Workload.ID,
+			ControlID:  a.Control.ID,
+			Party:      srm.Party(r.PostFormValue("party")),
+			Reason:     strings.TrimSpace(r.PostFormValue("reason")),
+		}
+		problems := o.Validate()
+		if len(problems) > 0 {
+			return render(w, r, http.StatusUnprocessableEntity, views.OverridePage(views.OverrideView{Workload: v.Workload, Assignment: a, Override: o, Problems: problems}))
+		}
+		if err := st.SetOverride(r.Context(), o); err != nil {
+			return err
+		}
+		return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", v.Workload.ID, a.Control.ID))
+	}
+}
+
+// deleteOverride handles "POST /workloads/{id}/controls/{cid}/override/delete":
+// the control returns to what the baseline says.
+func deleteOverride(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v, a, err := overrideTarget(r, st)
+		if err != nil {
+			return err
+		}
+		if err := st.DeleteOverride(r.Context(), v.Workload.ID, a.Control.ID); err != nil {
+			return err
+		}
+		return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", v.Workload.ID, a.Control.ID))
+	}
+}
+
+// catalogPage handles "GET /controls".
+func catalogPage(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		cs, err := st.Controls(r.Context())
+		if err != nil {
+			return err
+		}
+		areas, err := st.Areas(r.Context())
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusOK, views.CatalogPage(views.CatalogView{Controls: cs, Areas: areas}))
+	}
+}
+
+// newControlForm handles "GET /controls/new".
+func newControlForm(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		areas, err := st.Areas(r.Context())
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusOK, views.ControlForm(views.ControlFormView{Areas: areas}))
+	}
+}
+
+func controlInput(r *http.Request) srm.Control {
+	return srm.Control{
+		Title:        strings.TrimSpace(r.PostFormValue("title")),
+		Layer:        srm.Layer(r.PostFormValue("layer")),
+		Area:         srm.Area(r.PostFormValue("area")),
+		Description:  strings.TrimSpace(r.PostFormValue("description")),
+		CustomerPart: strings.TrimSpace(r.PostFormValue("customer_part")),
+		ProviderPart: strings.TrimSpace(r.PostFormValue("provider_part")),
+	}
+}
+
+// saveControl validates c and creates or updates it; problems come back
+// for the form.
+func saveControl(r *http.Request, st *store.Store, c *srm.Control, areas []srm.AreaInfo) (srm.Problems, error) {
+	problems := c.Validate(areas)
+	if len(problems) > 0 {
+		return problems, nil
+	}
+	var err error
+	if c.ID == 0 {
+		err = st.CreateControl(r.Context(), c)
+	} else {
+		err = st.UpdateControl(r.Context(), *c)
+	}
+	if errors.Is(err, srm.ErrConflict) {
+		problems["title"] = "This layer already has a control with that title."
+		return problems, nil
+	}
+	return problems, err
+}
+
+// createControl handles "POST /controls": a custom control that appears for
+// every workload.
+func createControl(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := parseForm(r); err != nil {
+			return err
+		}
+		areas, err := st.Areas(r.Context())
+		if err != nil {
+			return err
+		}
+		c := controlInput(r)
+		problems, err := saveControl(r, st, &c, areas)
+		if err != nil {
+			return err
+		}
+		if len(problems) > 0 {
+			return render(w, r, http.StatusUnprocessableEntity, views.ControlForm(views.ControlFormView{Control: c, Areas: areas, Problems: problems}))
+		}
+		return seeOther(w, r, "/controls")
+	}
+}
+
+// editControlForm handles "GET /controls/{id}/edit"; built-in controls are
+// not editable and answer 404.
+func editControlForm(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		c, err := st.Control(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if c.Builtin {
+			return srm.ErrNotFound
+		}
+		areas, err := st.Areas(r.Context())
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusOK, views.ControlForm(views.ControlFormView{Control: c, Areas: areas}))
+	}
+}
+
+// updateControl handles "POST /controls/{id}".
+func updateControl(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := parseForm(r); err != nil {
+			return err
+		}
+		if _, err := st.Control(r.Context(), id); err != nil {
+			return err
+		}
+		areas, err := st.Areas(r.Context())
+		if err != nil {
+			return err
+		}
+		c := controlInput(r)
+		c.ID = id
+		problems, err := saveControl(r, st, &c, areas)
+		if err != nil {
+			return err
+		}
+		if len(problems) > 0 {
+			return render(w, r, http.StatusUnprocessableEntity, views.ControlForm(views.ControlFormView{Control: c, Areas: areas, Problems: problems}))
+		}
+		return seeOther(w, r, "/controls")
+	}
+}
+
+// deleteControl handles "POST /controls/{id}/delete" for custom controls.
+func deleteControl(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := st.DeleteControl(r.Context(), id); err != nil {
+			return err
+		}
+		return seeOther(w, r, "/controls")
+	}
+}

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/a-h/templ"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/views"
+)
+
+// handlerFunc is an http.HandlerFunc that returns its error instead of
+// writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+var (
+	errNotFoundPage = srm.ErrNotFound
+	errMethod       = errors.New("method not allowed")
+	errTooLarge     = errors.New("request body too large")
+)
+
+// handle answers any error h returns with the matching status and the
+// error page. Only unexpected (5xx) errors are logged, once.
+func handle(logger *slog.Logger, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		status, title, detail := describe(err)
+		if status >= 500 {
+			logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		_ = render(w, r, status, views.ErrorPage(status, title, detail))
+	}
+}
+
+// describe maps an error to a status and words a person can act on.
+func describe(err error) (int, string, string) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge), errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge, "That was too much", "The form sent more than srm accepts. Shorten the text and try again."
+	case errors.Is(err, srm.ErrNotFound):
+		return http.StatusNotFound, "Not found", "There is no such page, or what it showed has been deleted."
+	case errors.Is(err, srm.ErrInvalid):
+		return http.StatusBadRequest, "That address is not valid", "Part of the address or the form is malformed. Follow a link from the portfolio instead."
+	case errors.Is(err, srm.ErrConflict):
+		return http.StatusConflict, "Someone got there first", "The change conflicts with another one. Reload the page and try again."
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request."
+	}
+	return http.StatusInternalServerError, "Something went wrong", "srm could not finish this request. It has been logged; try again in a moment."
+}
+
+// render writes c with status. It renders into a buffer first, so a
+// template error never leaves half a page on the wire.
+func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w) // the client has gone; nothing useful to do
+	return nil
+}
+
+// wantsFragment reports whether r is an htmx swap that wants only a
+// fragment. A history restore also carries HX-Request but needs the whole
+// page.
+func wantsFragment(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" &&
+		r.Header.Get("HX-History-Restore-Request") != "true"
+}
+
+// pathID reads a positive integer id from the path, or returns an error
+// wrapping srm.ErrInvalid (400).
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("path %s %q: %w", name, r.PathValue(name), srm.ErrInvalid)
+	}
+	return id, nil
+}
+
+// parseForm parses the request's form, mapping an oversized body to 413
+// and anything else malformed to 400.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return srm.ErrInvalid
+	}
+	return nil
+}
+
+// seeOther redirects after a POST, so reloading never submits twice.
+func seeOther(w http.ResponseWriter, r *http.Request, url string) error {
+	http.Redirect(w, r, url, http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,295 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/views"
+)
+
+const perPage = 50
+
+// portfolioPage handles "GET /": the portfolio's progress and the workload
+// list, filtered by model, sorted and paged. Unknown filter values fall back
+// to the defaults rather than failing.
+func portfolioPage(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q := r.URL.Query()
+		model := srm.ServiceModel(q.Get("model"))
+		if !model.Valid() {
+			model = ""
+		}
+		sort := q.Get("sort")
+		switch store.WorkloadSort(sort) {
+		case store.ByProgress, store.ByProgressDesc:
+		default:
+			sort = string(store.ByName)
+		}
+		page, err := strconv.Atoi(q.Get("page"))
+		if err != nil || page < 1 {
+			page = 1
+		}
+		list, err := st.Workloads(r.Context(), store.WorkloadQuery{Model: model, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage})
+		if err != nil {
+			return err
+		}
+		layers, err := st.PortfolioProgress(r.Context())
+		if err != nil {
+			return err
+		}
+		all := list.Total
+		if model != "" {
+			everything, err := st.Workloads(r.Context(), store.WorkloadQuery{PerPage: 1})
+			if err != nil {
+				return err
+			}
+			all = everything.Total
+		}
+		return render(w, r, http.StatusOK, views.PortfolioPage(views.PortfolioView{
+			Layers: layers, Items: list.Items, Model: model, Sort: sort, Page: page,
+			Pages: (list.Total + perPage - 1) / perPage, Matching: list.Total, Workloads: all, PerPage: perPage,
+		}))
+	}
+}
+
+// workloadInput reads the workload form.
+func workloadInput(r *http.Request) srm.Workload {
+	id, _ := strconv.ParseInt(r.PostFormValue("baseline"), 10, 64)
+	return srm.Workload{
+		Name:        strings.TrimSpace(r.PostFormValue("name")),
+		Description: strings.TrimSpace(r.PostFormValue("description")),
+		Model:       srm.ServiceModel(r.PostFormValue("model")),
+		BaselineID:  id,
+	}
+}
+
+// newWorkloadForm handles "GET /workloads/new".
+func newWorkloadForm(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		bs, err := st.Baselines(r.Context())
+		if err != nil {
+			return err
+		}
+		wl := srm.Workload{Model: srm.PaaS}
+		if len(bs) > 0 {
+			wl.BaselineID = bs[0].ID
+		}
+		return render(w, r, http.StatusOK, views.WorkloadForm(views.WorkloadFormView{Workload: wl, Baselines: bs}))
+	}
+}
+
+// createWorkload handles "POST /workloads". Rejected input comes back as
+// the same form with the person's input and a message per field, and 422.
+func createWorkload(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := parseForm(r); err != nil {
+			return err
+		}
+		wl := workloadInput(r)
+		bs, err := st.Baselines(r.Context())
+		if err != nil {
+			return err
+		}
+		problems := checkWorkload(wl, bs)
+		if len(problems) == 0 {
+			err := st.CreateWorkload(r.Context(), &wl)
+			switch {
+			case errors.Is(err, srm.ErrConflict):
+				problems["name"] = "A workload with this name already exists. Choose another name."
+			case err != nil:
+				return err
+			}
+		}
+		if len(problems) > 0 {
+			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadForm(views.WorkloadFormView{Workload: wl, Baselines: bs, Problems: problems}))
+		}
+		return seeOther(w, r, "/workloads/"+strconv.FormatInt(wl.ID, 10))
+	}
+}
+
+// checkWorkload validates wl and that its baseline exists.
+func checkWorkload(wl srm.Workload, bs []srm.Baseline) srm.Problems {
+	problems := wl.Validate()
+	if _, ok := problems["baseline"]; !ok {
+		if _, ok := findBaseline(bs, wl.BaselineID); !ok {
+			problems["baseline"] = "Choose one of the baselines listed."
+		}
+	}
+	return problems
+}
+
+func findBaseline(bs []srm.Baseline, id int64) (srm.Baseline, bool) {
+	for _, b := range bs {
+		if b.ID == id {
+			return b, true
+		}
+	}
+	return srm.Baseline{}, false
+}
+
+// assess loads what the workload page needs and runs the engine.
+func assess(r *http.Request, st *store.Store, wl srm.Workload, bs []srm.Baseline) (srm.Baseline, []srm.Assignment, error) {
+	b, ok := findBaseline(bs, wl.BaselineID)
+	if !ok {
+		return srm.Baseline{}, nil, srm.ErrNotFound
+	}
+	controls, err := st.Controls(r.Context())
+	if err != nil {
+		return b, nil, err
+	}
+	overrides, err := st.Overrides(r.Context(), wl.ID)
+	if err != nil {
+		return b, nil, err
+	}
+	statuses, err := st.Statuses(r.Context(), wl.ID)
+	if err != nil {
+		return b, nil, err
+	}
+	as, err := srm.Assess(b, wl.Model, controls, overrides, statuses)
+	return b, as, err
+}
+
+// workloadView loads everything the workload page shows.
+func workloadView(r *http.Request, st *store.Store, id int64) (views.WorkloadView, error) {
+	wl, err := st.Workload(r.Context(), id)
+	if err != nil {
+		return views.WorkloadView{}, err
+	}
+	bs, err := st.Baselines(r.Context())
+	if err != nil {
+		return views.WorkloadView{}, err
+	}
+	b, as, err := assess(r, st, wl, bs)
+	if err != nil {
+		return views.WorkloadView{}, err
+	}
+	owners, err := st.Owners(r.Context())
+	if err != nil {
+		return views.WorkloadView{}, err
+	}
+	return views.WorkloadView{Workload: wl, Baseline: b, Assignments: as, Owners: owners}, nil
+}
+
+// workloadPage handles "GET /workloads/{id}": who secures every control of
+// the workload, and the customer's progress. htmx swaps get the body only.
+func workloadPage(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		v, err := workloadView(r, st, id)
+		if err != nil {
+			return err
+		}
+		w.Header().Add("Vary", "HX-Request")
+		if wantsFragment(r) {
+			return render(w, r, http.StatusOK, views.WorkloadBody(v))
+		}
+		return render(w, r, http.StatusOK, views.WorkloadPage(v))
+	}
+}
+
+// editWorkloadForm handles "GET /workloads/{id}/edit".
+func editWorkloadForm(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		wl, err := st.Workload(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		bs, err := st.Baselines(r.Context())
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusOK, views.WorkloadForm(views.WorkloadFormView{Workload: wl, Baselines: bs}))
+	}
+}
+
+// updateWorkload handles "POST /workloads/{id}". A change of service model
+// or baseline is previewed first: the answer lists what moves, and only a
+// submission carrying confirm=1 saves it. Work on controls is never deleted.
+func updateWorkload(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := parseForm(r); err != nil {
+			return err
+		}
+		before, err := st.Workload(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		bs, err := st.Baselines(r.Context())
+		if err != nil {
+			return err
+		}
+		after := workloadInput(r)
+		after.ID, after.Version, after.CreatedAt = before.ID, before.Version, before.CreatedAt
+		problems := checkWorkload(after, bs)
+		if len(problems) > 0 {
+			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadForm(views.WorkloadFormView{Workload: after, Baselines: bs, Problems: problems}))
+		}
+		moving := after.Model != before.Model || after.BaselineID != before.BaselineID
+		if moving && r.PostFormValue("confirm") != "1" {
+			oldB, was, err := assess(r, st, before, bs)
+			if err != nil {
+				return err
+			}
+			newB, will, err := assess(r, st, after, bs)
+			if err != nil {
+				return err
+			}
+			return render(w, r, http.StatusOK, views.ModelChangePage(views.ModelChangeView{
+				Before: before, After: after, BeforeBaseline: oldB, AfterBaseline: newB, Moves: srm.Diff(was, will),
+			}))
+		}
+		err = st.UpdateWorkload(r.Context(), after)
+		if errors.Is(err, srm.ErrConflict) {
+			problems["name"] = "A workload with this name already exists. Choose another name."
+			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadForm(views.WorkloadFormView{Workload: after, Baselines: bs, Problems: problems}))
+		}
+		if err != nil {
+			return err
+		}
+		return seeOther(w, r, "/workloads/"+strconv.FormatInt(id, 10))
+	}
+}
+
+// deleteWorkloadForm handles "GET /workloads/{id}/delete": it asks first.
+func deleteWorkloadForm(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		v, err := workloadView(r, st, id)
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusOK, views.DeleteWorkloadPage(v.Workload, srm.Tally(v.Assignments)))
+	}
+}
+
+// deleteWorkload handles "POST /workloads/{id}/delete".
+func deleteWorkload(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := st.DeleteWorkload(r.Context(), id); err != nil {
+			return err
+		}
+		return seeOther(w, r, "/")
+	}
+}
