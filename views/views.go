@@ -47,15 +47,6 @@ func ringColour(p srm.Progress) string {
 // ringRadius is the outer radius of layer i's ring (0 = physical, outermost).
 func ringRadius(i int) float64 { return 96 - float64(i)*12.5 }
 
-// ringLabelY places a ring's initial in the middle of its band, above the centre.
-func ringLabelY(i int) string {
-	mid := ringRadius(i) - 6.25
-	if i == len(srm.Layers)-1 {
-		mid = 0
-	}
-	return strconv.FormatFloat(100-mid+3.5, 'f', 1, 64)
-}
-
 func f1(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
 
 func ringsDescription(layers []srm.LayerProgress) string {
