@@ -66,16 +66,12 @@ func (s *Store) CreateOwner(ctx context.Context, o *srm.Owner) error {
 // that owner, not an error.
 func (s *Store) EnsureOwner(ctx context.Context, o srm.Owner) (srm.Owner, error) {
 	o.Name = strings.TrimSpace(o.Name)
+	// DO UPDATE (a no-op) rather than DO NOTHING so the row comes back even
+	// when another request inserted it a moment earlier.
 	rows, _ := s.db.Query(ctx, `
-		WITH ins AS (
-			INSERT INTO owners (name, kind) VALUES ($1, $2)
-			ON CONFLICT (lower(name)) DO NOTHING
-			RETURNING id, name, kind
-		)
-		SELECT id, name, kind FROM ins
-		UNION ALL
-		SELECT id, name, kind FROM owners WHERE lower(name) = lower($1)
-		LIMIT 1`, o.Name, o.Kind)
+		INSERT INTO owners (name, kind) VALUES ($1, $2)
+		ON CONFLICT (lower(name)) DO UPDATE SET name = owners.name
+		RETURNING id, name, kind`, o.Name, o.Kind)
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ownerRow])
 	if err != nil {
 		return srm.Owner{}, fmt.Errorf("store: ensure owner %q: %w", o.Name, translate(err))

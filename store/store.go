@@ -52,6 +52,7 @@ func Migrate(pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close() // returns the connection it holds to the pool
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return migrateError(m, "up", err)
 	}
@@ -65,6 +66,7 @@ func MigrateDown(pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	if err := m.Down(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return migrateError(m, "down", err)
 	}

@@ -1,0 +1,1361 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+var (
+	leakOnce sync.Once
+	leakErr  error
+)
+
+// checkMigrateReleasesConnections migrates a scratch database and reports
+// an error when store.Migrate or store.MigrateDown keeps a connection of the
+// pool acquired. storetest closes the template's pool after migrating it,
+// and pgxpool.Pool.Close waits for every acquired connection, so such a leak
+// would hang every database test instead of failing one.
+func checkMigrateReleasesConnections() error {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		return nil // storetest skips or fails the test itself
+	}
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(base)
+	if err != nil {
+		return fmt.Errorf("parse TEST_DATABASE_URL: %w", err)
+	}
+	admin, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	name := pgx.Identifier{fmt.Sprintf("srm_leakcheck_%d", os.Getpid())}.Sanitize()
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return err
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	// WITH (FORCE) ends a leaked session, so the database goes either way.
+	defer admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
+	cfg = cfg.Copy()
+	cfg.ConnConfig.Database = strings.Trim(name, `"`)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	steps := []struct {
+		name string
+		fn   func(*pgxpool.Pool) error
+	}{{"Migrate", store.Migrate}, {"MigrateDown", store.MigrateDown}, {"Migrate", store.Migrate}}
+	for _, step := range steps {
+		if err := step.fn(pool); err != nil {
+			return fmt.Errorf("store.%s: %w", step.name, err)
+		}
+		if n := pool.Stat().AcquiredConns(); n != 0 {
+			// Not closing pool on purpose: Close would block forever.
+			return fmt.Errorf("store.%s(pool) returned with %d pool connection(s) still acquired: "+
+				"the *migrate.Migrate it builds is never closed, so golang-migrate's pgx5 driver keeps its "+
+				"*sql.Conn (taken from stdlib.OpenDBFromPool(pool)) forever, and pgxpool.Pool.Close — "+
+				"storetest's setup, and the app at shutdown — blocks forever; fix in store/store.go: "+
+				"close m (m.Close()) before Migrate and MigrateDown return", step.name, n)
+		}
+	}
+	pool.Close()
+	return nil
+}
+
+// open returns a store on a fresh, migrated database of its own.
+func open(t *testing.T) *store.Store {
+	t.Helper()
+	return store.New(openPool(t))
+}
+
+// openPool returns a pool on a fresh, migrated database of its own.
+func openPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	leakOnce.Do(func() { leakErr = checkMigrateReleasesConnections() })
+	if leakErr != nil {
+		t.Fatal("blocked: store.Migrate leaks a pool connection, so storetest would hang; see TestMigrateReleasesItsConnections")
+	}
+	return storetest.Pool(t)
+}
+
+func baselineBySlug(t *testing.T, st *store.Store, slug string) srm.Baseline {
+	t.Helper()
+	bs, err := st.Baselines(t.Context())
+	if err != nil {
+		t.Fatalf("Baselines() error: %v", err)
+	}
+	for _, b := range bs {
+		if b.Slug == slug {
+			return b
+		}
+	}
+	t.Fatalf("no baseline %q", slug)
+	return srm.Baseline{}
+}
+
+func catalogOf(t *testing.T, st *store.Store) []srm.Control {
+	t.Helper()
+	cs, err := st.Controls(t.Context())
+	if err != nil {
+		t.Fatalf("Controls() error: %v", err)
+	}
+	return cs
+}
+
+func titled(t *testing.T, cs []srm.Control, title string) srm.Control {
+	t.Helper()
+	for _, c := range cs {
+		if c.Title == title {
+			return c
+		}
+	}
+	t.Fatalf("no control titled %q", title)
+	return srm.Control{}
+}
+
+func createWorkload(t *testing.T, st *store.Store, name string, m srm.ServiceModel, baselineID int64) srm.Workload {
+	t.Helper()
+	w := srm.Workload{Name: name, Description: "test workload", Model: m, BaselineID: baselineID}
+	if err := st.CreateWorkload(t.Context(), &w); err != nil {
+		t.Fatalf("CreateWorkload(%q) error: %v", name, err)
+	}
+	return w
+}
+
+func saveStatus(t *testing.T, st *store.Store, workloadID, controlID int64, s srm.Status) {
+	t.Helper()
+	if err := st.SaveStatus(t.Context(), workloadID, controlID, s); err != nil {
+		t.Fatalf("SaveStatus(%d, %d) error: %v", workloadID, controlID, err)
+	}
+}
+
+func statusesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.Status {
+	t.Helper()
+	m, err := st.Statuses(t.Context(), workloadID)
+	if err != nil {
+		t.Fatalf("Statuses(%d) error: %v", workloadID, err)
+	}
+	return m
+}
+
+func overridesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.Override {
+	t.Helper()
+	m, err := st.Overrides(t.Context(), workloadID)
+	if err != nil {
+		t.Fatalf("Overrides(%d) error: %v", workloadID, err)
+	}
+	return m
+}
+
+// summaries returns every workload's summary from store.Workloads, by id.
+func summaries(t *testing.T, st *store.Store) map[int64]srm.WorkloadSummary {
+	t.Helper()
+	page, err := st.Workloads(t.Context(), store.WorkloadQuery{PerPage: 1000})
+	if err != nil {
+		t.Fatalf("Workloads() error: %v", err)
+	}
+	out := make(map[int64]srm.WorkloadSummary, len(page.Items))
+	for _, s := range page.Items {
+		out[s.ID] = s
+	}
+	return out
+}
+
+// assess runs the Go engine on what the store holds for w.
+func assess(t *testing.T, st *store.Store, w srm.Workload) []srm.Assignment {
+	t.Helper()
+	b, err := st.Baseline(t.Context(), w.BaselineID)
+	if err != nil {
+		t.Fatalf("Baseline(%d) error: %v", w.BaselineID, err)
+	}
+	as, err := srm.Assess(b, w.Model, catalogOf(t, st), overridesOf(t, st, w.ID), statusesOf(t, st, w.ID))
+	if err != nil {
+		t.Fatalf("Assess(%s, %s) error: %v", b.Slug, w.Model, err)
+	}
+	return as
+}
+
+func names(items []srm.WorkloadSummary) []string {
+	out := make([]string, len(items))
+	for i, s := range items {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// ---------------------------------------------------------------------------
+// The charts of DOMAIN.md
+
+const (
+	c = srm.Customer
+	s = srm.Shared
+	p = srm.Provider
+)
+
+type chartRow struct {
+	area     srm.Area
+	label    string
+	inSource bool
+	cells    [4]srm.Party // on-premises, IaaS, PaaS, SaaS
+}
+
+var wantBaselines = []struct {
+	slug, name string
+	rows       []chartRow // in the source's order
+}{
+	{"azure-chart", "Azure chart", []chartRow{
+		{"information-and-data", "Information and data", true, [4]srm.Party{c, c, c, c}},
+		{"devices", "Devices (mobile and PCs)", true, [4]srm.Party{c, c, c, c}},
+		{"accounts-and-identities", "Accounts and identities", true, [4]srm.Party{c, c, c, c}},
+		{"identity-and-directory", "Identity and directory infrastructure", true, [4]srm.Party{c, c, s, s}},
+		{"applications", "Applications", true, [4]srm.Party{c, c, s, p}},
+		{"network-controls", "Network controls", true, [4]srm.Party{c, c, s, p}},
+		{"operating-system", "Operating system", true, [4]srm.Party{c, c, p, p}},
+		{"physical-hosts", "Physical hosts", true, [4]srm.Party{c, p, p, p}},
+		{"physical-network", "Physical network", true, [4]srm.Party{c, p, p, p}},
+		{"physical-datacenter", "Physical datacenter", true, [4]srm.Party{c, p, p, p}},
+		{"configurations-and-settings", "Configurations and settings", false, [4]srm.Party{c, c, c, c}},
+	}},
+	{"azure-2026", "Azure 2026 table", []chartRow{
+		{"information-and-data", "Customer data", true, [4]srm.Party{c, c, c, c}},
+		{"configurations-and-settings", "Configurations and settings", true, [4]srm.Party{c, c, c, c}},
+		{"accounts-and-identities", "Identities and users", true, [4]srm.Party{c, c, c, c}},
+		{"devices", "Client devices", true, [4]srm.Party{c, c, c, s}},
+		{"applications", "Applications", true, [4]srm.Party{c, c, s, s}},
+		{"network-controls", "Network controls", true, [4]srm.Party{c, c, s, p}},
+		{"operating-system", "Operating system", true, [4]srm.Party{c, c, p, p}},
+		{"physical-hosts", "Physical hosts", true, [4]srm.Party{c, p, p, p}},
+		{"physical-network", "Physical network", true, [4]srm.Party{c, p, p, p}},
+		{"physical-datacenter", "Physical datacenter", true, [4]srm.Party{c, p, p, p}},
+		{"identity-and-directory", "Identity and directory infrastructure", false, [4]srm.Party{c, c, c, c}},
+	}},
+}
+
+// domainCatalog is DOMAIN.md's 24 starter controls, titled as migration
+// 000002 words them.
+var domainCatalog = []struct {
+	layer srm.Layer
+	title string
+	area  srm.Area
+}{
+	{srm.Physical, "Physical security of buildings and datacenters", "physical-datacenter"},
+	{srm.Physical, "Protection of physical hosts", "physical-hosts"},
+	{srm.Physical, "Protection of the physical network", "physical-network"},
+	{srm.Identity, "Access to infrastructure and change control", "identity-and-directory"},
+	{srm.Identity, "Single sign-on and multi-factor authentication", "accounts-and-identities"},
+	{srm.Identity, "Audit of events and changes", "identity-and-directory"},
+	{srm.Perimeter, "DDoS protection", "network-controls"},
+	{srm.Perimeter, "Perimeter firewall with detection and alerts", "network-controls"},
+	{srm.Network, "Limit communication between resources", "network-controls"},
+	{srm.Network, "Deny by default", "network-controls"},
+	{srm.Network, "Restrict inbound internet access, limit outbound", "network-controls"},
+	{srm.Network, "Secure connectivity to on-premises networks", "network-controls"},
+	{srm.Compute, "Secure access to virtual machines", "operating-system"},
+	{srm.Compute, "Endpoint protection", "operating-system"},
+	{srm.Compute, "Patching of systems", "operating-system"},
+	{srm.Compute, "Security of the devices used to reach the workload", "devices"},
+	{srm.Application, "Applications free of known vulnerabilities", "applications"},
+	{srm.Application, "Secrets kept in a secure store", "applications"},
+	{srm.Application, "Security as a design requirement", "applications"},
+	{srm.Data, "Data in databases", "information-and-data"},
+	{srm.Data, "Data on virtual machine disks", "information-and-data"},
+	{srm.Data, "Data in SaaS applications", "information-and-data"},
+	{srm.Data, "Data in cloud storage", "information-and-data"},
+	{srm.Data, "Regulatory confidentiality, integrity and availability", "information-and-data"},
+}
+
+// ---------------------------------------------------------------------------
+// Migrations, baselines and the catalog
+
+func TestMigrateReleasesItsConnections(t *testing.T) {
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		storetest.Pool(t) // skips, or fails under SRM_REQUIRE_DB
+	}
+	leakOnce.Do(func() { leakErr = checkMigrateReleasesConnections() })
+	if leakErr != nil {
+		t.Fatal(leakErr)
+	}
+}
+
+func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	bs, err := st.Baselines(t.Context())
+	if err != nil {
+		t.Fatalf("Baselines() error: %v", err)
+	}
+	if len(bs) != len(wantBaselines) {
+		t.Fatalf("Baselines() returned %d baselines, want %d", len(bs), len(wantBaselines))
+	}
+	for i, want := range wantBaselines {
+		b := bs[i]
+		if b.Slug != want.slug || b.Name != want.name {
+			t.Errorf("baseline %d = %s %q, want %s %q", i, b.Slug, b.Name, want.slug, want.name)
+			continue
+		}
+		if b.ID <= 0 || b.Source == "" || !strings.HasPrefix(b.SourceURL, "https://learn.microsoft.com/") || b.AsOf == "" || b.Description == "" {
+			t.Errorf("%s: ID %d, Source %q, SourceURL %q, AsOf %q, Description %q: want all set",
+				b.Slug, b.ID, b.Source, b.SourceURL, b.AsOf, b.Description)
+		}
+		if err := b.Validate(); err != nil {
+			t.Errorf("%s.Validate() = %v, want nil", b.Slug, err)
+		}
+		if len(b.Rows) != len(want.rows) {
+			t.Fatalf("%s has %d rows, want %d", b.Slug, len(b.Rows), len(want.rows))
+		}
+		for j, wr := range want.rows {
+			r := b.Rows[j]
+			if r.Area != wr.area {
+				t.Errorf("%s row %d: area %q, want %q (rows in the source's order)", b.Slug, j, r.Area, wr.area)
+				continue
+			}
+			if r.Label != wr.label {
+				t.Errorf("%s/%s: label %q, want %q", b.Slug, r.Area, r.Label, wr.label)
+			}
+			if r.InSource != wr.inSource {
+				t.Errorf("%s/%s: InSource = %v, want %v", b.Slug, r.Area, r.InSource, wr.inSource)
+			}
+			if !r.InSource && r.Note == "" {
+				t.Errorf("%s/%s: row filled by srm has no note saying so", b.Slug, r.Area)
+			}
+			for k, m := range srm.ServiceModels {
+				t.Run(fmt.Sprintf("%s/%s/%s", b.Slug, m.Label(), wr.label), func(t *testing.T) {
+					if got := r.Cells[m]; got != wr.cells[k] {
+						t.Errorf("cell = %q, want %q", got, wr.cells[k])
+					}
+				})
+			}
+		}
+		again, err := st.Baseline(t.Context(), b.ID)
+		if err != nil || again.Slug != b.Slug || len(again.Rows) != len(b.Rows) {
+			t.Errorf("Baseline(%d) = %s with %d rows, %v; want %s", b.ID, again.Slug, len(again.Rows), err, b.Slug)
+		}
+	}
+	if _, err := st.Baseline(t.Context(), 987654); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("Baseline(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestBuiltinCatalogCoversEveryLayerAndArea(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	cs := catalogOf(t, st)
+	areas, err := st.Areas(ctx)
+	if err != nil {
+		t.Fatalf("Areas() error: %v", err)
+	}
+	if len(areas) != 11 {
+		t.Errorf("Areas() has %d areas, want 11", len(areas))
+	}
+	for _, a := range areas {
+		if a.Name == "" {
+			t.Errorf("area %q has no name", a.Slug)
+		}
+	}
+
+	byLayer := map[srm.Layer]int{}
+	byArea := map[srm.Area]int{}
+	last := -1
+	for _, ctl := range cs {
+		byLayer[ctl.Layer]++
+		byArea[ctl.Area]++
+		if !ctl.Builtin {
+			t.Errorf("%q: Builtin = false in a fresh catalog", ctl.Title)
+		}
+		if ctl.Description == "" || ctl.CustomerPart == "" || ctl.ProviderPart == "" {
+			t.Errorf("%q: description, customer part and provider part must all be set", ctl.Title)
+		}
+		if p := ctl.Validate(areas); len(p) != 0 {
+			t.Errorf("%q.Validate() = %v, want no problems", ctl.Title, p)
+		}
+		if i := ctl.Layer.Index(); i < last {
+			t.Errorf("Controls() not ordered by layer: %q (%s) after a %s control", ctl.Title, ctl.Layer, srm.Layers[last])
+		} else {
+			last = i
+		}
+	}
+	for _, l := range srm.Layers {
+		if byLayer[l] == 0 {
+			t.Errorf("layer %s has no control", l)
+		}
+	}
+	for _, a := range areas {
+		if byArea[a.Slug] == 0 {
+			t.Errorf("area %s is used by no control", a.Slug)
+		}
+	}
+	for _, want := range domainCatalog {
+		found := false
+		for _, ctl := range cs {
+			if ctl.Title == want.title {
+				found = true
+				if ctl.Layer != want.layer || ctl.Area != want.area {
+					t.Errorf("%q: layer %s, area %s; want %s, %s", want.title, ctl.Layer, ctl.Area, want.layer, want.area)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("DOMAIN.md starter control %q is missing", want.title)
+		}
+	}
+	if len(cs) < len(domainCatalog) {
+		t.Errorf("catalog has %d controls, want at least %d", len(cs), len(domainCatalog))
+	}
+	patch := titled(t, cs, "Patching of systems")
+	if got, err := st.Control(ctx, patch.ID); err != nil || got != patch {
+		t.Errorf("Control(%d) = %+v, %v; want %+v", patch.ID, got, err, patch)
+	}
+	if _, err := st.Control(ctx, 987654); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("Control(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestMigrateDownThenUpRestoresTheCatalog(t *testing.T) {
+	t.Parallel()
+	pool := openPool(t)
+	ctx := t.Context()
+	if err := store.MigrateDown(pool); err != nil {
+		t.Fatalf("MigrateDown() error: %v", err)
+	}
+	var table *string
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('controls')::text`).Scan(&table); err != nil {
+		t.Fatal(err)
+	}
+	if table != nil {
+		t.Fatalf("after MigrateDown the table %s still exists", *table)
+	}
+	if err := store.Migrate(pool); err != nil {
+		t.Fatalf("Migrate() after MigrateDown error: %v", err)
+	}
+	if err := store.Migrate(pool); err != nil {
+		t.Fatalf("Migrate() when current error: %v, want nil", err)
+	}
+	st := store.New(pool)
+	cs := catalogOf(t, st)
+	if len(cs) != 25 {
+		t.Errorf("catalog after the round trip has %d controls, want 25", len(cs))
+	}
+	titled(t, cs, "Patching of systems")
+	bs, err := st.Baselines(ctx)
+	if err != nil || len(bs) != 2 {
+		t.Fatalf("Baselines() after the round trip = %d baselines, %v; want 2", len(bs), err)
+	}
+	w := createWorkload(t, st, "After the round trip", srm.PaaS, bs[0].ID)
+	if sum := summaries(t, st)[w.ID]; sum.Progress.Total != 19 {
+		t.Errorf("PaaS workload after the round trip counts %d controls, want 19", sum.Progress.Total)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Workloads
+
+func TestWorkloadCreateReadUpdateDelete(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	t26 := baselineBySlug(t, st, "azure-2026")
+
+	w := srm.Workload{Name: "Truck telemetry ingestion", Description: "Event hub", Model: srm.PaaS, BaselineID: chart.ID}
+	if err := st.CreateWorkload(ctx, &w); err != nil {
+		t.Fatalf("CreateWorkload() error: %v", err)
+	}
+	if w.ID <= 0 || w.Version != 1 || w.CreatedAt.IsZero() || w.UpdatedAt.IsZero() {
+		t.Fatalf("created workload = %+v, want ID, Version 1 and times set", w)
+	}
+	got, err := st.Workload(ctx, w.ID)
+	if err != nil {
+		t.Fatalf("Workload(%d) error: %v", w.ID, err)
+	}
+	if got.Name != w.Name || got.Description != "Event hub" || got.Model != srm.PaaS || got.BaselineID != chart.ID ||
+		got.Version != 1 || !got.CreatedAt.Equal(w.CreatedAt) {
+		t.Errorf("Workload(%d) = %+v, want %+v", w.ID, got, w)
+	}
+
+	got.Name, got.Description, got.Model, got.BaselineID = "Telemetry (VMs)", "", srm.IaaS, t26.ID
+	if err := st.UpdateWorkload(ctx, got); err != nil {
+		t.Fatalf("UpdateWorkload() error: %v", err)
+	}
+	upd, err := st.Workload(ctx, w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd.Name != "Telemetry (VMs)" || upd.Description != "" || upd.Model != srm.IaaS || upd.BaselineID != t26.ID || upd.Version != 2 {
+		t.Errorf("after UpdateWorkload = %+v, want new name, IaaS, 2026 baseline, Version 2", upd)
+	}
+	if upd.UpdatedAt.Before(upd.CreatedAt) {
+		t.Errorf("UpdatedAt %v before CreatedAt %v", upd.UpdatedAt, upd.CreatedAt)
+	}
+
+	if err := st.DeleteWorkload(ctx, w.ID); err != nil {
+		t.Fatalf("DeleteWorkload() error: %v", err)
+	}
+	if _, err := st.Workload(ctx, w.ID); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("Workload(deleted) error = %v, want ErrNotFound", err)
+	}
+	if err := st.DeleteWorkload(ctx, w.ID); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("DeleteWorkload(deleted) error = %v, want ErrNotFound", err)
+	}
+	if err := st.UpdateWorkload(ctx, upd); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("UpdateWorkload(deleted) error = %v, want ErrNotFound", err)
+	}
+	if _, err := st.Workload(ctx, 987654); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("Workload(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestCreateWorkloadRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	tests := []struct {
+		name string
+		w    srm.Workload
+		want error
+	}{
+		{"unknown baseline", srm.Workload{Name: "a", Model: srm.PaaS, BaselineID: 987654}, srm.ErrNotFound},
+		{"unknown model", srm.Workload{Name: "b", Model: "cloud", BaselineID: chart.ID}, srm.ErrInvalid},
+		{"NUL in name", srm.Workload{Name: "c\x00d", Model: srm.PaaS, BaselineID: chart.ID}, srm.ErrInvalid},
+		{"invalid UTF-8 in description", srm.Workload{Name: "e", Description: "caf\xe9", Model: srm.PaaS, BaselineID: chart.ID}, srm.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tt.w
+			if err := st.CreateWorkload(ctx, &w); !errors.Is(err, tt.want) {
+				t.Errorf("CreateWorkload() error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if page, err := st.Workloads(ctx, store.WorkloadQuery{}); err != nil || page.Total != 0 {
+		t.Errorf("after refused creates: Total %d, %v; want 0, nil", page.Total, err)
+	}
+}
+
+func TestWorkloadNameConflictIgnoresCase(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	first := createWorkload(t, st, "Fleet Telemetry", srm.PaaS, chart.ID)
+
+	dup := srm.Workload{Name: "fleet TELEMETRY", Model: srm.SaaS, BaselineID: chart.ID}
+	if err := st.CreateWorkload(ctx, &dup); !errors.Is(err, srm.ErrConflict) {
+		t.Fatalf("CreateWorkload(duplicate name) error = %v, want ErrConflict", err)
+	}
+	// The store still works after the conflict.
+	other := createWorkload(t, st, "Office suite", srm.SaaS, chart.ID)
+	other.Name = "FLEET telemetry"
+	if err := st.UpdateWorkload(ctx, other); !errors.Is(err, srm.ErrConflict) {
+		t.Errorf("UpdateWorkload(to a taken name) error = %v, want ErrConflict", err)
+	}
+	got, err := st.Workload(ctx, first.ID)
+	if err != nil || got.Name != "Fleet Telemetry" {
+		t.Errorf("Workload(first) after conflicts = %q, %v; want %q", got.Name, err, "Fleet Telemetry")
+	}
+	page, err := st.Workloads(ctx, store.WorkloadQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Fleet Telemetry", "Office suite"}; !slices.Equal(names(page.Items), want) {
+		t.Errorf("Workloads() after conflicts = %v, want %v", names(page.Items), want)
+	}
+}
+
+func TestWorkloadListPagesFiltersAndSortsByName(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	// Created in an order that is not the sorted one; names mix case.
+	var want []string
+	for i := 54; i >= 0; i-- {
+		name := fmt.Sprintf("workload %02d", i)
+		if i%2 == 0 {
+			name = fmt.Sprintf("Workload %02d", i)
+		}
+		createWorkload(t, st, name, srm.ServiceModels[i%4], chart.ID)
+		want = append(want, name)
+	}
+	slices.Reverse(want) // 00 … 54
+
+	p1, err := st.Workloads(ctx, store.WorkloadQuery{Sort: store.ByName, Page: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Total != 55 || len(p1.Items) != 50 {
+		t.Fatalf("page 1: %d items, Total %d; want 50, 55", len(p1.Items), p1.Total)
+	}
+	p2, err := st.Workloads(ctx, store.WorkloadQuery{Sort: store.ByName, Page: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.Total != 55 || len(p2.Items) != 5 {
+		t.Fatalf("page 2: %d items, Total %d; want 5, 55", len(p2.Items), p2.Total)
+	}
+	if got := append(names(p1.Items), names(p2.Items)...); !slices.Equal(got, want) {
+		t.Errorf("pages 1+2 by name =\n%v\nwant\n%v", got, want)
+	}
+	p3, err := st.Workloads(ctx, store.WorkloadQuery{Page: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p3.Total != 55 || len(p3.Items) != 0 {
+		t.Errorf("page 3: %d items, Total %d; want 0, 55", len(p3.Items), p3.Total)
+	}
+	small, err := st.Workloads(ctx, store.WorkloadQuery{Page: 4, PerPage: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.Total != 55 || !slices.Equal(names(small.Items), want[30:40]) {
+		t.Errorf("page 4 of 10 = %v (Total %d), want %v (Total 55)", names(small.Items), small.Total, want[30:40])
+	}
+
+	paas, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.PaaS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantPaaS []string
+	for i, n := range want {
+		if srm.ServiceModels[i%4] == srm.PaaS {
+			wantPaaS = append(wantPaaS, n)
+		}
+	}
+	if paas.Total != 14 || !slices.Equal(names(paas.Items), wantPaaS) {
+		t.Errorf("PaaS filter = %v (Total %d), want %v (Total 14)", names(paas.Items), paas.Total, wantPaaS)
+	}
+	for _, it := range paas.Items {
+		if it.Model != srm.PaaS || it.BaselineName != "Azure chart" || it.Progress != (srm.Progress{Total: 19}) {
+			t.Errorf("%s: model %s, baseline %q, progress %+v; want PaaS, Azure chart, 0/19", it.Name, it.Model, it.BaselineName, it.Progress)
+		}
+	}
+	pastEnd, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.SaaS, Page: 2})
+	if err != nil || pastEnd.Total != 13 || len(pastEnd.Items) != 0 {
+		t.Errorf("SaaS page 2 = %d items, Total %d, %v; want 0, 13, nil", len(pastEnd.Items), pastEnd.Total, err)
+	}
+}
+
+func TestWorkloadListSortsByProgressBothWays(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	cs := catalogOf(t, st)
+
+	alpha := createWorkload(t, st, "Alpha", srm.PaaS, chart.ID)     // 0/19
+	bravo := createWorkload(t, st, "bravo", srm.PaaS, chart.ID)     // 2/19
+	charlie := createWorkload(t, st, "Charlie", srm.PaaS, chart.ID) // 19/19
+	delta := createWorkload(t, st, "Delta", srm.SaaS, chart.ID)     // 2/10
+	createWorkload(t, st, "foxtrot", srm.PaaS, chart.ID)            // 0/19
+	_ = alpha
+
+	done := srm.Status{Complete: true}
+	saveStatus(t, st, bravo.ID, titled(t, cs, "Data in databases").ID, done)
+	saveStatus(t, st, bravo.ID, titled(t, cs, "Deny by default").ID, done)
+	saveStatus(t, st, bravo.ID, titled(t, cs, "Patching of systems").ID, done) // provider under PaaS: not counted
+	for _, a := range assess(t, st, charlie) {
+		if a.Counted() {
+			saveStatus(t, st, charlie.ID, a.Control.ID, done)
+		}
+	}
+	saveStatus(t, st, delta.ID, titled(t, cs, "Data in databases").ID, done)
+	saveStatus(t, st, delta.ID, titled(t, cs, "Single sign-on and multi-factor authentication").ID, done)
+
+	sum := summaries(t, st)
+	for id, want := range map[int64]srm.Progress{bravo.ID: {Done: 2, Total: 19}, charlie.ID: {Done: 19, Total: 19}, delta.ID: {Done: 2, Total: 10}} {
+		if got := sum[id].Progress; got != want {
+			t.Errorf("%s progress = %+v, want %+v", sum[id].Name, got, want)
+		}
+	}
+
+	tests := []struct {
+		q    store.WorkloadQuery
+		want []string
+	}{
+		{store.WorkloadQuery{Sort: store.ByProgress}, []string{"Alpha", "foxtrot", "bravo", "Delta", "Charlie"}},
+		{store.WorkloadQuery{Sort: store.ByProgressDesc}, []string{"Charlie", "Delta", "bravo", "Alpha", "foxtrot"}},
+		{store.WorkloadQuery{Sort: store.ByName}, []string{"Alpha", "bravo", "Charlie", "Delta", "foxtrot"}},
+		{store.WorkloadQuery{Sort: store.ByProgressDesc, Model: srm.PaaS}, []string{"Charlie", "bravo", "Alpha", "foxtrot"}},
+		{store.WorkloadQuery{Sort: store.ByProgress, PerPage: 2, Page: 2}, []string{"bravo", "Delta"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%+v", tt.q), func(t *testing.T) {
+			page, err := st.Workloads(ctx, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := names(page.Items); !slices.Equal(got, tt.want) {
+				t.Errorf("Workloads(%+v) = %v, want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// The SQL assignments view against the Go engine
+
+func TestAssignmentsViewAgreesWithEngine(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	cs := catalogOf(t, st)
+	ana, err := st.EnsureOwner(ctx, srm.Owner{Name: "Ana", Kind: srm.Person})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var ws []srm.Workload
+	for _, slug := range []string{"azure-chart", "azure-2026"} {
+		b := baselineBySlug(t, st, slug)
+		for _, m := range srm.ServiceModels {
+			ws = append(ws, createWorkload(t, st, slug+" "+string(m), m, b.ID))
+		}
+	}
+	// A custom control counts like a built-in one.
+	custom := srm.Control{Layer: srm.Network, Area: "network-controls", Title: "Private endpoints only"}
+	if err := st.CreateControl(ctx, &custom); err != nil {
+		t.Fatal(err)
+	}
+	cs = append(cs, custom)
+
+	physical := titled(t, cs, "Physical security of buildings and datacenters")
+	ddos := titled(t, cs, "DDoS protection")
+	patch := titled(t, cs, "Patching of systems")
+	for wi, w := range ws {
+		for ci, ctl := range cs {
+			switch {
+			case (ci+wi)%3 == 0:
+				saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ana.ID, Complete: true})
+			case (ci+wi)%5 == 1:
+				saveStatus(t, st, w.ID, ctl.ID, srm.Status{NotApplicable: true, NAReason: "not here"})
+			case (ci+wi)%7 == 2:
+				saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ana.ID, Complete: true, NotApplicable: true, NAReason: "ticked, then n/a"})
+			}
+		}
+		// Complete on a control that is the provider's under every cloud model.
+		saveStatus(t, st, w.ID, physical.ID, srm.Status{Complete: true})
+		saveStatus(t, st, w.ID, patch.ID, srm.Status{Complete: true, Note: "patched"})
+	}
+	overrides := []srm.Override{
+		{WorkloadID: ws[3].ID, ControlID: ddos.ID, Party: srm.Customer, Reason: "Runs its own scrubbing service."}, // chart SaaS: provider → customer
+		{WorkloadID: ws[0].ID, ControlID: patch.ID, Party: srm.Provider, Reason: "Vendor-managed appliance."},      // chart on-premises: customer → provider
+		{WorkloadID: ws[6].ID, ControlID: ddos.ID, Party: srm.Shared, Reason: "Shared with the ISP."},              // 2026 PaaS: shared → shared
+	}
+	for _, o := range overrides {
+		if err := st.SetOverride(ctx, o); err != nil {
+			t.Fatalf("SetOverride(%+v) error: %v", o, err)
+		}
+	}
+
+	sum := summaries(t, st)
+	var portfolio []srm.LayerProgress
+	totals := map[int]bool{}
+	for _, w := range ws {
+		as := assess(t, st, w)
+		want := srm.Tally(as)
+		if got := sum[w.ID].Progress; got != want {
+			t.Errorf("%s: store progress %+v, engine %+v", w.Name, got, want)
+		}
+		if want.Done == 0 || want.Total == 0 || want.Done == want.Total {
+			t.Errorf("%s: engine progress %+v is degenerate; the fixture should mix done and open controls", w.Name, want)
+		}
+		totals[want.Total] = true
+		layers := srm.TallyByLayer(as)
+		if portfolio == nil {
+			portfolio = layers
+			continue
+		}
+		for i := range layers {
+			portfolio[i].Controls += layers[i].Controls
+			portfolio[i].Progress = portfolio[i].Progress.Plus(layers[i].Progress)
+		}
+	}
+	if len(totals) < 4 {
+		t.Errorf("only %d distinct totals across models and baselines; the fixture does not tell them apart", len(totals))
+	}
+	got, err := st.PortfolioProgress(ctx)
+	if err != nil {
+		t.Fatalf("PortfolioProgress() error: %v", err)
+	}
+	if !slices.Equal(got, portfolio) {
+		t.Errorf("PortfolioProgress() =\n%+v\nsum of TallyByLayer =\n%+v", got, portfolio)
+	}
+	if srm.Sum(got).Total == 0 || got[0].Controls != 3*len(ws) {
+		t.Errorf("PortfolioProgress() = %+v: want counted controls and 3 physical controls per workload", got)
+	}
+
+	// The override on the chart's SaaS workload adds DDoS to its count.
+	saas := ws[3]
+	before := sum[saas.ID].Progress
+	if err := st.DeleteOverride(ctx, saas.ID, ddos.ID); err != nil {
+		t.Fatal(err)
+	}
+	after := summaries(t, st)[saas.ID].Progress
+	if after.Total != before.Total-1 {
+		t.Errorf("removing the DDoS override from %s: total %d → %d, want one less", saas.Name, before.Total, after.Total)
+	}
+	if want := srm.Tally(assess(t, st, saas)); after != want {
+		t.Errorf("%s without override: store %+v, engine %+v", saas.Name, after, want)
+	}
+}
+
+func TestEmptyPortfolioListsEveryLayer(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	got, err := st.PortfolioProgress(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := srm.TallyByLayer(nil)
+	if !slices.Equal(got, want) {
+		t.Errorf("PortfolioProgress() with no workloads = %+v, want %+v", got, want)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Statuses
+
+func TestSaveStatusStampsCompletion(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	cs := catalogOf(t, st)
+	w := createWorkload(t, st, "Warehouse system", srm.OnPrem, chart.ID)
+	ctl := titled(t, cs, "Patching of systems")
+	ana, err := st.EnsureOwner(ctx, srm.Owner{Name: "Ana Souza", Kind: srm.Person})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ben, err := st.EnsureOwner(ctx, srm.Owner{Name: "Ben", Kind: srm.Person})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ana.ID, Note: "started"})
+	got := statusesOf(t, st, w.ID)[ctl.ID]
+	if got.Complete || got.CompletedBy != "" || !got.CompletedAt.IsZero() || got.OwnerName != "Ana Souza" || got.Version != 1 {
+		t.Fatalf("open status = %+v, want open, unstamped, owner Ana Souza, version 1", got)
+	}
+
+	start := time.Now()
+	saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ana.ID, Complete: true, Note: "done",
+		Evidence: "https://wiki.example.com/patching"})
+	first := statusesOf(t, st, w.ID)[ctl.ID]
+	if !first.Complete || first.CompletedBy != "Ana Souza" || first.Note != "done" ||
+		first.Evidence != "https://wiki.example.com/patching" || first.Version != 2 {
+		t.Fatalf("completed status = %+v, want complete by Ana Souza, version 2", first)
+	}
+	if d := first.CompletedAt.Sub(start); d < -time.Minute || d > time.Minute {
+		t.Errorf("CompletedAt = %v, want about %v", first.CompletedAt, start)
+	}
+
+	// Saving again while complete, even with another owner, keeps the stamp.
+	saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ben.ID, Complete: true, Note: "handed over"})
+	again := statusesOf(t, st, w.ID)[ctl.ID]
+	if !again.Complete || again.CompletedBy != "Ana Souza" || !again.CompletedAt.Equal(first.CompletedAt) {
+		t.Errorf("re-saved complete status = %+v, want the original stamp (Ana Souza, %v)", again, first.CompletedAt)
+	}
+	if again.OwnerName != "Ben" || again.Note != "handed over" || again.Version != 3 {
+		t.Errorf("re-saved status = %+v, want owner Ben, new note, version 3", again)
+	}
+
+	// Unticking clears the stamp.
+	saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ben.ID, Note: "reopened"})
+	open := statusesOf(t, st, w.ID)[ctl.ID]
+	if open.Complete || open.CompletedBy != "" || !open.CompletedAt.IsZero() {
+		t.Errorf("unticked status = %+v, want no stamp", open)
+	}
+
+	// Ticking again stamps the owner of that moment.
+	saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ben.ID, Complete: true})
+	if re := statusesOf(t, st, w.ID)[ctl.ID]; re.CompletedBy != "Ben" || re.CompletedAt.IsZero() {
+		t.Errorf("re-ticked status = %+v, want stamped by Ben", re)
+	}
+
+	// Completing without an owner stamps the time and no name.
+	other := titled(t, cs, "Endpoint protection")
+	saveStatus(t, st, w.ID, other.ID, srm.Status{Complete: true})
+	if nobody := statusesOf(t, st, w.ID)[other.ID]; !nobody.Complete || nobody.CompletedBy != "" || nobody.CompletedAt.IsZero() || nobody.OwnerID != 0 {
+		t.Errorf("status completed without owner = %+v, want complete, stamped time, no name, no owner", nobody)
+	}
+}
+
+func TestSaveStatusRefusesUnknownIDsAndBadText(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	ctl := titled(t, catalogOf(t, st), "Deny by default")
+	w := createWorkload(t, st, "Web app", srm.PaaS, chart.ID)
+	tests := []struct {
+		name          string
+		workload, ctl int64
+		status        srm.Status
+		want          error
+	}{
+		{"unknown workload", 987654, ctl.ID, srm.Status{}, srm.ErrNotFound},
+		{"unknown control", w.ID, 987654, srm.Status{}, srm.ErrNotFound},
+		{"unknown owner", w.ID, ctl.ID, srm.Status{OwnerID: 987654}, srm.ErrNotFound},
+		{"NUL in note", w.ID, ctl.ID, srm.Status{Note: "a\x00b"}, srm.ErrInvalid},
+		{"invalid UTF-8 in reason", w.ID, ctl.ID, srm.Status{NotApplicable: true, NAReason: "\xff"}, srm.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := st.SaveStatus(ctx, tt.workload, tt.ctl, tt.status); !errors.Is(err, tt.want) {
+				t.Errorf("SaveStatus() error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if got := statusesOf(t, st, w.ID); len(got) != 0 {
+		t.Errorf("statuses after refused saves = %+v, want none", got)
+	}
+}
+
+func TestStatusesSurviveAModelChange(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	cs := catalogOf(t, st)
+	w := createWorkload(t, st, "Servers moved to VMs", srm.IaaS, chart.ID)
+	patch := titled(t, cs, "Patching of systems")          // IaaS: customer; PaaS: provider
+	deny := titled(t, cs, "Deny by default")               // IaaS: customer; PaaS: shared
+	data := titled(t, cs, "Data on virtual machine disks") // customer under both
+	ops, err := st.EnsureOwner(ctx, srm.Owner{Name: "Ops team", Kind: srm.Team})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveStatus(t, st, w.ID, patch.ID, srm.Status{OwnerID: ops.ID, Complete: true, Note: "monthly window"})
+	saveStatus(t, st, w.ID, deny.ID, srm.Status{OwnerID: ops.ID, Complete: true})
+	saveStatus(t, st, w.ID, data.ID, srm.Status{NotApplicable: true, NAReason: "no disks"})
+	stamp := statusesOf(t, st, w.ID)[patch.ID]
+	if got := summaries(t, st)[w.ID].Progress; got != (srm.Progress{Done: 2, Total: 21}) {
+		t.Fatalf("IaaS progress = %+v, want 2/21 (22 counted, one not applicable)", got)
+	}
+	iaas := assess(t, st, w)
+
+	w.Model = srm.PaaS
+	if err := st.UpdateWorkload(ctx, w); err != nil {
+		t.Fatalf("UpdateWorkload(→ PaaS) error: %v", err)
+	}
+	paasStatuses := statusesOf(t, st, w.ID)
+	if len(paasStatuses) != 3 {
+		t.Errorf("statuses after the move = %d, want 3", len(paasStatuses))
+	}
+	if got := paasStatuses[patch.ID]; !got.Complete || got.CompletedBy != "Ops team" || !got.CompletedAt.Equal(stamp.CompletedAt) || got.Note != "monthly window" {
+		t.Errorf("patching status under PaaS = %+v, want the IaaS one kept", got)
+	}
+	paas := assess(t, st, w)
+	if got := summaries(t, st)[w.ID].Progress; got != (srm.Progress{Done: 1, Total: 18}) || got != srm.Tally(paas) {
+		t.Errorf("PaaS progress = %+v, engine %+v, want 1/18 (patching moved to Azure)", got, srm.Tally(paas))
+	}
+	var patchMove *srm.Move
+	for _, m := range srm.Diff(iaas, paas) {
+		if m.Control.ID == patch.ID {
+			patchMove = &m
+		}
+	}
+	if patchMove == nil || patchMove.From != srm.Customer || patchMove.To != srm.Provider || !patchMove.Status.Complete {
+		t.Errorf("Diff(IaaS, PaaS) patching move = %+v, want customer → provider with its completed status", patchMove)
+	}
+
+	w.Model = srm.IaaS
+	if err := st.UpdateWorkload(ctx, w); err != nil {
+		t.Fatalf("UpdateWorkload(→ IaaS) error: %v", err)
+	}
+	back := statusesOf(t, st, w.ID)[patch.ID]
+	if !back.Complete || back.CompletedBy != "Ops team" || !back.CompletedAt.Equal(stamp.CompletedAt) {
+		t.Errorf("patching back under IaaS = %+v, want its old completed state", back)
+	}
+	if got := summaries(t, st)[w.ID].Progress; got != (srm.Progress{Done: 2, Total: 21}) {
+		t.Errorf("IaaS progress after moving back = %+v, want 2/21", got)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Owners
+
+func TestEnsureOwnerReturnsTheExistingOwnerIgnoringCase(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	first, err := st.EnsureOwner(ctx, srm.Owner{Name: "  Platform Team ", Kind: srm.Team})
+	if err != nil {
+		t.Fatalf("EnsureOwner(new) error: %v", err)
+	}
+	if first.ID <= 0 || first.Name != "Platform Team" || first.Kind != srm.Team {
+		t.Fatalf("EnsureOwner(new) = %+v, want a trimmed team", first)
+	}
+	again, err := st.EnsureOwner(ctx, srm.Owner{Name: "platform team", Kind: srm.Person})
+	if err != nil {
+		t.Fatalf("EnsureOwner(existing) error: %v", err)
+	}
+	if again != first {
+		t.Errorf("EnsureOwner(differently cased) = %+v, want %+v", again, first)
+	}
+	dup := srm.Owner{Name: "PLATFORM TEAM", Kind: srm.Team}
+	if err := st.CreateOwner(ctx, &dup); !errors.Is(err, srm.ErrConflict) {
+		t.Errorf("CreateOwner(taken name) error = %v, want ErrConflict", err)
+	}
+	bad := srm.Owner{Name: "Robot", Kind: "robot"}
+	if err := st.CreateOwner(ctx, &bad); !errors.Is(err, srm.ErrInvalid) {
+		t.Errorf("CreateOwner(unknown kind) error = %v, want ErrInvalid", err)
+	}
+	ana := srm.Owner{Name: "ana", Kind: srm.Person}
+	if err := st.CreateOwner(ctx, &ana); err != nil || ana.ID <= 0 {
+		t.Fatalf("CreateOwner(ana) = %+v, %v", ana, err)
+	}
+	owners, err := st.Owners(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []srm.Owner{ana, first}; !slices.Equal(owners, want) {
+		t.Errorf("Owners() = %+v, want %+v", owners, want)
+	}
+	if got, err := st.Owner(ctx, first.ID); err != nil || got != first {
+		t.Errorf("Owner(%d) = %+v, %v; want %+v", first.ID, got, err, first)
+	}
+	if _, err := st.Owner(ctx, 987654); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("Owner(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestEnsureOwnerConcurrently(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	const rounds, callers = 25, 8
+	for r := range rounds {
+		name := fmt.Sprintf("Team %d", r)
+		var wg sync.WaitGroup
+		ids := make([]int64, callers)
+		errs := make([]error, callers)
+		for i := range callers {
+			wg.Go(func() {
+				o, err := st.EnsureOwner(ctx, srm.Owner{Name: name, Kind: srm.Team})
+				ids[i], errs[i] = o.ID, err
+			})
+		}
+		wg.Wait()
+		for i := range callers {
+			if errs[i] != nil {
+				t.Fatalf("round %d: %d callers ensuring %q at once: caller %d got error %v, want the owner "+
+					"(store.EnsureOwner: when another transaction inserts the same name concurrently, "+
+					"ON CONFLICT DO NOTHING waits for it, but the UNION's SELECT runs on the statement's "+
+					"snapshot taken before that commit, so no row comes back)", r, callers, name, i, errs[i])
+			}
+			if ids[i] != ids[0] {
+				t.Fatalf("round %d: callers got owners %v, want one id", r, ids)
+			}
+		}
+	}
+}
+
+func TestOwnerSummariesAndQueue(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	cs := catalogOf(t, st)
+	fleet := createWorkload(t, st, "Fleet telemetry", srm.PaaS, chart.ID)
+	office := createWorkload(t, st, "Office suite", srm.SaaS, chart.ID)
+	ensure := func(name string, kind srm.OwnerKind) srm.Owner {
+		o, err := st.EnsureOwner(ctx, srm.Owner{Name: name, Kind: kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	ana, ben, cy := ensure("Ana", srm.Person), ensure("ben", srm.Person), ensure("Cy team", srm.Team)
+
+	patch := titled(t, cs, "Patching of systems")
+	deny := titled(t, cs, "Deny by default")
+	dbs := titled(t, cs, "Data in databases")
+	disks := titled(t, cs, "Data on virtual machine disks")
+	ddos := titled(t, cs, "DDoS protection")
+	mfa := titled(t, cs, "Single sign-on and multi-factor authentication")
+	audit := titled(t, cs, "Audit of events and changes")
+
+	saveStatus(t, st, fleet.ID, patch.ID, srm.Status{OwnerID: ana.ID, Complete: true}) // provider under PaaS
+	saveStatus(t, st, fleet.ID, deny.ID, srm.Status{OwnerID: ana.ID, Complete: true})  // shared
+	saveStatus(t, st, fleet.ID, dbs.ID, srm.Status{OwnerID: ana.ID})                   // customer, open
+	saveStatus(t, st, fleet.ID, disks.ID, srm.Status{OwnerID: ana.ID, NotApplicable: true, NAReason: "no VMs"})
+	saveStatus(t, st, office.ID, ddos.ID, srm.Status{OwnerID: ana.ID})                // provider under SaaS
+	saveStatus(t, st, office.ID, mfa.ID, srm.Status{OwnerID: ana.ID, Complete: true}) // customer
+	saveStatus(t, st, fleet.ID, audit.ID, srm.Status{OwnerID: ben.ID})                // shared, open
+	saveStatus(t, st, office.ID, audit.ID, srm.Status{Complete: true})                // nobody's
+
+	got, err := st.OwnerSummaries(ctx)
+	if err != nil {
+		t.Fatalf("OwnerSummaries() error: %v", err)
+	}
+	want := []srm.OwnerSummary{
+		{Owner: ana, Progress: srm.Progress{Done: 2, Total: 3}},
+		{Owner: ben, Progress: srm.Progress{Done: 0, Total: 1}},
+		{Owner: cy, Progress: srm.Progress{}},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("OwnerSummaries() =\n%+v\nwant\n%+v", got, want)
+	}
+
+	q, err := st.Queue(ctx, ana.ID)
+	if err != nil {
+		t.Fatalf("Queue(Ana) error: %v", err)
+	}
+	type item struct {
+		workload string
+		title    string
+		party    srm.Party
+		complete bool
+		na       bool
+		counted  bool
+	}
+	wantQ := []item{ // open first, then by workload, layer and catalog order
+		{"Fleet telemetry", dbs.Title, srm.Customer, false, false, true},
+		{"Fleet telemetry", disks.Title, srm.Customer, false, true, false},
+		{"Office suite", ddos.Title, srm.Provider, false, false, false},
+		{"Fleet telemetry", deny.Title, srm.Shared, true, false, true},
+		{"Fleet telemetry", patch.Title, srm.Provider, true, false, false},
+		{"Office suite", mfa.Title, srm.Customer, true, false, true},
+	}
+	var gotQ []item
+	for _, it := range q {
+		gotQ = append(gotQ, item{it.WorkloadName, it.Control.Title, it.Party, it.Complete, it.NotApplicable, it.Counted()})
+		if it.Complete != !it.CompletedAt.IsZero() || (it.Complete && it.CompletedBy != "Ana") {
+			t.Errorf("queue item %q: Complete %v, CompletedBy %q, CompletedAt %v; want stamped by Ana when complete",
+				it.Control.Title, it.Complete, it.CompletedBy, it.CompletedAt)
+		}
+		wantModel := map[string]srm.ServiceModel{"Fleet telemetry": srm.PaaS, "Office suite": srm.SaaS}[it.WorkloadName]
+		wantID := map[string]int64{"Fleet telemetry": fleet.ID, "Office suite": office.ID}[it.WorkloadName]
+		if it.Model != wantModel || it.WorkloadID != wantID {
+			t.Errorf("queue item %q: workload %d %s, want %d %s", it.Control.Title, it.WorkloadID, it.Model, wantID, wantModel)
+		}
+	}
+	if !slices.Equal(gotQ, wantQ) {
+		t.Errorf("Queue(Ana) =\n%+v\nwant\n%+v", gotQ, wantQ)
+	}
+	for _, id := range []int64{cy.ID, 987654} {
+		if q, err := st.Queue(ctx, id); err != nil || len(q) != 0 {
+			t.Errorf("Queue(%d) = %d items, %v; want none", id, len(q), err)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Overrides
+
+func TestOverridesSetReplaceDelete(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	cs := catalogOf(t, st)
+	w := createWorkload(t, st, "Web app on a document database", srm.PaaS, chart.ID)
+	fw := titled(t, cs, "Perimeter firewall with detection and alerts")
+
+	o := srm.Override{WorkloadID: w.ID, ControlID: fw.ID, Party: srm.Customer, Reason: "Brings its own network appliance."}
+	if err := st.SetOverride(ctx, o); err != nil {
+		t.Fatalf("SetOverride() error: %v", err)
+	}
+	got := overridesOf(t, st, w.ID)
+	if len(got) != 1 {
+		t.Fatalf("Overrides() = %+v, want one", got)
+	}
+	g := got[fw.ID]
+	if g.WorkloadID != w.ID || g.ControlID != fw.ID || g.Party != srm.Customer || g.Reason != o.Reason || g.CreatedAt.IsZero() {
+		t.Errorf("Overrides()[firewall] = %+v, want %+v with a time", g, o)
+	}
+	for _, a := range assess(t, st, w) {
+		if a.Control.ID == fw.ID {
+			if a.Party != srm.Customer || !strings.Contains(a.Reason(), "Brings its own network appliance.") {
+				t.Errorf("assessed firewall: Party %q, Reason %q; want customer with the override's reason", a.Party, a.Reason())
+			}
+		}
+	}
+
+	o.Party, o.Reason = srm.Provider, "Azure Firewall Manager runs it."
+	if err := st.SetOverride(ctx, o); err != nil {
+		t.Fatalf("SetOverride(replace) error: %v", err)
+	}
+	if g := overridesOf(t, st, w.ID)[fw.ID]; g.Party != srm.Provider || g.Reason != "Azure Firewall Manager runs it." {
+		t.Errorf("replaced override = %+v, want provider with the new reason", g)
+	}
+	if got := summaries(t, st)[w.ID].Progress.Total; got != 18 {
+		t.Errorf("PaaS total with the firewall overridden to provider = %d, want 18", got)
+	}
+
+	if err := st.DeleteOverride(ctx, w.ID, fw.ID); err != nil {
+		t.Fatalf("DeleteOverride() error: %v", err)
+	}
+	if got := overridesOf(t, st, w.ID); len(got) != 0 {
+		t.Errorf("Overrides() after delete = %+v, want none", got)
+	}
+	if err := st.DeleteOverride(ctx, w.ID, fw.ID); err != nil {
+		t.Errorf("DeleteOverride(none) error = %v, want nil", err)
+	}
+	if got := summaries(t, st)[w.ID].Progress.Total; got != 19 {
+		t.Errorf("PaaS total without override = %d, want 19", got)
+	}
+}
+
+func TestSetOverrideRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	fw := titled(t, catalogOf(t, st), "Perimeter firewall with detection and alerts")
+	w := createWorkload(t, st, "Shipment tracker", srm.PaaS, chart.ID)
+	tests := []struct {
+		name string
+		o    srm.Override
+		want error
+	}{
+		{"empty reason", srm.Override{WorkloadID: w.ID, ControlID: fw.ID, Party: srm.Customer, Reason: ""}, srm.ErrInvalid},
+		{"unknown party", srm.Override{WorkloadID: w.ID, ControlID: fw.ID, Party: "azure", Reason: "x"}, srm.ErrInvalid},
+		{"NUL in reason", srm.Override{WorkloadID: w.ID, ControlID: fw.ID, Party: srm.Customer, Reason: "a\x00"}, srm.ErrInvalid},
+		{"unknown workload", srm.Override{WorkloadID: 987654, ControlID: fw.ID, Party: srm.Customer, Reason: "x"}, srm.ErrNotFound},
+		{"unknown control", srm.Override{WorkloadID: w.ID, ControlID: 987654, Party: srm.Customer, Reason: "x"}, srm.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := st.SetOverride(ctx, tt.o); !errors.Is(err, tt.want) {
+				t.Errorf("SetOverride(%+v) error = %v, want %v", tt.o, err, tt.want)
+			}
+		})
+	}
+	if got := overridesOf(t, st, w.ID); len(got) != 0 {
+		t.Errorf("overrides after refused sets = %+v, want none", got)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Custom controls
+
+func TestCustomControls(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := t.Context()
+	chart := baselineBySlug(t, st, "azure-chart")
+	before := catalogOf(t, st)
+	w := createWorkload(t, st, "VM fleet", srm.IaaS, chart.ID)
+
+	img := srm.Control{Layer: srm.Compute, Area: "operating-system", Title: "Hardened golden images",
+		Description: "Machines start from a hardened image.", CustomerPart: "Build and scan the images.", ProviderPart: "Offer a gallery."}
+	if err := st.CreateControl(ctx, &img); err != nil {
+		t.Fatalf("CreateControl() error: %v", err)
+	}
+	if img.ID <= 0 {
+		t.Fatalf("CreateControl() left ID = %d", img.ID)
+	}
+	got, err := st.Control(ctx, img.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Builtin || got.Title != img.Title || got.Layer != srm.Compute || got.Area != "operating-system" || got.CustomerPart != img.CustomerPart {
+		t.Errorf("Control(custom) = %+v, want %+v, not builtin", got, img)
+	}
+	cs := catalogOf(t, st)
+	if len(cs) != len(before)+1 {
+		t.Fatalf("catalog has %d controls, want %d", len(cs), len(before)+1)
+	}
+	// Custom controls follow the built-in ones of their layer.
+	for i, ctl := range cs {
+		if ctl.ID == img.ID && (i == 0 || i+1 == len(cs) || cs[i-1].Title != "Security of the devices used to reach the workload" || cs[i+1].Layer != srm.Application) {
+			t.Errorf("custom compute control sits between %q and %q", cs[i-1].Title, cs[i+1].Title)
+		}
+	}
+	if got := summaries(t, st)[w.ID].Progress.Total; got != 23 {
+		t.Errorf("IaaS total with a custom OS control = %d, want 23", got)
+	}
+
+	conflicts := []srm.Control{
+		{Layer: srm.Compute, Area: "operating-system", Title: "HARDENED golden images"},
+		{Layer: srm.Compute, Area: "operating-system", Title: "patching of systems"}, // a built-in title
+	}
+	for _, ctl := range conflicts {
+		if err := st.CreateControl(ctx, &ctl); !errors.Is(err, srm.ErrConflict) {
+			t.Errorf("CreateControl(%q in compute) error = %v, want ErrConflict", ctl.Title, err)
+		}
+	}
+	// The store still works after a conflict, and titles are unique per layer only.
+	elsewhere := srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Hardened golden images"}
+	if err := st.CreateControl(ctx, &elsewhere); err != nil {
+		t.Errorf("CreateControl(same title, other layer) error: %v", err)
+	}
+	badArea := srm.Control{Layer: srm.Data, Area: "quantum", Title: "Unknown area"}
+	if err := st.CreateControl(ctx, &badArea); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("CreateControl(unknown area) error = %v, want ErrNotFound", err)
+	}
+	badLayer := srm.Control{Layer: "moat", Area: "information-and-data", Title: "Unknown layer"}
+	if err := st.CreateControl(ctx, &badLayer); !errors.Is(err, srm.ErrInvalid) {
+		t.Errorf("CreateControl(unknown layer) error = %v, want ErrInvalid", err)
+	}
+
+	img.Title, img.Layer, img.Area = "Hardened images", srm.Application, "applications"
+	if err := st.UpdateControl(ctx, img); err != nil {
+		t.Fatalf("UpdateControl(custom) error: %v", err)
+	}
+	if got, _ := st.Control(ctx, img.ID); got.Title != "Hardened images" || got.Layer != srm.Application || got.Area != "applications" {
+		t.Errorf("after UpdateControl = %+v, want it moved to application/applications", got)
+	}
+	elsewhere.Title = "hardened IMAGES"
+	elsewhere.Layer = srm.Application
+	if err := st.UpdateControl(ctx, elsewhere); !errors.Is(err, srm.ErrConflict) {
+		t.Errorf("UpdateControl(to a taken title) error = %v, want ErrConflict", err)
+	}
+
+	patch := titled(t, before, "Patching of systems")
+	edited := patch
+	edited.Title = "Patching, sometimes"
+	if err := st.UpdateControl(ctx, edited); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("UpdateControl(built-in) error = %v, want ErrNotFound", err)
+	}
+	if err := st.DeleteControl(ctx, patch.ID); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("DeleteControl(built-in) error = %v, want ErrNotFound", err)
+	}
+	if got, err := st.Control(ctx, patch.ID); err != nil || got != patch {
+		t.Errorf("built-in control after refused edits = %+v, %v; want it unchanged", got, err)
+	}
+	if err := st.UpdateControl(ctx, srm.Control{ID: 987654, Layer: srm.Data, Area: "information-and-data", Title: "x"}); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("UpdateControl(unknown) error = %v, want ErrNotFound", err)
+	}
+
+	saveStatus(t, st, w.ID, img.ID, srm.Status{Complete: true})
+	if err := st.DeleteControl(ctx, img.ID); err != nil {
+		t.Fatalf("DeleteControl(custom with a status) error: %v", err)
+	}
+	if _, err := st.Control(ctx, img.ID); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("Control(deleted) error = %v, want ErrNotFound", err)
+	}
+	if _, ok := statusesOf(t, st, w.ID)[img.ID]; ok {
+		t.Error("status of a deleted control is still there")
+	}
+	if err := st.DeleteControl(ctx, img.ID); !errors.Is(err, srm.ErrNotFound) {
+		t.Errorf("DeleteControl(deleted) error = %v, want ErrNotFound", err)
+	}
+}

@@ -1,0 +1,118 @@
+package views_test
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/a-h/templ"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/views"
+)
+
+func doc(t *testing.T, c templ.Component) *goquery.Document {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	d, err := goquery.NewDocumentFromReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestRingsDrawSevenLayersOutsideInWithATextEquivalent(t *testing.T) {
+	layers := make([]srm.LayerProgress, len(srm.Layers))
+	for i, l := range srm.Layers {
+		layers[i] = srm.LayerProgress{Layer: l, Progress: srm.Progress{Done: i, Total: 6}}
+	}
+	layers[0].Progress = srm.Progress{} // physical: all inherited
+	d := doc(t, views.Rings("r", layers))
+
+	circles := d.Find("circle")
+	if circles.Length() != 7 {
+		t.Fatalf("rings: %d circles, want 7", circles.Length())
+	}
+	var radii []float64
+	circles.Each(func(i int, s *goquery.Selection) {
+		if got, want := s.AttrOr("data-layer", ""), string(srm.Layers[i]); got != want {
+			t.Errorf("circle %d is layer %q, want %q (outside in)", i, got, want)
+		}
+		r, err := strconv.ParseFloat(s.AttrOr("r", ""), 64)
+		if err != nil {
+			t.Fatalf("circle %d radius: %v", i, err)
+		}
+		radii = append(radii, r)
+	})
+	for i := 1; i < len(radii); i++ {
+		if radii[i] >= radii[i-1] {
+			t.Errorf("ring %d radius %v not smaller than ring %d's %v", i, radii[i], i-1, radii[i-1])
+		}
+	}
+	if got := circles.First().AttrOr("fill", ""); got != "#d9dee5" {
+		t.Errorf("inherited layer fill = %q, want the grey of inherited rings", got)
+	}
+	desc := d.Find("desc").Text()
+	for _, want := range []string{"Physical: inherited from Azure", "Data: 6 of 6 complete", "Compute: 4 of 6 complete"} {
+		if !strings.Contains(desc, want) {
+			t.Errorf("rings description %q lacks %q", desc, want)
+		}
+	}
+	if d.Find("svg").AttrOr("role", "") != "img" {
+		t.Error("rings svg has no role=img")
+	}
+}
+
+func TestProgressBarShowsNumbersBesideTheBar(t *testing.T) {
+	d := doc(t, views.ProgressBar("Layer", srm.Progress{Done: 7, Total: 12}, "p"))
+	if got := strings.Join(strings.Fields(d.Find(`[data-testid="p-text"]`).Text()), " "); got != "7 of 12 complete 58%" {
+		t.Errorf("progress text = %q, want %q", got, "7 of 12 complete 58%")
+	}
+	if got := d.Find("progress").AttrOr("value", ""); got != "7" {
+		t.Errorf("progress value = %q, want 7", got)
+	}
+	d = doc(t, views.ProgressBar("", srm.Progress{}, "z"))
+	if got := strings.TrimSpace(d.Find(`[data-testid="z-text"]`).Text()); got != "nothing to do" {
+		t.Errorf("empty progress text = %q, want %q", got, "nothing to do")
+	}
+}
+
+func TestControlCardEscapesTextAndHidesTheFormForInheritedControls(t *testing.T) {
+	b := srm.Baseline{Name: "Chart", Rows: []srm.Row{{Area: "os", Label: "Operating system", InSource: true,
+		Cells: map[srm.ServiceModel]srm.Party{srm.OnPrem: srm.Customer, srm.IaaS: srm.Customer, srm.PaaS: srm.Provider, srm.SaaS: srm.Provider}}}}
+	cs := []srm.Control{{ID: 1, Layer: srm.Compute, Area: "os", Title: `<script>alert(1)</script>`, ProviderPart: "Azure patches."}}
+	for _, tt := range []struct {
+		model    srm.ServiceModel
+		wantForm bool
+	}{{srm.IaaS, true}, {srm.PaaS, false}} {
+		as, err := srm.Assess(b, tt.model, cs, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := views.WorkloadView{Workload: srm.Workload{ID: 3, Name: "W", Model: tt.model}, Baseline: b, Assignments: as}
+		var buf bytes.Buffer
+		if err := views.WorkloadBody(v).Render(context.Background(), &buf); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(buf.String(), "<script>alert(1)</script>") {
+			t.Fatalf("%s: control title rendered unescaped", tt.model)
+		}
+		d, _ := goquery.NewDocumentFromReader(&buf)
+		card := d.Find(`[data-testid="layer-compute"] [data-testid="control-<script>alert(1)</script>"]`)
+		if card.Length() != 1 {
+			t.Fatalf("%s: control card not found in the compute layer", tt.model)
+		}
+		if got := card.Find(`[data-testid="status-form"]`).Length() == 1; got != tt.wantForm {
+			t.Errorf("%s: status form shown = %v, want %v", tt.model, got, tt.wantForm)
+		}
+		if !tt.wantForm && card.Find(`[data-testid="inherited"]`).Length() != 1 {
+			t.Errorf("%s: inherited control not marked inherited", tt.model)
+		}
+	}
+}
