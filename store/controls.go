@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/srmhq/srm"
 )
 
@@ -34,31 +32,24 @@ const layerOrder = `array_position(ARRAY['physical','identity','perimeter','netw
 // Controls returns the whole catalog, ordered by layer from the outside in,
 // built-in controls first in their catalog order, then custom ones by title.
 func (s *Store) Controls(ctx context.Context) ([]srm.Control, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+controlColumns+` FROM controls
-		ORDER BY `+layerOrder+`, position, lower(title), id`)
+	cat, err := s.Catalog(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: list controls: %w", err)
+		return nil, err
 	}
-	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[controlRow])
-	if err != nil {
-		return nil, fmt.Errorf("store: list controls: %w", err)
-	}
-	out := make([]srm.Control, len(recs))
-	for i, r := range recs {
-		out[i] = r.control()
-	}
-	return out, nil
+	return cat.Controls, nil
 }
 
 // Control returns the control with the given id, or an error wrapping
 // srm.ErrNotFound.
 func (s *Store) Control(ctx context.Context, id int64) (srm.Control, error) {
-	rows, _ := s.db.Query(ctx, `SELECT `+controlColumns+` FROM controls WHERE id = $1`, id)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[controlRow])
+	cat, err := s.Catalog(ctx)
 	if err != nil {
-		return srm.Control{}, fmt.Errorf("store: control %d: %w", id, translate(err))
+		return srm.Control{}, err
 	}
-	return r.control(), nil
+	if c, ok := cat.Control(id); ok {
+		return c, nil
+	}
+	return srm.Control{}, fmt.Errorf("store: control %d: %w", id, srm.ErrNotFound)
 }
 
 // CreateControl adds a custom control to the catalog and sets c.ID. A title

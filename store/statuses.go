@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/srmhq/srm"
 )
@@ -43,42 +46,165 @@ func (s *Store) Statuses(ctx context.Context, workloadID int64) (map[int64]srm.S
 	return out, nil
 }
 
+// ErrNoSuchOwner is returned when a status names an owner that does not
+// exist (any more). It wraps srm.ErrNotFound.
+var ErrNoSuchOwner = fmt.Errorf("owner: %w", srm.ErrNotFound)
+
 // SaveStatus records the customer's work on one control of one workload.
-// Ticking complete stamps who (the owner at that moment) and when; the
-// stamp stays while it remains ticked and is cleared when it is unticked.
-// An unknown workload, control or owner is an error wrapping srm.ErrNotFound.
+// See RecordStatus.
 func (s *Store) SaveStatus(ctx context.Context, workloadID, controlID int64, st srm.Status) error {
+	_, err := s.RecordStatus(ctx, workloadID, controlID, st, srm.Owner{})
+	return err
+}
+
+// RecordStatus records the customer's work on one control of one workload
+// in one statement and returns it as saved. When newOwner has a name, that
+// owner is found (ignoring case) or created and takes the control. Ticking
+// complete stamps who (the owner at that moment) and when; the stamp stays
+// while it remains ticked and is cleared when it is unticked. An unknown
+// owner is ErrNoSuchOwner; an unknown workload or control an error wrapping
+// srm.ErrNotFound.
+func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner) (srm.Status, error) {
 	var owner *int64
 	if st.OwnerID > 0 {
 		owner = &st.OwnerID
 	}
-	_, err := s.db.Exec(ctx, `
-		INSERT INTO statuses AS s (workload_id, control_id, owner_id, complete, completed_by, completed_at,
-			note, evidence, not_applicable, na_reason)
-		VALUES ($1, $2, $3, $4,
-			CASE WHEN $4 THEN COALESCE((SELECT name FROM owners WHERE id = $3), '') ELSE '' END,
-			CASE WHEN $4 THEN now() END,
-			$5, $6, $7, $8)
-		ON CONFLICT (workload_id, control_id) DO UPDATE SET
-			owner_id       = EXCLUDED.owner_id,
-			complete       = EXCLUDED.complete,
-			completed_by   = CASE WHEN NOT EXCLUDED.complete THEN ''
-			                      WHEN s.complete THEN s.completed_by
-			                      ELSE EXCLUDED.completed_by END,
-			completed_at   = CASE WHEN NOT EXCLUDED.complete THEN NULL
-			                      WHEN s.complete THEN s.completed_at
-			                      ELSE EXCLUDED.completed_at END,
-			note           = EXCLUDED.note,
-			evidence       = EXCLUDED.evidence,
-			not_applicable = EXCLUDED.not_applicable,
-			na_reason      = EXCLUDED.na_reason,
-			version        = s.version + 1,
-			updated_at     = now()`,
-		workloadID, controlID, owner, st.Complete, st.Note, st.Evidence, st.NotApplicable, st.NAReason)
-	if err != nil {
-		return fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, translate(err))
+	var newName, newKind *string
+	if newOwner.Name != "" {
+		name, kind := strings.TrimSpace(newOwner.Name), string(newOwner.Kind)
+		newName, newKind = &name, &kind
 	}
-	return nil
+	var (
+		out srm.Status
+		at  *time.Time
+	)
+	err := s.db.QueryRow(ctx, `
+		WITH new_owner AS (
+			INSERT INTO owners (name, kind)
+			SELECT $9::text, $10::text WHERE $9::text IS NOT NULL
+			ON CONFLICT (lower(name)) DO UPDATE SET name = owners.name
+			RETURNING id, name
+		), chosen AS (
+			SELECT COALESCE((SELECT id FROM new_owner), $3::bigint) AS id,
+			       COALESCE((SELECT name FROM new_owner), (SELECT name FROM owners WHERE id = $3::bigint), '') AS name
+		), saved AS (
+			INSERT INTO statuses AS s (workload_id, control_id, owner_id, complete, completed_by, completed_at,
+				note, evidence, not_applicable, na_reason)
+			SELECT $1, $2, chosen.id, $4,
+				CASE WHEN $4 THEN chosen.name ELSE '' END,
+				CASE WHEN $4 THEN now() END,
+				$5, $6, $7, $8
+			FROM chosen
+			ON CONFLICT (workload_id, control_id) DO UPDATE SET
+				owner_id       = EXCLUDED.owner_id,
+				complete       = EXCLUDED.complete,
+				completed_by   = CASE WHEN NOT EXCLUDED.complete THEN ''
+				                      WHEN s.complete THEN s.completed_by
+				                      ELSE EXCLUDED.completed_by END,
+				completed_at   = CASE WHEN NOT EXCLUDED.complete THEN NULL
+				                      WHEN s.complete THEN s.completed_at
+				                      ELSE EXCLUDED.completed_at END,
+				note           = EXCLUDED.note,
+				evidence       = EXCLUDED.evidence,
+				not_applicable = EXCLUDED.not_applicable,
+				na_reason      = EXCLUDED.na_reason,
+				version        = s.version + 1,
+				updated_at     = now()
+			RETURNING owner_id, complete, completed_by, completed_at, note, evidence, not_applicable, na_reason,
+				version, updated_at
+		)
+		SELECT COALESCE(saved.owner_id, 0), chosen.name, saved.complete, saved.completed_by, saved.completed_at,
+		       saved.note, saved.evidence, saved.not_applicable, saved.na_reason, saved.version, saved.updated_at
+		FROM saved, chosen`,
+		workloadID, controlID, owner, st.Complete, st.Note, st.Evidence, st.NotApplicable, st.NAReason, newName, newKind,
+	).Scan(&out.OwnerID, &out.OwnerName, &out.Complete, &out.CompletedBy, &at, &out.Note, &out.Evidence,
+		&out.NotApplicable, &out.NAReason, &out.Version, &out.UpdatedAt)
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == foreignKeyViolation && pe.ConstraintName == "statuses_owner_id_fkey" {
+			return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, ErrNoSuchOwner)
+		}
+		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, translate(err))
+	}
+	if at != nil {
+		out.CompletedAt = *at
+	}
+	if out.OwnerID == 0 {
+		out.OwnerName = ""
+	}
+	return out, nil
+}
+
+// WorkloadState is everything the workload page needs from the database:
+// the workload, the catalog, and the customer's work and overrides.
+type WorkloadState struct {
+	Workload  srm.Workload
+	Catalog   *Catalog
+	Statuses  map[int64]srm.Status
+	Overrides map[int64]srm.Override
+}
+
+// WorkloadState loads one workload with its statuses and overrides in two
+// statements, plus one when the cached catalog is out of date. An unknown
+// workload is an error wrapping srm.ErrNotFound.
+func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, error) {
+	var (
+		r       workloadRow
+		version int64
+	)
+	err := s.db.QueryRow(ctx, `SELECT `+workloadColumns+`, `+catalogVersionSQL+` FROM workloads WHERE id = $1`, id).
+		Scan(&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version, &r.CreatedAt, &r.UpdatedAt, &version)
+	if err != nil {
+		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, translate(err))
+	}
+	ws := WorkloadState{Workload: r.workload(), Statuses: map[int64]srm.Status{}, Overrides: map[int64]srm.Override{}}
+	if ws.Catalog, err = s.catalogAt(ctx, version); err != nil {
+		return WorkloadState{}, err
+	}
+	rows, err := s.db.Query(ctx, `
+		SELECT COALESCE(s.control_id, o.control_id), s.control_id IS NOT NULL,
+		       COALESCE(s.owner_id, 0), COALESCE(ow.name, ''), COALESCE(s.complete, false), COALESCE(s.completed_by, ''),
+		       s.completed_at, COALESCE(s.note, ''), COALESCE(s.evidence, ''), COALESCE(s.not_applicable, false),
+		       COALESCE(s.na_reason, ''), COALESCE(s.version, 0), COALESCE(s.updated_at, now()),
+		       o.party, COALESCE(o.reason, ''), o.created_at
+		FROM (SELECT * FROM statuses WHERE workload_id = $1) s
+		LEFT JOIN owners ow ON ow.id = s.owner_id
+		FULL JOIN (SELECT * FROM overrides WHERE workload_id = $1) o ON o.control_id = s.control_id`, id)
+	if err != nil {
+		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
+	}
+	var (
+		cid       int64
+		hasStatus bool
+		st        srm.Status
+		at        *time.Time
+		party     *string
+		reason    string
+		created   *time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&cid, &hasStatus, &st.OwnerID, &st.OwnerName, &st.Complete, &st.CompletedBy,
+		&at, &st.Note, &st.Evidence, &st.NotApplicable, &st.NAReason, &st.Version, &st.UpdatedAt,
+		&party, &reason, &created}, func() error {
+		if hasStatus {
+			st.CompletedAt = time.Time{}
+			if at != nil {
+				st.CompletedAt = *at
+			}
+			ws.Statuses[cid] = st
+		}
+		if party != nil {
+			o := srm.Override{WorkloadID: id, ControlID: cid, Party: srm.Party(*party), Reason: reason}
+			if created != nil {
+				o.CreatedAt = *created
+			}
+			ws.Overrides[cid] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
+	}
+	return ws, nil
 }
 
 // Overrides returns the workload's departures from its baseline, keyed by
@@ -128,27 +254,26 @@ func (s *Store) DeleteOverride(ctx context.Context, workloadID, controlID int64)
 }
 
 // PortfolioProgress returns the progress of every workload together, per
-// layer in the order of srm.Layers, by the counting rule.
-func (s *Store) PortfolioProgress(ctx context.Context) ([]srm.LayerProgress, error) {
+// layer in the order of srm.Layers, by the counting rule, and the number of
+// workloads in the portfolio.
+func (s *Store) PortfolioProgress(ctx context.Context) ([]srm.LayerProgress, int, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT layer,
-		       count(*) AS controls,
-		       count(*) FILTER (WHERE party <> 'provider' AND NOT not_applicable) AS total,
-		       count(*) FILTER (WHERE party <> 'provider' AND NOT not_applicable AND complete) AS done
-		FROM assignments
+		SELECT layer, sum(controls)::int, sum(total)::int, sum(done)::int, (SELECT count(*) FROM workloads)::int
+		FROM layer_progress
 		GROUP BY layer`)
 	if err != nil {
-		return nil, fmt.Errorf("store: portfolio progress: %w", err)
+		return nil, 0, fmt.Errorf("store: portfolio progress: %w", err)
 	}
 	out := make([]srm.LayerProgress, len(srm.Layers))
 	for i, l := range srm.Layers {
 		out[i].Layer = l
 	}
 	var (
-		layer string
-		lp    srm.LayerProgress
+		layer     string
+		lp        srm.LayerProgress
+		workloads int
 	)
-	_, err = pgx.ForEachRow(rows, []any{&layer, &lp.Controls, &lp.Progress.Total, &lp.Progress.Done}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&layer, &lp.Controls, &lp.Progress.Total, &lp.Progress.Done, &workloads}, func() error {
 		if i := srm.Layer(layer).Index(); i >= 0 {
 			lp.Layer = srm.Layer(layer)
 			out[i] = lp
@@ -156,7 +281,7 @@ func (s *Store) PortfolioProgress(ctx context.Context) ([]srm.LayerProgress, err
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: portfolio progress: %w", err)
+		return nil, 0, fmt.Errorf("store: portfolio progress: %w", err)
 	}
-	return out, nil
+	return out, workloads, nil
 }

@@ -29,11 +29,15 @@ type DBTX interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// Store is the application's only gateway to the database.
-type Store struct{ db DBTX }
+// Store is the application's only gateway to the database. It is safe for
+// concurrent use.
+type Store struct {
+	db    DBTX
+	cache *catalogCache
+}
 
 // New returns a Store that runs its queries on db.
-func New(db DBTX) *Store { return &Store{db: db} }
+func New(db DBTX) *Store { return &Store{db: db, cache: &catalogCache{}} }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -797,9 +797,12 @@ func TestAssignmentsViewAgreesWithEngine(t *testing.T) {
 	if len(totals) < 4 {
 		t.Errorf("only %d distinct totals across models and baselines; the fixture does not tell them apart", len(totals))
 	}
-	got, err := st.PortfolioProgress(ctx)
+	got, count, err := st.PortfolioProgress(ctx)
 	if err != nil {
 		t.Fatalf("PortfolioProgress() error: %v", err)
+	}
+	if count != len(ws) {
+		t.Errorf("PortfolioProgress() counts %d workloads, want %d", count, len(ws))
 	}
 	if !slices.Equal(got, portfolio) {
 		t.Errorf("PortfolioProgress() =\n%+v\nsum of TallyByLayer =\n%+v", got, portfolio)
@@ -826,7 +829,7 @@ func TestAssignmentsViewAgreesWithEngine(t *testing.T) {
 func TestEmptyPortfolioListsEveryLayer(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	got, err := st.PortfolioProgress(t.Context())
+	got, _, err := st.PortfolioProgress(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,25 +125,15 @@ func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadPage, e
 	case ByProgressDesc:
 		order = "pct DESC, lower(w.name), w.id"
 	}
-	// order is one of the constants above, never input.
+	// order is one of the constants above, never input. Progress comes from
+	// the summary the triggers keep (migration 000003).
 	rows, err := s.db.Query(ctx, `
-		WITH tally AS (
-			SELECT a.workload_id,
-			       count(*) FILTER (WHERE a.party <> 'provider' AND NOT a.not_applicable) AS total,
-			       count(*) FILTER (WHERE a.party <> 'provider' AND NOT a.not_applicable AND a.complete) AS done
-			FROM assignments a
-			JOIN workloads w ON w.id = a.workload_id
-			WHERE $1 = '' OR w.model = $1
-			GROUP BY a.workload_id
-		)
 		SELECT w.id, w.name, w.description, w.model, w.baseline_id, w.version, w.created_at, w.updated_at,
-		       b.name AS baseline_name,
-		       COALESCE(t.done, 0) AS done, COALESCE(t.total, 0) AS total,
-		       CASE WHEN COALESCE(t.total, 0) = 0 THEN 0 ELSE t.done::float8 / t.total END AS pct,
+		       b.name AS baseline_name, w.done, w.total,
+		       CASE WHEN w.total = 0 THEN 0 ELSE w.done::float8 / w.total END AS pct,
 		       count(*) OVER () AS matching
 		FROM workloads w
 		JOIN baselines b ON b.id = w.baseline_id
-		LEFT JOIN tally t ON t.workload_id = w.id
 		WHERE $1 = '' OR w.model = $1
 		ORDER BY `+order+`
 		LIMIT $2 OFFSET $3`,

@@ -62,7 +62,11 @@ func saveStatus(st *store.Store) handlerFunc {
 		if err := parseForm(r); err != nil {
 			return err
 		}
-		v, err := workloadView(r, st, id)
+		ws, err := st.WorkloadState(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		v, err := workloadView(ws, nil)
 		if err != nil {
 			return err
 		}
@@ -76,53 +80,48 @@ func saveStatus(st *store.Store) handlerFunc {
 		edit := statusInput(r)
 		edit.ControlID = cid
 		edit.Problems = edit.Status.Validate()
-		hasOwner := edit.Status.OwnerID > 0
+		newOwner := srm.Owner{}
 		if edit.NewOwner != "" {
-			for k, msg := range (srm.Owner{Name: edit.NewOwner, Kind: edit.NewOwnerKind}).Validate() {
+			newOwner = srm.Owner{Name: edit.NewOwner, Kind: edit.NewOwnerKind}
+			for k, msg := range newOwner.Validate() {
 				edit.Problems[k] = msg
 			}
-			hasOwner = true
-		} else if hasOwner && !ownerListed(v.Owners, edit.Status.OwnerID) {
-			edit.Problems["owner"] = "That owner no longer exists. Choose one from the list."
 		}
-		if edit.Status.Complete && !hasOwner {
+		if edit.Status.Complete && edit.Status.OwnerID <= 0 && edit.NewOwner == "" {
 			edit.Problems["complete"] = "Assign an owner before marking this control complete."
 		}
-		if len(edit.Problems) > 0 {
-			v.Edit = &edit
-			if wantsFragment(r) {
-				return render(w, r, http.StatusUnprocessableEntity, views.WorkloadBody(v))
-			}
-			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadPage(v))
-		}
-		if edit.NewOwner != "" {
-			o, err := st.EnsureOwner(r.Context(), srm.Owner{Name: edit.NewOwner, Kind: edit.NewOwnerKind})
-			if err != nil {
+		if len(edit.Problems) == 0 {
+			saved, err := st.RecordStatus(r.Context(), id, cid, edit.Status, newOwner)
+			switch {
+			case errors.Is(err, store.ErrNoSuchOwner):
+				edit.Problems["owner"] = "That owner no longer exists. Choose one from the list."
+			case err != nil:
 				return err
+			default:
+				ws.Statuses[cid] = saved
 			}
-			edit.Status.OwnerID = o.ID
 		}
-		if err := st.SaveStatus(r.Context(), id, cid, edit.Status); err != nil {
+		if len(edit.Problems) == 0 && !wantsFragment(r) {
+			return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", id, cid))
+		}
+		// Either a rejected form or an htmx swap: render the body again from
+		// what is now saved, without reading the statuses back.
+		owners, err := st.Owners(r.Context())
+		if err != nil {
 			return err
 		}
+		if v, err = workloadView(ws, owners); err != nil {
+			return err
+		}
+		status := http.StatusOK
+		if len(edit.Problems) > 0 {
+			v.Edit, status = &edit, http.StatusUnprocessableEntity
+		}
 		if wantsFragment(r) {
-			v, err := workloadView(r, st, id)
-			if err != nil {
-				return err
-			}
-			return render(w, r, http.StatusOK, views.WorkloadBody(v))
+			return render(w, r, status, views.WorkloadBody(v))
 		}
-		return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", id, cid))
+		return render(w, r, status, views.WorkloadPage(v))
 	}
-}
-
-func ownerListed(owners []srm.Owner, id int64) bool {
-	for _, o := range owners {
-		if o.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // overrideForm handles "GET /workloads/{id}/controls/{cid}/override".
@@ -149,7 +148,11 @@ func overrideTarget(r *http.Request, st *store.Store) (views.WorkloadView, srm.A
 	if err != nil {
 		return views.WorkloadView{}, srm.Assignment{}, err
 	}
-	v, err := workloadView(r, st, id)
+	ws, err := st.WorkloadState(r.Context(), id)
+	if err != nil {
+		return views.WorkloadView{}, srm.Assignment{}, err
+	}
+	v, err := workloadView(ws, nil)
 	if err != nil {
 		return views.WorkloadView{}, srm.Assignment{}, err
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,17 +38,9 @@ func portfolioPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		layers, err := st.PortfolioProgress(r.Context())
+		layers, all, err := st.PortfolioProgress(r.Context())
 		if err != nil {
 			return err
-		}
-		all := list.Total
-		if model != "" {
-			everything, err := st.Workloads(r.Context(), store.WorkloadQuery{PerPage: 1})
-			if err != nil {
-				return err
-			}
-			all = everything.Total
 		}
 		return render(w, r, http.StatusOK, views.PortfolioPage(views.PortfolioView{
 			Layers: layers, Items: list.Items, Model: model, Sort: sort, Page: page,
@@ -131,47 +124,39 @@ func findBaseline(bs []srm.Baseline, id int64) (srm.Baseline, bool) {
 	return srm.Baseline{}, false
 }
 
-// assess loads what the workload page needs and runs the engine.
-func assess(r *http.Request, st *store.Store, wl srm.Workload, bs []srm.Baseline) (srm.Baseline, []srm.Assignment, error) {
-	b, ok := findBaseline(bs, wl.BaselineID)
+// assess runs the engine for wl as its state stands in ws, under wl's
+// model and baseline (which may differ from the stored workload's).
+func assess(ws store.WorkloadState, wl srm.Workload) (srm.Baseline, []srm.Assignment, error) {
+	b, ok := ws.Catalog.Baseline(wl.BaselineID)
 	if !ok {
-		return srm.Baseline{}, nil, srm.ErrNotFound
+		return srm.Baseline{}, nil, fmt.Errorf("baseline %d: %w", wl.BaselineID, srm.ErrNotFound)
 	}
-	controls, err := st.Controls(r.Context())
-	if err != nil {
-		return b, nil, err
-	}
-	overrides, err := st.Overrides(r.Context(), wl.ID)
-	if err != nil {
-		return b, nil, err
-	}
-	statuses, err := st.Statuses(r.Context(), wl.ID)
-	if err != nil {
-		return b, nil, err
-	}
-	as, err := srm.Assess(b, wl.Model, controls, overrides, statuses)
+	as, err := srm.Assess(b, wl.Model, ws.Catalog.Controls, ws.Overrides, ws.Statuses)
 	return b, as, err
 }
 
-// workloadView loads everything the workload page shows.
-func workloadView(r *http.Request, st *store.Store, id int64) (views.WorkloadView, error) {
-	wl, err := st.Workload(r.Context(), id)
+// workloadView builds the workload page from ws and the owners list.
+func workloadView(ws store.WorkloadState, owners []srm.Owner) (views.WorkloadView, error) {
+	b, as, err := assess(ws, ws.Workload)
 	if err != nil {
 		return views.WorkloadView{}, err
 	}
-	bs, err := st.Baselines(r.Context())
+	return views.WorkloadView{Workload: ws.Workload, Baseline: b, Assignments: as, Owners: owners}, nil
+}
+
+// loadWorkloadView loads and builds the workload page: three statements
+// (four when the catalog changed since the last request).
+func loadWorkloadView(r *http.Request, st *store.Store, id int64) (views.WorkloadView, store.WorkloadState, error) {
+	ws, err := st.WorkloadState(r.Context(), id)
 	if err != nil {
-		return views.WorkloadView{}, err
-	}
-	b, as, err := assess(r, st, wl, bs)
-	if err != nil {
-		return views.WorkloadView{}, err
+		return views.WorkloadView{}, ws, err
 	}
 	owners, err := st.Owners(r.Context())
 	if err != nil {
-		return views.WorkloadView{}, err
+		return views.WorkloadView{}, ws, err
 	}
-	return views.WorkloadView{Workload: wl, Baseline: b, Assignments: as, Owners: owners}, nil
+	v, err := workloadView(ws, owners)
+	return v, ws, err
 }
 
 // workloadPage handles "GET /workloads/{id}": who secures every control of
@@ -182,7 +167,7 @@ func workloadPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v, err := workloadView(r, st, id)
+		v, _, err := loadWorkloadView(r, st, id)
 		if err != nil {
 			return err
 		}
@@ -225,14 +210,11 @@ func updateWorkload(st *store.Store) handlerFunc {
 		if err := parseForm(r); err != nil {
 			return err
 		}
-		before, err := st.Workload(r.Context(), id)
+		ws, err := st.WorkloadState(r.Context(), id)
 		if err != nil {
 			return err
 		}
-		bs, err := st.Baselines(r.Context())
-		if err != nil {
-			return err
-		}
+		before, bs := ws.Workload, ws.Catalog.Baselines
 		after := workloadInput(r)
 		after.ID, after.Version, after.CreatedAt = before.ID, before.Version, before.CreatedAt
 		problems := checkWorkload(after, bs)
@@ -241,11 +223,11 @@ func updateWorkload(st *store.Store) handlerFunc {
 		}
 		moving := after.Model != before.Model || after.BaselineID != before.BaselineID
 		if moving && r.PostFormValue("confirm") != "1" {
-			oldB, was, err := assess(r, st, before, bs)
+			oldB, was, err := assess(ws, before)
 			if err != nil {
 				return err
 			}
-			newB, will, err := assess(r, st, after, bs)
+			newB, will, err := assess(ws, after)
 			if err != nil {
 				return err
 			}
@@ -272,11 +254,15 @@ func deleteWorkloadForm(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v, err := workloadView(r, st, id)
+		ws, err := st.WorkloadState(r.Context(), id)
 		if err != nil {
 			return err
 		}
-		return render(w, r, http.StatusOK, views.DeleteWorkloadPage(v.Workload, srm.Tally(v.Assignments)))
+		_, as, err := assess(ws, ws.Workload)
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusOK, views.DeleteWorkloadPage(ws.Workload, srm.Tally(as)))
 	}
 }
 

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/srmhq/srm"
+)
+
+// Catalog is what rarely changes: the responsibility areas, the baselines
+// with their rows, and the controls. Each Store caches it and reloads it
+// when the database's catalog version moves, so every srm process sees a
+// change on its next request.
+type Catalog struct {
+	Version   int64
+	Areas     []srm.AreaInfo
+	Baselines []srm.Baseline
+	Controls  []srm.Control
+}
+
+// Baseline returns the baseline with the given id.
+func (c *Catalog) Baseline(id int64) (srm.Baseline, bool) {
+	for _, b := range c.Baselines {
+		if b.ID == id {
+			return b, true
+		}
+	}
+	return srm.Baseline{}, false
+}
+
+// BaselineBySlug returns the baseline with the given slug.
+func (c *Catalog) BaselineBySlug(slug string) (srm.Baseline, bool) {
+	for _, b := range c.Baselines {
+		if b.Slug == slug {
+			return b, true
+		}
+	}
+	return srm.Baseline{}, false
+}
+
+// Control returns the control with the given id.
+func (c *Catalog) Control(id int64) (srm.Control, bool) {
+	for _, x := range c.Controls {
+		if x.ID == id {
+			return x, true
+		}
+	}
+	return srm.Control{}, false
+}
+
+// catalogCache holds the newest catalog a Store has loaded.
+type catalogCache struct {
+	mu  sync.RWMutex
+	cat *Catalog
+}
+
+func (c *catalogCache) get(version int64) *Catalog {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.cat != nil && c.cat.Version == version {
+		return c.cat
+	}
+	return nil
+}
+
+func (c *catalogCache) put(cat *Catalog) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cat == nil || cat.Version >= c.cat.Version {
+		c.cat = cat
+	}
+}
+
+// catalogVersionSQL is a scalar subquery other queries embed, so learning
+// whether the cache is current costs no statement of its own.
+const catalogVersionSQL = `(SELECT version FROM catalog_version)`
+
+// Catalog returns the current catalog: from the cache when it is current
+// (one small query), else loaded in one more.
+func (s *Store) Catalog(ctx context.Context) (*Catalog, error) {
+	var version int64
+	if err := s.db.QueryRow(ctx, `SELECT `+catalogVersionSQL).Scan(&version); err != nil {
+		return nil, fmt.Errorf("store: catalog version: %w", err)
+	}
+	return s.catalogAt(ctx, version)
+}
+
+// catalogAt returns the catalog at version, loading it when the cache holds
+// another.
+func (s *Store) catalogAt(ctx context.Context, version int64) (*Catalog, error) {
+	if cat := s.cache.get(version); cat != nil {
+		return cat, nil
+	}
+	cat, err := s.loadCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(cat)
+	return cat, nil
+}
+
+type jsonArea struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+type jsonBaseline struct {
+	ID          int64  `json:"id"`
+	Slug        string `json:"slug"`
+	Name        string `json:"name"`
+	Source      string `json:"source"`
+	SourceURL   string `json:"source_url"`
+	AsOf        string `json:"as_of"`
+	Description string `json:"description"`
+}
+
+type jsonRow struct {
+	BaselineID int64  `json:"baseline_id"`
+	Area       string `json:"area"`
+	Label      string `json:"label"`
+	InSource   bool   `json:"in_source"`
+	Note       string `json:"note"`
+	Onprem     string `json:"onprem"`
+	Iaas       string `json:"iaas"`
+	Paas       string `json:"paas"`
+	Saas       string `json:"saas"`
+}
+
+type jsonControl struct {
+	ID           int64  `json:"id"`
+	Layer        string `json:"layer"`
+	Area         string `json:"area"`
+	Title        string `json:"title"`
+	Description  string `json:"description"`
+	CustomerPart string `json:"customer_part"`
+	ProviderPart string `json:"provider_part"`
+	Builtin      bool   `json:"builtin"`
+}
+
+// loadCatalog reads the whole catalog in one statement, so the version and
+// the data come from one snapshot.
+func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
+	var (
+		version                          int64
+		areasJ, baselinesJ, rowsJ, ctrlJ []byte
+	)
+	err := s.db.QueryRow(ctx, `
+		SELECT `+catalogVersionSQL+`,
+		       (SELECT COALESCE(json_agg(a ORDER BY a.position, a.slug), '[]') FROM areas a),
+		       (SELECT COALESCE(json_agg(b ORDER BY b.position, b.id), '[]') FROM baselines b),
+		       (SELECT COALESCE(json_agg(r ORDER BY r.baseline_id, r.position, r.area), '[]') FROM baseline_rows r),
+		       (SELECT COALESCE(json_agg(c ORDER BY `+layerOrder+`, c.position, lower(c.title), c.id), '[]')
+		          FROM controls c)`).Scan(&version, &areasJ, &baselinesJ, &rowsJ, &ctrlJ)
+	if err != nil {
+		return nil, fmt.Errorf("store: load catalog: %w", err)
+	}
+	var (
+		areas     []jsonArea
+		baselines []jsonBaseline
+		rows      []jsonRow
+		controls  []jsonControl
+	)
+	for _, d := range []struct {
+		raw []byte
+		v   any
+	}{{areasJ, &areas}, {baselinesJ, &baselines}, {rowsJ, &rows}, {ctrlJ, &controls}} {
+		if err := json.Unmarshal(d.raw, d.v); err != nil {
+			return nil, fmt.Errorf("store: load catalog: %w", err)
+		}
+	}
+	cat := &Catalog{Version: version}
+	for _, a := range areas {
+		cat.Areas = append(cat.Areas, srm.AreaInfo{Slug: srm.Area(a.Slug), Name: a.Name})
+	}
+	index := map[int64]int{}
+	for i, b := range baselines {
+		cat.Baselines = append(cat.Baselines, srm.Baseline{ID: b.ID, Slug: b.Slug, Name: b.Name, Source: b.Source,
+			SourceURL: b.SourceURL, AsOf: b.AsOf, Description: b.Description})
+		index[b.ID] = i
+	}
+	for _, r := range rows {
+		i, ok := index[r.BaselineID]
+		if !ok {
+			continue
+		}
+		cat.Baselines[i].Rows = append(cat.Baselines[i].Rows, chartRow{
+			BaselineID: r.BaselineID, Area: r.Area, Label: r.Label, InSource: r.InSource, Note: r.Note,
+			Onprem: r.Onprem, Iaas: r.Iaas, Paas: r.Paas, Saas: r.Saas,
+		}.row())
+	}
+	for _, c := range controls {
+		cat.Controls = append(cat.Controls, controlRow{ID: c.ID, Layer: c.Layer, Area: c.Area, Title: c.Title,
+			Description: c.Description, CustomerPart: c.CustomerPart, ProviderPart: c.ProviderPart, Builtin: c.Builtin}.control())
+	}
+	return cat, nil
+}

@@ -1,0 +1,236 @@
+package web_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
+	"github.com/srmhq/srm/web"
+)
+
+// harness is the real server on a fresh database, with the store behind it
+// for setting up and checking what the server saved.
+type harness struct {
+	t   *testing.T
+	st  *store.Store
+	srv http.Handler
+}
+
+// newHarness builds the server exactly as main does, on the test's own
+// database.
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	st := store.New(storetest.Pool(t))
+	return &harness{t: t, st: st, srv: web.NewServer(slog.New(slog.DiscardHandler), st, nil)}
+}
+
+// do sends req through the server and returns the recorded answer.
+func (h *harness) do(req *http.Request) *httptest.ResponseRecorder {
+	h.t.Helper()
+	rec := httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+// get sends a GET with the given headers (name, value, name, value…).
+func (h *harness) get(path string, headers ...string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	setHeaders(req, headers)
+	return h.do(req)
+}
+
+// post sends form as a url-encoded POST with the given headers.
+func (h *harness) post(path string, form url.Values, headers ...string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	return h.postRaw(path, form.Encode(), headers...)
+}
+
+// postRaw sends body, already url-encoded, as a form POST.
+func (h *harness) postRaw(path, body string, headers ...string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	setHeaders(req, headers)
+	return h.do(req)
+}
+
+func setHeaders(req *http.Request, kv []string) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		req.Header.Set(kv[i], kv[i+1])
+	}
+}
+
+// page GETs path, requires 200 and returns the parsed HTML.
+func (h *harness) page(path string, headers ...string) *goquery.Document {
+	h.t.Helper()
+	rec := h.get(path, headers...)
+	if rec.Code != http.StatusOK {
+		h.t.Fatalf("GET %s: status = %d, want 200; body:\n%s", path, rec.Code, snippet(rec.Body.String()))
+	}
+	return parse(h.t, rec)
+}
+
+// parse reads the recorded body as HTML.
+func parse(t *testing.T, rec *httptest.ResponseRecorder) *goquery.Document {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(rec.Body.String()))
+	if err != nil {
+		t.Fatalf("parse HTML: %v", err)
+	}
+	return doc
+}
+
+// wantStatus fails the test unless rec has status want.
+func wantStatus(t *testing.T, what string, rec *httptest.ResponseRecorder, want int) {
+	t.Helper()
+	if rec.Code != want {
+		t.Fatalf("%s: status = %d, want %d; body:\n%s", what, rec.Code, want, snippet(rec.Body.String()))
+	}
+}
+
+// wantRedirect fails the test unless rec is a 303 to location.
+func wantRedirect(t *testing.T, what string, rec *httptest.ResponseRecorder, location string) {
+	t.Helper()
+	wantStatus(t, what, rec, http.StatusSeeOther)
+	if got := rec.Header().Get("Location"); got != location {
+		t.Fatalf("%s: Location = %q, want %q", what, got, location)
+	}
+}
+
+func snippet(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "…"
+	}
+	return s
+}
+
+// tid is a selector for data-testid="id".
+func tid(id string) string { return `[data-testid="` + id + `"]` }
+
+// text is the trimmed text of sel, with runs of white space collapsed.
+func text(sel *goquery.Selection) string { return strings.Join(strings.Fields(sel.Text()), " ") }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func workloadPath(id int64) string { return "/workloads/" + itoa(id) }
+
+func statusPath(wid, cid int64) string { return workloadPath(wid) + "/controls/" + itoa(cid) }
+
+// baselineID returns the id of the baseline with the given slug.
+func (h *harness) baselineID(slug string) int64 {
+	h.t.Helper()
+	bs, err := h.st.Baselines(h.t.Context())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, b := range bs {
+		if b.Slug == slug {
+			return b.ID
+		}
+	}
+	h.t.Fatalf("no baseline %q", slug)
+	return 0
+}
+
+// controlID returns the id of the catalog control with the given title.
+func (h *harness) controlID(title string) int64 {
+	h.t.Helper()
+	cs, err := h.st.Controls(h.t.Context())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Title == title {
+			return c.ID
+		}
+	}
+	h.t.Fatalf("no control %q in the catalog", title)
+	return 0
+}
+
+// workload registers a workload through the store, judged by azure-chart.
+func (h *harness) workload(name string, model srm.ServiceModel) srm.Workload {
+	h.t.Helper()
+	w := srm.Workload{Name: name, Model: model, BaselineID: h.baselineID("azure-chart")}
+	if err := h.st.CreateWorkload(h.t.Context(), &w); err != nil {
+		h.t.Fatalf("CreateWorkload(%q) = %v", name, err)
+	}
+	return w
+}
+
+// owner adds an owner through the store.
+func (h *harness) owner(name string) srm.Owner {
+	h.t.Helper()
+	o := srm.Owner{Name: name, Kind: srm.Team}
+	if err := h.st.CreateOwner(h.t.Context(), &o); err != nil {
+		h.t.Fatalf("CreateOwner(%q) = %v", name, err)
+	}
+	return o
+}
+
+// stored returns the workload as the database holds it.
+func (h *harness) stored(id int64) srm.Workload {
+	h.t.Helper()
+	w, err := h.st.Workload(h.t.Context(), id)
+	if err != nil {
+		h.t.Fatalf("Workload(%d) = %v", id, err)
+	}
+	return w
+}
+
+// status returns the saved status of one control of a workload (zero when
+// none was saved).
+func (h *harness) status(wid, cid int64) srm.Status {
+	h.t.Helper()
+	ss, err := h.st.Statuses(h.t.Context(), wid)
+	if err != nil {
+		h.t.Fatalf("Statuses(%d) = %v", wid, err)
+	}
+	return ss[cid]
+}
+
+// card is the control card titled title on a workload page.
+func card(doc *goquery.Document, title string) *goquery.Selection {
+	return doc.Find(tid("control-" + title))
+}
+
+// party is the party badge of a control card, as a person reads it.
+func party(doc *goquery.Document, title string) string {
+	return text(card(doc, title).Find(".control-head .party").First())
+}
+
+// progressText is the workload's progress line ("2 of 20 complete 10%").
+func progressText(doc *goquery.Document) string {
+	return text(doc.Find(tid("workload-progress-text")))
+}
+
+// progress reads a "3 of 20 complete" line; "nothing to do" is 0 of 0.
+func progress(t *testing.T, line string) (done, total int) {
+	t.Helper()
+	if strings.HasPrefix(line, "nothing to do") {
+		return 0, 0
+	}
+	if _, err := fmt.Sscanf(line, "%d of %d complete", &done, &total); err != nil {
+		t.Fatalf("progress line %q: %v", line, err)
+	}
+	return done, total
+}
+
+// hasTitle reports whether doc is a whole page: a <title> in its head. The
+// rings' SVG carries <title> elements of its own, so a bare "title" would
+// match fragments too.
+func hasTitle(doc *goquery.Document) bool { return doc.Find("head > title").Length() > 0 }
+
+// storeQueryAll selects every workload on one page.
+func storeQueryAll() store.WorkloadQuery { return store.WorkloadQuery{PerPage: 1000} }
