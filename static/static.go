@@ -3,8 +3,8 @@ package static
 
 import "embed"
 
-// FS holds the css and js folders, with paths such as "css/app.css" and
-// "js/htmx.min.js".
+// FS holds the css and js folders and the icon, with paths such as
+// "css/app.css", "js/htmx.min.js" and "favicon.svg".
 //
-//go:embed css js
+//go:embed css js favicon.svg
 var FS embed.FS

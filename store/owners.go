@@ -83,12 +83,9 @@ func (s *Store) EnsureOwner(ctx context.Context, o srm.Owner) (srm.Owner, error)
 // by name.
 func (s *Store) OwnerSummaries(ctx context.Context) ([]srm.OwnerSummary, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT o.id, o.name, o.kind,
-		       count(a.control_id) FILTER (WHERE a.party <> 'provider' AND NOT a.not_applicable) AS total,
-		       count(a.control_id) FILTER (WHERE a.party <> 'provider' AND NOT a.not_applicable AND a.complete) AS done
+		SELECT o.id, o.name, o.kind, COALESCE(t.total, 0)::int, COALESCE(t.done, 0)::int
 		FROM owners o
-		LEFT JOIN assignments a ON a.owner_id = o.id
-		GROUP BY o.id
+		LEFT JOIN owner_totals t ON t.owner_id = o.id
 		ORDER BY lower(o.name), o.id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: owner summaries: %w", err)
@@ -106,24 +103,49 @@ func (s *Store) OwnerSummaries(ctx context.Context) ([]srm.OwnerSummary, error) 
 	return out, nil
 }
 
-// Queue returns every control the owner holds across workloads: open ones
-// first, then completed, by workload and layer. Items that no longer count
-// (moved to Azure, or not applicable) are included; callers show them apart.
-func (s *Store) Queue(ctx context.Context, ownerID int64) ([]srm.QueueItem, error) {
-	rows, err := s.db.Query(ctx, `
-		SELECT a.workload_id, w.name, w.model, `+prefixed("c", controlColumns)+`,
-		       a.party, a.complete, st.completed_by, st.completed_at, a.not_applicable
-		FROM assignments a
-		JOIN workloads w ON w.id = a.workload_id
-		JOIN controls c ON c.id = a.control_id
-		JOIN statuses st ON st.workload_id = a.workload_id AND st.control_id = a.control_id
-		WHERE a.owner_id = $1
-		ORDER BY a.complete, lower(w.name), w.id,
-		         array_position(ARRAY['physical','identity','perimeter','network','compute','application','data'], c.layer),
-		         c.position, c.id`, ownerID)
-	if err != nil {
-		return nil, fmt.Errorf("store: queue of owner %d: %w", ownerID, err)
+// Queue returns one page of the controls the owner holds across
+// workloads: open ones first, then completed, then those that no longer
+// count (moved to Azure, or not applicable), each by workload and layer. It
+// also returns how many there are in all and the owner's progress.
+func (s *Store) Queue(ctx context.Context, ownerID int64, page, perPage int) ([]srm.QueueItem, int, srm.Progress, error) {
+	if perPage <= 0 {
+		perPage = 100
 	}
+	if page < 1 {
+		page = 1
+	}
+	rows, err := s.db.Query(ctx, `
+		WITH held AS (
+			SELECT s.workload_id, w.name, w.model, s.control_id,
+			       COALESCE(o.party, CASE w.model WHEN 'onprem' THEN r.onprem WHEN 'iaas' THEN r.iaas
+			                                      WHEN 'paas' THEN r.paas ELSE r.saas END) AS party,
+			       s.complete, s.completed_by, s.completed_at, s.not_applicable
+			FROM statuses s
+			JOIN workloads w ON w.id = s.workload_id
+			JOIN controls c ON c.id = s.control_id
+			JOIN baseline_rows r ON r.baseline_id = w.baseline_id AND r.area = c.area
+			LEFT JOIN overrides o ON o.workload_id = s.workload_id AND o.control_id = s.control_id
+			WHERE s.owner_id = $1
+		)
+		SELECT h.workload_id, h.name, h.model, `+prefixed("c", controlColumns)+`,
+		       h.party, h.complete, h.completed_by, h.completed_at, h.not_applicable,
+		       count(*) OVER () AS held,
+		       COALESCE(t.total, 0)::int, COALESCE(t.done, 0)::int
+		FROM held h
+		JOIN controls c ON c.id = h.control_id
+		LEFT JOIN owner_totals t ON t.owner_id = $1
+		ORDER BY CASE WHEN h.party = 'provider' OR h.not_applicable THEN 2 WHEN h.complete THEN 1 ELSE 0 END,
+		         lower(h.name), h.workload_id,
+		         array_position(ARRAY['physical','identity','perimeter','network','compute','application','data'], c.layer),
+		         c.position, c.id
+		LIMIT $2 OFFSET $3`, ownerID, perPage, (page-1)*perPage)
+	if err != nil {
+		return nil, 0, srm.Progress{}, fmt.Errorf("store: queue of owner %d: %w", ownerID, err)
+	}
+	var (
+		held     int
+		progress srm.Progress
+	)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (srm.QueueItem, error) {
 		var q srm.QueueItem
 		var c controlRow
@@ -131,7 +153,7 @@ func (s *Store) Queue(ctx context.Context, ownerID int64) ([]srm.QueueItem, erro
 		var at *time.Time
 		err := row.Scan(&q.WorkloadID, &q.WorkloadName, &model,
 			&c.ID, &c.Layer, &c.Area, &c.Title, &c.Description, &c.CustomerPart, &c.ProviderPart, &c.Builtin,
-			&party, &q.Complete, &q.CompletedBy, &at, &q.NotApplicable)
+			&party, &q.Complete, &q.CompletedBy, &at, &q.NotApplicable, &held, &progress.Total, &progress.Done)
 		q.Model, q.Party, q.Control = srm.ServiceModel(model), srm.Party(party), c.control()
 		if at != nil {
 			q.CompletedAt = *at
@@ -139,9 +161,9 @@ func (s *Store) Queue(ctx context.Context, ownerID int64) ([]srm.QueueItem, erro
 		return q, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: queue of owner %d: %w", ownerID, err)
+		return nil, 0, srm.Progress{}, fmt.Errorf("store: queue of owner %d: %w", ownerID, err)
 	}
-	return out, nil
+	return out, held, progress, nil
 }
 
 // prefixed qualifies a comma-separated column list with a table alias.

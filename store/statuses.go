@@ -258,8 +258,9 @@ func (s *Store) DeleteOverride(ctx context.Context, workloadID, controlID int64)
 // workloads in the portfolio.
 func (s *Store) PortfolioProgress(ctx context.Context) ([]srm.LayerProgress, int, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT layer, sum(controls)::int, sum(total)::int, sum(done)::int, (SELECT count(*) FROM workloads)::int
-		FROM layer_progress
+		SELECT layer, sum(controls)::int, sum(total)::int, sum(done)::int,
+		       (SELECT sum(workloads) FROM portfolio_shards WHERE layer = 'physical')::int
+		FROM portfolio_shards
 		GROUP BY layer`)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: portfolio progress: %w", err)

@@ -1126,9 +1126,15 @@ func TestOwnerSummariesAndQueue(t *testing.T) {
 		t.Errorf("OwnerSummaries() =\n%+v\nwant\n%+v", got, want)
 	}
 
-	q, err := st.Queue(ctx, ana.ID)
+	q, held, progress, err := st.Queue(ctx, ana.ID, 1, 100)
 	if err != nil {
 		t.Fatalf("Queue(Ana) error: %v", err)
+	}
+	if held != 6 || progress != (srm.Progress{Done: 2, Total: 3}) {
+		t.Errorf("Queue(Ana) holds %d, progress %+v; want 6 and 2 of 3", held, progress)
+	}
+	if page2, held2, _, err := st.Queue(ctx, ana.ID, 2, 4); err != nil || len(page2) != 2 || held2 != 6 {
+		t.Errorf("Queue(Ana, page 2 of 4 per page) = %d items, held %d, %v; want 2 items of 6", len(page2), held2, err)
 	}
 	type item struct {
 		workload string
@@ -1138,13 +1144,13 @@ func TestOwnerSummariesAndQueue(t *testing.T) {
 		na       bool
 		counted  bool
 	}
-	wantQ := []item{ // open first, then by workload, layer and catalog order
+	wantQ := []item{ // open, then completed, then no longer counted; each by workload, layer and catalog order
 		{"Fleet telemetry", dbs.Title, srm.Customer, false, false, true},
+		{"Fleet telemetry", deny.Title, srm.Shared, true, false, true},
+		{"Office suite", mfa.Title, srm.Customer, true, false, true},
+		{"Fleet telemetry", patch.Title, srm.Provider, true, false, false},
 		{"Fleet telemetry", disks.Title, srm.Customer, false, true, false},
 		{"Office suite", ddos.Title, srm.Provider, false, false, false},
-		{"Fleet telemetry", deny.Title, srm.Shared, true, false, true},
-		{"Fleet telemetry", patch.Title, srm.Provider, true, false, false},
-		{"Office suite", mfa.Title, srm.Customer, true, false, true},
 	}
 	var gotQ []item
 	for _, it := range q {
@@ -1163,7 +1169,7 @@ func TestOwnerSummariesAndQueue(t *testing.T) {
 		t.Errorf("Queue(Ana) =\n%+v\nwant\n%+v", gotQ, wantQ)
 	}
 	for _, id := range []int64{cy.ID, 987654} {
-		if q, err := st.Queue(ctx, id); err != nil || len(q) != 0 {
+		if q, _, _, err := st.Queue(ctx, id, 1, 100); err != nil || len(q) != 0 {
 			t.Errorf("Queue(%d) = %d items, %v; want none", id, len(q), err)
 		}
 	}

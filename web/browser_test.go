@@ -122,7 +122,7 @@ func TestBrowserJourney(t *testing.T) {
 			if m.IsException() {
 				t.Errorf("uncaught exception in the page: %s (%s:%d)", m, m.URL, m.Line+1)
 			}
-			line := fmt.Sprintf("%s: %s (%s:%d)", m.Type, m, strings.TrimPrefix(m.URL, srv.URL), m.Line+1)
+			line := fmt.Sprintf("%s (%s:%d)", m, strings.TrimPrefix(m.URL, srv.URL), m.Line+1)
 			if seen[line] == 0 {
 				order = append(order, line)
 			}

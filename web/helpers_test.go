@@ -215,10 +215,11 @@ func progressText(doc *goquery.Document) string {
 	return text(doc.Find(tid("workload-progress-text")))
 }
 
-// progress reads a "3 of 20 complete" line; "nothing to do" is 0 of 0.
+// progress reads a "3 of 20 complete" line; "nothing to do", or no line
+// at all (a layer shown as inherited), is 0 of 0.
 func progress(t *testing.T, line string) (done, total int) {
 	t.Helper()
-	if strings.HasPrefix(line, "nothing to do") {
+	if line == "" || strings.HasPrefix(line, "nothing to do") {
 		return 0, 0
 	}
 	if _, err := fmt.Sscanf(line, "%d of %d complete", &done, &total); err != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/srmhq/srm"
@@ -49,6 +50,8 @@ func createOwner(st *store.Store) handlerFunc {
 	}
 }
 
+const queuePerPage = 100
+
 // queuePage handles "GET /owners/{id}": the owner's work queue.
 func queuePage(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -60,10 +63,15 @@ func queuePage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		items, err := st.Queue(r.Context(), id)
+		page, err := strconv.Atoi(r.URL.Query().Get("page"))
+		if err != nil || page < 1 {
+			page = 1
+		}
+		items, held, progress, err := st.Queue(r.Context(), id, page, queuePerPage)
 		if err != nil {
 			return err
 		}
-		return render(w, r, http.StatusOK, views.QueuePage(views.QueueView{Owner: o, Items: items}))
+		return render(w, r, http.StatusOK, views.QueuePage(views.QueueView{Owner: o, Items: items, Held: held,
+			Progress: progress, Page: page, Pages: max(1, (held+queuePerPage-1)/queuePerPage)}))
 	}
 }

@@ -303,7 +303,11 @@ func TestCrossSitePostIsRefused(t *testing.T) {
 	if page, _ := h.st.Workloads(t.Context(), storeQueryAll()); page.Total != 0 {
 		t.Errorf("workloads after a cross-site POST = %d, want 0", page.Total)
 	}
-	wantRedirect(t, "same-origin POST /workloads", h.post("/workloads", form, "Sec-Fetch-Site", "same-origin"), "/workloads/1")
+	rec = h.post("/workloads", form, "Sec-Fetch-Site", "same-origin")
+	wantStatus(t, "same-origin POST /workloads", rec, http.StatusSeeOther)
+	if loc := rec.Header().Get("Location"); !strings.HasPrefix(loc, "/workloads/") {
+		t.Errorf("same-origin POST /workloads: Location = %q, want /workloads/{id}", loc)
+	}
 }
 
 func TestOversizedBodyIsRefused(t *testing.T) {

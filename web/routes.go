@@ -18,6 +18,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, ready func() 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(st, ready))
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
+	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
 
 	r.Get("/", h(portfolioPage(st)))
 

@@ -29,6 +29,9 @@ Usage:
   srm serve [--demo]   migrate the database, then serve the web interface
   srm migrate          apply pending database migrations and exit
   srm demo             load the demo portfolio into an empty database and exit
+  srm seed --workloads N [--seed S]
+                       add N synthetic workloads (all models, owners, a status on
+                       every control, about half complete) for load tests
   srm help             show this help
 
 serve:
@@ -80,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "demo":
+	case "serve", "migrate", "demo", "seed":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -90,8 +93,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	demo := false
-	if cmd == "serve" {
+	var workloads int
+	var seed uint64
+	switch cmd {
+	case "serve":
 		fs.BoolVar(&demo, "demo", false, "load the demo portfolio into an empty database")
+	case "seed":
+		fs.IntVar(&workloads, "workloads", 0, "number of synthetic workloads to add")
+		fs.Uint64Var(&seed, "seed", 1, "random seed, for repeatable data")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -100,6 +109,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	if cmd == "seed" && workloads <= 0 {
+		return errors.New("seed: give the number of workloads with --workloads N")
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
@@ -126,6 +138,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "demo":
 		return seedDemo(ctx, st, logger)
+	case "seed":
+		start := time.Now()
+		stats, err := st.SeedSynthetic(ctx, workloads, seed)
+		if err != nil {
+			return err
+		}
+		logger.Info("synthetic data added", "workloads", stats.Workloads, "owners", stats.Owners,
+			"statuses", stats.Statuses, "duration", time.Since(start).Round(time.Millisecond))
+		return nil
 	}
 	if demo {
 		if err := seedDemo(ctx, st, logger); err != nil {
