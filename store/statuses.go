@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -136,28 +137,46 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 }
 
 // WorkloadState is everything the workload page needs from the database:
-// the workload, the catalog, and the customer's work and overrides.
+// the workload, the catalog, the owners to choose from, and the customer's
+// work and overrides.
 type WorkloadState struct {
 	Workload  srm.Workload
 	Catalog   *Catalog
+	Owners    []srm.Owner
 	Statuses  map[int64]srm.Status
 	Overrides map[int64]srm.Override
 }
 
-// WorkloadState loads one workload with its statuses and overrides in two
-// statements, plus one when the cached catalog is out of date. An unknown
-// workload is an error wrapping srm.ErrNotFound.
+// WorkloadState loads one workload with the owners, its statuses and its
+// overrides in two statements, plus one when the cached catalog is out of
+// date. An unknown workload is an error wrapping srm.ErrNotFound.
 func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, error) {
 	var (
 		r       workloadRow
 		version int64
+		owners  []byte
 	)
-	err := s.db.QueryRow(ctx, `SELECT `+workloadColumns+`, `+catalogVersionSQL+` FROM workloads WHERE id = $1`, id).
-		Scan(&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version, &r.CreatedAt, &r.UpdatedAt, &version)
+	err := s.db.QueryRow(ctx, `
+		SELECT `+workloadColumns+`, `+catalogVersionSQL+`,
+		       (SELECT COALESCE(json_agg(json_build_object('id', o.id, 'name', o.name, 'kind', o.kind)
+		                                 ORDER BY lower(o.name), o.id), '[]') FROM owners o)
+		FROM workloads WHERE id = $1`, id).
+		Scan(&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version, &r.CreatedAt, &r.UpdatedAt, &version, &owners)
 	if err != nil {
 		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, translate(err))
 	}
 	ws := WorkloadState{Workload: r.workload(), Statuses: map[int64]srm.Status{}, Overrides: map[int64]srm.Override{}}
+	var os []struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal(owners, &os); err != nil {
+		return WorkloadState{}, fmt.Errorf("store: owners: %w", err)
+	}
+	for _, o := range os {
+		ws.Owners = append(ws.Owners, srm.Owner{ID: o.ID, Name: o.Name, Kind: srm.OwnerKind(o.Kind)})
+	}
 	if ws.Catalog, err = s.catalogAt(ctx, version); err != nil {
 		return WorkloadState{}, err
 	}

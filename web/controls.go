@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -99,18 +100,15 @@ func saveStatus(st *store.Store) handlerFunc {
 				return err
 			default:
 				ws.Statuses[cid] = saved
+				ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.NewOwnerKind})
 			}
 		}
 		if len(edit.Problems) == 0 && !wantsFragment(r) {
 			return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", id, cid))
 		}
 		// Either a rejected form or an htmx swap: render the body again from
-		// what is now saved, without reading the statuses back.
-		owners, err := st.Owners(r.Context())
-		if err != nil {
-			return err
-		}
-		if v, err = workloadView(ws, owners); err != nil {
+		// what is now saved, without reading anything back.
+		if v, err = workloadView(ws, ws.Owners); err != nil {
 			return err
 		}
 		status := http.StatusOK
@@ -122,6 +120,24 @@ func saveStatus(st *store.Store) handlerFunc {
 		}
 		return render(w, r, status, views.WorkloadPage(v))
 	}
+}
+
+// withOwner adds o to owners, kept in name order, unless it is there or is
+// nobody.
+func withOwner(owners []srm.Owner, o srm.Owner) []srm.Owner {
+	if o.ID <= 0 {
+		return owners
+	}
+	for _, x := range owners {
+		if x.ID == o.ID {
+			return owners
+		}
+	}
+	owners = append(owners, o)
+	slices.SortStableFunc(owners, func(a, b srm.Owner) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return owners
 }
 
 // overrideForm handles "GET /workloads/{id}/controls/{cid}/override".

@@ -144,18 +144,14 @@ func workloadView(ws store.WorkloadState, owners []srm.Owner) (views.WorkloadVie
 	return views.WorkloadView{Workload: ws.Workload, Baseline: b, Assignments: as, Owners: owners}, nil
 }
 
-// loadWorkloadView loads and builds the workload page: three statements
-// (four when the catalog changed since the last request).
+// loadWorkloadView loads and builds the workload page: two statements
+// (three when the catalog changed since the last request).
 func loadWorkloadView(r *http.Request, st *store.Store, id int64) (views.WorkloadView, store.WorkloadState, error) {
 	ws, err := st.WorkloadState(r.Context(), id)
 	if err != nil {
 		return views.WorkloadView{}, ws, err
 	}
-	owners, err := st.Owners(r.Context())
-	if err != nil {
-		return views.WorkloadView{}, ws, err
-	}
-	v, err := workloadView(ws, owners)
+	v, err := workloadView(ws, ws.Owners)
 	return v, ws, err
 }
 

@@ -42,6 +42,10 @@ Environment:
   DATABASE_URL   PostgreSQL connection string (required), for example
                  postgres://user:password@localhost:5432/srm?sslmode=disable
   SRM_ADDR       address to listen on (default 127.0.0.1:8080)
+  SRM_BENCH_CEILING
+                 set to 1 only for benchmarks (srmbench, make bench): serve
+                 also answers GET /_bench/ceiling with one SELECT 1 through
+                 the pool, the fastest page srm could serve; off by default
 
 serve stops gracefully on SIGINT or SIGTERM: /readyz turns 503 at once and
 requests in flight get up to 10 seconds to finish.
@@ -58,12 +62,14 @@ func main() {
 
 // config is srm's configuration, read from the environment.
 type config struct {
-	DatabaseURL string
-	Addr        string
+	DatabaseURL  string
+	Addr         string
+	BenchCeiling bool // SRM_BENCH_CEILING=1: serve /_bench/ceiling as well
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{DatabaseURL: getenv("DATABASE_URL"), Addr: getenv("SRM_ADDR")}
+	c := config{DatabaseURL: getenv("DATABASE_URL"), Addr: getenv("SRM_ADDR"),
+		BenchCeiling: getenv("SRM_BENCH_CEILING") == "1"}
 	if c.DatabaseURL == "" {
 		return c, errors.New("DATABASE_URL is not set; see `srm help`")
 	}
@@ -171,9 +177,14 @@ func seedDemo(ctx context.Context, st *store.Store, logger *slog.Logger) error {
 
 func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store) error {
 	var stopping atomic.Bool
+	handler := web.NewServer(logger, st, func() bool { return !stopping.Load() })
+	if cfg.BenchCeiling {
+		logger.Warn("benchmark ceiling enabled: GET " + benchCeilingPath + " answers without logging")
+		handler = withBenchCeiling(handler, st)
+	}
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           web.NewServer(logger, st, func() bool { return !stopping.Load() }),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -197,4 +208,26 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// benchCeilingPath is served only with SRM_BENCH_CEILING=1.
+const benchCeilingPath = "/_bench/ceiling"
+
+// withBenchCeiling answers GET /_bench/ceiling with one SELECT 1 through the
+// store's pool and no middleware: the most a page that touches the database
+// could do on this machine, for benchmarks to compare pages against. Every
+// other request goes to next.
+func withBenchCeiling(next http.Handler, st *store.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != benchCeilingPath || r.Method != http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := st.Ping(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
 }

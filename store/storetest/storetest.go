@@ -105,6 +105,79 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
+// Counter counts the SQL statements sent through a pool, and keeps them
+// while recording. It is a pgx.QueryTracer; tests use it to hold pages to
+// a query budget and to EXPLAIN what the pages really send.
+type Counter struct {
+	n         atomic.Int64
+	recording atomic.Bool
+	mu        sync.Mutex
+	kept      []Statement
+}
+
+// Statement is one SQL statement as sent, with its arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// TraceQueryStart counts one statement, and keeps it while recording.
+func (c *Counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	if c.recording.Load() {
+		c.mu.Lock()
+		c.kept = append(c.kept, Statement{SQL: d.SQL, Args: d.Args})
+		c.mu.Unlock()
+	}
+	return ctx
+}
+
+// Record starts keeping statements, forgetting those kept before.
+func (c *Counter) Record() {
+	c.mu.Lock()
+	c.kept = nil
+	c.mu.Unlock()
+	c.recording.Store(true)
+}
+
+// Recorded stops keeping statements and returns those kept.
+func (c *Counter) Recorded() []Statement {
+	c.recording.Store(false)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kept
+}
+
+// TraceQueryEnd does nothing.
+func (c *Counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// Reset sets the count to zero and returns what it was.
+func (c *Counter) Reset() int64 { return c.n.Swap(0) }
+
+// Count is the number of statements since the last Reset.
+func (c *Counter) Count() int64 { return c.n.Load() }
+
+// CountingPool is Pool with a Counter on every connection.
+func CountingPool(t testing.TB) (*pgxpool.Pool, *Counter) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(URL(t))
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	c := &Counter{}
+	cfg.ConnConfig.Tracer = c
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pool.Ping(context.Background()); err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	c.Reset()
+	return pool, c
+}
+
 // New returns a Store on a fresh, migrated database.
 func New(t testing.TB) *store.Store { return store.New(Pool(t)) }
 

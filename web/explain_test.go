@@ -1,0 +1,97 @@
+package web_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
+	"github.com/srmhq/srm/web"
+)
+
+// TestHotPagesAreServedByIndexesAt10000Workloads replays the hot pages on
+// 10,000 seeded workloads (250,000 statuses), records every statement they
+// send, and EXPLAINs each one: none may scan a big table sequentially.
+func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("seeds 10,000 workloads")
+	}
+	pool, counter := storetest.CountingPool(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	if _, err := st.SeedSynthetic(ctx, 10000, 3); err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.SaaS, PerPage: 1, Page: 40})
+	if err != nil || len(list.Items) == 0 {
+		t.Fatalf("no SaaS workload seeded: %v", err)
+	}
+	wl := list.Items[0]
+	controls, err := st.Controls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sso int64
+	for _, c := range controls {
+		if c.Title == "Single sign-on and multi-factor authentication" {
+			sso = c.ID
+		}
+	}
+	srv := web.NewServer(slog.New(slog.DiscardHandler), st, nil)
+	send := func(method, path string, form url.Values, htmx bool) {
+		t.Helper()
+		var req *http.Request
+		if form != nil {
+			req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		} else {
+			req = httptest.NewRequest(method, path, nil)
+		}
+		if htmx {
+			req.Header.Set("HX-Request", "true")
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code >= 400 {
+			t.Fatalf("%s %s: status %d", method, path, rec.Code)
+		}
+	}
+	send("GET", "/", nil, false) // load the catalog: not a hot-path statement
+
+	counter.Record()
+	w := fmt.Sprintf("/workloads/%d", wl.ID)
+	send("GET", "/", nil, false)
+	send("GET", "/?sort=progress&page=30", nil, false)
+	send("GET", "/?model=iaas&sort=-progress&page=5", nil, false)
+	send("GET", w, nil, false)
+	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"new_owner": {"Explain team"}, "complete": {"1"}}, true)
+	send("GET", "/owners", nil, false)
+	statements := counter.Recorded()
+	if len(statements) < 8 {
+		t.Fatalf("recorded %d statements; the replay did not run", len(statements))
+	}
+
+	big := []string{"statuses", "workloads", "layer_progress", "owner_progress", "overrides"}
+	for _, s := range statements {
+		rows, _ := pool.Query(ctx, "EXPLAIN "+s.SQL, s.Args...)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("EXPLAIN %s: %v", s.SQL, err)
+		}
+		plan := strings.Join(lines, "\n")
+		for _, table := range big {
+			if strings.Contains(plan, "Seq Scan on "+table+" ") || strings.HasSuffix(plan, "Seq Scan on "+table) {
+				t.Errorf("sequential scan of %s at 10,000 workloads:\n%s\nplan:\n%s", table, s.SQL, plan)
+			}
+		}
+	}
+}
