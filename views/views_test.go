@@ -116,3 +116,33 @@ func TestControlCardEscapesTextAndHidesTheFormForInheritedControls(t *testing.T)
 		}
 	}
 }
+
+// BenchmarkWorkloadPage renders the heaviest page: 25 controls, each with a
+// status form listing 200 owners.
+func BenchmarkWorkloadPage(b *testing.B) {
+	base := srm.Baseline{Name: "Chart", Rows: []srm.Row{{Area: "a", Label: "Area", InSource: true,
+		Cells: map[srm.ServiceModel]srm.Party{srm.OnPrem: srm.Customer, srm.IaaS: srm.Customer, srm.PaaS: srm.Shared, srm.SaaS: srm.Provider}}}}
+	var controls []srm.Control
+	for i := range 25 {
+		controls = append(controls, srm.Control{ID: int64(i + 1), Layer: srm.Layers[i%7], Area: "a",
+			Title: "Control " + strconv.Itoa(i), Description: "What it is about.", CustomerPart: "Yours.", ProviderPart: "Azure's."})
+	}
+	var owners []srm.Owner
+	for i := range 200 {
+		owners = append(owners, srm.Owner{ID: int64(i + 1), Name: "Owner " + strconv.Itoa(i), Kind: srm.Team})
+	}
+	as, err := srm.Assess(base, srm.PaaS, controls, nil, map[int64]srm.Status{1: {OwnerID: 3, Complete: true}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := views.WorkloadView{Workload: srm.Workload{ID: 1, Name: "Bench", Model: srm.PaaS}, Baseline: base, Assignments: as, Owners: owners}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := views.WorkloadPage(v).Render(context.Background(), &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+}

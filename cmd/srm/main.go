@@ -43,9 +43,10 @@ Environment:
                  postgres://user:password@localhost:5432/srm?sslmode=disable
   SRM_ADDR       address to listen on (default 127.0.0.1:8080)
   SRM_BENCH_CEILING
-                 set to 1 only for benchmarks (srmbench, make bench): serve
-                 also answers GET /_bench/ceiling with one SELECT 1 through
-                 the pool, the fastest page srm could serve; off by default
+                 benchmarking aid, off unless set to 1 (make bench sets it):
+                 serve then also answers GET /_bench/ceiling with one SELECT 1
+                 through the pool and no middleware, a ceiling to compare
+                 pages against
 
 serve stops gracefully on SIGINT or SIGTERM: /readyz turns 503 at once and
 requests in flight get up to 10 seconds to finish.
@@ -179,7 +180,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 	var stopping atomic.Bool
 	handler := web.NewServer(logger, st, func() bool { return !stopping.Load() })
 	if cfg.BenchCeiling {
-		logger.Warn("benchmark ceiling enabled: GET " + benchCeilingPath + " answers without logging")
+		logger.Warn("benchmark ceiling enabled", "path", benchCeilingPath)
 		handler = withBenchCeiling(handler, st)
 	}
 	srv := &http.Server{
