@@ -32,6 +32,7 @@ check:
 		exit 1; \
 	fi
 	go vet ./...
+	go tool templ fmt -fail .
 	go tool templ generate
 	@set -euo pipefail; \
 	if ! git diff --exit-code -- views; then \
@@ -53,3 +54,9 @@ db-stop:
 
 clean:
 	rm -rf bin/ artifacts/
+
+# Load test on loopback against a throwaway, seeded PostgreSQL (fsync off):
+# see docs/performance.md. BENCHFLAGS=-check fails the run when a budget is missed.
+.PHONY: bench
+bench:
+	.ci/pg test -- bash -c 'go build -o bin/srm ./cmd/srm && DATABASE_URL="$$TEST_DATABASE_URL" go run ./cmd/srmbench -srm bin/srm $(BENCHFLAGS)'

@@ -59,7 +59,7 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 	if err != nil || len(owners) == 0 {
 		t.Fatalf("no owners seeded: %v", err)
 	}
-	owner := fmt.Sprint(owners[0].ID)
+	owner := owners[0].Name
 	w := fmt.Sprintf("/workloads/%d", wl.ID)
 	status := fmt.Sprintf("%s/controls/%d", w, sso)
 
@@ -73,11 +73,11 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 		{"model change preview", "POST", w, url.Values{"name": {wl.Name}, "model": {"paas"}, "baseline": {fmt.Sprint(wl.BaselineID)}}, false, 200},
 		{"complete a control", "POST", status, url.Values{"owner": {owner}, "complete": {"1"}}, false, 303},
 		{"complete a control with htmx", "POST", status, url.Values{"owner": {owner}, "complete": {"1"}, "note": {"n"}}, true, 200},
-		{"add an owner inline", "POST", status, url.Values{"new_owner": {"Budget team"}, "new_owner_kind": {"team"}}, true, 200},
+		{"add an owner inline", "POST", status, url.Values{"owner": {"Budget team"}, "owner_kind": {"team"}}, true, 200},
 		{"rejected status form", "POST", status, url.Values{"complete": {"1"}, "evidence": {"ftp://x"}}, true, 422},
 		{"override form", "GET", fmt.Sprintf("%s/controls/%d/override", w, patching), nil, false, 200},
 		{"owners", "GET", "/owners", nil, false, 200},
-		{"owner queue", "GET", "/owners/" + owner, nil, false, 200},
+		{"owner queue", "GET", fmt.Sprint("/owners/", owners[0].ID), nil, false, 200},
 		{"matrix", "GET", "/matrix?baseline=azure-2026", nil, false, 200},
 		{"compare", "GET", "/matrix/compare", nil, false, 200},
 		{"catalog", "GET", "/controls", nil, false, 200},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/srmhq/srm"
@@ -24,24 +23,23 @@ func findAssignment(v views.WorkloadView, cid int64) (srm.Assignment, error) {
 	return srm.Assignment{}, fmt.Errorf("control %d: %w", cid, srm.ErrNotFound)
 }
 
-// statusInput reads a control's status form.
+// statusInput reads a control's status form. The owner comes as a name:
+// an existing owner's (in any case) or a new one's.
 func statusInput(r *http.Request) views.ControlEdit {
-	owner, _ := strconv.ParseInt(r.PostFormValue("owner"), 10, 64)
-	kind := srm.OwnerKind(r.PostFormValue("new_owner_kind"))
+	kind := srm.OwnerKind(r.PostFormValue("owner_kind"))
 	if kind != srm.Team {
 		kind = srm.Person
 	}
 	return views.ControlEdit{
 		Status: srm.Status{
-			OwnerID:       owner,
 			Complete:      r.PostFormValue("complete") == "1",
 			Note:          strings.TrimSpace(r.PostFormValue("note")),
 			Evidence:      strings.TrimSpace(r.PostFormValue("evidence")),
 			NotApplicable: r.PostFormValue("not_applicable") == "1",
 			NAReason:      strings.TrimSpace(r.PostFormValue("na_reason")),
 		},
-		NewOwner:     strings.TrimSpace(r.PostFormValue("new_owner")),
-		NewOwnerKind: kind,
+		OwnerName: strings.TrimSpace(r.PostFormValue("owner")),
+		OwnerKind: kind,
 	}
 }
 
@@ -81,27 +79,23 @@ func saveStatus(st *store.Store) handlerFunc {
 		edit := statusInput(r)
 		edit.ControlID = cid
 		edit.Problems = edit.Status.Validate()
-		newOwner := srm.Owner{}
-		if edit.NewOwner != "" {
-			newOwner = srm.Owner{Name: edit.NewOwner, Kind: edit.NewOwnerKind}
-			for k, msg := range newOwner.Validate() {
+		owner := srm.Owner{}
+		if edit.OwnerName != "" {
+			owner = srm.Owner{Name: edit.OwnerName, Kind: edit.OwnerKind}
+			for k, msg := range owner.Validate() {
 				edit.Problems[k] = msg
 			}
 		}
-		if edit.Status.Complete && edit.Status.OwnerID <= 0 && edit.NewOwner == "" {
+		if edit.Status.Complete && edit.OwnerName == "" {
 			edit.Problems["complete"] = "Assign an owner before marking this control complete."
 		}
 		if len(edit.Problems) == 0 {
-			saved, err := st.RecordStatus(r.Context(), id, cid, edit.Status, newOwner)
-			switch {
-			case errors.Is(err, store.ErrNoSuchOwner):
-				edit.Problems["owner"] = "That owner no longer exists. Choose one from the list."
-			case err != nil:
+			saved, err := st.RecordStatus(r.Context(), id, cid, edit.Status, owner)
+			if err != nil {
 				return err
-			default:
-				ws.Statuses[cid] = saved
-				ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.NewOwnerKind})
 			}
+			ws.Statuses[cid] = saved
+			ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.OwnerKind})
 		}
 		if len(edit.Problems) == 0 && !wantsFragment(r) {
 			return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", id, cid))

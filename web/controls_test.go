@@ -17,7 +17,7 @@ func TestSaveStatusAssignsOwnerAndRedirectsToTheControl(t *testing.T) {
 	o := h.owner("Platform team")
 
 	rec := h.post(statusPath(w.ID, patching), url.Values{
-		"owner":    {itoa(o.ID)},
+		"owner":    {o.Name},
 		"note":     {"  Monthly window, second Tuesday.  "},
 		"evidence": {"https://wiki.example.com/patching"},
 	})
@@ -28,8 +28,8 @@ func TestSaveStatusAssignsOwnerAndRedirectsToTheControl(t *testing.T) {
 		t.Errorf("saved status = %+v, want owner %d, not complete, the trimmed note and the evidence", st, o.ID)
 	}
 	c := card(h.page(workloadPath(w.ID)), "Patching of systems")
-	if got := c.Find(`select[name="owner"] option[selected]`).AttrOr("value", ""); got != itoa(o.ID) {
-		t.Errorf("owner selected on the page = %q, want %d", got, o.ID)
+	if got := c.Find(`input[name="owner"]`).AttrOr("value", ""); got != o.Name {
+		t.Errorf("owner shown on the page = %q, want %q", got, o.Name)
 	}
 	if got := c.Find(`textarea[name="note"]`).Text(); got != "Monthly window, second Tuesday." {
 		t.Errorf("note on the page = %q", got)
@@ -49,7 +49,7 @@ func TestSaveStatusCompletesAndStampsTheOwner(t *testing.T) {
 		t.Fatalf("new workload progress = %d of %d, want 0 of some", before, total)
 	}
 
-	rec := h.post(statusPath(w.ID, patching), url.Values{"new_owner": {"Platform team"}, "new_owner_kind": {"team"}, "complete": {"1"}})
+	rec := h.post(statusPath(w.ID, patching), url.Values{"owner": {"Platform team"}, "owner_kind": {"team"}, "complete": {"1"}})
 	wantRedirect(t, "POST complete with a new owner", rec, workloadPath(w.ID)+"#control-"+itoa(patching))
 
 	doc := h.page(workloadPath(w.ID))
@@ -71,8 +71,8 @@ func TestSaveStatusInlineOwnerIsReusedIgnoringCase(t *testing.T) {
 	w := h.workload("Depot servers", srm.IaaS)
 	patching, endpoint := h.controlID("Patching of systems"), h.controlID("Endpoint protection")
 
-	h.post(statusPath(w.ID, patching), url.Values{"new_owner": {"Platform team"}, "new_owner_kind": {"team"}})
-	rec := h.post(statusPath(w.ID, endpoint), url.Values{"new_owner": {"  PLATFORM TEAM "}})
+	h.post(statusPath(w.ID, patching), url.Values{"owner": {"Platform team"}, "owner_kind": {"team"}})
+	rec := h.post(statusPath(w.ID, endpoint), url.Values{"owner": {"  PLATFORM TEAM "}})
 	wantRedirect(t, "POST with an existing owner typed in capitals", rec, workloadPath(w.ID)+"#control-"+itoa(endpoint))
 
 	owners, err := h.st.Owners(t.Context())
@@ -95,7 +95,7 @@ func TestSaveStatusWithHtmxAnswersTheBody(t *testing.T) {
 	patching := h.controlID("Patching of systems")
 	_, total := progress(t, progressText(h.page(workloadPath(w.ID))))
 
-	rec := h.post(statusPath(w.ID, patching), url.Values{"owner": {itoa(o.ID)}, "complete": {"1"}}, "HX-Request", "true")
+	rec := h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}, "complete": {"1"}}, "HX-Request", "true")
 	wantStatus(t, "htmx POST status", rec, http.StatusOK)
 	doc := parse(t, rec)
 	if hasTitle(doc) {
@@ -127,9 +127,9 @@ func TestSaveStatusRejectsBadInput(t *testing.T) {
 		{"javascript evidence", url.Values{"evidence": {"javascript:alert(1)"}, "note": {"kept note"}}, "evidence", false},
 		{"evidence without a host", url.Values{"evidence": {"https://"}, "note": {"kept note"}}, "evidence", false},
 		{"not applicable without a reason", url.Values{"not_applicable": {"1"}, "note": {"kept note"}}, "na_reason", false},
-		{"unknown owner", url.Values{"owner": {"99999"}, "note": {"kept note"}}, "owner", false},
+		{"owner name too long", url.Values{"owner": {strings.Repeat("o", 201)}, "note": {"kept note"}}, "owner_name", false},
 		{"invalid UTF-8 note", url.Values{"note": {"bad \xff note"}}, "note", false},
-		{"NUL in a new owner", url.Values{"new_owner": {"a\x00b"}, "note": {"kept note"}}, "owner_name", false},
+		{"NUL in a new owner", url.Values{"owner": {"a\x00b"}, "note": {"kept note"}}, "owner_name", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,7 +207,7 @@ func TestSaveStatusOfAnAzureControlConflicts(t *testing.T) {
 	patching := h.controlID("Patching of systems")
 	o := h.owner("Platform team")
 
-	rec := h.post(statusPath(w.ID, patching), url.Values{"owner": {itoa(o.ID)}, "complete": {"1"}})
+	rec := h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}, "complete": {"1"}})
 	wantStatus(t, "POST status of an Azure control", rec, http.StatusConflict)
 	if !hasTitle(parse(t, rec)) {
 		t.Error("409: not a whole page")

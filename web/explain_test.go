@@ -73,7 +73,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	send("GET", "/?sort=progress&page=30", nil, false)
 	send("GET", "/?model=iaas&sort=-progress&page=5", nil, false)
 	send("GET", w, nil, false)
-	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"new_owner": {"Explain team"}, "complete": {"1"}}, true)
+	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"owner": {"Explain team"}, "complete": {"1"}}, true)
 	send("GET", "/owners", nil, false)
 	statements := counter.Recorded()
 	if len(statements) < 8 {

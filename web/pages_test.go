@@ -110,9 +110,9 @@ func TestOwnersListQueueAndCreate(t *testing.T) {
 
 	w := h.workload("Depot servers", srm.IaaS)
 	patching, endpoint := h.controlID("Patching of systems"), h.controlID("Endpoint protection")
-	wantRedirect(t, "complete patching", h.post(statusPath(w.ID, patching), url.Values{"owner": {itoa(o.ID)}, "complete": {"1"}}),
+	wantRedirect(t, "complete patching", h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}, "complete": {"1"}}),
 		workloadPath(w.ID)+"#control-"+itoa(patching))
-	wantRedirect(t, "own endpoint protection", h.post(statusPath(w.ID, endpoint), url.Values{"owner": {itoa(o.ID)}}),
+	wantRedirect(t, "own endpoint protection", h.post(statusPath(w.ID, endpoint), url.Values{"owner": {o.Name}}),
 		workloadPath(w.ID)+"#control-"+itoa(endpoint))
 
 	doc := h.page("/owners")
@@ -173,7 +173,7 @@ func TestQueueShowsWorkThatMovedToAzureApart(t *testing.T) {
 	o := h.owner("Platform team")
 	w := h.workload("Depot servers", srm.IaaS)
 	patching := h.controlID("Patching of systems")
-	h.post(statusPath(w.ID, patching), url.Values{"owner": {itoa(o.ID)}})
+	h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}})
 	form := url.Values{"name": {w.Name}, "model": {"paas"}, "baseline": {itoa(w.BaselineID)}, "confirm": {"1"}}
 	wantRedirect(t, "move to PaaS", h.post(workloadPath(w.ID), form), workloadPath(w.ID))
 

@@ -73,7 +73,7 @@ func TestPortfolioProgressFollowsEveryChange(t *testing.T) {
 	checkPortfolioAgrees(t, h, "new workloads", all...)
 
 	patching, disks := h.controlID("Patching of systems"), h.controlID("Data on virtual machine disks")
-	h.post(statusPath(a.ID, patching), url.Values{"new_owner": {"Platform team"}, "complete": {"1"}})
+	h.post(statusPath(a.ID, patching), url.Values{"owner": {"Platform team"}, "complete": {"1"}})
 	checkPortfolioAgrees(t, h, "one control complete", all...)
 
 	h.post(statusPath(a.ID, disks), url.Values{"not_applicable": {"1"}, "na_reason": {"No disks."}})
@@ -81,7 +81,7 @@ func TestPortfolioProgressFollowsEveryChange(t *testing.T) {
 
 	h.post(statusPath(b.ID, patching)+"/override", url.Values{"party": {"customer"}, "reason": {"Own image."}})
 	checkPortfolioAgrees(t, h, "override to customer", all...)
-	h.post(statusPath(b.ID, patching), url.Values{"new_owner": {"platform TEAM"}, "complete": {"1"}})
+	h.post(statusPath(b.ID, patching), url.Values{"owner": {"platform TEAM"}, "complete": {"1"}})
 	checkPortfolioAgrees(t, h, "overridden control complete", all...)
 
 	form := url.Values{"name": {c.Name}, "model": {"onprem"}, "baseline": {chart}, "confirm": {"1"}}
@@ -97,7 +97,7 @@ func TestPortfolioProgressFollowsEveryChange(t *testing.T) {
 	checkPortfolioAgrees(t, h, "custom control added", all...)
 
 	custom := h.controlID("Backups restored every quarter")
-	h.post(statusPath(b.ID, custom), url.Values{"new_owner": {"Platform team"}, "complete": {"1"}})
+	h.post(statusPath(b.ID, custom), url.Values{"owner": {"Platform team"}, "complete": {"1"}})
 	checkPortfolioAgrees(t, h, "custom control complete", all...)
 
 	rec = h.post("/controls/"+itoa(custom), url.Values{"title": {"Backups restored"}, "layer": {"compute"}, "area": {"operating-system"}})
@@ -151,7 +151,7 @@ func TestConcurrentStatusSavesOnOneWorkload(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, cid := range cids {
 		wg.Go(func() {
-			rec := (&harness{t: t, st: h.st, srv: srv}).post(statusPath(w.ID, cid), url.Values{"owner": {itoa(o.ID)}, "complete": {"1"}})
+			rec := (&harness{t: t, st: h.st, srv: srv}).post(statusPath(w.ID, cid), url.Values{"owner": {o.Name}, "complete": {"1"}})
 			codes[i], bodies[i] = rec.Code, rec.Body.String()
 		})
 	}

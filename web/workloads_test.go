@@ -273,7 +273,7 @@ func TestModelChangeIsPreviewedThenSavedAndKeepsWork(t *testing.T) {
 	patching := h.controlID("Patching of systems")
 	o := h.owner("Platform team")
 	wantRedirect(t, "complete patching",
-		h.post(statusPath(w.ID, patching), url.Values{"owner": {itoa(o.ID)}, "complete": {"1"}}),
+		h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}, "complete": {"1"}}),
 		workloadPath(w.ID)+"#control-"+itoa(patching))
 
 	form := url.Values{"name": {w.Name}, "model": {"paas"}, "baseline": {itoa(w.BaselineID)}}

@@ -1,0 +1,637 @@
+// Command srmbench measures srm under a bounded load on loopback and checks
+// it against the performance budgets in docs/performance.md.
+//
+//	DATABASE_URL=... srmbench [-srm bin/srm] [-workloads 10000] [-duration 10s] [-check]
+//
+// It creates a fresh database (-db, default srm_bench) on the server that
+// DATABASE_URL points at, refusing to run if that database exists; runs
+// `srm migrate` and `srm seed`; starts `srm serve` on a free port of
+// 127.0.0.1 with SRM_BENCH_CEILING=1; times start-up to /readyz; drives the
+// ceiling handler, the portfolio, the workload page and completing a control
+// in turn, each with a fixed number of concurrent clients at maximum rate for
+// a fixed time after a short warm-up; and prints a table. On exit, also on
+// Ctrl-C, it stops srm and drops the database. `make bench` runs it against a
+// throwaway PostgreSQL cluster.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	// vegeta, as a library, is the load generator: a fixed pool of workers
+	// at maximum rate (a closed loop, like N people clicking as fast as the
+	// server answers), every latency in a t-digest for p50/p99, and nothing
+	// to install on the machine. It costs more CPU than wrk in-process, so
+	// compare only ratios measured in one run.
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Budgets, as the issue states them.
+const (
+	budgetPortfolioP99 = 50 * time.Millisecond
+	budgetWorkloadP99  = 30 * time.Millisecond
+	budgetCompleteP99  = 30 * time.Millisecond
+	budgetWorkloadRate = 1.0 / 3 // of the ceiling's req/s
+	budgetPeakRSS      = 100 << 20
+	budgetStartup      = time.Second
+)
+
+var errBudget = errors.New("budgets missed")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "srmbench: interrupted; srm stopped and the database dropped")
+		os.Exit(130)
+	default:
+		fmt.Fprintln(os.Stderr, "srmbench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	srm       string
+	db        string
+	workloads int
+	seed      uint64
+	workers   int
+	duration  time.Duration
+	warmup    time.Duration
+	check     bool
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("srmbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.srm, "srm", "", "srm binary to run (default: build ./cmd/srm into a temporary folder)")
+	fs.StringVar(&o.db, "db", "srm_bench", "database to create on DATABASE_URL's server, and drop at the end")
+	fs.IntVar(&o.workloads, "workloads", 10000, "synthetic workloads to seed")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed for the data and the requests")
+	fs.IntVar(&o.workers, "workers", 16, "concurrent clients per endpoint")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per endpoint")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load per endpoint before it")
+	fs.BoolVar(&o.check, "check", false, "exit 1 when a budget is missed")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: DATABASE_URL=... srmbench [flags]   (see `make bench`)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || o.workloads <= 0 || o.workers <= 0 || o.duration <= 0 || o.warmup < 0 {
+		fs.Usage()
+		return errors.New("bad arguments")
+	}
+	adminURL := getenv("DATABASE_URL")
+	if adminURL == "" {
+		return errors.New("DATABASE_URL is not set: a server where srmbench may create a database")
+	}
+
+	tmp, err := os.MkdirTemp("", "srmbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	bin := o.srm
+	if bin == "" {
+		bin = filepath.Join(tmp, "srm")
+		fmt.Fprintln(stderr, "srmbench: building ./cmd/srm")
+		if err := runQuiet(ctx, exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/srm")); err != nil {
+			return err
+		}
+	}
+	if bin, err = filepath.Abs(bin); err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("srm binary: %w", err)
+	}
+
+	dbURL, err := createDatabase(ctx, adminURL, o.db)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := dropDatabase(adminURL, o.db); err != nil {
+			fmt.Fprintln(stderr, "srmbench:", err)
+		}
+	}()
+	env := append(os.Environ(), "DATABASE_URL="+dbURL)
+
+	srmCmd := func(args ...string) *exec.Cmd {
+		c := exec.CommandContext(ctx, bin, args...)
+		c.Env = env
+		c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
+		c.WaitDelay = 10 * time.Second
+		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		return c
+	}
+	fmt.Fprintf(stderr, "srmbench: migrating and seeding %d workloads\n", o.workloads)
+	if err := runQuiet(ctx, srmCmd("migrate")); err != nil {
+		return err
+	}
+	seedStart := time.Now()
+	if err := runQuiet(ctx, srmCmd("seed", "--workloads", strconv.Itoa(o.workloads), "--seed", strconv.FormatUint(o.seed, 10))); err != nil {
+		return err
+	}
+	seedTime := time.Since(seedStart)
+
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	data, err := loadData(ctx, pool, o.seed)
+	if err != nil {
+		return err
+	}
+
+	// Start-up: from launching serve (migrations applied) to /readyz 200.
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	base := "http://" + addr
+	logPath := filepath.Join(tmp, "srm.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	serve := exec.Command(bin, "serve")
+	serve.Env = append(env, "SRM_ADDR="+addr, "SRM_BENCH_CEILING=1")
+	serve.Stdout, serve.Stderr = logFile, logFile
+	serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	launched := time.Now()
+	if err := serve.Start(); err != nil {
+		return err
+	}
+	srv := watch(serve)
+	defer srv.stop()
+	if err := waitReady(ctx, base, srv); err != nil {
+		return fmt.Errorf("%w\n%s", err, tail(logPath, 20))
+	}
+	startup := time.Since(launched)
+	if code, err := get(ctx, base+"/_bench/ceiling"); err != nil || code != http.StatusOK {
+		return fmt.Errorf("GET /_bench/ceiling: %d %v: is %s an srm with SRM_BENCH_CEILING support?", code, err, bin)
+	}
+
+	fmt.Fprintf(stderr, "srmbench: srm ready in %s; %d endpoints × (%s warm-up + %s) at %d clients\n",
+		startup.Round(time.Millisecond), 4, o.warmup, o.duration, o.workers)
+	rows := make([]row, 0, 4)
+	for _, t := range targets(base, data) {
+		r, err := attack(ctx, t, o)
+		if err != nil {
+			return err
+		}
+		if srv.exited() {
+			return fmt.Errorf("srm exited during %s\n%s", t.name, tail(logPath, 20))
+		}
+		if r.peakRSS, err = vmHWM(serve.Process.Pid); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "srmbench: %-20s %8.0f req/s  p99 %s\n", t.name, r.m.Rate, ms(r.m.Latencies.P99))
+		rows = append(rows, r)
+	}
+	srv.stop()
+
+	rep := report{o: o, data: data, seedTime: seedTime, startup: startup, rows: rows}
+	rep.print(stdout)
+	if !rep.budgetsHold() && o.check {
+		return errBudget
+	}
+	return nil
+}
+
+// runQuiet runs c, showing its output only when it fails.
+func runQuiet(ctx context.Context, c *exec.Cmd) error {
+	out, err := c.CombinedOutput()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s: %w\n%s", strings.Join(c.Args, " "), err, out)
+	}
+	return nil
+}
+
+// createDatabase creates database name on adminURL's server and returns a
+// URL for it. It refuses to touch a database that already exists.
+func createDatabase(ctx context.Context, adminURL, name string) (string, error) {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", fmt.Errorf("connect to DATABASE_URL: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return "", fmt.Errorf("database %q exists; srmbench only uses a database it creates: drop it or pass -db", name)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("create database: %w", err)
+	}
+	return withDatabase(adminURL, name), nil
+}
+
+func dropDatabase(adminURL, name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("drop database: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database: %w", err)
+	}
+	return nil
+}
+
+// withDatabase returns the connection string dsn with its database set to
+// name, for a URL (postgres://…/db?…) or a keyword/value string.
+func withDatabase(dsn, name string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Del("dbname")
+		u.Path, u.RawPath, u.RawQuery = "/"+name, "", q.Encode()
+		return u.String()
+	}
+	return dsn + " dbname=" + name // the last keyword wins
+}
+
+// benchData is what the requests pick from.
+type benchData struct {
+	workloads []int64    // every workload id
+	owners    []int64    // every owner id
+	counted   [][2]int64 // (workload, control) pairs that are the customer's or shared
+	statuses  int
+	pgVersion string
+	rnd       *rand.Rand
+	mu        sync.Mutex
+}
+
+func loadData(ctx context.Context, pool *pgxpool.Pool, seed uint64) (*benchData, error) {
+	d := &benchData{rnd: rand.New(rand.NewPCG(seed, seed^0xbe4c))}
+	rows, _ := pool.Query(ctx, `SELECT id FROM workloads ORDER BY id`)
+	ws, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("load workloads: %w", err)
+	}
+	rows, _ = pool.Query(ctx, `SELECT id FROM owners ORDER BY id`)
+	owners, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("load owners: %w", err)
+	}
+	if len(ws) == 0 || len(owners) == 0 {
+		return nil, errors.New("the seeded database has no workloads or no owners")
+	}
+	d.workloads, d.owners = ws, owners
+	// Controls to complete: customer or shared for the workload's model, as
+	// the assignments view (held to agree with the Go engine) says, on a
+	// thousand random workloads.
+	sample := make([]int64, min(1000, len(ws)))
+	for i := range sample {
+		sample[i] = ws[d.rnd.IntN(len(ws))]
+	}
+	rows, _ = pool.Query(ctx, `
+		SELECT workload_id, control_id FROM assignments
+		WHERE workload_id = ANY($1) AND party <> 'provider' AND NOT not_applicable
+		ORDER BY workload_id, control_id`, sample)
+	d.counted, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]int64, error) {
+		var p [2]int64
+		err := r.Scan(&p[0], &p[1])
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load assignments: %w", err)
+	}
+	if len(d.counted) == 0 {
+		return nil, errors.New("no control is the customer's or shared")
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM statuses`).Scan(&d.statuses); err != nil {
+		return nil, err
+	}
+	if err := pool.QueryRow(ctx, `SHOW server_version`).Scan(&d.pgVersion); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// intn is a random number below n, safe for vegeta's workers.
+func (d *benchData) intn(n int) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rnd.IntN(n)
+}
+
+type target struct {
+	name string
+	want int // the status code that counts as success
+	next vegeta.Targeter
+}
+
+func targets(base string, d *benchData) []target {
+	pages := (len(d.workloads) + 49) / 50
+	sorts := []string{"name", "progress", "-progress"}
+	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	return []target{
+		{"ceiling (SELECT 1)", http.StatusOK, vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: base + "/_bench/ceiling"})},
+		{"portfolio /", http.StatusOK, func(t *vegeta.Target) error {
+			// Any page of 50, in any of the three orders.
+			t.Method = "GET"
+			t.URL = fmt.Sprintf("%s/?sort=%s&page=%d", base, sorts[d.intn(len(sorts))], 1+d.intn(pages))
+			return nil
+		}},
+		{"workload page", http.StatusOK, func(t *vegeta.Target) error {
+			t.Method = "GET"
+			t.URL = fmt.Sprintf("%s/workloads/%d", base, d.workloads[d.intn(len(d.workloads))])
+			return nil
+		}},
+		{"complete a control", http.StatusSeeOther, func(t *vegeta.Target) error {
+			// A form post without htmx: saved, then 303 back to the control.
+			p := d.counted[d.intn(len(d.counted))]
+			t.Method = "POST"
+			t.URL = fmt.Sprintf("%s/workloads/%d/controls/%d", base, p[0], p[1])
+			t.Header = form
+			t.Body = []byte(fmt.Sprintf("owner=%d&complete=1", d.owners[d.intn(len(d.owners))]))
+			return nil
+		}},
+	}
+}
+
+// row is one endpoint's result.
+type row struct {
+	name    string
+	m       vegeta.Metrics
+	errors  int
+	example string // one error, to say what went wrong
+	peakRSS int64
+}
+
+// attack runs t with o.workers clients at maximum rate: o.warmup unmeasured,
+// then o.duration measured, on the same kept-alive connections.
+func attack(ctx context.Context, t target, o options) (row, error) {
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: o.workers,
+		DisableCompression:  true,
+	}}
+	defer client.CloseIdleConnections()
+	r := row{name: t.name}
+	for _, phase := range []struct {
+		d       time.Duration
+		measure bool
+	}{{o.warmup, false}, {o.duration, true}} {
+		if phase.d == 0 {
+			continue
+		}
+		atk := vegeta.NewAttacker(
+			vegeta.Client(client), // first: the options below change it
+			vegeta.Workers(uint64(o.workers)),
+			vegeta.MaxWorkers(uint64(o.workers)),
+			vegeta.Redirects(vegeta.NoFollow), // measure the 303 itself
+			vegeta.Timeout(10*time.Second),
+			vegeta.MaxBody(0), // read and discard the body
+		)
+		stop := context.AfterFunc(ctx, func() { atk.Stop() })
+		var m vegeta.Metrics
+		for res := range atk.Attack(t.next, vegeta.ConstantPacer{}, phase.d, t.name) { // rate 0: as fast as answered
+			if !phase.measure {
+				continue
+			}
+			m.Add(res)
+			if res.Error != "" || int(res.Code) != t.want {
+				r.errors++
+				if r.example == "" {
+					r.example = fmt.Sprintf("%s %s: %d %s", res.Method, res.URL, res.Code, res.Error)
+				}
+			}
+		}
+		stop()
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+		m.Close()
+		r.m = m
+	}
+	return r, nil
+}
+
+// server watches the srm serve child.
+type server struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	once sync.Once
+}
+
+func watch(cmd *exec.Cmd) *server {
+	s := &server{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	return s
+}
+
+func (s *server) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop shuts srm down gracefully, or kills it after 15 seconds.
+func (s *server) stop() {
+	s.once.Do(func() {
+		if s.exited() {
+			return
+		}
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(15 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(ctx context.Context, base string, srv *server) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if srv.exited() {
+			return errors.New("srm serve exited before it was ready")
+		}
+		if code, _ := get(ctx, base+"/readyz"); code == http.StatusOK {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return errors.New("srm serve was not ready within 30 seconds")
+}
+
+var probe = &http.Client{Timeout: time.Second}
+
+func get(ctx context.Context, u string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := probe.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// vmHWM is the peak resident set size of process pid, in bytes.
+func vmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("peak RSS: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("peak RSS: no VmHWM in /proc status")
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return "---- srm log ----\n" + strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+type report struct {
+	o        options
+	data     *benchData
+	seedTime time.Duration
+	startup  time.Duration
+	rows     []row
+}
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintf(w, "\n%d workloads, %d statuses; %d clients per endpoint, %s each after %s warm-up; "+
+		"%d CPUs, %s, PostgreSQL %s\n\n", len(r.data.workloads), r.data.statuses, r.o.workers, r.o.duration,
+		r.o.warmup, runtime.NumCPU(), runtime.Version(), r.data.pgVersion)
+	fmt.Fprintf(w, "seed: %s   start-up to /readyz 200: %s\n\n", r.seedTime.Round(10*time.Millisecond), r.startup.Round(time.Millisecond))
+	fmt.Fprintln(w, "| endpoint | req/s | p50 | p99 | ratio to ceiling | errors | peak RSS |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	ceiling := r.rows[0].m.Rate
+	for _, x := range r.rows {
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %.2f | %d | %s |\n", x.name, x.m.Rate, ms(x.m.Latencies.P50),
+			ms(x.m.Latencies.P99), x.m.Rate/ceiling, x.errors, mib(x.peakRSS))
+	}
+	fmt.Fprintln(w, "\npeak RSS is srm's VmHWM after each endpoint: the high-water mark so far.")
+	for _, x := range r.rows {
+		if x.example != "" {
+			fmt.Fprintf(w, "errors on %s, for example: %s\n", x.name, x.example)
+		}
+	}
+	fmt.Fprintln(w, "\n| budget | measured | holds |")
+	fmt.Fprintln(w, "|---|--:|---|")
+	for _, b := range r.budgets() {
+		fmt.Fprintf(w, "| %s | %s | %s |\n", b.name, b.measured, yesNo(b.ok))
+	}
+}
+
+type budget struct {
+	name, measured string
+	ok             bool
+}
+
+func (r *report) budgets() []budget {
+	find := func(name string) row {
+		for _, x := range r.rows {
+			if x.name == name {
+				return x
+			}
+		}
+		panic("no row " + name)
+	}
+	ceiling, portfolio, workload, complete := find("ceiling (SELECT 1)"), find("portfolio /"), find("workload page"), find("complete a control")
+	errs, peak := 0, int64(0)
+	for _, x := range r.rows {
+		errs += x.errors
+		peak = max(peak, x.peakRSS)
+	}
+	ratio := workload.m.Rate / ceiling.m.Rate
+	return []budget{
+		{"portfolio p99 < 50 ms", ms(portfolio.m.Latencies.P99), portfolio.m.Latencies.P99 < budgetPortfolioP99},
+		{"workload page p99 < 30 ms", ms(workload.m.Latencies.P99), workload.m.Latencies.P99 < budgetWorkloadP99},
+		{"complete a control p99 < 30 ms", ms(complete.m.Latencies.P99), complete.m.Latencies.P99 < budgetCompleteP99},
+		{"errors = 0", strconv.Itoa(errs), errs == 0},
+		{"workload page ≥ 1/3 of the ceiling's req/s", fmt.Sprintf("%.2f", ratio), ratio >= budgetWorkloadRate},
+		{"peak RSS < 100 MiB", mib(peak), peak < budgetPeakRSS},
+		{"start-up < 1 s", r.startup.Round(time.Millisecond).String(), r.startup < budgetStartup},
+	}
+}
+
+func (r *report) budgetsHold() bool {
+	for _, b := range r.budgets() {
+		if !b.ok {
+			return false
+		}
+	}
+	return true
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func yesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**NO**"
+}
