@@ -8,6 +8,7 @@ package srm
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,6 +21,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrInvalid  = errors.New("invalid input")
 	ErrConflict = errors.New("conflict")
+	// ErrStale means a save was based on a version someone else has since
+	// changed. It is a kind of ErrConflict.
+	ErrStale = fmt.Errorf("changed by someone else since it was read: %w", ErrConflict)
 )
 
 // Party is who carries a control: the customer, the provider, or both.
@@ -195,6 +199,7 @@ type Control struct {
 	CustomerPart string
 	ProviderPart string
 	Builtin      bool
+	Version      int64 // saves of a custom control are conditional on it
 }
 
 // Limits on text people type. They keep pages readable and the database sane.
@@ -337,6 +342,7 @@ type Override struct {
 	Party      Party
 	Reason     string
 	CreatedAt  time.Time
+	Version    int64 // 0: no override yet; saves are conditional on it
 }
 
 // Validate reports what is wrong with o, field by field.

@@ -137,6 +137,7 @@ type jsonControl struct {
 	CustomerPart string `json:"customer_part"`
 	ProviderPart string `json:"provider_part"`
 	Builtin      bool   `json:"builtin"`
+	Version      int64  `json:"version"`
 }
 
 // loadCatalog reads the whole catalog in one statement, so the version and
@@ -192,7 +193,7 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 	}
 	for _, c := range controls {
 		cat.Controls = append(cat.Controls, controlRow{ID: c.ID, Layer: c.Layer, Area: c.Area, Title: c.Title,
-			Description: c.Description, CustomerPart: c.CustomerPart, ProviderPart: c.ProviderPart, Builtin: c.Builtin}.control())
+			Description: c.Description, CustomerPart: c.CustomerPart, ProviderPart: c.ProviderPart, Builtin: c.Builtin, Version: c.Version}.control())
 	}
 	return cat, nil
 }

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/srmhq/srm"
 )
@@ -17,11 +20,12 @@ type controlRow struct {
 	CustomerPart string
 	ProviderPart string
 	Builtin      bool
+	Version      int64
 }
 
 func (r controlRow) control() srm.Control {
 	return srm.Control{ID: r.ID, Layer: srm.Layer(r.Layer), Area: srm.Area(r.Area), Title: r.Title,
-		Description: r.Description, CustomerPart: r.CustomerPart, ProviderPart: r.ProviderPart, Builtin: r.Builtin}
+		Description: r.Description, CustomerPart: r.CustomerPart, ProviderPart: r.ProviderPart, Builtin: r.Builtin, Version: r.Version}
 }
 
 const controlColumns = `id, layer, area, title, description, customer_part, provider_part, builtin`
@@ -66,21 +70,37 @@ func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
 	return nil
 }
 
-// UpdateControl changes a custom control. Built-in controls are not
-// editable: the error wraps srm.ErrNotFound for them and for unknown ids.
-func (s *Store) UpdateControl(ctx context.Context, c srm.Control) error {
-	tag, err := s.db.Exec(ctx, `
-		UPDATE controls SET layer = $2, area = $3, title = $4, description = $5,
-			customer_part = $6, provider_part = $7
-		WHERE id = $1 AND NOT builtin`,
-		c.ID, c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart)
-	if err != nil {
-		return fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
+// UpdateControl changes a custom control if it is still at c.Version;
+// otherwise nothing changes, the error wraps srm.ErrStale and the control
+// returned is the one stored now. Built-in controls are not editable: the
+// error wraps srm.ErrNotFound for them and for unknown ids.
+func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, error) {
+	rows, _ := s.db.Query(ctx, `
+		WITH updated AS (
+			UPDATE controls SET layer = $2, area = $3, title = $4, description = $5,
+				customer_part = $6, provider_part = $7, version = version + 1
+			WHERE id = $1 AND NOT builtin AND version = $8
+			RETURNING `+controlColumns+`, version
+		)
+		SELECT true AS saved, * FROM updated
+		UNION ALL
+		SELECT false, `+controlColumns+`, version FROM controls
+		WHERE id = $1 AND NOT builtin AND NOT EXISTS (SELECT 1 FROM updated)`,
+		c.ID, c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart, c.Version)
+	type result struct {
+		Saved bool
+		controlRow
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("store: update control %d: %w", c.ID, srm.ErrNotFound)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[result])
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, srm.ErrNotFound)
+	case err != nil:
+		return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
+	case !r.Saved:
+		return r.control(), fmt.Errorf("store: update control %d from version %d: %w", c.ID, c.Version, srm.ErrStale)
 	}
-	return nil
+	return r.control(), nil
 }
 
 // DeleteControl removes a custom control with its statuses and overrides.

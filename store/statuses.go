@@ -51,10 +51,11 @@ func (s *Store) Statuses(ctx context.Context, workloadID int64) (map[int64]srm.S
 // exist (any more). It wraps srm.ErrNotFound.
 var ErrNoSuchOwner = fmt.Errorf("owner: %w", srm.ErrNotFound)
 
-// SaveStatus records the customer's work on one control of one workload.
-// See RecordStatus.
+// SaveStatus records the customer's work on one control of one workload,
+// whatever its version: for loading data, not for people's edits. See
+// RecordStatus.
 func (s *Store) SaveStatus(ctx context.Context, workloadID, controlID int64, st srm.Status) error {
-	_, err := s.RecordStatus(ctx, workloadID, controlID, st, srm.Owner{})
+	_, err := s.recordStatus(ctx, workloadID, controlID, st, srm.Owner{}, false)
 	return err
 }
 
@@ -62,10 +63,17 @@ func (s *Store) SaveStatus(ctx context.Context, workloadID, controlID int64, st 
 // in one statement and returns it as saved. When newOwner has a name, that
 // owner is found (ignoring case) or created and takes the control. Ticking
 // complete stamps who (the owner at that moment) and when; the stamp stays
-// while it remains ticked and is cleared when it is unticked. An unknown
+// while it remains ticked and is cleared when it is unticked. The save is
+// conditional on st.Version (0: there is no status yet): when someone saved
+// in between, nothing changes, the error wraps srm.ErrStale and the status
+// returned is the one stored now, so the caller can show it. An unknown
 // owner is ErrNoSuchOwner; an unknown workload or control an error wrapping
 // srm.ErrNotFound.
 func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner) (srm.Status, error) {
+	return s.recordStatus(ctx, workloadID, controlID, st, newOwner, true)
+}
+
+func (s *Store) recordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner, conditional bool) (srm.Status, error) {
 	var owner *int64
 	if st.OwnerID > 0 {
 		owner = &st.OwnerID
@@ -76,8 +84,9 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 		newName, newKind = &name, &kind
 	}
 	var (
-		out srm.Status
-		at  *time.Time
+		out    srm.Status
+		at     *time.Time
+		stored bool
 	)
 	err := s.db.QueryRow(ctx, `
 		WITH new_owner AS (
@@ -111,15 +120,27 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 				na_reason      = EXCLUDED.na_reason,
 				version        = s.version + 1,
 				updated_at     = now()
+			WHERE NOT $12 OR s.version = $11
 			RETURNING owner_id, complete, completed_by, completed_at, note, evidence, not_applicable, na_reason,
 				version, updated_at
 		)
-		SELECT COALESCE(saved.owner_id, 0), chosen.name, saved.complete, saved.completed_by, saved.completed_at,
+		SELECT true, COALESCE(saved.owner_id, 0), chosen.name, saved.complete, saved.completed_by, saved.completed_at,
 		       saved.note, saved.evidence, saved.not_applicable, saved.na_reason, saved.version, saved.updated_at
-		FROM saved, chosen`,
+		FROM saved, chosen
+		UNION ALL
+		SELECT false, COALESCE(cur.owner_id, 0), COALESCE(ow.name, ''), cur.complete, cur.completed_by, cur.completed_at,
+		       cur.note, cur.evidence, cur.not_applicable, cur.na_reason, cur.version, cur.updated_at
+		FROM statuses cur
+		LEFT JOIN owners ow ON ow.id = cur.owner_id
+		WHERE cur.workload_id = $1 AND cur.control_id = $2 AND NOT EXISTS (SELECT 1 FROM saved)`,
 		workloadID, controlID, owner, st.Complete, st.Note, st.Evidence, st.NotApplicable, st.NAReason, newName, newKind,
-	).Scan(&out.OwnerID, &out.OwnerName, &out.Complete, &out.CompletedBy, &at, &out.Note, &out.Evidence,
+		st.Version, conditional,
+	).Scan(&stored, &out.OwnerID, &out.OwnerName, &out.Complete, &out.CompletedBy, &at, &out.Note, &out.Evidence,
 		&out.NotApplicable, &out.NAReason, &out.Version, &out.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) { // not saved, and no row to show: it went away meanwhile
+		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
+			controlID, workloadID, st.Version, srm.ErrStale)
+	}
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == foreignKeyViolation && pe.ConstraintName == "statuses_owner_id_fkey" {
@@ -132,6 +153,10 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 	}
 	if out.OwnerID == 0 {
 		out.OwnerName = ""
+	}
+	if !stored {
+		return out, fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
+			controlID, workloadID, st.Version, srm.ErrStale)
 	}
 	return out, nil
 }
@@ -185,7 +210,7 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		       COALESCE(s.owner_id, 0), COALESCE(ow.name, ''), COALESCE(s.complete, false), COALESCE(s.completed_by, ''),
 		       s.completed_at, COALESCE(s.note, ''), COALESCE(s.evidence, ''), COALESCE(s.not_applicable, false),
 		       COALESCE(s.na_reason, ''), COALESCE(s.version, 0), COALESCE(s.updated_at, now()),
-		       o.party, COALESCE(o.reason, ''), o.created_at
+		       o.party, COALESCE(o.reason, ''), o.created_at, COALESCE(o.version, 0)
 		FROM (SELECT * FROM statuses WHERE workload_id = $1) s
 		LEFT JOIN owners ow ON ow.id = s.owner_id
 		FULL JOIN (SELECT * FROM overrides WHERE workload_id = $1) o ON o.control_id = s.control_id`, id)
@@ -200,10 +225,11 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		party     *string
 		reason    string
 		created   *time.Time
+		oversion  int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&cid, &hasStatus, &st.OwnerID, &st.OwnerName, &st.Complete, &st.CompletedBy,
 		&at, &st.Note, &st.Evidence, &st.NotApplicable, &st.NAReason, &st.Version, &st.UpdatedAt,
-		&party, &reason, &created}, func() error {
+		&party, &reason, &created, &oversion}, func() error {
 		if hasStatus {
 			st.CompletedAt = time.Time{}
 			if at != nil {
@@ -212,7 +238,7 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 			ws.Statuses[cid] = st
 		}
 		if party != nil {
-			o := srm.Override{WorkloadID: id, ControlID: cid, Party: srm.Party(*party), Reason: reason}
+			o := srm.Override{WorkloadID: id, ControlID: cid, Party: srm.Party(*party), Reason: reason, Version: oversion}
 			if created != nil {
 				o.CreatedAt = *created
 			}
@@ -230,14 +256,14 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 // control id.
 func (s *Store) Overrides(ctx context.Context, workloadID int64) (map[int64]srm.Override, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT control_id, party, reason, created_at FROM overrides WHERE workload_id = $1`, workloadID)
+		SELECT control_id, party, reason, created_at, version FROM overrides WHERE workload_id = $1`, workloadID)
 	if err != nil {
 		return nil, fmt.Errorf("store: overrides of workload %d: %w", workloadID, err)
 	}
 	out := map[int64]srm.Override{}
 	var o srm.Override
 	var party string
-	_, err = pgx.ForEachRow(rows, []any{&o.ControlID, &party, &o.Reason, &o.CreatedAt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&o.ControlID, &party, &o.Reason, &o.CreatedAt, &o.Version}, func() error {
 		o.WorkloadID, o.Party = workloadID, srm.Party(party)
 		out[o.ControlID] = o
 		return nil
@@ -248,16 +274,29 @@ func (s *Store) Overrides(ctx context.Context, workloadID int64) (map[int64]srm.
 	return out, nil
 }
 
-// SetOverride records or replaces the override of one control of one
-// workload. Unknown ids are an error wrapping srm.ErrNotFound.
+// SetOverride records the override of one control of one workload, or
+// replaces it. It is conditional on o.Version (0: there is no override
+// yet); when someone saved in between the error wraps srm.ErrStale. Unknown
+// ids are an error wrapping srm.ErrNotFound.
 func (s *Store) SetOverride(ctx context.Context, o srm.Override) error {
-	_, err := s.db.Exec(ctx, `
-		INSERT INTO overrides (workload_id, control_id, party, reason) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (workload_id, control_id) DO UPDATE SET party = EXCLUDED.party, reason = EXCLUDED.reason,
-			created_at = now()`,
-		o.WorkloadID, o.ControlID, o.Party, o.Reason)
+	var tag pgconn.CommandTag
+	var err error
+	if o.Version == 0 {
+		tag, err = s.db.Exec(ctx, `
+			INSERT INTO overrides (workload_id, control_id, party, reason) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (workload_id, control_id) DO NOTHING`,
+			o.WorkloadID, o.ControlID, o.Party, o.Reason)
+	} else {
+		tag, err = s.db.Exec(ctx, `
+			UPDATE overrides SET party = $3, reason = $4, created_at = now(), version = version + 1
+			WHERE workload_id = $1 AND control_id = $2 AND version = $5`,
+			o.WorkloadID, o.ControlID, o.Party, o.Reason, o.Version)
+	}
 	if err != nil {
 		return fmt.Errorf("store: override control %d of workload %d: %w", o.ControlID, o.WorkloadID, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: override control %d of workload %d from version %d: %w", o.ControlID, o.WorkloadID, o.Version, srm.ErrStale)
 	}
 	return nil
 }

@@ -497,7 +497,7 @@ func TestWorkloadCreateReadUpdateDelete(t *testing.T) {
 	}
 
 	got.Name, got.Description, got.Model, got.BaselineID = "Telemetry (VMs)", "", srm.IaaS, t26.ID
-	if err := st.UpdateWorkload(ctx, got); err != nil {
+	if _, err := st.UpdateWorkload(ctx, got); err != nil {
 		t.Fatalf("UpdateWorkload() error: %v", err)
 	}
 	upd, err := st.Workload(ctx, w.ID)
@@ -520,7 +520,7 @@ func TestWorkloadCreateReadUpdateDelete(t *testing.T) {
 	if err := st.DeleteWorkload(ctx, w.ID); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("DeleteWorkload(deleted) error = %v, want ErrNotFound", err)
 	}
-	if err := st.UpdateWorkload(ctx, upd); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := st.UpdateWorkload(ctx, upd); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("UpdateWorkload(deleted) error = %v, want ErrNotFound", err)
 	}
 	if _, err := st.Workload(ctx, 987654); !errors.Is(err, srm.ErrNotFound) {
@@ -570,7 +570,7 @@ func TestWorkloadNameConflictIgnoresCase(t *testing.T) {
 	// The store still works after the conflict.
 	other := createWorkload(t, st, "Office suite", srm.SaaS, chart.ID)
 	other.Name = "FLEET telemetry"
-	if err := st.UpdateWorkload(ctx, other); !errors.Is(err, srm.ErrConflict) {
+	if _, err := st.UpdateWorkload(ctx, other); !errors.Is(err, srm.ErrConflict) {
 		t.Errorf("UpdateWorkload(to a taken name) error = %v, want ErrConflict", err)
 	}
 	got, err := st.Workload(ctx, first.ID)
@@ -963,7 +963,7 @@ func TestStatusesSurviveAModelChange(t *testing.T) {
 	iaas := assess(t, st, w)
 
 	w.Model = srm.PaaS
-	if err := st.UpdateWorkload(ctx, w); err != nil {
+	if _, err := st.UpdateWorkload(ctx, w); err != nil {
 		t.Fatalf("UpdateWorkload(→ PaaS) error: %v", err)
 	}
 	paasStatuses := statusesOf(t, st, w.ID)
@@ -988,7 +988,7 @@ func TestStatusesSurviveAModelChange(t *testing.T) {
 	}
 
 	w.Model = srm.IaaS
-	if err := st.UpdateWorkload(ctx, w); err != nil {
+	if _, err := st.UpdateWorkload(ctx, w); err != nil {
 		t.Fatalf("UpdateWorkload(→ IaaS) error: %v", err)
 	}
 	back := statusesOf(t, st, w.ID)[patch.ID]
@@ -1326,7 +1326,7 @@ func TestCustomControls(t *testing.T) {
 	}
 
 	img.Title, img.Layer, img.Area = "Hardened images", srm.Application, "applications"
-	if err := st.UpdateControl(ctx, img); err != nil {
+	if _, err := st.UpdateControl(ctx, img); err != nil {
 		t.Fatalf("UpdateControl(custom) error: %v", err)
 	}
 	if got, _ := st.Control(ctx, img.ID); got.Title != "Hardened images" || got.Layer != srm.Application || got.Area != "applications" {
@@ -1334,14 +1334,14 @@ func TestCustomControls(t *testing.T) {
 	}
 	elsewhere.Title = "hardened IMAGES"
 	elsewhere.Layer = srm.Application
-	if err := st.UpdateControl(ctx, elsewhere); !errors.Is(err, srm.ErrConflict) {
+	if _, err := st.UpdateControl(ctx, elsewhere); !errors.Is(err, srm.ErrConflict) {
 		t.Errorf("UpdateControl(to a taken title) error = %v, want ErrConflict", err)
 	}
 
 	patch := titled(t, before, "Patching of systems")
 	edited := patch
 	edited.Title = "Patching, sometimes"
-	if err := st.UpdateControl(ctx, edited); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := st.UpdateControl(ctx, edited); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("UpdateControl(built-in) error = %v, want ErrNotFound", err)
 	}
 	if err := st.DeleteControl(ctx, patch.ID); !errors.Is(err, srm.ErrNotFound) {
@@ -1350,7 +1350,7 @@ func TestCustomControls(t *testing.T) {
 	if got, err := st.Control(ctx, patch.ID); err != nil || got != patch {
 		t.Errorf("built-in control after refused edits = %+v, %v; want it unchanged", got, err)
 	}
-	if err := st.UpdateControl(ctx, srm.Control{ID: 987654, Layer: srm.Data, Area: "information-and-data", Title: "x"}); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := st.UpdateControl(ctx, srm.Control{ID: 987654, Layer: srm.Data, Area: "information-and-data", Title: "x"}); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("UpdateControl(unknown) error = %v, want ErrNotFound", err)
 	}
 

@@ -54,22 +54,31 @@ func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
 	return nil
 }
 
-// UpdateWorkload saves every field of w. Statuses are never touched, so
-// the work on controls that stay the customer's is kept, and the work on
-// controls that moved to the provider is there again if they move back.
-func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) error {
+// UpdateWorkload saves every field of w if the stored workload is still at
+// w.Version; otherwise nothing changes, the error wraps srm.ErrStale
+// (someone saved it in between) and the workload returned is the one stored
+// now. Statuses are never touched, so the work on controls that stay
+// the customer's is kept, and the work on controls that moved to the
+// provider is there again if they move back. A name taken by another
+// workload is an error wrapping srm.ErrConflict.
+func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) (srm.Workload, error) {
 	tag, err := s.db.Exec(ctx, `
 		UPDATE workloads SET name = $2, description = $3, model = $4, baseline_id = $5,
 			version = version + 1, updated_at = now()
-		WHERE id = $1`,
-		w.ID, w.Name, w.Description, w.Model, w.BaselineID)
+		WHERE id = $1 AND version = $6`,
+		w.ID, w.Name, w.Description, w.Model, w.BaselineID, w.Version)
 	if err != nil {
-		return fmt.Errorf("store: update workload %d: %w", w.ID, translate(err))
+		return srm.Workload{}, fmt.Errorf("store: update workload %d: %w", w.ID, translate(err))
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("store: update workload %d: %w", w.ID, srm.ErrNotFound)
+		cur, err := s.Workload(ctx, w.ID)
+		if err != nil {
+			return srm.Workload{}, err
+		}
+		return cur, fmt.Errorf("store: update workload %d from version %d: %w", w.ID, w.Version, srm.ErrStale)
 	}
-	return nil
+	w.Version++
+	return w, nil
 }
 
 // DeleteWorkload removes a workload with its statuses and overrides.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/srmhq/srm"
@@ -30,8 +31,10 @@ func statusInput(r *http.Request) views.ControlEdit {
 	if kind != srm.Team {
 		kind = srm.Person
 	}
+	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
 	return views.ControlEdit{
 		Status: srm.Status{
+			Version:       version,
 			Complete:      r.PostFormValue("complete") == "1",
 			Note:          strings.TrimSpace(r.PostFormValue("note")),
 			Evidence:      strings.TrimSpace(r.PostFormValue("evidence")),
@@ -89,15 +92,25 @@ func saveStatus(st *store.Store) handlerFunc {
 		if edit.Status.Complete && edit.OwnerName == "" {
 			edit.Problems["complete"] = "Assign an owner before marking this control complete."
 		}
+		conflict := false
 		if len(edit.Problems) == 0 {
 			saved, err := st.RecordStatus(r.Context(), id, cid, edit.Status, owner)
-			if err != nil {
+			switch {
+			case errors.Is(err, srm.ErrStale) && saved.Version > 0 && sameStatus(saved, edit):
+				// A repeated submission: what it asks for is already stored.
+				ws.Statuses[cid] = saved
+			case errors.Is(err, srm.ErrStale) && saved.Version > 0:
+				ws.Statuses[cid] = saved
+				edit.Current, edit.Status.Version = &saved, saved.Version
+				conflict = true
+			case err != nil:
 				return err
+			default:
+				ws.Statuses[cid] = saved
 			}
-			ws.Statuses[cid] = saved
 			ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.OwnerKind})
 		}
-		if len(edit.Problems) == 0 && !wantsFragment(r) {
+		if len(edit.Problems) == 0 && !conflict && !wantsFragment(r) {
 			return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", id, cid))
 		}
 		// Either a rejected form or an htmx swap: render the body again from
@@ -106,14 +119,24 @@ func saveStatus(st *store.Store) handlerFunc {
 			return err
 		}
 		status := http.StatusOK
-		if len(edit.Problems) > 0 {
+		switch {
+		case len(edit.Problems) > 0:
 			v.Edit, status = &edit, http.StatusUnprocessableEntity
+		case conflict:
+			v.Edit, status = &edit, http.StatusConflict
 		}
 		if wantsFragment(r) {
 			return render(w, r, status, views.WorkloadBody(v))
 		}
 		return render(w, r, status, views.WorkloadPage(v))
 	}
+}
+
+// sameStatus reports whether the stored status s already says what the
+// form asks for, so repeating a submission changes nothing.
+func sameStatus(s srm.Status, e views.ControlEdit) bool {
+	return strings.EqualFold(s.OwnerName, e.OwnerName) && s.Complete == e.Status.Complete && s.Note == e.Status.Note &&
+		s.Evidence == e.Status.Evidence && s.NotApplicable == e.Status.NotApplicable && s.NAReason == e.Status.NAReason
 }
 
 // withOwner adds o to owners, kept in name order, unless it is there or is
@@ -181,17 +204,32 @@ func saveOverride(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
+		version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
 		o := srm.Override{
 			WorkloadID: v.Workload.ID,
 			ControlID:  a.Control.ID,
 			Party:      srm.Party(r.PostFormValue("party")),
 			Reason:     strings.TrimSpace(r.PostFormValue("reason")),
+			Version:    version,
 		}
 		problems := o.Validate()
 		if len(problems) > 0 {
 			return render(w, r, http.StatusUnprocessableEntity, views.OverridePage(views.OverrideView{Workload: v.Workload, Assignment: a, Override: o, Problems: problems}))
 		}
-		if err := st.SetOverride(r.Context(), o); err != nil {
+		err = st.SetOverride(r.Context(), o)
+		if errors.Is(err, srm.ErrStale) {
+			current, err := st.Overrides(r.Context(), v.Workload.ID)
+			if err != nil {
+				return err
+			}
+			cur := current[a.Control.ID] // zero: removed in between
+			if cur.Party == o.Party && cur.Reason == o.Reason {
+				return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", v.Workload.ID, a.Control.ID))
+			}
+			o.Version = cur.Version
+			return render(w, r, http.StatusConflict, views.OverridePage(views.OverrideView{Workload: v.Workload, Assignment: a, Override: o, Current: &cur}))
+		}
+		if err != nil {
 			return err
 		}
 		return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", v.Workload.ID, a.Control.ID))
@@ -240,7 +278,9 @@ func newControlForm(st *store.Store) handlerFunc {
 }
 
 func controlInput(r *http.Request) srm.Control {
+	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
 	return srm.Control{
+		Version:      version,
 		Title:        strings.TrimSpace(r.PostFormValue("title")),
 		Layer:        srm.Layer(r.PostFormValue("layer")),
 		Area:         srm.Area(r.PostFormValue("area")),
@@ -251,23 +291,36 @@ func controlInput(r *http.Request) srm.Control {
 }
 
 // saveControl validates c and creates or updates it; problems come back
-// for the form.
-func saveControl(r *http.Request, st *store.Store, c *srm.Control, areas []srm.AreaInfo) (srm.Problems, error) {
-	problems := c.Validate(areas)
+// for the form. When someone else saved the control in between, current is
+// what is stored now.
+func saveControl(r *http.Request, st *store.Store, c *srm.Control, areas []srm.AreaInfo) (problems srm.Problems, current *srm.Control, err error) {
+	problems = c.Validate(areas)
 	if len(problems) > 0 {
-		return problems, nil
+		return problems, nil, nil
 	}
-	var err error
 	if c.ID == 0 {
 		err = st.CreateControl(r.Context(), c)
 	} else {
-		err = st.UpdateControl(r.Context(), *c)
+		var cur srm.Control
+		cur, err = st.UpdateControl(r.Context(), *c)
+		if errors.Is(err, srm.ErrStale) {
+			if sameControl(cur, *c) {
+				return problems, nil, nil
+			}
+			c.Version = cur.Version
+			return problems, &cur, nil
+		}
 	}
 	if errors.Is(err, srm.ErrConflict) {
 		problems["title"] = "This layer already has a control with that title."
-		return problems, nil
+		return problems, nil, nil
 	}
-	return problems, err
+	return problems, nil, err
+}
+
+func sameControl(a, b srm.Control) bool {
+	return a.Title == b.Title && a.Layer == b.Layer && a.Area == b.Area && a.Description == b.Description &&
+		a.CustomerPart == b.CustomerPart && a.ProviderPart == b.ProviderPart
 }
 
 // createControl handles "POST /controls": a custom control that appears for
@@ -282,7 +335,8 @@ func createControl(st *store.Store) handlerFunc {
 			return err
 		}
 		c := controlInput(r)
-		problems, err := saveControl(r, st, &c, areas)
+		c.Version = 0
+		problems, _, err := saveControl(r, st, &c, areas)
 		if err != nil {
 			return err
 		}
@@ -326,21 +380,23 @@ func updateControl(st *store.Store) handlerFunc {
 		if err := parseForm(r); err != nil {
 			return err
 		}
-		if _, err := st.Control(r.Context(), id); err != nil {
-			return err
-		}
-		areas, err := st.Areas(r.Context())
+		cat, err := st.Catalog(r.Context())
 		if err != nil {
 			return err
+		}
+		if old, ok := cat.Control(id); !ok || old.Builtin {
+			return fmt.Errorf("control %d: %w", id, srm.ErrNotFound)
 		}
 		c := controlInput(r)
 		c.ID = id
-		problems, err := saveControl(r, st, &c, areas)
-		if err != nil {
+		problems, current, err := saveControl(r, st, &c, cat.Areas)
+		switch {
+		case err != nil:
 			return err
-		}
-		if len(problems) > 0 {
-			return render(w, r, http.StatusUnprocessableEntity, views.ControlForm(views.ControlFormView{Control: c, Areas: areas, Problems: problems}))
+		case len(problems) > 0:
+			return render(w, r, http.StatusUnprocessableEntity, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas, Problems: problems}))
+		case current != nil:
+			return render(w, r, http.StatusConflict, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas, Current: current}))
 		}
 		return seeOther(w, r, "/controls")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/views"
 )
 
@@ -33,7 +34,11 @@ func handle(logger *slog.Logger, h handlerFunc) http.HandlerFunc {
 			return
 		}
 		status, title, detail := describe(err)
-		if status >= 500 {
+		switch {
+		case status == http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", "5")
+			logger.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		case status >= 500:
 			logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 		_ = render(w, r, status, views.ErrorPage(status, title, detail))
@@ -52,6 +57,8 @@ func describe(err error) (int, string, string) {
 		return http.StatusBadRequest, "That address is not valid", "Part of the address or the form is malformed. Follow a link from the portfolio instead."
 	case errors.Is(err, srm.ErrConflict):
 		return http.StatusConflict, "Someone got there first", "The change conflicts with another one. Reload the page and try again."
+	case store.Unavailable(err):
+		return http.StatusServiceUnavailable, "The database is not answering", "srm cannot reach its database right now. Nothing you sent was half-saved: try again in a few seconds."
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request."
 	}

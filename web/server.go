@@ -28,7 +28,7 @@ func NewServer(logger *slog.Logger, st *store.Store, ready func() bool) http.Han
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, logRequests(logger), middleware.Recoverer)
 	r.Use(http.NewCrossOriginProtection().Handler)
-	r.Use(securityHeaders, limitBody)
+	r.Use(securityHeaders, limitBody, deadline)
 	addRoutes(r, logger, st, ready)
 	return r
 }
@@ -65,6 +65,19 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 		next.ServeHTTP(w, r)
+	})
+}
+
+// requestTimeout bounds the work of one request, database included, so a
+// database that hangs turns into a 503 rather than a request that hangs.
+const requestTimeout = 5 * time.Second
+
+// deadline gives every request a context that ends after requestTimeout.
+func deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

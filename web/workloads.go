@@ -49,15 +49,24 @@ func portfolioPage(st *store.Store) handlerFunc {
 	}
 }
 
-// workloadInput reads the workload form.
+// workloadInput reads the workload form. Version is the version the form
+// was read at; a save is conditional on it.
 func workloadInput(r *http.Request) srm.Workload {
 	id, _ := strconv.ParseInt(r.PostFormValue("baseline"), 10, 64)
+	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
 	return srm.Workload{
 		Name:        strings.TrimSpace(r.PostFormValue("name")),
 		Description: strings.TrimSpace(r.PostFormValue("description")),
 		Model:       srm.ServiceModel(r.PostFormValue("model")),
 		BaselineID:  id,
+		Version:     version,
 	}
+}
+
+// sameWorkload reports whether a and b say the same thing, so a repeated
+// submission of what is already stored counts as saved.
+func sameWorkload(a, b srm.Workload) bool {
+	return a.Name == b.Name && a.Description == b.Description && a.Model == b.Model && a.BaselineID == b.BaselineID
 }
 
 // newWorkloadForm handles "GET /workloads/new".
@@ -212,7 +221,7 @@ func updateWorkload(st *store.Store) handlerFunc {
 		}
 		before, bs := ws.Workload, ws.Catalog.Baselines
 		after := workloadInput(r)
-		after.ID, after.Version, after.CreatedAt = before.ID, before.Version, before.CreatedAt
+		after.ID, after.CreatedAt = before.ID, before.CreatedAt
 		problems := checkWorkload(after, bs)
 		if len(problems) > 0 {
 			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadForm(views.WorkloadFormView{Workload: after, Baselines: bs, Problems: problems}))
@@ -231,12 +240,19 @@ func updateWorkload(st *store.Store) handlerFunc {
 				Before: before, After: after, BeforeBaseline: oldB, AfterBaseline: newB, Moves: srm.Diff(was, will),
 			}))
 		}
-		err = st.UpdateWorkload(r.Context(), after)
-		if errors.Is(err, srm.ErrConflict) {
+		current, err := st.UpdateWorkload(r.Context(), after)
+		switch {
+		case errors.Is(err, srm.ErrStale) && sameWorkload(current, after):
+			// A repeated submission (double click, a retry): already saved.
+		case errors.Is(err, srm.ErrStale):
+			// Someone saved in between: show what is stored now, keep the
+			// person's input, and let a second save deliberately replace it.
+			after.Version = current.Version
+			return render(w, r, http.StatusConflict, views.WorkloadForm(views.WorkloadFormView{Workload: after, Baselines: bs, Current: &current}))
+		case errors.Is(err, srm.ErrConflict):
 			problems["name"] = "A workload with this name already exists. Choose another name."
 			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadForm(views.WorkloadFormView{Workload: after, Baselines: bs, Problems: problems}))
-		}
-		if err != nil {
+		case err != nil:
 			return err
 		}
 		return seeOther(w, r, "/workloads/"+strconv.FormatInt(id, 10))

@@ -125,9 +125,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err) // pgx never puts the password in this error
+		return fmt.Errorf("DATABASE_URL: %w", err) // pgx never puts the password in this error
+	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 || pcfg.ConnConfig.ConnectTimeout > time.Second {
+		// While PostgreSQL is down, requests fail fast with a 503 instead of
+		// waiting on the operating system's connect timeout.
+		pcfg.ConnConfig.ConnectTimeout = time.Second
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
