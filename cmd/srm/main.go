@@ -42,14 +42,18 @@ Environment:
   DATABASE_URL   PostgreSQL connection string (required), for example
                  postgres://user:password@localhost:5432/srm?sslmode=disable
   SRM_ADDR       address to listen on (default 127.0.0.1:8080)
+  SRM_SHUTDOWN_DRAIN
+                 on SIGTERM, how long /readyz answers 503 while requests are
+                 still served, before the listener closes (default 2s, 0s-5s)
   SRM_BENCH_CEILING
                  benchmarking aid, off unless set to 1 (make bench sets it):
                  serve then also answers GET /_bench/ceiling with one SELECT 1
                  through the pool and no middleware, a ceiling to compare
                  pages against
 
-serve stops gracefully on SIGINT or SIGTERM: /readyz turns 503 at once and
-requests in flight get up to 10 seconds to finish.
+serve stops gracefully on SIGINT or SIGTERM: /readyz turns 503 at once,
+the listener closes after the drain, and requests in flight get up to 10
+seconds more to finish.
 `
 
 func main() {
@@ -65,7 +69,8 @@ func main() {
 type config struct {
 	DatabaseURL  string
 	Addr         string
-	BenchCeiling bool // SRM_BENCH_CEILING=1: serve /_bench/ceiling as well
+	BenchCeiling bool          // SRM_BENCH_CEILING=1: serve /_bench/ceiling as well
+	Drain        time.Duration // SRM_SHUTDOWN_DRAIN: how long /readyz says 503 before the listener closes
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -76,6 +81,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
+	}
+	c.Drain = 2 * time.Second
+	if v := getenv("SRM_SHUTDOWN_DRAIN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Second {
+			return c, fmt.Errorf("SRM_SHUTDOWN_DRAIN=%q: give a duration from 0s to 5s", v)
+		}
+		c.Drain = d
 	}
 	return c, nil
 }
@@ -213,8 +226,16 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 		return err
 	case <-ctx.Done():
 	}
+	// Readiness turns 503 at once; new requests are still served during the
+	// drain, so a load balancer has time to notice before the listener
+	// closes. Then requests in flight get up to 10 seconds to finish.
 	stopping.Store(true)
-	logger.Info("shutting down")
+	logger.Info("shutting down", "drain", cfg.Drain)
+	select {
+	case <-time.After(cfg.Drain):
+	case err := <-errc:
+		return err
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
