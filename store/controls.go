@@ -62,8 +62,8 @@ func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
 	err := s.db.QueryRow(ctx, `
 		INSERT INTO controls (layer, area, title, description, customer_part, provider_part, builtin)
 		VALUES ($1, $2, $3, $4, $5, $6, false)
-		RETURNING id`,
-		c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart).Scan(&c.ID)
+		RETURNING id, version`,
+		c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart).Scan(&c.ID, &c.Version)
 	if err != nil {
 		return fmt.Errorf("store: create control %q: %w", c.Title, translate(err))
 	}
@@ -98,7 +98,14 @@ func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, 
 	case err != nil:
 		return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
 	case !r.Saved:
-		return r.control(), fmt.Errorf("store: update control %d from version %d: %w", c.ID, c.Version, srm.ErrStale)
+		// The row above is as this statement's snapshot saw it, which may be
+		// from before the save that beat this one; read it again.
+		rows, _ := s.db.Query(ctx, `SELECT `+controlColumns+`, version FROM controls WHERE id = $1`, c.ID)
+		cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[controlRow])
+		if err != nil {
+			return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
+		}
+		return cur.control(), fmt.Errorf("store: update control %d from version %d: %w", c.ID, c.Version, srm.ErrStale)
 	}
 	return r.control(), nil
 }

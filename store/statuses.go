@@ -88,52 +88,14 @@ func (s *Store) recordStatus(ctx context.Context, workloadID, controlID int64, s
 		at     *time.Time
 		stored bool
 	)
+	// record_status (migration 000005) does the whole save in one round
+	// trip: the version check, the owner, the upsert, and on a refusal the
+	// row as the winner left it.
 	err := s.db.QueryRow(ctx, `
-		WITH new_owner AS (
-			INSERT INTO owners (name, kind)
-			SELECT $9::text, $10::text WHERE $9::text IS NOT NULL
-			ON CONFLICT (lower(name)) DO UPDATE SET name = owners.name
-			RETURNING id, name
-		), chosen AS (
-			SELECT COALESCE((SELECT id FROM new_owner), $3::bigint) AS id,
-			       COALESCE((SELECT name FROM new_owner), (SELECT name FROM owners WHERE id = $3::bigint), '') AS name
-		), saved AS (
-			INSERT INTO statuses AS s (workload_id, control_id, owner_id, complete, completed_by, completed_at,
-				note, evidence, not_applicable, na_reason)
-			SELECT $1, $2, chosen.id, $4,
-				CASE WHEN $4 THEN chosen.name ELSE '' END,
-				CASE WHEN $4 THEN now() END,
-				$5, $6, $7, $8
-			FROM chosen
-			ON CONFLICT (workload_id, control_id) DO UPDATE SET
-				owner_id       = EXCLUDED.owner_id,
-				complete       = EXCLUDED.complete,
-				completed_by   = CASE WHEN NOT EXCLUDED.complete THEN ''
-				                      WHEN s.complete THEN s.completed_by
-				                      ELSE EXCLUDED.completed_by END,
-				completed_at   = CASE WHEN NOT EXCLUDED.complete THEN NULL
-				                      WHEN s.complete THEN s.completed_at
-				                      ELSE EXCLUDED.completed_at END,
-				note           = EXCLUDED.note,
-				evidence       = EXCLUDED.evidence,
-				not_applicable = EXCLUDED.not_applicable,
-				na_reason      = EXCLUDED.na_reason,
-				version        = s.version + 1,
-				updated_at     = now()
-			WHERE NOT $12 OR s.version = $11
-			RETURNING owner_id, complete, completed_by, completed_at, note, evidence, not_applicable, na_reason,
-				version, updated_at
-		)
-		SELECT true, COALESCE(saved.owner_id, 0), chosen.name, saved.complete, saved.completed_by, saved.completed_at,
-		       saved.note, saved.evidence, saved.not_applicable, saved.na_reason, saved.version, saved.updated_at
-		FROM saved, chosen
-		UNION ALL
-		SELECT false, COALESCE(cur.owner_id, 0), COALESCE(ow.name, ''), cur.complete, cur.completed_by, cur.completed_at,
-		       cur.note, cur.evidence, cur.not_applicable, cur.na_reason, cur.version, cur.updated_at
-		FROM statuses cur
-		LEFT JOIN owners ow ON ow.id = cur.owner_id
-		WHERE cur.workload_id = $1 AND cur.control_id = $2 AND NOT EXISTS (SELECT 1 FROM saved)`,
-		workloadID, controlID, owner, st.Complete, st.Note, st.Evidence, st.NotApplicable, st.NAReason, newName, newKind,
+		SELECT stored, owner_id, owner_name, complete, completed_by, completed_at, note, evidence,
+		       not_applicable, na_reason, version, updated_at
+		FROM record_status($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		workloadID, controlID, owner, newName, newKind, st.Complete, st.Note, st.Evidence, st.NotApplicable, st.NAReason,
 		st.Version, conditional,
 	).Scan(&stored, &out.OwnerID, &out.OwnerName, &out.Complete, &out.CompletedBy, &at, &out.Note, &out.Evidence,
 		&out.NotApplicable, &out.NAReason, &out.Version, &out.UpdatedAt)

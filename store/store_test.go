@@ -570,8 +570,8 @@ func TestWorkloadNameConflictIgnoresCase(t *testing.T) {
 	// The store still works after the conflict.
 	other := createWorkload(t, st, "Office suite", srm.SaaS, chart.ID)
 	other.Name = "FLEET telemetry"
-	if _, err := st.UpdateWorkload(ctx, other); !errors.Is(err, srm.ErrConflict) {
-		t.Errorf("UpdateWorkload(to a taken name) error = %v, want ErrConflict", err)
+	if _, err := st.UpdateWorkload(ctx, other); !errors.Is(err, srm.ErrConflict) || errors.Is(err, srm.ErrStale) {
+		t.Errorf("UpdateWorkload(to a taken name) error = %v, want ErrConflict (a taken name, not a stale version)", err)
 	}
 	got, err := st.Workload(ctx, first.ID)
 	if err != nil || got.Name != "Fleet Telemetry" {
@@ -963,7 +963,7 @@ func TestStatusesSurviveAModelChange(t *testing.T) {
 	iaas := assess(t, st, w)
 
 	w.Model = srm.PaaS
-	if _, err := st.UpdateWorkload(ctx, w); err != nil {
+	if w, err = st.UpdateWorkload(ctx, w); err != nil {
 		t.Fatalf("UpdateWorkload(→ PaaS) error: %v", err)
 	}
 	paasStatuses := statusesOf(t, st, w.ID)
@@ -987,7 +987,7 @@ func TestStatusesSurviveAModelChange(t *testing.T) {
 		t.Errorf("Diff(IaaS, PaaS) patching move = %+v, want customer → provider with its completed status", patchMove)
 	}
 
-	w.Model = srm.IaaS
+	w.Model = srm.IaaS // w is the workload as the first update saved it, at its new version
 	if _, err := st.UpdateWorkload(ctx, w); err != nil {
 		t.Fatalf("UpdateWorkload(→ IaaS) error: %v", err)
 	}
@@ -1207,12 +1207,12 @@ func TestOverridesSetReplaceDelete(t *testing.T) {
 		}
 	}
 
-	o.Party, o.Reason = srm.Provider, "Azure Firewall Manager runs it."
+	o.Party, o.Reason, o.Version = srm.Provider, "Azure Firewall Manager runs it.", g.Version
 	if err := st.SetOverride(ctx, o); err != nil {
 		t.Fatalf("SetOverride(replace) error: %v", err)
 	}
-	if g := overridesOf(t, st, w.ID)[fw.ID]; g.Party != srm.Provider || g.Reason != "Azure Firewall Manager runs it." {
-		t.Errorf("replaced override = %+v, want provider with the new reason", g)
+	if g := overridesOf(t, st, w.ID)[fw.ID]; g.Party != srm.Provider || g.Reason != "Azure Firewall Manager runs it." || g.Version != o.Version+1 {
+		t.Errorf("replaced override = %+v, want provider with the new reason at version %d", g, o.Version+1)
 	}
 	if got := summaries(t, st)[w.ID].Progress.Total; got != 18 {
 		t.Errorf("PaaS total with the firewall overridden to provider = %d, want 18", got)
@@ -1325,17 +1325,27 @@ func TestCustomControls(t *testing.T) {
 		t.Errorf("CreateControl(unknown layer) error = %v, want ErrInvalid", err)
 	}
 
+	// Edits start from the control as read, at its version.
+	img = got
 	img.Title, img.Layer, img.Area = "Hardened images", srm.Application, "applications"
-	if _, err := st.UpdateControl(ctx, img); err != nil {
+	saved, err := st.UpdateControl(ctx, img)
+	if err != nil {
 		t.Fatalf("UpdateControl(custom) error: %v", err)
 	}
-	if got, _ := st.Control(ctx, img.ID); got.Title != "Hardened images" || got.Layer != srm.Application || got.Area != "applications" {
-		t.Errorf("after UpdateControl = %+v, want it moved to application/applications", got)
+	if saved.Title != "Hardened images" || saved.Version != img.Version+1 {
+		t.Errorf("UpdateControl(custom) = %+v, want the new title at version %d", saved, img.Version+1)
+	}
+	if got, _ := st.Control(ctx, img.ID); got.Title != "Hardened images" || got.Layer != srm.Application || got.Area != "applications" || got.Version != img.Version+1 {
+		t.Errorf("after UpdateControl = %+v, want it moved to application/applications at version %d", got, img.Version+1)
+	}
+	elsewhere, err = st.Control(ctx, elsewhere.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
 	elsewhere.Title = "hardened IMAGES"
 	elsewhere.Layer = srm.Application
-	if _, err := st.UpdateControl(ctx, elsewhere); !errors.Is(err, srm.ErrConflict) {
-		t.Errorf("UpdateControl(to a taken title) error = %v, want ErrConflict", err)
+	if _, err := st.UpdateControl(ctx, elsewhere); !errors.Is(err, srm.ErrConflict) || errors.Is(err, srm.ErrStale) {
+		t.Errorf("UpdateControl(to a taken title) error = %v, want ErrConflict (a taken title, not a stale version)", err)
 	}
 
 	patch := titled(t, before, "Patching of systems")

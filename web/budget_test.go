@@ -3,6 +3,7 @@ package web_test
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,13 +21,23 @@ import (
 const queryBudget = 4
 
 type budgetCase struct {
-	name   string
-	method string
-	path   string
-	form   url.Values
-	htmx   bool
-	status int
+	name    string
+	method  string
+	path    string
+	form    url.Values
+	htmx    bool
+	status  int
+	version formVersion // of the status form, posted as "version"
 }
+
+// formVersion is which version of the status a form posts.
+type formVersion int
+
+const (
+	noVersion      formVersion = iota
+	currentVersion             // the one stored now, as a browser posts it from a fresh page
+	staleVersion               // the one before: someone saved since the page was read
+)
 
 // measureQueries seeds n workloads and returns, per request, the statements
 // it sent with a warm catalog cache and right after the catalog changed.
@@ -64,29 +75,43 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 	status := fmt.Sprintf("%s/controls/%d", w, sso)
 
 	cases := []budgetCase{
-		{"portfolio", "GET", "/", nil, false, 200},
-		{"portfolio by progress, filtered, page 2", "GET", "/?model=paas&sort=-progress&page=2", nil, false, 200},
-		{"new workload form", "GET", "/workloads/new", nil, false, 200},
-		{"workload page", "GET", w, nil, false, 200},
-		{"workload page fragment", "GET", w, nil, true, 200},
-		{"edit form", "GET", w + "/edit", nil, false, 200},
-		{"model change preview", "POST", w, url.Values{"name": {wl.Name}, "model": {"paas"}, "baseline": {fmt.Sprint(wl.BaselineID)}}, false, 200},
-		{"complete a control", "POST", status, url.Values{"owner": {owner}, "complete": {"1"}}, false, 303},
-		{"complete a control with htmx", "POST", status, url.Values{"owner": {owner}, "complete": {"1"}, "note": {"n"}}, true, 200},
-		{"add an owner inline", "POST", status, url.Values{"owner": {"Budget team"}, "owner_kind": {"team"}}, true, 200},
-		{"rejected status form", "POST", status, url.Values{"complete": {"1"}, "evidence": {"ftp://x"}}, true, 422},
-		{"override form", "GET", fmt.Sprintf("%s/controls/%d/override", w, patching), nil, false, 200},
-		{"owners", "GET", "/owners", nil, false, 200},
-		{"owner queue", "GET", fmt.Sprint("/owners/", owners[0].ID), nil, false, 200},
-		{"matrix", "GET", "/matrix?baseline=azure-2026", nil, false, 200},
-		{"compare", "GET", "/matrix/compare", nil, false, 200},
-		{"catalog", "GET", "/controls", nil, false, 200},
-		{"readyz", "GET", "/readyz", nil, false, 200},
+		{"portfolio", "GET", "/", nil, false, 200, noVersion},
+		{"portfolio by progress, filtered, page 2", "GET", "/?model=paas&sort=-progress&page=2", nil, false, 200, noVersion},
+		{"new workload form", "GET", "/workloads/new", nil, false, 200, noVersion},
+		{"workload page", "GET", w, nil, false, 200, noVersion},
+		{"workload page fragment", "GET", w, nil, true, 200, noVersion},
+		{"edit form", "GET", w + "/edit", nil, false, 200, noVersion},
+		{"model change preview", "POST", w, url.Values{"name": {wl.Name}, "model": {"paas"}, "baseline": {fmt.Sprint(wl.BaselineID)}}, false, 200, noVersion},
+		{"complete a control", "POST", status, url.Values{"owner": {owner}, "complete": {"1"}}, false, 303, currentVersion},
+		{"complete a control with htmx", "POST", status, url.Values{"owner": {owner}, "complete": {"1"}, "note": {"n"}}, true, 200, currentVersion},
+		{"add an owner inline", "POST", status, url.Values{"owner": {"Budget team"}, "owner_kind": {"team"}}, true, 200, currentVersion},
+		{"rejected status form", "POST", status, url.Values{"complete": {"1"}, "evidence": {"ftp://x"}}, true, 422, currentVersion},
+		{"stale status form", "POST", status, url.Values{"owner": {"Budget team"}, "note": {"late"}}, true, 409, staleVersion},
+		{"repeated status submission", "POST", status, url.Values{"owner": {"Budget team"}, "owner_kind": {"team"}}, true, 200, staleVersion},
+		{"override form", "GET", fmt.Sprintf("%s/controls/%d/override", w, patching), nil, false, 200, noVersion},
+		{"owners", "GET", "/owners", nil, false, 200, noVersion},
+		{"owner queue", "GET", fmt.Sprint("/owners/", owners[0].ID), nil, false, 200, noVersion},
+		{"matrix", "GET", "/matrix?baseline=azure-2026", nil, false, 200, noVersion},
+		{"compare", "GET", "/matrix/compare", nil, false, 200, noVersion},
+		{"catalog", "GET", "/controls", nil, false, 200, noVersion},
+		{"readyz", "GET", "/readyz", nil, false, 200, noVersion},
 	}
 	srv := web.NewServer(slog.New(slog.DiscardHandler), st, nil)
 	run := func(c budgetCase) int64 {
 		t.Helper()
 		var req *http.Request
+		if c.version != noVersion {
+			ss, err := st.Statuses(ctx, wl.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := ss[sso].Version
+			if c.version == staleVersion {
+				v--
+			}
+			c.form = maps.Clone(c.form)
+			c.form.Set("version", fmt.Sprint(v))
+		}
 		if c.form != nil {
 			req = httptest.NewRequest(c.method, c.path, strings.NewReader(c.form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -338,11 +338,13 @@ func TestCustomControlAppearsOnEveryWorkload(t *testing.T) {
 	// Edit and delete the custom control.
 	id := h.controlID(title)
 	editPath := "/controls/" + itoa(id) + "/edit"
-	if got := h.page(editPath).Find(`input[name="title"]`).AttrOr("value", ""); got != title {
+	editForm := h.page(editPath).Find(tid("control-form"))
+	if got := editForm.Find(`input[name="title"]`).AttrOr("value", ""); got != title {
 		t.Errorf("edit form title = %q, want %q", got, title)
 	}
 	wantRedirect(t, "POST edit control", h.post("/controls/"+itoa(id), url.Values{
 		"title": {title + " and yearly"}, "layer": {"data"}, "area": {"information-and-data"},
+		"version": {version(t, editForm)},
 	}), "/controls")
 	if c, err := h.st.Control(t.Context(), id); err != nil || c.Title != title+" and yearly" {
 		t.Errorf("Control(%d) = %+v, %v; want the new title", id, c, err)

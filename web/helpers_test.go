@@ -235,3 +235,106 @@ func hasTitle(doc *goquery.Document) bool { return doc.Find("head > title").Leng
 
 // storeQueryAll selects every workload on one page.
 func storeQueryAll() store.WorkloadQuery { return store.WorkloadQuery{PerPage: 1000} }
+
+// formValues is what a browser submits for form: every named input (checked
+// boxes and radios only), textarea and select, in document order.
+func formValues(form *goquery.Selection) url.Values {
+	vals := url.Values{}
+	form.Find("input[name], textarea[name], select[name]").Each(func(_ int, s *goquery.Selection) {
+		if _, disabled := s.Attr("disabled"); disabled {
+			return
+		}
+		name := s.AttrOr("name", "")
+		switch goquery.NodeName(s) {
+		case "textarea":
+			vals.Add(name, s.Text())
+		case "select":
+			opt := s.Find("option[selected]").First()
+			if opt.Length() == 0 {
+				opt = s.Find("option").First()
+			}
+			if opt.Length() == 1 {
+				vals.Add(name, opt.AttrOr("value", text(opt)))
+			}
+		default:
+			switch strings.ToLower(s.AttrOr("type", "text")) {
+			case "checkbox", "radio":
+				if _, checked := s.Attr("checked"); checked {
+					vals.Add(name, s.AttrOr("value", "on"))
+				}
+			case "submit", "button", "image", "reset", "file":
+			default:
+				vals.Add(name, s.AttrOr("value", ""))
+			}
+		}
+	})
+	return vals
+}
+
+// fill is form's values with changes applied: a name with no values is
+// left out, as an unticked box is.
+func fill(form *goquery.Selection, changes url.Values) url.Values {
+	vals := formValues(form)
+	for k, v := range changes {
+		if len(v) == 0 {
+			vals.Del(k)
+		} else {
+			vals[k] = v
+		}
+	}
+	return vals
+}
+
+// submit posts form, filled in with changes, to its action, as a browser
+// does when the person presses its button.
+func (h *harness) submit(form *goquery.Selection, changes url.Values, headers ...string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	if form.Length() != 1 {
+		h.t.Fatalf("submit: %d forms selected, want 1", form.Length())
+	}
+	action, ok := form.Attr("action")
+	if !ok {
+		h.t.Fatal("submit: the form has no action")
+	}
+	return h.post(action, fill(form, changes), headers...)
+}
+
+// version is the value of form's hidden version input: the version of what
+// the form shows, which a save is conditional on.
+func version(t *testing.T, form *goquery.Selection) string {
+	t.Helper()
+	in := form.Find(`input[type="hidden"][name="version"]`)
+	if in.Length() != 1 {
+		t.Fatalf("form %q: %d hidden version inputs, want 1", form.AttrOr("data-testid", ""), in.Length())
+	}
+	return in.AttrOr("value", "")
+}
+
+// editForm is the workload's edit form as the edit page serves it now.
+func (h *harness) editForm(id int64) *goquery.Selection {
+	h.t.Helper()
+	return h.page(workloadPath(id) + "/edit").Find(tid("workload-form"))
+}
+
+// statusForm is the status form of the control titled title, as the
+// workload page serves it now.
+func (h *harness) statusForm(wid int64, title string) *goquery.Selection {
+	h.t.Helper()
+	f := card(h.page(workloadPath(wid)), title).Find(tid("status-form"))
+	if f.Length() != 1 {
+		h.t.Fatalf("workload %d: no status form for %q", wid, title)
+	}
+	return f
+}
+
+// overrideForm is the override form of one control of a workload.
+func (h *harness) overrideForm(wid, cid int64) *goquery.Selection {
+	h.t.Helper()
+	return h.page(statusPath(wid, cid) + "/override").Find(tid("override-form"))
+}
+
+// controlForm is the edit form of a custom control.
+func (h *harness) controlForm(id int64) *goquery.Selection {
+	h.t.Helper()
+	return h.page("/controls/" + itoa(id) + "/edit").Find(tid("control-form"))
+}

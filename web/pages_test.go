@@ -174,7 +174,8 @@ func TestQueueShowsWorkThatMovedToAzureApart(t *testing.T) {
 	w := h.workload("Depot servers", srm.IaaS)
 	patching := h.controlID("Patching of systems")
 	h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}})
-	form := url.Values{"name": {w.Name}, "model": {"paas"}, "baseline": {itoa(w.BaselineID)}, "confirm": {"1"}}
+	form := url.Values{"name": {w.Name}, "model": {"paas"}, "baseline": {itoa(w.BaselineID)}, "confirm": {"1"},
+		"version": {version(t, h.editForm(w.ID))}}
 	wantRedirect(t, "move to PaaS", h.post(workloadPath(w.ID), form), workloadPath(w.ID))
 
 	doc := h.page("/owners/" + itoa(o.ID))

@@ -84,11 +84,12 @@ func TestPortfolioProgressFollowsEveryChange(t *testing.T) {
 	h.post(statusPath(b.ID, patching), url.Values{"owner": {"platform TEAM"}, "complete": {"1"}})
 	checkPortfolioAgrees(t, h, "overridden control complete", all...)
 
-	form := url.Values{"name": {c.Name}, "model": {"onprem"}, "baseline": {chart}, "confirm": {"1"}}
+	form := url.Values{"name": {c.Name}, "model": {"onprem"}, "baseline": {chart}, "confirm": {"1"}, "version": {version(t, h.editForm(c.ID))}}
 	wantRedirect(t, "SaaS → on-premises", h.post(workloadPath(c.ID), form), workloadPath(c.ID))
 	checkPortfolioAgrees(t, h, "model change", all...)
 
-	form = url.Values{"name": {a.Name}, "model": {"paas"}, "baseline": {itoa(h.baselineID("azure-2026"))}, "confirm": {"1"}}
+	form = url.Values{"name": {a.Name}, "model": {"paas"}, "baseline": {itoa(h.baselineID("azure-2026"))}, "confirm": {"1"},
+		"version": {version(t, h.editForm(a.ID))}}
 	wantRedirect(t, "IaaS → PaaS on the 2026 table", h.post(workloadPath(a.ID), form), workloadPath(a.ID))
 	checkPortfolioAgrees(t, h, "model and baseline change", all...)
 
@@ -100,7 +101,8 @@ func TestPortfolioProgressFollowsEveryChange(t *testing.T) {
 	h.post(statusPath(b.ID, custom), url.Values{"owner": {"Platform team"}, "complete": {"1"}})
 	checkPortfolioAgrees(t, h, "custom control complete", all...)
 
-	rec = h.post("/controls/"+itoa(custom), url.Values{"title": {"Backups restored"}, "layer": {"compute"}, "area": {"operating-system"}})
+	rec = h.post("/controls/"+itoa(custom), url.Values{"title": {"Backups restored"}, "layer": {"compute"}, "area": {"operating-system"},
+		"version": {version(t, h.controlForm(custom))}})
 	wantRedirect(t, "move the custom control to the OS row", rec, "/controls")
 	checkPortfolioAgrees(t, h, "custom control moved to another layer and area", all...)
 

@@ -223,7 +223,8 @@ func TestEditWorkloadSavesNameAndDescription(t *testing.T) {
 		t.Errorf("edit form model = %q, want iaas", got)
 	}
 
-	form := url.Values{"name": {"Depot VMs"}, "description": {"Now in Azure."}, "model": {"iaas"}, "baseline": {itoa(w.BaselineID)}}
+	form := url.Values{"name": {"Depot VMs"}, "description": {"Now in Azure."}, "model": {"iaas"}, "baseline": {itoa(w.BaselineID)},
+		"version": {version(t, doc.Find(tid("workload-form")))}}
 	wantRedirect(t, "POST edit", h.post(workloadPath(w.ID), form), workloadPath(w.ID))
 	got := h.stored(w.ID)
 	if got.Name != "Depot VMs" || got.Description != "Now in Azure." || got.Model != srm.IaaS {
@@ -234,6 +235,7 @@ func TestEditWorkloadSavesNameAndDescription(t *testing.T) {
 	}
 
 	form.Set("name", "office SUITE")
+	form.Set("version", version(t, h.editForm(w.ID))) // the form as the person opens it again
 	rec := h.post(workloadPath(w.ID), form)
 	wantStatus(t, "POST edit with a taken name", rec, http.StatusUnprocessableEntity)
 	if parse(t, rec).Find(tid("error-name")).Length() != 1 {
@@ -276,12 +278,16 @@ func TestModelChangeIsPreviewedThenSavedAndKeepsWork(t *testing.T) {
 		h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}, "complete": {"1"}}),
 		workloadPath(w.ID)+"#control-"+itoa(patching))
 
-	form := url.Values{"name": {w.Name}, "model": {"paas"}, "baseline": {itoa(w.BaselineID)}}
-	rec := h.post(workloadPath(w.ID), form)
+	edit := h.editForm(w.ID)
+	rec := h.submit(edit, url.Values{"model": {"paas"}})
 	wantStatus(t, "POST model change without confirm", rec, http.StatusOK)
 	doc := parse(t, rec)
-	if doc.Find(tid("confirm-form")).Length() != 1 {
+	confirm := doc.Find(tid("confirm-form"))
+	if confirm.Length() != 1 {
 		t.Fatal("preview: no confirm-form")
+	}
+	if got, want := version(t, confirm), version(t, edit); got != want {
+		t.Errorf("confirm form carries version %s, want the edit form's %s", got, want)
 	}
 	moves := func(group string) []string {
 		var out []string
@@ -311,8 +317,7 @@ func TestModelChangeIsPreviewedThenSavedAndKeepsWork(t *testing.T) {
 		t.Fatalf("model after preview = %q, want iaas (unchanged)", got)
 	}
 
-	form.Set("confirm", "1")
-	wantRedirect(t, "POST model change with confirm", h.post(workloadPath(w.ID), form), workloadPath(w.ID))
+	wantRedirect(t, "POST model change with confirm", h.submit(confirm, nil), workloadPath(w.ID))
 	if got := h.stored(w.ID).Model; got != srm.PaaS {
 		t.Fatalf("model after confirm = %q, want paas", got)
 	}
@@ -325,13 +330,13 @@ func TestModelChangeIsPreviewedThenSavedAndKeepsWork(t *testing.T) {
 	}
 
 	// Back to IaaS: the control comes back to the customer, still complete.
-	form = url.Values{"name": {w.Name}, "model": {"iaas"}, "baseline": {itoa(w.BaselineID)}}
-	doc = parse(t, h.post(workloadPath(w.ID), form))
+	rec = h.submit(h.editForm(w.ID), url.Values{"model": {"iaas"}})
+	wantStatus(t, "POST back to IaaS without confirm", rec, http.StatusOK)
+	doc = parse(t, rec)
 	if doc.Find(tid("to-customer")).Find(tid("move-Patching of systems")).Length() != 1 {
 		t.Error("PaaS→IaaS preview: Patching of systems not in to-customer")
 	}
-	form.Set("confirm", "1")
-	wantRedirect(t, "POST back to IaaS", h.post(workloadPath(w.ID), form), workloadPath(w.ID))
+	wantRedirect(t, "POST back to IaaS", h.submit(doc.Find(tid("confirm-form")), nil), workloadPath(w.ID))
 	doc = h.page(workloadPath(w.ID))
 	c := card(doc, "Patching of systems")
 	if got := party(doc, "Patching of systems"); got != "Customer" {
