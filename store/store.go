@@ -10,8 +10,10 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5"
@@ -62,7 +64,7 @@ func Migrate(pool *pgxpool.Pool) error {
 	}
 	defer m.Close() // returns the connection it holds to the pool
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return migrateError(m, "up", err)
+		return migrateError(pool, "up", err)
 	}
 	return nil
 }
@@ -76,7 +78,7 @@ func MigrateDown(pool *pgxpool.Pool) error {
 	}
 	defer m.Close()
 	if err := m.Down(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return migrateError(m, "down", err)
+		return migrateError(pool, "down", err)
 	}
 	return nil
 }
@@ -97,10 +99,25 @@ func migrator(pool *pgxpool.Pool) (*migrate.Migrate, error) {
 	return m, nil
 }
 
-func migrateError(m *migrate.Migrate, dir string, err error) error {
-	if v, dirty, verr := m.Version(); verr == nil && dirty {
-		return fmt.Errorf("store: migrate %s: the database is dirty at version %d: a migration failed halfway; "+
-			"inspect the schema, repair it, then run `migrate force` by hand: %w", dir, v, err)
+// migrateError says what went wrong in words an operator can act on. It
+// reads the migration state on a fresh connection (the migrator's may sit
+// in an aborted transaction) and leaves the migration's SQL out.
+func migrateError(pool *pgxpool.Pool, dir string, err error) error {
+	var de database.Error
+	if errors.As(err, &de) && de.OrigErr != nil {
+		err = fmt.Errorf("%w (near line %d of the migration)", de.OrigErr, de.Line)
+	}
+	var (
+		version int64
+		dirty   bool
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if qerr := pool.QueryRow(ctx, `SELECT version, dirty FROM schema_migrations LIMIT 1`).Scan(&version, &dirty); qerr == nil && dirty {
+		return fmt.Errorf("store: migrate %s: migration %d failed halfway and the database is now marked dirty at version %d. "+
+			"srm will not start on a dirty database. Each migration runs in a transaction, so check that its changes are "+
+			"absent, fix the cause, then run `UPDATE schema_migrations SET version = %d, dirty = false` (the version "+
+			"before it) and start srm again: %w", dir, version, version, version-1, err)
 	}
 	return fmt.Errorf("store: migrate %s: %w", dir, err)
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/srmhq/srm"
@@ -63,10 +62,7 @@ func queuePage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		page, err := strconv.Atoi(r.URL.Query().Get("page"))
-		if err != nil || page < 1 {
-			page = 1
-		}
+		page := pageNumber(r.URL.Query().Get("page"))
 		items, held, progress, err := st.Queue(r.Context(), id, page, queuePerPage)
 		if err != nil {
 			return err

@@ -14,6 +14,23 @@ import (
 
 const perPage = 50
 
+// maxPage bounds page numbers from the address bar, far past any real list,
+// so the offset computed from them cannot overflow.
+const maxPage = 1_000_000
+
+// pageNumber reads a page number, falling back to 1 for anything that is
+// not a positive integer and capping it at maxPage.
+func pageNumber(s string) int {
+	page, err := strconv.Atoi(s)
+	switch {
+	case err != nil || page < 1:
+		return 1
+	case page > maxPage:
+		return maxPage
+	}
+	return page
+}
+
 // portfolioPage handles "GET /": the portfolio's progress and the workload
 // list, filtered by model, sorted and paged. Unknown filter values fall back
 // to the defaults rather than failing.
@@ -30,10 +47,7 @@ func portfolioPage(st *store.Store) handlerFunc {
 		default:
 			sort = string(store.ByName)
 		}
-		page, err := strconv.Atoi(q.Get("page"))
-		if err != nil || page < 1 {
-			page = 1
-		}
+		page := pageNumber(q.Get("page"))
 		list, err := st.Workloads(r.Context(), store.WorkloadQuery{Model: model, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage})
 		if err != nil {
 			return err
