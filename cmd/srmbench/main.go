@@ -9,9 +9,10 @@
 // 127.0.0.1 with SRM_BENCH_CEILING=1; times start-up to /readyz; drives the
 // ceiling handler, the portfolio, the workload page and completing a control
 // in turn, each with a fixed number of concurrent clients at maximum rate for
-// a fixed time after a short warm-up; and prints a table. On exit, also on
-// Ctrl-C, it stops srm and drops the database. `make bench` runs it against a
-// throwaway PostgreSQL cluster.
+// a fixed time after a short warm-up; and prints a table, with the CPU each
+// request cost srm, PostgreSQL and the load generator, read from /proc. On
+// exit, also on Ctrl-C, it stops srm and drops the database. `make bench`
+// runs it against a throwaway PostgreSQL cluster.
 package main
 
 import (
@@ -31,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,7 +190,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer logFile.Close()
 	serve := exec.Command(bin, "serve")
-	serve.Env = append(env, "SRM_ADDR="+addr, "SRM_BENCH_CEILING=1")
+	serve.Env = slices.Concat(env, []string{"SRM_ADDR=" + addr, "SRM_BENCH_CEILING=1"})
 	serve.Stdout, serve.Stderr = logFile, logFile
 	serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	launched := time.Now()
@@ -205,11 +207,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("GET /_bench/ceiling: %d %v: is %s an srm with SRM_BENCH_CEILING support?", code, err, bin)
 	}
 
+	postmaster, err := postmasterPID(ctx, pool)
+	if err != nil {
+		fmt.Fprintln(stderr, "srmbench: PostgreSQL's CPU is not measured:", err)
+	}
+	sample := func() cpuSample { return sampleCPU(os.Getpid(), serve.Process.Pid, postmaster) }
+	ts := targets(base, data)
 	fmt.Fprintf(stderr, "srmbench: srm ready in %s; %d endpoints × (%s warm-up + %s) at %d clients\n",
-		startup.Round(time.Millisecond), 4, o.warmup, o.duration, o.workers)
-	rows := make([]row, 0, 4)
-	for _, t := range targets(base, data) {
-		r, err := attack(ctx, t, o)
+		startup.Round(time.Millisecond), len(ts), o.warmup, o.duration, o.workers)
+	rows := make([]row, 0, len(ts))
+	for _, t := range ts {
+		r, err := attack(ctx, t, o, sample)
 		if err != nil {
 			return err
 		}
@@ -426,8 +434,10 @@ func targets(base string, d *benchData) []target {
 	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	return []target{
 		{name: "ceiling (SELECT 1)", want: http.StatusOK, next: vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: base + "/_bench/ceiling"})},
-		{name: "portfolio /", want: http.StatusOK, next: func(t *vegeta.Target) error {
-			// Any page of 50, in any of the three orders.
+		{name: "portfolio /", want: http.StatusOK, next: vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: base + "/"})},
+		{name: "portfolio, any page", want: http.StatusOK, next: func(t *vegeta.Target) error {
+			// Any page of 50 in any of the three orders: no budget, but
+			// deep pages show what OFFSET costs.
 			t.Method = "GET"
 			t.URL = fmt.Sprintf("%s/?sort=%s&page=%d", base, sorts[d.intn(len(sorts))], 1+d.intn(pages))
 			return nil
@@ -459,11 +469,12 @@ type row struct {
 	errors  int
 	example string // one error, to say what went wrong
 	peakRSS int64
+	cpu     cpuSample // CPU used while measured
 }
 
 // attack runs t with o.workers clients at maximum rate: o.warmup unmeasured,
 // then o.duration measured, on the same kept-alive connections.
-func attack(ctx context.Context, t target, o options) (row, error) {
+func attack(ctx context.Context, t target, o options, cpu func() cpuSample) (row, error) {
 	client := &http.Client{Transport: &http.Transport{
 		MaxIdleConnsPerHost: o.workers,
 		DisableCompression:  true,
@@ -486,6 +497,7 @@ func attack(ctx context.Context, t target, o options) (row, error) {
 			vegeta.MaxBody(0), // read and discard the body
 		)
 		stop := context.AfterFunc(ctx, func() { atk.Stop() })
+		before := cpu()
 		var m vegeta.Metrics
 		for res := range atk.Attack(t.next, vegeta.ConstantPacer{}, phase.d, t.name) { // rate 0: as fast as answered
 			if t.done != nil {
@@ -507,7 +519,7 @@ func attack(ctx context.Context, t target, o options) (row, error) {
 			return r, ctx.Err()
 		}
 		m.Close()
-		r.m = m
+		r.m, r.cpu = m, cpu().since(before)
 	}
 	return r, nil
 }
@@ -638,6 +650,18 @@ func (r *report) print(w io.Writer) {
 			ms(x.m.Latencies.P99), x.m.Rate/ceiling, x.errors, mib(x.peakRSS))
 	}
 	fmt.Fprintln(w, "\npeak RSS is srm's VmHWM after each endpoint: the high-water mark so far.")
+	fmt.Fprintln(w, "\nCPU per request (what a request costs, and where), and the share of the machine other processes took:")
+	fmt.Fprintln(w, "\n| endpoint | srm | PostgreSQL | load generator | other processes |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|")
+	for _, x := range r.rows {
+		n := float64(x.m.Requests)
+		pg := "n/a"
+		if x.cpu.pgOK {
+			pg = ms(time.Duration(float64(x.cpu.postgres) / n))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.0f%% |\n", x.name, ms(time.Duration(float64(x.cpu.srm)/n)), pg,
+			ms(time.Duration(float64(x.cpu.self)/n)), 100*x.cpu.otherShare())
+	}
 	for _, x := range r.rows {
 		if x.example != "" {
 			fmt.Fprintf(w, "errors on %s, for example: %s\n", x.name, x.example)
@@ -703,4 +727,100 @@ func yesNo(ok bool) string {
 		return "yes"
 	}
 	return "**NO**"
+}
+
+// cpuSample is the CPU time used so far by the processes of a run, and by
+// the whole machine, read from /proc; since turns two into a difference.
+type cpuSample struct {
+	at                  time.Time
+	elapsed             time.Duration // set by since
+	machine             time.Duration // busy time of all CPUs together
+	self, srm, postgres time.Duration // postgres: the postmaster and all its children
+	pgOK                bool
+}
+
+func (b cpuSample) since(a cpuSample) cpuSample {
+	return cpuSample{at: b.at, elapsed: b.at.Sub(a.at), machine: b.machine - a.machine, self: b.self - a.self,
+		srm: b.srm - a.srm, postgres: b.postgres - a.postgres, pgOK: a.pgOK && b.pgOK}
+}
+
+// otherShare is the share of the machine that processes outside the run
+// took: when it is not near 0, the figures are skewed.
+func (c cpuSample) otherShare() float64 {
+	if c.elapsed <= 0 {
+		return 0
+	}
+	other := c.machine - c.self - c.srm - c.postgres
+	return max(0, float64(other)/float64(c.elapsed*time.Duration(runtime.NumCPU())))
+}
+
+// clockTick is USER_HZ, the unit of /proc CPU times: 100 on Linux.
+const clockTick = 10 * time.Millisecond
+
+func sampleCPU(self, srm, postmaster int) cpuSample {
+	c := cpuSample{at: time.Now()}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		// cpu  user nice system idle iowait irq softirq steal ...
+		f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+		for i, v := range f[1:min(len(f), 9)] {
+			if i == 3 || i == 4 { // idle, iowait
+				continue
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			c.machine += time.Duration(n) * clockTick
+		}
+	}
+	c.self, _, _ = procCPU(self)
+	c.srm, _, _ = procCPU(srm)
+	if postmaster > 0 {
+		// The postmaster's own time and its waited-for children's, plus
+		// every live child's.
+		total, _, err := procCPU(postmaster)
+		c.pgOK = err == nil
+		dirs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, d := range dirs {
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			if t, ppid, err := procCPU(pid); err == nil && ppid == postmaster {
+				total += t
+			}
+		}
+		c.postgres = total
+	}
+	return c
+}
+
+// procCPU returns the CPU time of process pid and of its children that it
+// has waited for, and its parent's pid.
+func procCPU(pid int) (time.Duration, int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// pid (comm) state ppid ... utime(14) stime cutime cstime(17)
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 15 {
+		return 0, 0, errors.New("short /proc stat")
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	var ticks int64
+	for _, v := range f[11:15] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, ppid, nil
+}
+
+// postmasterPID is the pid of the PostgreSQL server on this machine that
+// pool talks to, or an error when it is not here to measure.
+func postmasterPID(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	var backend int
+	if err := pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
+		return 0, err
+	}
+	_, ppid, err := procCPU(backend)
+	if err != nil {
+		return 0, fmt.Errorf("the server is not on this machine (or not visible): %w", err)
+	}
+	return ppid, nil
 }
