@@ -197,3 +197,52 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 	}
 	return cat, nil
 }
+
+// ownersCache holds the newest owners list a Store has loaded. The list is
+// shared: callers must not modify it.
+type ownersCache struct {
+	mu      sync.RWMutex
+	version int64
+	owners  []srm.Owner
+}
+
+// ownersAt returns the owners list at version, loading it when the cache
+// holds another.
+func (s *Store) ownersAt(ctx context.Context, version int64) ([]srm.Owner, error) {
+	s.owners.mu.RLock()
+	if s.owners.owners != nil && s.owners.version == version {
+		defer s.owners.mu.RUnlock()
+		return s.owners.owners, nil
+	}
+	s.owners.mu.RUnlock()
+	var (
+		v   int64
+		raw []byte
+	)
+	err := s.db.QueryRow(ctx, `
+		SELECT (SELECT owners_version FROM catalog_version),
+		       COALESCE(json_agg(json_build_object('id', o.id, 'name', o.name, 'kind', o.kind)
+		                         ORDER BY lower(o.name), o.id), '[]')
+		FROM owners o`).Scan(&v, &raw)
+	if err != nil {
+		return nil, fmt.Errorf("store: list owners: %w", err)
+	}
+	var rows []struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		return nil, fmt.Errorf("store: list owners: %w", err)
+	}
+	owners := make([]srm.Owner, len(rows))
+	for i, o := range rows {
+		owners[i] = srm.Owner{ID: o.ID, Name: o.Name, Kind: srm.OwnerKind(o.Kind)}
+	}
+	s.owners.mu.Lock()
+	defer s.owners.mu.Unlock()
+	if v >= s.owners.version {
+		s.owners.version, s.owners.owners = v, owners
+	}
+	return owners, nil
+}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -134,35 +133,25 @@ type WorkloadState struct {
 	Overrides map[int64]srm.Override
 }
 
-// WorkloadState loads one workload with the owners, its statuses and its
-// overrides in two statements, plus one when the cached catalog is out of
+// WorkloadState loads one workload with its statuses and overrides in two
+// statements, plus one each when the cached catalog or owners list is out of
 // date. An unknown workload is an error wrapping srm.ErrNotFound.
 func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, error) {
 	var (
-		r       workloadRow
-		version int64
-		owners  []byte
+		r             workloadRow
+		version       int64
+		ownersVersion int64
 	)
 	err := s.db.QueryRow(ctx, `
-		SELECT `+workloadColumns+`, `+catalogVersionSQL+`,
-		       (SELECT COALESCE(json_agg(json_build_object('id', o.id, 'name', o.name, 'kind', o.kind)
-		                                 ORDER BY lower(o.name), o.id), '[]') FROM owners o)
-		FROM workloads WHERE id = $1`, id).
-		Scan(&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version, &r.CreatedAt, &r.UpdatedAt, &version, &owners)
+		SELECT `+prefixed("w", workloadColumns)+`, v.version, v.owners_version
+		FROM workloads w, catalog_version v WHERE w.id = $1`, id).
+		Scan(&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version, &r.CreatedAt, &r.UpdatedAt, &version, &ownersVersion)
 	if err != nil {
 		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, translate(err))
 	}
 	ws := WorkloadState{Workload: r.workload(), Statuses: map[int64]srm.Status{}, Overrides: map[int64]srm.Override{}}
-	var os []struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-		Kind string `json:"kind"`
-	}
-	if err := json.Unmarshal(owners, &os); err != nil {
-		return WorkloadState{}, fmt.Errorf("store: owners: %w", err)
-	}
-	for _, o := range os {
-		ws.Owners = append(ws.Owners, srm.Owner{ID: o.ID, Name: o.Name, Kind: srm.OwnerKind(o.Kind)})
+	if ws.Owners, err = s.ownersAt(ctx, ownersVersion); err != nil {
+		return WorkloadState{}, err
 	}
 	if ws.Catalog, err = s.catalogAt(ctx, version); err != nil {
 		return WorkloadState{}, err

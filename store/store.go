@@ -38,12 +38,13 @@ type DBTX interface {
 // Store is the application's only gateway to the database. It is safe for
 // concurrent use.
 type Store struct {
-	db    DBTX
-	cache *catalogCache
+	db     DBTX
+	cache  *catalogCache
+	owners *ownersCache
 }
 
 // New returns a Store that runs its queries on db.
-func New(db DBTX) *Store { return &Store{db: db, cache: &catalogCache{}} }
+func New(db DBTX) *Store { return &Store{db: db, cache: &catalogCache{}, owners: &ownersCache{}} }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

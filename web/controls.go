@@ -150,7 +150,7 @@ func withOwner(owners []srm.Owner, o srm.Owner) []srm.Owner {
 			return owners
 		}
 	}
-	owners = append(owners, o)
+	owners = append(slices.Clip(owners), o) // the list may be the shared cache: never write into it
 	slices.SortStableFunc(owners, func(a, b srm.Owner) int {
 		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 	})
