@@ -60,3 +60,27 @@ clean:
 .PHONY: bench
 bench:
 	.ci/pg test -- bash -c 'go build -o bin/srm ./cmd/srm && DATABASE_URL="$$TEST_DATABASE_URL" go run ./cmd/srmbench -srm bin/srm $(BENCHFLAGS)'
+
+# Fuzz every Fuzz target of every package for FUZZTIME each (default 60s), on a
+# throwaway PostgreSQL. `go test -fuzz` takes one target per package per run, so
+# this loops. A crasher is saved in <package>/testdata/fuzz/<Target>/, where
+# `make test` replays it from then on. Example: make fuzz FUZZTIME=10s
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz:
+	.ci/pg test -- bash -c 'set -uo pipefail; failed=""; \
+		for pkg in $$(go list ./...); do \
+			for target in $$(go test -list "^Fuzz" "$$pkg" | grep "^Fuzz"); do \
+				echo "==== $$pkg $$target ($(FUZZTIME))"; \
+				go test -run "^$$" -fuzz "^$$target\$$" -fuzztime "$(FUZZTIME)" "$$pkg" || failed="$$failed $$pkg.$$target"; \
+			done; \
+		done; \
+		if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed" >&2; exit 1; fi'
+
+# Reliability drills, long versions (docs/reliability.md): PostgreSQL stopped and
+# killed under writes (5 cycles of each), srm killed mid-write (9 times),
+# migrations killed and run concurrently, shutdown, two instances. The figures
+# are printed by -v. The short versions run in `make test`.
+.PHONY: reliability
+reliability:
+	SRM_RELIABILITY=1 .ci/pg test -- go test -count=1 -v -timeout 30m ./cmd/srm

@@ -115,10 +115,12 @@ func migrateError(pool *pgxpool.Pool, dir string, err error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if qerr := pool.QueryRow(ctx, `SELECT version, dirty FROM schema_migrations LIMIT 1`).Scan(&version, &dirty); qerr == nil && dirty {
-		return fmt.Errorf("store: migrate %s: migration %d failed halfway and the database is now marked dirty at version %d. "+
-			"srm will not start on a dirty database. Each migration runs in a transaction, so check that its changes are "+
-			"absent, fix the cause, then run `UPDATE schema_migrations SET version = %d, dirty = false` (the version "+
-			"before it) and start srm again: %w", dir, version, version, version-1, err)
+		return fmt.Errorf("store: migrate %s: migration %d failed halfway or srm stopped during it, and the database "+
+			"is marked dirty at version %d. srm will not start on a dirty database. Each migration runs in one "+
+			"transaction, so it is either wholly there or wholly absent: look for its changes (migrations/%06d_*.up.sql). "+
+			"If they are there, run `UPDATE schema_migrations SET version = %d, dirty = false`; if they are absent, run "+
+			"`UPDATE schema_migrations SET version = %d, dirty = false` (or delete the row if that is 0). Then start "+
+			"srm again: %w", dir, version, version, version, version, version-1, err)
 	}
 	return fmt.Errorf("store: migrate %s: %w", dir, err)
 }
