@@ -1,0 +1,126 @@
+package web_test
+
+// Regression cases for the two server errors that FuzzRequest and the
+// replay found while they were being written (both fixed since, in commit
+// 6cfaece): each would fail again, naming the bug, if it came back.
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
+	"github.com/srmhq/srm/web"
+)
+
+// TestHugePageNumberIsNotAServerError: GET /?page=N and GET
+// /owners/{id}?page=N with N near math.MaxInt answered 500, because
+// portfolioPage (web/workloads.go) and queuePage (web/owners.go) took any
+// page that strconv.Atoi accepts, and store.Workloads / store.Queue
+// computed OFFSET (page-1)*perPage, which overflows int64 to a negative
+// number that PostgreSQL refuses ("OFFSET must not be negative", SQLSTATE
+// 2201X). A page past the end must be a page, never an error.
+func TestHugePageNumberIsNotAServerError(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.workload("Depot servers", srm.IaaS)
+	o := h.owner("Platform team")
+	for _, path := range []string{"/", "/owners/" + itoa(o.ID)} {
+		for _, page := range []string{"9223372036854775807", "184467440737095517", "9223372036854775", "92233720368547759"} {
+			rec := h.get(path + "?page=" + page)
+			if rec.Code >= 500 {
+				t.Errorf("BUG: GET %s?page=%s = %d: the page number overflows the OFFSET in store.Workloads/store.Queue; "+
+					"clamp the page in web (portfolioPage, queuePage) or the offset in store before querying", path, page, rec.Code)
+			}
+		}
+	}
+}
+
+// TestCatalogChangesDoNotDeadlockWithWorkloadChanges: adding a custom
+// control while others saved statuses or registered workloads answered 500
+// now and then: "deadlock detected (SQLSTATE 40P01)". The trigger of
+// migration 000003 ran refresh_progress(NULL) on every control insert,
+// rewriting every row of portfolio_shards in one statement, while each
+// status or workload change (refresh_progress(wid)) updated the seven
+// portfolio_shards rows of its workload one layer at a time: the two took
+// the same row locks in different orders.
+func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
+	t.Parallel()
+	st := store.New(storetest.Pool(t))
+	logs := &replayLog{}
+	srv := httptest.NewServer(web.NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})), st, nil))
+	defer srv.Close()
+	ctx := t.Context()
+	bs, err := st.Baselines(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	areas, err := st.Areas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws []srm.Workload
+	for i := range 4 {
+		w := srm.Workload{Name: fmt.Sprintf("Workload %d", i), Model: srm.OnPrem, BaselineID: bs[0].ID}
+		if err := st.CreateWorkload(ctx, &w); err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	cs, err := st.Controls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu     sync.Mutex
+		errors []string
+		wg     sync.WaitGroup
+	)
+	post := func(path string, form url.Values) {
+		resp, err := http.PostForm(srv.URL+path, form)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			mu.Lock()
+			errors = append(errors, fmt.Sprintf("POST %s: %d", path, resp.StatusCode))
+			mu.Unlock()
+		}
+	}
+	for g := range 2 { // catalog changes
+		wg.Go(func() {
+			for i := range 15 {
+				post("/controls", url.Values{"title": {fmt.Sprintf("Custom %d-%d", g, i)}, "layer": {string(srm.Layers[i%7])},
+					"area": {string(areas[i%len(areas)].Slug)}})
+			}
+		})
+	}
+	for g, w := range ws { // statuses, and new workloads
+		wg.Go(func() {
+			for i := range 40 {
+				if i%4 == 3 {
+					post("/workloads", url.Values{"name": {fmt.Sprintf("New %d-%d", g, i)}, "model": {string(srm.ServiceModels[i%4])},
+						"baseline": {itoa(bs[0].ID)}})
+					continue
+				}
+				c := cs[(g*40+i)%len(cs)]
+				post(statusPath(w.ID, c.ID), url.Values{"owner": {fmt.Sprintf("Owner %d", i%3)}, "complete": {fmt.Sprint(i % 2)}})
+			}
+		})
+	}
+	wg.Wait()
+	if len(errors) > 0 {
+		t.Errorf("BUG: %d of %d writes answered 5xx: %s; the server logged:\n%s",
+			len(errors), 2*15+4*40, strings.Join(errors, "; "), logs.String())
+	}
+}
