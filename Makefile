@@ -16,7 +16,7 @@ run:
 
 # Run all tests against a throwaway PostgreSQL cluster.
 test:
-	.ci/pg test -- go test -race -count=1 ./...
+	.ci/pg test -- go test -race -count=1 -timeout 25m ./...
 
 # Regenerate templ code (always from the repo root).
 generate:
