@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -68,16 +69,31 @@ func describe(err error) (int, string, string) {
 // render writes c with status. It renders into a buffer first, so a
 // template error never leaves half a page on the wire.
 func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
-	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			buf.Reset()
+			buffers.Put(buf)
+		}
+	}()
+	if err := c.Render(r.Context(), buf); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w) // the client has gone; nothing useful to do
+	_, _ = w.Write(buf.Bytes()) // the client has gone; nothing useful to do
 	return nil
 }
+
+// buffers holds render buffers between requests: a workload page is tens
+// of kilobytes, and allocating that afresh for every request feeds the
+// garbage collector for nothing.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer keeps a rare huge page from pinning its buffer forever.
+const maxPooledBuffer = 1 << 20
 
 // wantsFragment reports whether r is an htmx swap that wants only a
 // fragment. A history restore also carries HX-Request but needs the whole
