@@ -17,6 +17,7 @@ run:
 # Run all tests against a throwaway PostgreSQL cluster.
 test:
 	.ci/pg test -- go test -race -count=1 -timeout 25m ./...
+	$(MAKE) fuzz FUZZTIME=3s
 
 # Regenerate templ code (always from the repo root).
 generate:
