@@ -45,6 +45,7 @@ CREATE TABLE controls (
     provider_part text NOT NULL DEFAULT '',
     builtin       boolean NOT NULL DEFAULT false,
     position      int  NOT NULL DEFAULT 1000,
+    version       bigint NOT NULL DEFAULT 1, -- saves of a custom control are conditional on it
     created_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX controls_layer_title ON controls (layer, lower(title));
@@ -97,6 +98,7 @@ CREATE TABLE overrides (
     party       text   NOT NULL CHECK (party IN ('customer', 'shared', 'provider')),
     reason      text   NOT NULL CHECK (reason <> ''),
     created_at  timestamptz NOT NULL DEFAULT now(),
+    version     bigint NOT NULL DEFAULT 1,
     PRIMARY KEY (workload_id, control_id)
 );
 CREATE INDEX overrides_control ON overrides (control_id);

@@ -1,4 +1,7 @@
 BEGIN;
+DROP TRIGGER IF EXISTS owners_version ON owners;
+DROP FUNCTION IF EXISTS bump_owners_version();
+DROP TRIGGER IF EXISTS controls_progress_moved ON controls;
 DROP TRIGGER IF EXISTS areas_catalog ON areas;
 DROP TRIGGER IF EXISTS baseline_rows_catalog ON baseline_rows;
 DROP TRIGGER IF EXISTS baselines_catalog ON baselines;
@@ -12,6 +15,7 @@ DROP TRIGGER IF EXISTS overrides_progress ON overrides;
 DROP TRIGGER IF EXISTS statuses_progress ON statuses;
 DROP FUNCTION IF EXISTS refresh_progress_of_all();
 DROP FUNCTION IF EXISTS refresh_progress_of_row();
+DROP FUNCTION IF EXISTS status_progress_delta();
 DROP FUNCTION IF EXISTS refresh_progress(bigint);
 DROP TABLE IF EXISTS owner_totals, portfolio_shards, owner_progress, layer_progress;
 DROP FUNCTION IF EXISTS owner_progress_delta();

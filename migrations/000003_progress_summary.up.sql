@@ -112,8 +112,10 @@ CREATE TRIGGER owner_progress_delta AFTER INSERT OR UPDATE OR DELETE ON owner_pr
 -- NO KEY UPDATE: it does not conflict with the KEY SHARE lock that the
 -- foreign-key check of the very status or override insert took, so two
 -- writers to one workload queue instead of deadlocking. Rows are
--- written only when they change, so a status change touches one layer row,
--- one owner row and one shard.
+-- written only when they change. Lock order, the same everywhere so that
+-- concurrent changes queue instead of deadlocking: the workload row, then
+-- its shard rows (model, layer order); the full recompute locks every
+-- workload, then the shared totals as tables.
 CREATE FUNCTION refresh_progress(wid bigint) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     m text;
@@ -121,6 +123,10 @@ BEGIN
     IF wid IS NULL THEN
         PERFORM set_config('srm.bulk', 'on', true);
         PERFORM 1 FROM workloads ORDER BY id FOR NO KEY UPDATE;
+        -- Then hold off everyone else's deltas: without this, a workload
+        -- created meanwhile updates a few shard rows while this rewrites
+        -- them all, each waiting for the other.
+        LOCK TABLE portfolio_shards, owner_totals IN EXCLUSIVE MODE;
         DELETE FROM layer_progress;
         INSERT INTO layer_progress (workload_id, layer, model, controls, total, done)
         SELECT w.id, l.layer, w.model, COALESCE(a.controls, 0), COALESCE(a.total, 0), COALESCE(a.done, 0)
@@ -164,6 +170,12 @@ BEGIN
     IF NOT FOUND THEN
         RETURN; -- deleted: its rows went with it, and their triggers took them off the totals
     END IF;
+    -- Lock this workload's shard rows in one fixed order before reading
+    -- anything: two workloads of one shard changing models in opposite
+    -- directions then queue instead of deadlocking, and a full recompute
+    -- running meanwhile (which locks the whole table) is waited for, so the
+    -- numbers below are read after it.
+    PERFORM 1 FROM portfolio_shards WHERE shard = wid % 16 ORDER BY model, layer FOR NO KEY UPDATE;
     INSERT INTO layer_progress AS lp (workload_id, layer, model, controls, total, done)
     SELECT wid, l.layer, m, COALESCE(a.controls, 0), COALESCE(a.total, 0), COALESCE(a.done, 0)
     FROM unnest(ARRAY['physical','identity','perimeter','network','compute','application','data']) AS l (layer)
@@ -193,6 +205,90 @@ BEGIN
     WHERE w.id = wid AND (w.total <> s.total OR w.done <> s.done);
 END $$;
 
+-- A status change moves at most one layer's numbers and two owners'. Apply
+-- that difference instead of recomputing the whole workload: the trigger
+-- reads one control's party and writes a handful of rows. Overrides and
+-- changes of model or baseline still recompute the workload in full.
+CREATE FUNCTION status_progress_delta() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    wid bigint := COALESCE(NEW.workload_id, OLD.workload_id);
+    cid bigint := COALESCE(NEW.control_id, OLD.control_id);
+    p text;
+    lyr text;
+    old_total int := 0;
+    old_done int := 0;
+    new_total int := 0;
+    new_done int := 0;
+BEGIN
+    -- Queue behind anyone recomputing this workload, then read the party
+    -- as it stands after them.
+    PERFORM 1 FROM workloads WHERE id = wid FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL; -- the workload is being deleted; its summary rows go with it
+    END IF;
+    SELECT COALESCE(o.party, CASE w.model WHEN 'onprem' THEN r.onprem WHEN 'iaas' THEN r.iaas
+                                          WHEN 'paas' THEN r.paas ELSE r.saas END), c.layer
+    INTO p, lyr
+    FROM workloads w
+    JOIN controls c ON c.id = cid
+    JOIN baseline_rows r ON r.baseline_id = w.baseline_id AND r.area = c.area
+    LEFT JOIN overrides o ON o.workload_id = wid AND o.control_id = cid
+    WHERE w.id = wid;
+    IF NOT FOUND THEN
+        RETURN NULL; -- the control is being deleted; the statement trigger recomputes
+    END IF;
+
+    -- A control with no status row counts as applicable and not complete:
+    -- that is the "before" of an insert and the "after" of a delete.
+    IF p <> 'provider' THEN
+        IF TG_OP = 'INSERT' OR NOT OLD.not_applicable THEN
+            old_total := 1;
+            old_done := CASE WHEN TG_OP = 'INSERT' THEN 0 ELSE OLD.complete::int END;
+        END IF;
+        IF TG_OP = 'DELETE' OR NOT NEW.not_applicable THEN
+            new_total := 1;
+            new_done := CASE WHEN TG_OP = 'DELETE' THEN 0 ELSE NEW.complete::int END;
+        END IF;
+    END IF;
+
+    IF new_total <> old_total OR new_done <> old_done THEN
+        UPDATE layer_progress SET total = total + new_total - old_total, done = done + new_done - old_done
+        WHERE workload_id = wid AND layer = lyr;
+        UPDATE workloads SET total = total + new_total - old_total, done = done + new_done - old_done
+        WHERE id = wid;
+    END IF;
+
+    -- An owner holds a control only through a status row: no row, nothing held.
+    IF TG_OP = 'INSERT' THEN
+        old_total := 0;
+        old_done := 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        new_total := 0;
+        new_done := 0;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.owner_id IS NOT DISTINCT FROM NEW.owner_id
+       AND old_total = new_total AND old_done = new_done THEN
+        RETURN NULL; -- a note or evidence changed: no owner's numbers move
+    END IF;
+    -- Lock the owners whose numbers move, in id order, so two people
+    -- swapping owners in opposite directions queue instead of deadlocking.
+    PERFORM 1 FROM owners
+    WHERE id IN (CASE WHEN TG_OP <> 'INSERT' THEN OLD.owner_id END, CASE WHEN TG_OP <> 'DELETE' THEN NEW.owner_id END)
+    ORDER BY id FOR NO KEY UPDATE;
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.owner_id IS NOT NULL THEN
+        UPDATE owner_progress SET total = total - old_total, done = done - old_done
+        WHERE owner_id = OLD.owner_id AND workload_id = wid AND (old_total <> 0 OR old_done <> 0);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.owner_id IS NOT NULL THEN
+        INSERT INTO owner_progress AS op (owner_id, workload_id, total, done)
+        VALUES (NEW.owner_id, wid, new_total, new_done)
+        ON CONFLICT (owner_id, workload_id) DO UPDATE
+            SET total = op.total + EXCLUDED.total, done = op.done + EXCLUDED.done
+            WHERE EXCLUDED.total <> 0 OR EXCLUDED.done <> 0;
+    END IF;
+    RETURN NULL;
+END $$;
+
 CREATE FUNCTION refresh_progress_of_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
@@ -214,21 +310,28 @@ BEGIN
 END $$;
 
 CREATE TRIGGER statuses_progress AFTER INSERT OR UPDATE OF complete, not_applicable, owner_id OR DELETE ON statuses
-    FOR EACH ROW EXECUTE FUNCTION refresh_progress_of_row();
+    FOR EACH ROW EXECUTE FUNCTION status_progress_delta();
 CREATE TRIGGER overrides_progress AFTER INSERT OR UPDATE OR DELETE ON overrides
     FOR EACH ROW EXECUTE FUNCTION refresh_progress_of_row();
 CREATE TRIGGER workloads_progress AFTER INSERT OR UPDATE OF model, baseline_id ON workloads
     FOR EACH ROW EXECUTE FUNCTION refresh_progress_of_row();
-CREATE TRIGGER controls_progress AFTER INSERT OR DELETE OR UPDATE OF layer, area ON controls
+CREATE TRIGGER controls_progress AFTER INSERT OR DELETE ON controls
     FOR EACH STATEMENT EXECUTE FUNCTION refresh_progress_of_all();
+-- Editing a custom control's words changes no one's progress: recompute only
+-- when its layer or area really changes.
+CREATE TRIGGER controls_progress_moved AFTER UPDATE OF layer, area ON controls
+    FOR EACH ROW WHEN (OLD.layer IS DISTINCT FROM NEW.layer OR OLD.area IS DISTINCT FROM NEW.area)
+    EXECUTE FUNCTION refresh_progress_of_all();
 CREATE TRIGGER baseline_rows_progress AFTER INSERT OR DELETE OR UPDATE ON baseline_rows
     FOR EACH STATEMENT EXECUTE FUNCTION refresh_progress_of_all();
 
--- The catalog (areas, baselines, controls) changes rarely; each srm process
--- caches it and reloads when this number moves.
+-- The catalog (areas, baselines, controls) and the owners change rarely
+-- compared with how often pages show them; each srm process caches them and
+-- reloads when these numbers move.
 CREATE TABLE catalog_version (
-    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    version  bigint NOT NULL
+    only_row       boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    version        bigint NOT NULL,
+    owners_version bigint NOT NULL DEFAULT 1
 );
 INSERT INTO catalog_version (version) VALUES (1);
 
@@ -246,6 +349,15 @@ CREATE TRIGGER baseline_rows_catalog AFTER INSERT OR UPDATE OR DELETE ON baselin
     FOR EACH STATEMENT EXECUTE FUNCTION bump_catalog_version();
 CREATE TRIGGER areas_catalog AFTER INSERT OR UPDATE OR DELETE ON areas
     FOR EACH STATEMENT EXECUTE FUNCTION bump_catalog_version();
+
+CREATE FUNCTION bump_owners_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE catalog_version SET owners_version = owners_version + 1;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER owners_version AFTER INSERT OR UPDATE OR DELETE ON owners
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_owners_version();
 
 SELECT refresh_progress(NULL);
 

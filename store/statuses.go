@@ -87,7 +87,7 @@ func (s *Store) recordStatus(ctx context.Context, workloadID, controlID int64, s
 		at     *time.Time
 		stored bool
 	)
-	// record_status (migration 000005) does the whole save in one round
+	// record_status (migration 000004) does the whole save in one round
 	// trip: the version check, the owner, the upsert, and on a refusal the
 	// row as the winner left it.
 	err := s.db.QueryRow(ctx, `

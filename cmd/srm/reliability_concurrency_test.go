@@ -2,9 +2,9 @@ package main
 
 // Two faults of the progress summary (migrations/000003) that the crash test
 // ran into under concurrent writes, each reproduced here on its own through
-// srm's HTTP API. Both failed at commit 8e5bd6e and pass since migrations
-// 000006/000007 lock the summary rows in one order; they stay as regression
-// tests, and their messages say what broke.
+// srm's HTTP API. Both failed before migration 000003 locked the summary
+// rows in one order; they stay as regression tests, and their messages say
+// what broke.
 
 import (
 	"context"

@@ -78,13 +78,4 @@ BEGIN
     WHERE s.workload_id = p_workload AND s.control_id = p_control;
 END $$;
 
--- Editing a custom control's words changes no one's progress: recompute
--- the summaries only when its layer or area really changes.
-DROP TRIGGER controls_progress ON controls;
-CREATE TRIGGER controls_progress AFTER INSERT OR DELETE ON controls
-    FOR EACH STATEMENT EXECUTE FUNCTION refresh_progress_of_all();
-CREATE TRIGGER controls_progress_moved AFTER UPDATE OF layer, area ON controls
-    FOR EACH ROW WHEN (OLD.layer IS DISTINCT FROM NEW.layer OR OLD.area IS DISTINCT FROM NEW.area)
-    EXECUTE FUNCTION refresh_progress_of_all();
-
 COMMIT;
