@@ -385,5 +385,5 @@ func textProblem(value string, max int) string {
 }
 
 // CheckText reports what is wrong with free text of at most max characters,
-// or "" when nothing is. Web handlers use it for fields that have no type.
+// or "" when nothing is: the rule every validator applies to each text field.
 func CheckText(value string, max int) string { return textProblem(value, max) }

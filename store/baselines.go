@@ -7,33 +7,6 @@ import (
 	"github.com/srmhq/srm"
 )
 
-type chartRow struct {
-	BaselineID int64
-	Area       string
-	Label      string
-	InSource   bool
-	Note       string
-	Onprem     string
-	Iaas       string
-	Paas       string
-	Saas       string
-}
-
-func (r chartRow) row() srm.Row {
-	return srm.Row{
-		Area:     srm.Area(r.Area),
-		Label:    r.Label,
-		InSource: r.InSource,
-		Note:     r.Note,
-		Cells: map[srm.ServiceModel]srm.Party{
-			srm.OnPrem: srm.Party(r.Onprem),
-			srm.IaaS:   srm.Party(r.Iaas),
-			srm.PaaS:   srm.Party(r.Paas),
-			srm.SaaS:   srm.Party(r.Saas),
-		},
-	}
-}
-
 // Baselines returns every baseline with its rows, in the order they are
 // offered to people.
 func (s *Store) Baselines(ctx context.Context) ([]srm.Baseline, error) {

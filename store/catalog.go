@@ -116,7 +116,8 @@ type jsonBaseline struct {
 	Description string `json:"description"`
 }
 
-type jsonRow struct {
+// chartRow mirrors a row of baseline_rows, as loadCatalog reads it.
+type chartRow struct {
 	BaselineID int64  `json:"baseline_id"`
 	Area       string `json:"area"`
 	Label      string `json:"label"`
@@ -128,16 +129,19 @@ type jsonRow struct {
 	Saas       string `json:"saas"`
 }
 
-type jsonControl struct {
-	ID           int64  `json:"id"`
-	Layer        string `json:"layer"`
-	Area         string `json:"area"`
-	Title        string `json:"title"`
-	Description  string `json:"description"`
-	CustomerPart string `json:"customer_part"`
-	ProviderPart string `json:"provider_part"`
-	Builtin      bool   `json:"builtin"`
-	Version      int64  `json:"version"`
+func (r chartRow) row() srm.Row {
+	return srm.Row{
+		Area:     srm.Area(r.Area),
+		Label:    r.Label,
+		InSource: r.InSource,
+		Note:     r.Note,
+		Cells: map[srm.ServiceModel]srm.Party{
+			srm.OnPrem: srm.Party(r.Onprem),
+			srm.IaaS:   srm.Party(r.Iaas),
+			srm.PaaS:   srm.Party(r.Paas),
+			srm.SaaS:   srm.Party(r.Saas),
+		},
+	}
 }
 
 // loadCatalog reads the whole catalog in one statement, so the version and
@@ -160,8 +164,8 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 	var (
 		areas     []jsonArea
 		baselines []jsonBaseline
-		rows      []jsonRow
-		controls  []jsonControl
+		rows      []chartRow
+		controls  []controlRow
 	)
 	for _, d := range []struct {
 		raw []byte
@@ -186,14 +190,10 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 		if !ok {
 			continue
 		}
-		cat.Baselines[i].Rows = append(cat.Baselines[i].Rows, chartRow{
-			BaselineID: r.BaselineID, Area: r.Area, Label: r.Label, InSource: r.InSource, Note: r.Note,
-			Onprem: r.Onprem, Iaas: r.Iaas, Paas: r.Paas, Saas: r.Saas,
-		}.row())
+		cat.Baselines[i].Rows = append(cat.Baselines[i].Rows, r.row())
 	}
 	for _, c := range controls {
-		cat.Controls = append(cat.Controls, controlRow{ID: c.ID, Layer: c.Layer, Area: c.Area, Title: c.Title,
-			Description: c.Description, CustomerPart: c.CustomerPart, ProviderPart: c.ProviderPart, Builtin: c.Builtin, Version: c.Version}.control())
+		cat.Controls = append(cat.Controls, c.control())
 	}
 	return cat, nil
 }

@@ -10,17 +10,18 @@ import (
 	"github.com/srmhq/srm"
 )
 
-// controlRow mirrors a row of the controls table.
+// controlRow mirrors a row of the controls table, as pgx scans it (by
+// field name) and as loadCatalog decodes it from JSON.
 type controlRow struct {
-	ID           int64
-	Layer        string
-	Area         string
-	Title        string
-	Description  string
-	CustomerPart string
-	ProviderPart string
-	Builtin      bool
-	Version      int64
+	ID           int64  `json:"id"`
+	Layer        string `json:"layer"`
+	Area         string `json:"area"`
+	Title        string `json:"title"`
+	Description  string `json:"description"`
+	CustomerPart string `json:"customer_part"`
+	ProviderPart string `json:"provider_part"`
+	Builtin      bool   `json:"builtin"`
+	Version      int64  `json:"version"`
 }
 
 func (r controlRow) control() srm.Control {

@@ -254,15 +254,11 @@ func deleteOverride(st *store.Store) handlerFunc {
 // catalogPage handles "GET /controls".
 func catalogPage(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		cs, err := st.Controls(r.Context())
+		cat, err := st.Catalog(r.Context())
 		if err != nil {
 			return err
 		}
-		areas, err := st.Areas(r.Context())
-		if err != nil {
-			return err
-		}
-		return render(w, r, http.StatusOK, views.CatalogPage(views.CatalogView{Controls: cs, Areas: areas}))
+		return render(w, r, http.StatusOK, views.CatalogPage(views.CatalogView{Controls: cat.Controls, Areas: cat.Areas}))
 	}
 }
 
@@ -355,18 +351,15 @@ func editControlForm(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		c, err := st.Control(r.Context(), id)
+		cat, err := st.Catalog(r.Context())
 		if err != nil {
 			return err
 		}
-		if c.Builtin {
-			return srm.ErrNotFound
+		c, ok := cat.Control(id)
+		if !ok || c.Builtin {
+			return fmt.Errorf("control %d: %w", id, srm.ErrNotFound)
 		}
-		areas, err := st.Areas(r.Context())
-		if err != nil {
-			return err
-		}
-		return render(w, r, http.StatusOK, views.ControlForm(views.ControlFormView{Control: c, Areas: areas}))
+		return render(w, r, http.StatusOK, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas}))
 	}
 }
 

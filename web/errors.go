@@ -20,11 +20,7 @@ import (
 // writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-var (
-	errNotFoundPage = srm.ErrNotFound
-	errMethod       = errors.New("method not allowed")
-	errTooLarge     = errors.New("request body too large")
-)
+var errMethod = errors.New("method not allowed")
 
 // handle answers any error h returns with the matching status and the
 // error page. Only unexpected (5xx) errors are logged, once.
@@ -50,7 +46,7 @@ func handle(logger *slog.Logger, h handlerFunc) http.HandlerFunc {
 func describe(err error) (int, string, string) {
 	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge), errors.Is(err, errTooLarge):
+	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, "That was too much", "The form sent more than srm accepts. Shorten the text and try again."
 	case errors.Is(err, srm.ErrNotFound):
 		return http.StatusNotFound, "Not found", "There is no such page, or what it showed has been deleted."

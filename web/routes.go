@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/static"
 	"github.com/srmhq/srm/store"
 )
@@ -51,7 +52,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, ready func() 
 	r.Post("/controls/{id}", h(updateControl(st)))
 	r.Post("/controls/{id}/delete", h(deleteControl(st)))
 
-	r.NotFound(h(func(w http.ResponseWriter, r *http.Request) error { return errNotFoundPage }))
+	r.NotFound(h(func(w http.ResponseWriter, r *http.Request) error { return srm.ErrNotFound }))
 	r.MethodNotAllowed(h(func(w http.ResponseWriter, r *http.Request) error { return errMethod }))
 }
 

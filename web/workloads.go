@@ -106,11 +106,12 @@ func createWorkload(st *store.Store) handlerFunc {
 			return err
 		}
 		wl := workloadInput(r)
-		bs, err := st.Baselines(r.Context())
+		cat, err := st.Catalog(r.Context())
 		if err != nil {
 			return err
 		}
-		problems := checkWorkload(wl, bs)
+		bs := cat.Baselines
+		problems := checkWorkload(wl, cat)
 		if len(problems) == 0 {
 			err := st.CreateWorkload(r.Context(), &wl)
 			switch {
@@ -128,23 +129,14 @@ func createWorkload(st *store.Store) handlerFunc {
 }
 
 // checkWorkload validates wl and that its baseline exists.
-func checkWorkload(wl srm.Workload, bs []srm.Baseline) srm.Problems {
+func checkWorkload(wl srm.Workload, cat *store.Catalog) srm.Problems {
 	problems := wl.Validate()
 	if _, ok := problems["baseline"]; !ok {
-		if _, ok := findBaseline(bs, wl.BaselineID); !ok {
+		if _, ok := cat.Baseline(wl.BaselineID); !ok {
 			problems["baseline"] = "Choose one of the baselines listed."
 		}
 	}
 	return problems
-}
-
-func findBaseline(bs []srm.Baseline, id int64) (srm.Baseline, bool) {
-	for _, b := range bs {
-		if b.ID == id {
-			return b, true
-		}
-	}
-	return srm.Baseline{}, false
 }
 
 // assess runs the engine for wl as its state stands in ws, under wl's
@@ -236,7 +228,7 @@ func updateWorkload(st *store.Store) handlerFunc {
 		before, bs := ws.Workload, ws.Catalog.Baselines
 		after := workloadInput(r)
 		after.ID, after.CreatedAt = before.ID, before.CreatedAt
-		problems := checkWorkload(after, bs)
+		problems := checkWorkload(after, ws.Catalog)
 		if len(problems) > 0 {
 			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadForm(views.WorkloadFormView{Workload: after, Baselines: bs, Problems: problems}))
 		}
