@@ -60,9 +60,9 @@ func (s *Store) Control(ctx context.Context, id int64) (srm.Control, error) {
 // CreateControl adds a custom control to the catalog and sets c.ID. A title
 // already used in the same layer is an error wrapping srm.ErrConflict.
 func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
-	err := s.db.QueryRow(ctx, `
+	err := s.queryRow(ctx, `
 		INSERT INTO controls (layer, area, title, description, customer_part, provider_part, builtin)
-		VALUES ($1, $2, $3, $4, $5, $6, false)
+		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, false FROM actor
 		RETURNING id, version`,
 		c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart).Scan(&c.ID, &c.Version)
 	if err != nil {
@@ -76,10 +76,11 @@ func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
 // returned is the one stored now. Built-in controls are not editable: the
 // error wraps srm.ErrNotFound for them and for unknown ids.
 func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, error) {
-	rows, _ := s.db.Query(ctx, `
+	rows, _ := s.query(ctx, `
 		WITH updated AS (
 			UPDATE controls SET layer = $2, area = $3, title = $4, description = $5,
 				customer_part = $6, provider_part = $7, version = version + 1
+			FROM actor
 			WHERE id = $1 AND NOT builtin AND version = $8
 			RETURNING `+controlColumns+`, version
 		)
@@ -114,7 +115,7 @@ func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, 
 // DeleteControl removes a custom control with its statuses and overrides.
 // Built-in controls cannot be deleted: the error wraps srm.ErrNotFound.
 func (s *Store) DeleteControl(ctx context.Context, id int64) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM controls WHERE id = $1 AND NOT builtin`, id)
+	tag, err := s.exec(ctx, `DELETE FROM controls USING actor WHERE id = $1 AND NOT builtin`, id)
 	if err != nil {
 		return fmt.Errorf("store: delete control %d: %w", id, translate(err))
 	}

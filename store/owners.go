@@ -53,7 +53,7 @@ func (s *Store) Owner(ctx context.Context, id int64) (srm.Owner, error) {
 // is an error wrapping srm.ErrConflict.
 func (s *Store) CreateOwner(ctx context.Context, o *srm.Owner) error {
 	o.Name = strings.TrimSpace(o.Name)
-	err := s.db.QueryRow(ctx, `INSERT INTO owners (name, kind) VALUES ($1, $2) RETURNING id`,
+	err := s.queryRow(ctx, `INSERT INTO owners (name, kind) SELECT $1::text, $2::text FROM actor RETURNING id`,
 		o.Name, o.Kind).Scan(&o.ID)
 	if err != nil {
 		return fmt.Errorf("store: create owner %q: %w", o.Name, translate(err))
@@ -68,8 +68,8 @@ func (s *Store) EnsureOwner(ctx context.Context, o srm.Owner) (srm.Owner, error)
 	o.Name = strings.TrimSpace(o.Name)
 	// DO UPDATE (a no-op) rather than DO NOTHING so the row comes back even
 	// when another request inserted it a moment earlier.
-	rows, _ := s.db.Query(ctx, `
-		INSERT INTO owners (name, kind) VALUES ($1, $2)
+	rows, _ := s.query(ctx, `
+		INSERT INTO owners (name, kind) SELECT $1::text, $2::text FROM actor
 		ON CONFLICT (lower(name)) DO UPDATE SET name = owners.name
 		RETURNING id, name, kind`, o.Name, o.Kind)
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ownerRow])

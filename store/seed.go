@@ -35,7 +35,9 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 	}
 	rnd := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	var stats SeedStats
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	// The audit trail gets one row for the whole load rather than one per
+	// row copied: see bulkActor.
+	err := s.inTxAs(ctx, bulkActor, func(tx pgx.Tx) error {
 		cat, err := New(tx).loadCatalog(ctx)
 		if err != nil {
 			return err
@@ -122,12 +124,19 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 			return fmt.Errorf("store: seed statuses: %w", translate(err))
 		}
 		stats.Statuses = int(copied)
+		if _, err := tx.Exec(ctx, `SELECT set_config('srm.actor', $1, true)`, actorJSON(ctx)); err != nil {
+			return fmt.Errorf("store: seed: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT audit_event('seed.loaded', 'portfolio', '', '', NULL, NULL, $1)`,
+			map[string]int{"workloads": n, "statuses": stats.Statuses}); err != nil {
+			return fmt.Errorf("store: seed: %w", err)
+		}
 
 		for _, stmt := range []string{
 			`ALTER TABLE statuses ENABLE TRIGGER statuses_progress`,
 			`ALTER TABLE workloads ENABLE TRIGGER workloads_progress`,
 			`SELECT refresh_progress(NULL)`,
-			`ANALYZE workloads`, `ANALYZE statuses`, `ANALYZE layer_progress`, `ANALYZE owners`,
+			`ANALYZE workloads`, `ANALYZE audit`, `ANALYZE statuses`, `ANALYZE layer_progress`, `ANALYZE owners`,
 		} {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("store: seed: %s: %w", stmt, err)

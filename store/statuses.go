@@ -93,8 +93,8 @@ func (s *Store) recordStatus(ctx context.Context, workloadID, controlID int64, s
 	err := s.db.QueryRow(ctx, `
 		SELECT stored, owner_id, owner_name, complete, completed_by, completed_at, note, evidence,
 		       not_applicable, na_reason, version, updated_at
-		FROM record_status($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		workloadID, controlID, owner, newName, newKind, st.Complete, st.Note, st.Evidence, st.NotApplicable, st.NAReason,
+		FROM record_status($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		actorJSON(ctx), workloadID, controlID, owner, newName, newKind, st.Complete, st.Note, st.Evidence, st.NotApplicable, st.NAReason,
 		st.Version, conditional,
 	).Scan(&stored, &out.OwnerID, &out.OwnerName, &out.Complete, &out.CompletedBy, &at, &out.Note, &out.Evidence,
 		&out.NotApplicable, &out.NAReason, &out.Version, &out.UpdatedAt)
@@ -233,13 +233,15 @@ func (s *Store) SetOverride(ctx context.Context, o srm.Override) error {
 	var tag pgconn.CommandTag
 	var err error
 	if o.Version == 0 {
-		tag, err = s.db.Exec(ctx, `
-			INSERT INTO overrides (workload_id, control_id, party, reason) VALUES ($1, $2, $3, $4)
+		tag, err = s.exec(ctx, `
+			INSERT INTO overrides (workload_id, control_id, party, reason)
+			SELECT $1::bigint, $2::bigint, $3::text, $4::text FROM actor
 			ON CONFLICT (workload_id, control_id) DO NOTHING`,
 			o.WorkloadID, o.ControlID, o.Party, o.Reason)
 	} else {
-		tag, err = s.db.Exec(ctx, `
+		tag, err = s.exec(ctx, `
 			UPDATE overrides SET party = $3, reason = $4, created_at = now(), version = version + 1
+			FROM actor
 			WHERE workload_id = $1 AND control_id = $2 AND version = $5`,
 			o.WorkloadID, o.ControlID, o.Party, o.Reason, o.Version)
 	}
@@ -255,7 +257,7 @@ func (s *Store) SetOverride(ctx context.Context, o srm.Override) error {
 // DeleteOverride returns one control of one workload to its baseline. There
 // being no override is not an error.
 func (s *Store) DeleteOverride(ctx context.Context, workloadID, controlID int64) error {
-	_, err := s.db.Exec(ctx, `DELETE FROM overrides WHERE workload_id = $1 AND control_id = $2`, workloadID, controlID)
+	_, err := s.exec(ctx, `DELETE FROM overrides USING actor WHERE workload_id = $1 AND control_id = $2`, workloadID, controlID)
 	if err != nil {
 		return fmt.Errorf("store: clear override of control %d, workload %d: %w", controlID, workloadID, err)
 	}

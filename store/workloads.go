@@ -43,9 +43,9 @@ func (s *Store) Workload(ctx context.Context, id int64) (srm.Workload, error) {
 // already taken (ignoring case) is an error wrapping srm.ErrConflict; an
 // unknown baseline one wrapping srm.ErrNotFound.
 func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
-	err := s.db.QueryRow(ctx, `
+	err := s.queryRow(ctx, `
 		INSERT INTO workloads (name, description, model, baseline_id)
-		VALUES ($1, $2, $3, $4)
+		SELECT $1::text, $2::text, $3::text, $4::bigint FROM actor
 		RETURNING id, version, created_at, updated_at`,
 		w.Name, w.Description, w.Model, w.BaselineID).Scan(&w.ID, &w.Version, &w.CreatedAt, &w.UpdatedAt)
 	if err != nil {
@@ -62,9 +62,10 @@ func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
 // provider is there again if they move back. A name taken by another
 // workload is an error wrapping srm.ErrConflict.
 func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) (srm.Workload, error) {
-	tag, err := s.db.Exec(ctx, `
+	tag, err := s.exec(ctx, `
 		UPDATE workloads SET name = $2, description = $3, model = $4, baseline_id = $5,
 			version = version + 1, updated_at = now()
+		FROM actor
 		WHERE id = $1 AND version = $6`,
 		w.ID, w.Name, w.Description, w.Model, w.BaselineID, w.Version)
 	if err != nil {
@@ -83,7 +84,7 @@ func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) (srm.Workloa
 
 // DeleteWorkload removes a workload with its statuses and overrides.
 func (s *Store) DeleteWorkload(ctx context.Context, id int64) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM workloads WHERE id = $1`, id)
+	tag, err := s.exec(ctx, `DELETE FROM workloads USING actor WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("store: delete workload %d: %w", id, translate(err))
 	}

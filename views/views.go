@@ -22,6 +22,10 @@ const (
 	NavMatrix    Nav = "matrix"
 	NavOwners    Nav = "owners"
 	NavCatalog   Nav = "catalog"
+	NavMine      Nav = "mine"
+	NavAudit     Nav = "audit"
+	NavAdmin     Nav = "admin"
+	NavAccount   Nav = "account"
 )
 
 func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }

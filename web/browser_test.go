@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -57,7 +56,7 @@ func TestBrowserJourney(t *testing.T) {
 	if added, err := st.SeedDemo(ctx); err != nil || !added {
 		t.Fatalf("SeedDemo = %v, %v; want true, nil on a fresh database", added, err)
 	}
-	srv := httptest.NewServer(web.NewServer(slog.New(slog.DiscardHandler), st, nil))
+	srv := httptest.NewServer(newServer(t, st, web.Config{}))
 	defer srv.Close()
 
 	dir, err := filepath.Abs(browserShotDir)

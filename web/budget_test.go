@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -96,7 +95,7 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 		{"catalog", "GET", "/controls", nil, false, 200, noVersion},
 		{"readyz", "GET", "/readyz", nil, false, 200, noVersion},
 	}
-	srv := web.NewServer(slog.New(slog.DiscardHandler), st, nil)
+	srv := newServer(t, st, web.Config{})
 	run := func(c budgetCase) int64 {
 		t.Helper()
 		var req *http.Request

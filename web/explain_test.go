@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -46,7 +45,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 			sso = c.ID
 		}
 	}
-	srv := web.NewServer(slog.New(slog.DiscardHandler), st, nil)
+	srv := newServer(t, st, web.Config{})
 	send := func(method, path string, form url.Values, htmx bool) {
 		t.Helper()
 		var req *http.Request

@@ -32,7 +32,6 @@ import (
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
-	"github.com/srmhq/srm/web"
 )
 
 // fzServer is the real server on a fuzz target's own database.
@@ -79,7 +78,7 @@ func newFzServer(f *testing.F) *fzServer {
 	st := store.New(pool)
 	logs := &fzLog{}
 	s := &fzServer{pool: pool, st: st, logs: logs,
-		srv: web.NewServer(slog.New(slog.NewTextHandler(logs, nil)), st, nil)}
+		srv: newLoggingServer(f, st, slog.New(slog.NewTextHandler(logs, nil)))}
 	ctx := context.Background()
 	bs, err := st.Baselines(ctx)
 	if err != nil || len(bs) == 0 {

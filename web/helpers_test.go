@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
@@ -19,26 +20,123 @@ import (
 )
 
 // harness is the real server on a fresh database, with the store behind it
-// for setting up and checking what the server saved.
+// for setting up and checking what the server saved, and a signed-in
+// session that every request carries (with its anti-forgery token on
+// unsafe methods) unless the request sets its own.
 type harness struct {
-	t   *testing.T
-	st  *store.Store
-	srv http.Handler
+	t      *testing.T
+	st     *store.Store
+	srv    http.Handler
+	user   srm.User
+	cookie string // the session cookie's value; "" when signed out
+	csrf   string
 }
 
+// testPassword is every test account's password.
+const testPassword = "correct horse battery staple"
+
 // newHarness builds the server exactly as main does, on the test's own
-// database.
+// database, and signs in as an admin.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	st := store.New(storetest.Pool(t))
-	return &harness{t: t, st: st, srv: web.NewServer(slog.New(slog.DiscardHandler), st, nil)}
+	h := &harness{t: t, st: st, srv: newServer(t, st, web.Config{})}
+	h.signInAs(srm.Admin)
+	return h
 }
 
-// do sends req through the server and returns the recorded answer.
+// newServer builds the server on st with cfg, failing the test on error.
+func newServer(t testing.TB, st *store.Store, cfg web.Config) http.Handler {
+	t.Helper()
+	srv, err := web.NewServer(t.Context(), slog.New(slog.DiscardHandler), st, cfg)
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	return srv
+}
+
+// newLoggingServer is newServer logging to logger.
+func newLoggingServer(t testing.TB, st *store.Store, logger *slog.Logger) http.Handler {
+	t.Helper()
+	srv, err := web.NewServer(t.Context(), logger, st, web.Config{})
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	return srv
+}
+
+// newUser adds a local account with testPassword and the given role.
+func newUser(t testing.TB, st *store.Store, email string, role srm.Role) srm.User {
+	t.Helper()
+	hash, err := web.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := srm.User{Email: email, Role: role}
+	if err := st.CreateUser(t.Context(), &u, hash); err != nil {
+		t.Fatalf("CreateUser(%q) = %v", email, err)
+	}
+	return u
+}
+
+// signInAs makes a new account with role and signs h in as it.
+func (h *harness) signInAs(role srm.Role) *harness {
+	h.t.Helper()
+	u := newUser(h.t, h.st, fmt.Sprintf("%s%d@example.com", role, userSeq.Add(1)), role)
+	h.signIn(u.Email, testPassword)
+	h.user = u
+	return h
+}
+
+var userSeq atomic.Int64
+
+// as returns a second harness on the same server and database, signed in
+// as a new account with role.
+func (h *harness) as(role srm.Role) *harness {
+	h.t.Helper()
+	o := &harness{t: h.t, st: h.st, srv: h.srv}
+	return o.signInAs(role)
+}
+
+// signedOut returns a harness on the same server with no session.
+func (h *harness) signedOut() *harness { return &harness{t: h.t, st: h.st, srv: h.srv} }
+
+// signIn posts the sign-in form, requires success, and keeps the session
+// and its anti-forgery token.
+func (h *harness) signIn(email, password string) {
+	h.t.Helper()
+	h.cookie, h.csrf = "", ""
+	rec := h.post("/signin", url.Values{"email": {email}, "password": {password}})
+	if rec.Code != http.StatusSeeOther || h.cookie == "" {
+		h.t.Fatalf("sign in as %s: status %d, cookie %q; body:\n%s", email, rec.Code, h.cookie, snippet(rec.Body.String()))
+	}
+	doc := h.page("/")
+	h.csrf = doc.Find(`input[name="csrf"]`).First().AttrOr("value", "")
+	if h.csrf == "" {
+		h.t.Fatalf("sign in as %s: no anti-forgery token on the page", email)
+	}
+}
+
+// do sends req through the server with h's session and returns the
+// recorded answer, keeping any new session cookie.
 func (h *harness) do(req *http.Request) *httptest.ResponseRecorder {
 	h.t.Helper()
+	if h.cookie != "" && req.Header.Get("Cookie") == "" {
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: h.cookie})
+		if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Header.Get("X-CSRF-Token") == "" {
+			req.Header.Set("X-CSRF-Token", h.csrf)
+		}
+	}
 	rec := httptest.NewRecorder()
 	h.srv.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == web.SessionCookie {
+			h.cookie = c.Value
+			if c.MaxAge < 0 {
+				h.cookie = ""
+			}
+		}
+	}
 	return rec
 }
 

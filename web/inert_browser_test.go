@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -68,7 +67,7 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 
 	st := store.New(storetest.Pool(t))
 	f := inertFixtures(t, ctx, st)
-	app := web.NewServer(slog.New(slog.DiscardHandler), st, nil)
+	app := newServer(t, st, web.Config{})
 	csp := func() string {
 		rec := httptest.NewRecorder()
 		app.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))

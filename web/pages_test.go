@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -238,7 +237,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		}
 	}
 
-	draining := web.NewServer(slog.New(slog.DiscardHandler), h.st, func() bool { return false })
+	draining := newServer(t, h.st, web.Config{Ready: func() bool { return false }})
 	rec := (&harness{t: t, st: h.st, srv: draining}).get("/readyz")
 	wantStatus(t, "GET /readyz while shutting down", rec, http.StatusServiceUnavailable)
 	wantStatus(t, "GET /healthz while shutting down", (&harness{t: t, st: h.st, srv: draining}).get("/healthz"), http.StatusOK)

@@ -12,7 +12,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
-	"github.com/srmhq/srm/web"
 )
 
 // checkPortfolioAgrees holds the portfolio's progress (a summary the
@@ -147,7 +146,7 @@ func TestConcurrentStatusSavesOnOneWorkload(t *testing.T) {
 	// The same server as main builds, but keeping what it logs, so a failure
 	// says why.
 	var logs syncBuffer
-	srv := web.NewServer(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError})), h.st, nil)
+	srv := newLoggingServer(t, h.st, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError})))
 	codes := make([]int, len(cids))
 	bodies := make([]string, len(cids))
 	var wg sync.WaitGroup

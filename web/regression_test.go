@@ -17,7 +17,6 @@ import (
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
-	"github.com/srmhq/srm/web"
 )
 
 // TestHugePageNumberIsNotAServerError: GET /?page=N and GET
@@ -55,7 +54,7 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 	t.Parallel()
 	st := store.New(storetest.Pool(t))
 	logs := &replayLog{}
-	srv := httptest.NewServer(web.NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})), st, nil))
+	srv := httptest.NewServer(newLoggingServer(t, st, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))))
 	defer srv.Close()
 	ctx := t.Context()
 	bs, err := st.Baselines(ctx)

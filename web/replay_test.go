@@ -36,7 +36,6 @@ import (
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
-	"github.com/srmhq/srm/web"
 )
 
 const (
@@ -434,7 +433,7 @@ func TestReplayHostileRequests(t *testing.T) {
 	st := store.New(pool)
 	logs := &replayLog{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	ts := httptest.NewUnstartedServer(web.NewServer(logger, st, nil))
+	ts := httptest.NewUnstartedServer(newLoggingServer(t, st, logger))
 	// As cmd/srm's serve configures it.
 	ts.Config.ReadHeaderTimeout = 5 * time.Second
 	ts.Config.ReadTimeout = 30 * time.Second

@@ -12,8 +12,11 @@ import (
 	"github.com/srmhq/srm/store"
 )
 
-// addRoutes is the whole URL surface of the application, in one place.
-func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, ready func() bool) {
+// addRoutes is the whole URL surface of the application, in one place,
+// with the role each route needs. Outside the session: health checks and
+// static files. Inside: signing in, open to all; everything else needs a
+// role, and anything not listed is refused (deny by default).
+func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, ready func() bool) {
 	h := func(fn handlerFunc) http.HandlerFunc { return handle(logger, fn) }
 
 	r.Get("/healthz", healthz)
@@ -23,37 +26,85 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, ready func() 
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})
 
-	r.Get("/", h(portfolioPage(st)))
+	r.Group(func(r chi.Router) {
+		r.Use(a.sessions.LoadAndSave, a.identify)
 
-	r.Get("/workloads/new", h(newWorkloadForm(st)))
-	r.Post("/workloads", h(createWorkload(st)))
-	r.Get("/workloads/{id}", h(workloadPage(st)))
-	r.Get("/workloads/{id}/edit", h(editWorkloadForm(st)))
-	r.Post("/workloads/{id}", h(updateWorkload(st)))
-	r.Get("/workloads/{id}/delete", h(deleteWorkloadForm(st)))
-	r.Post("/workloads/{id}/delete", h(deleteWorkload(st)))
+		// Signing in: open to everyone.
+		r.Get("/signin", h(a.signInForm))
+		r.Post("/signin", h(a.signIn))
+		r.Post("/signin/oidc", h(a.startSSO))
+		r.Get("/signin/oidc/callback", h(a.finishSSO))
 
-	r.Post("/workloads/{id}/controls/{cid}", h(saveStatus(st)))
-	r.Get("/workloads/{id}/controls/{cid}/override", h(overrideForm(st)))
-	r.Post("/workloads/{id}/controls/{cid}/override", h(saveOverride(st)))
-	r.Post("/workloads/{id}/controls/{cid}/override/delete", h(deleteOverride(st)))
+		// Finishing signing in, and signing out: any signed-in session.
+		r.Group(func(r chi.Router) {
+			r.Use(a.signedIn)
+			r.Get("/signin/code", h(a.codeForm))
+			r.Post("/signin/code", h(a.checkCode))
+			r.Post("/signout", h(a.signOut))
+			r.Get("/account/mfa", h(a.enrolForm))
+			r.Post("/account/mfa", h(a.enrol))
+		})
 
-	r.Get("/matrix", h(matrixPage(st)))
-	r.Get("/matrix/compare", h(comparePage(st)))
+		r.Group(func(r chi.Router) {
+			r.Use(a.require(srm.Viewer))
+			r.Get("/", h(portfolioPage(st)))
+			r.Get("/my", h(myControlsPage(st)))
+			r.Get("/account", h(a.accountPage))
+			r.Post("/account/mfa/remove", h(a.removeMFA))
+			r.Get("/workloads/{id}", h(workloadPage(st)))
+			r.Get("/workloads/{id}/history", h(workloadHistoryPage(st)))
+			r.Get("/matrix", h(matrixPage(st)))
+			r.Get("/matrix/compare", h(comparePage(st)))
+			r.Get("/owners", h(ownersPage(st)))
+			r.Get("/owners/{id}", h(queuePage(st)))
+			r.Get("/controls", h(catalogPage(st)))
+		})
 
-	r.Get("/owners", h(ownersPage(st)))
-	r.Post("/owners", h(createOwner(st)))
-	r.Get("/owners/{id}", h(queuePage(st)))
+		r.Group(func(r chi.Router) {
+			r.Use(a.require(srm.Editor))
+			r.Post("/workloads/{id}/controls/{cid}", h(saveStatus(st)))
+			r.Get("/workloads/{id}/controls/{cid}/override", h(overrideForm(st)))
+			r.Post("/workloads/{id}/controls/{cid}/override", h(saveOverride(st)))
+			r.Post("/workloads/{id}/controls/{cid}/override/delete", h(deleteOverride(st)))
+			r.Post("/owners", h(createOwner(st)))
+		})
 
-	r.Get("/controls", h(catalogPage(st)))
-	r.Get("/controls/new", h(newControlForm(st)))
-	r.Post("/controls", h(createControl(st)))
-	r.Get("/controls/{id}/edit", h(editControlForm(st)))
-	r.Post("/controls/{id}", h(updateControl(st)))
-	r.Post("/controls/{id}/delete", h(deleteControl(st)))
+		r.Group(func(r chi.Router) {
+			r.Use(a.require(srm.Admin))
+			r.Get("/workloads/new", h(newWorkloadForm(st)))
+			r.Post("/workloads", h(createWorkload(st)))
+			r.Get("/workloads/{id}/edit", h(editWorkloadForm(st)))
+			r.Post("/workloads/{id}", h(updateWorkload(st)))
+			r.Get("/workloads/{id}/delete", h(deleteWorkloadForm(st)))
+			r.Post("/workloads/{id}/delete", h(deleteWorkload(st)))
 
-	r.NotFound(h(func(w http.ResponseWriter, r *http.Request) error { return srm.ErrNotFound }))
-	r.MethodNotAllowed(h(func(w http.ResponseWriter, r *http.Request) error { return errMethod }))
+			r.Get("/controls/new", h(newControlForm(st)))
+			r.Post("/controls", h(createControl(st)))
+			r.Get("/controls/{id}/edit", h(editControlForm(st)))
+			r.Post("/controls/{id}", h(updateControl(st)))
+			r.Post("/controls/{id}/delete", h(deleteControl(st)))
+
+			r.Get("/audit", h(auditPage(st)))
+			r.Get("/audit.csv", h(auditCSV(st)))
+
+			r.Get("/admin/users", h(usersPage(st)))
+			r.Post("/admin/users", h(createUser(st)))
+			r.Get("/admin/users/{id}", h(userPage(st)))
+			r.Post("/admin/users/{id}", h(updateUser(st)))
+			r.Post("/admin/users/{id}/revoke", h(revokeUser(st)))
+			r.Post("/admin/users/{id}/owner", h(linkUserOwner(st)))
+			r.Post("/admin/settings", h(saveSettings(st)))
+		})
+
+	})
+
+	// Anything else: signed-out visitors are sent to sign in rather than
+	// told what exists; signed-in people get 404 or 405.
+	guarded := func(fn handlerFunc) http.HandlerFunc {
+		return chi.Chain(a.sessions.LoadAndSave, a.identify, a.require(srm.Viewer)).HandlerFunc(h(fn)).ServeHTTP
+	}
+	r.NotFound(guarded(func(w http.ResponseWriter, r *http.Request) error { return srm.ErrNotFound }))
+	r.MethodNotAllowed(guarded(func(w http.ResponseWriter, r *http.Request) error { return errMethod }))
 }
 
 // staticFiles serves the embedded CSS and JavaScript with a day of caching

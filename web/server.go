@@ -17,20 +17,60 @@ import (
 // maxBody caps request bodies; srm's forms are far smaller.
 const maxBody = 1 << 20
 
+// Config is how the server behaves; the zero Config is valid (see each
+// field's default).
+type Config struct {
+	// Ready reports whether the process should take traffic (false while
+	// shutting down); nil means always.
+	Ready func() bool
+	// IdleTimeout signs a person out after this long without a request
+	// (default 30 minutes); Lifetime after this long whatever they do
+	// (default 12 hours).
+	IdleTimeout time.Duration
+	Lifetime    time.Duration
+	// TrustedProxies are the CIDRs of reverse proxies whose
+	// X-Forwarded-For srm believes. Empty: the TCP peer is the client.
+	TrustedProxies []string
+	// OIDC configures single sign-on; nil turns it off.
+	OIDC *OIDCConfig
+}
+
 // NewServer returns the application's root handler. Every dependency is a
-// parameter, so tests build it exactly as main does. ready reports whether
-// the process should take traffic (false while shutting down); nil means
-// always.
-func NewServer(logger *slog.Logger, st *store.Store, ready func() bool) http.Handler {
-	if ready == nil {
-		ready = func() bool { return true }
+// parameter, so tests build it exactly as main does. The Store must have
+// been made on a *pgxpool.Pool, which also keeps the sessions.
+func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Config) (http.Handler, error) {
+	if cfg.Ready == nil {
+		cfg.Ready = func() bool { return true }
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.Lifetime <= 0 {
+		cfg.Lifetime = 12 * time.Hour
+	}
+	sm, err := newSessionManager(st, cfg)
+	if err != nil {
+		return nil, err
+	}
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		handle(logger, func(http.ResponseWriter, *http.Request) error { return err })(w, r)
+	}
+	a := &auth{st: st, sessions: sm, idle: cfg.IdleTimeout}
+	if cfg.OIDC != nil {
+		if a.oidc, err = newOIDCProvider(ctx, *cfg.OIDC); err != nil {
+			return nil, err
+		}
+	}
+	clientIPs := middleware.ClientIPFromRemoteAddr
+	if len(cfg.TrustedProxies) > 0 {
+		clientIPs = middleware.ClientIPFromXFF(cfg.TrustedProxies...)
 	}
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, logRequests(logger), middleware.Recoverer)
+	r.Use(middleware.RequestID, clientIPs, logRequests(logger), middleware.Recoverer)
 	r.Use(http.NewCrossOriginProtection().Handler)
 	r.Use(securityHeaders, limitBody, deadline)
-	addRoutes(r, logger, st, ready)
-	return r
+	addRoutes(r, logger, st, a, cfg.Ready)
+	return r, nil
 }
 
 // logRequests writes one structured line per request.
@@ -63,6 +103,9 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 		next.ServeHTTP(w, r)
 	})

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -539,7 +538,7 @@ func TestStatusSaveThatLosesARaceShowsTheWinner(t *testing.T) {
 			t.Parallel()
 			pool := storetest.Pool(t)
 			st := store.New(pool)
-			h := &harness{t: t, st: st, srv: web.NewServer(slog.New(slog.DiscardHandler), st, nil)}
+			h := &harness{t: t, st: st, srv: newServer(t, st, web.Config{})}
 			w := h.workload("Depot servers", srm.IaaS)
 			title := "Patching of systems"
 			patching := h.controlID(title)

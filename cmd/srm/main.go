@@ -11,15 +11,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/web"
 )
@@ -46,6 +49,21 @@ Environment:
   SRM_SHUTDOWN_DRAIN
                  on SIGTERM, how long /readyz answers 503 while requests are
                  still served, before the listener closes (default 2s, 0s-5s)
+  SRM_SESSION_IDLE
+                 sign a person out after this long without a request (default 30m)
+  SRM_SESSION_LIFETIME
+                 sign a person out after this long whatever they do (default 12h)
+  SRM_TRUSTED_PROXIES
+                 comma-separated CIDRs of reverse proxies whose X-Forwarded-For
+                 srm believes for client addresses (default: none; the TCP peer
+                 is the client)
+  SRM_OIDC_ISSUER, SRM_OIDC_CLIENT_ID, SRM_OIDC_CLIENT_SECRET, SRM_OIDC_REDIRECT_URL
+                 single sign-on with an OpenID Connect provider; all four or
+                 none. The redirect URL is srm's own
+                 https://HOST/signin/oidc/callback, registered with the provider
+  SRM_OIDC_NAME  the provider's name on the sign-in button (default "single sign-on")
+  SRM_OIDC_ROLE  the role of a person's account the first time they sign in
+                 with single sign-on (default viewer)
   SRM_BENCH_CEILING
                  benchmarking aid, off unless set to 1 (make bench sets it):
                  serve then also answers GET /_bench/ceiling with one SELECT 1
@@ -72,6 +90,7 @@ type config struct {
 	Addr         string
 	BenchCeiling bool          // SRM_BENCH_CEILING=1: serve /_bench/ceiling as well
 	Drain        time.Duration // SRM_SHUTDOWN_DRAIN: how long /readyz says 503 before the listener closes
+	Web          web.Config    // sessions, proxies and single sign-on
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -91,7 +110,56 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.Drain = d
 	}
+	for _, d := range []struct {
+		name string
+		into *time.Duration
+		min  time.Duration
+	}{{"SRM_SESSION_IDLE", &c.Web.IdleTimeout, time.Minute}, {"SRM_SESSION_LIFETIME", &c.Web.Lifetime, 5 * time.Minute}} {
+		if v := getenv(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < d.min || t > 30*24*time.Hour {
+				return c, fmt.Errorf("%s=%q: give a duration from %s to 720h, such as 30m or 12h", d.name, v, d.min)
+			}
+			*d.into = t
+		}
+	}
+	if v := getenv("SRM_TRUSTED_PROXIES"); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if _, err := netip.ParsePrefix(p); err != nil {
+				return c, fmt.Errorf("SRM_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", p)
+			}
+			c.Web.TrustedProxies = append(c.Web.TrustedProxies, p)
+		}
+	}
+	oidc := web.OIDCConfig{Issuer: getenv("SRM_OIDC_ISSUER"), ClientID: getenv("SRM_OIDC_CLIENT_ID"),
+		ClientSecret: getenv("SRM_OIDC_CLIENT_SECRET"), RedirectURL: getenv("SRM_OIDC_REDIRECT_URL"),
+		Name: getenv("SRM_OIDC_NAME"), Role: srm.Role(getenv("SRM_OIDC_ROLE"))}
+	switch set := countSet(oidc.Issuer, oidc.ClientID, oidc.ClientSecret, oidc.RedirectURL); set {
+	case 0:
+	case 4:
+		if oidc.Role == "" {
+			oidc.Role = srm.Viewer
+		}
+		if !oidc.Role.Valid() {
+			return c, fmt.Errorf("SRM_OIDC_ROLE=%q: give viewer, editor or admin", oidc.Role)
+		}
+		c.Web.OIDC = &oidc
+	default:
+		return c, errors.New("single sign-on needs all of SRM_OIDC_ISSUER, SRM_OIDC_CLIENT_ID, SRM_OIDC_CLIENT_SECRET and SRM_OIDC_REDIRECT_URL")
+	}
 	return c, nil
+}
+
+// countSet counts the non-empty values.
+func countSet(vs ...string) int {
+	n := 0
+	for _, v := range vs {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -207,7 +275,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 		debug.SetGCPercent(400)
 	}
 	var stopping atomic.Bool
-	handler := web.NewServer(logger, st, func() bool { return !stopping.Load() })
+	wcfg := cfg.Web
+	wcfg.Ready = func() bool { return !stopping.Load() }
+	handler, err := web.NewServer(ctx, logger, st, wcfg)
+	if err != nil {
+		return err
+	}
 	if cfg.BenchCeiling {
 		logger.Warn("benchmark ceiling enabled", "path", benchCeilingPath)
 		handler = withBenchCeiling(handler, st)

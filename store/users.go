@@ -1,0 +1,547 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/srmhq/srm"
+)
+
+// userColumns are the columns userRow scans, in its order.
+const userColumns = `id, email, name, role, disabled, totp_secret IS NOT NULL, password_hash IS NOT NULL,
+	COALESCE(oidc_issuer, ''), COALESCE(oidc_subject, ''), created_at, last_signin_at, version`
+
+func scanUser(row pgx.Row, extra ...any) (srm.User, error) {
+	var (
+		u    srm.User
+		last *time.Time
+	)
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.Disabled, &u.MFA, &u.HasPassword,
+		&u.Issuer, &u.Subject, &u.CreatedAt, &last, &u.Version}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return srm.User{}, err
+	}
+	if last != nil {
+		u.LastSignInAt = *last
+	}
+	return u, nil
+}
+
+// CreateUser adds a local account with the given password hash and sets
+// u.ID. An email already used by a local account (ignoring case) is an error
+// wrapping srm.ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u *srm.User, passwordHash string) error {
+	u.Email = srm.NormalizeEmail(u.Email)
+	err := s.queryRow(ctx, `
+		INSERT INTO users (email, name, role, password_hash)
+		SELECT $1::text, $2::text, $3::text, $4::text FROM actor
+		RETURNING id, created_at, version`,
+		u.Email, u.Name, u.Role, passwordHash).Scan(&u.ID, &u.CreatedAt, &u.Version)
+	if err != nil {
+		return fmt.Errorf("store: create user %q: %w", u.Email, translate(err))
+	}
+	u.HasPassword = true
+	return nil
+}
+
+// Credentials is what signing in checks, besides the user.
+type Credentials struct {
+	User         srm.User
+	PasswordHash string // "" for single-sign-on accounts
+	TOTPSecret   string // "" when no authenticator is enrolled
+}
+
+// UserForSignIn returns the local account with email (ignoring case) and
+// its secrets, or an error wrapping srm.ErrNotFound.
+func (s *Store) UserForSignIn(ctx context.Context, email string) (Credentials, error) {
+	var c Credentials
+	var hash, secret *string
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+`, password_hash, totp_secret FROM users
+		WHERE lower(email) = lower($1) AND oidc_issuer IS NULL`, srm.NormalizeEmail(email)), &hash, &secret)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("store: user %q: %w", email, translate(err))
+	}
+	c.User = u
+	if hash != nil {
+		c.PasswordHash = *hash
+	}
+	if secret != nil {
+		c.TOTPSecret = *secret
+	}
+	return c, nil
+}
+
+// TOTPSecret returns the enrolled authenticator secret of a user, or "".
+func (s *Store) TOTPSecret(ctx context.Context, id int64) (string, error) {
+	var secret *string
+	if err := s.db.QueryRow(ctx, `SELECT totp_secret FROM users WHERE id = $1`, id).Scan(&secret); err != nil {
+		return "", fmt.Errorf("store: user %d: %w", id, translate(err))
+	}
+	if secret == nil {
+		return "", nil
+	}
+	return *secret, nil
+}
+
+// User returns one user, or an error wrapping srm.ErrNotFound.
+func (s *Store) User(ctx context.Context, id int64) (srm.User, error) {
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return srm.User{}, fmt.Errorf("store: user %d: %w", id, translate(err))
+	}
+	return u, nil
+}
+
+// Users returns every user, by email.
+func (s *Store) Users(ctx context.Context) ([]srm.User, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY lower(email), id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: users: %w", err)
+	}
+	defer rows.Close()
+	var out []srm.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: users: %w", err)
+	}
+	return out, nil
+}
+
+// HasUsers reports whether any account exists.
+func (s *Store) HasUsers(ctx context.Context) (bool, error) {
+	var any bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&any); err != nil {
+		return false, fmt.Errorf("store: users: %w", err)
+	}
+	return any, nil
+}
+
+// RecordEvent writes one audit row for an identity event, as the actor of
+// ctx. details, when not nil, is kept as the event's "after" values.
+func (s *Store) RecordEvent(ctx context.Context, action string, u srm.User, details map[string]any) error {
+	return recordEvent(ctx, s.db, action, u, details)
+}
+
+func recordEvent(ctx context.Context, db DBTX, action string, u srm.User, details map[string]any) error {
+	var after any
+	if details != nil {
+		after = details
+	}
+	_, err := db.Exec(ctx, `
+		WITH actor AS MATERIALIZED (SELECT set_config('srm.actor', $1, true) AS who)
+		SELECT audit_event($2, 'user', $3, $4, NULL, NULL, $5) FROM actor`,
+		actorJSON(ctx), action, idText(u.ID), u.Email, after)
+	if err != nil {
+		return fmt.Errorf("store: audit %s: %w", action, err)
+	}
+	return nil
+}
+
+func idText(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return fmt.Sprint(id)
+}
+
+// SignedIn records a successful sign-in of u: the time, a clean slate of
+// failures for the account, and the audit row, in one transaction.
+func (s *Store) SignedIn(ctx context.Context, u srm.User, method string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE users SET last_signin_at = now() WHERE id = $1`, u.ID); err != nil {
+			return fmt.Errorf("store: sign in %d: %w", u.ID, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE lower(email) = lower($1)`, u.Email); err != nil {
+			return fmt.Errorf("store: sign in %d: %w", u.ID, err)
+		}
+		return recordEvent(ctx, tx, "signin.succeeded", u, map[string]any{"method": method})
+	})
+}
+
+// SignInFailures counts the failed sign-ins since since for the account
+// email and for the client ip.
+func (s *Store) SignInFailures(ctx context.Context, email, ip string, since time.Time) (account, client int, err error) {
+	err = s.db.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM signin_failures WHERE lower(email) = lower($1) AND at > $3),
+		       (SELECT count(*) FROM signin_failures WHERE client_ip = $2 AND at > $3)`,
+		srm.NormalizeEmail(email), ip, since).Scan(&account, &client)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: sign-in failures: %w", err)
+	}
+	return account, client, nil
+}
+
+// RecordSignInFailure records a failed sign-in for email from the actor's
+// client, with its audit row, and returns how many failures the account
+// has had since since. When that reaches lockAt, the lockout is audited
+// too. Failures older than a day are cleared on the way.
+func (s *Store) RecordSignInFailure(ctx context.Context, email, reason string, since time.Time, lockAt int) (int, error) {
+	email = srm.NormalizeEmail(email)
+	a := ActorFrom(ctx)
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE at < now() - interval '1 day'`); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `
+			WITH added AS (INSERT INTO signin_failures (email, client_ip) VALUES ($1, $2) RETURNING 1)
+			SELECT 1 + (SELECT count(*) FROM signin_failures WHERE lower(email) = $1 AND at > $3)`,
+			email, a.IP, since).Scan(&n); err != nil {
+			return err
+		}
+		who := srm.User{Email: email}
+		if err := recordEvent(ctx, tx, "signin.failed", who, map[string]any{"reason": reason}); err != nil {
+			return err
+		}
+		if n == lockAt {
+			return recordEvent(ctx, tx, "signin.locked", who, map[string]any{"failures": n})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: record sign-in failure: %w", err)
+	}
+	return n, nil
+}
+
+// LinkSession ties a stored session (by the hash of its token, as scs keeps
+// it) to a user, so the user's sessions can be revoked together.
+func (s *Store) LinkSession(ctx context.Context, tokenHash string, userID int64) error {
+	tag, err := s.db.Exec(ctx, `UPDATE sessions SET user_id = $2 WHERE token = $1`, tokenHash, userID)
+	if err != nil {
+		return fmt.Errorf("store: link session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: link session: %w", srm.ErrNotFound)
+	}
+	return nil
+}
+
+// Sessions counts the live sessions of a user.
+func (s *Store) Sessions(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE user_id = $1 AND expiry > now()`, userID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: sessions of %d: %w", userID, err)
+	}
+	return n, nil
+}
+
+// revokeSessions ends every session of a user, with its audit row.
+func revokeSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) error {
+	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil
+	}
+	return recordEvent(ctx, tx, "sessions.revoked", u, map[string]any{"sessions": tag.RowsAffected(), "why": why})
+}
+
+// RevokeSessions ends every session of a user: the user is signed out on
+// their next request.
+func (s *Store) RevokeSessions(ctx context.Context, id int64) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := New(tx).User(ctx, id)
+		if err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, u, "revoked by an admin")
+	})
+}
+
+// UpdateUser saves the name, role and disabled state of a user if it is
+// still at u.Version; otherwise the error wraps srm.ErrStale and the user
+// returned is the one stored now. A change of role or disabling ends the
+// user's sessions in the same transaction, so it takes effect on their
+// next request.
+func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
+	var out srm.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, u.ID))
+		if err != nil {
+			return translate(err)
+		}
+		if cur.Version != u.Version {
+			out = cur
+			return srm.ErrStale
+		}
+		out, err = scanUser(tx.QueryRow(ctx, `
+			UPDATE users SET name = $2, role = $3, disabled = $4, version = version + 1 WHERE id = $1
+			RETURNING `+userColumns, u.ID, u.Name, u.Role, u.Disabled))
+		if err != nil {
+			return translate(err)
+		}
+		switch {
+		case out.Disabled && !cur.Disabled:
+			return revokeSessions(ctx, tx, out, "disabled")
+		case out.Role != cur.Role:
+			return revokeSessions(ctx, tx, out, "role changed")
+		}
+		return nil
+	})
+	if errors.Is(err, srm.ErrStale) {
+		return out, fmt.Errorf("store: update user %d from version %d: %w", u.ID, u.Version, err)
+	}
+	if err != nil {
+		return srm.User{}, fmt.Errorf("store: update user %d: %w", u.ID, err)
+	}
+	return out, nil
+}
+
+// SetPassword replaces a local account's password hash and ends its
+// sessions.
+func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET password_hash = $2, version = version + 1 WHERE id = $1
+			RETURNING `+userColumns, id, hash))
+		if err != nil {
+			return fmt.Errorf("store: set password of %d: %w", id, translate(err))
+		}
+		if err := recordEvent(ctx, tx, "password.changed", u, nil); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, u, "password changed")
+	})
+}
+
+// EnableTOTP enrols an authenticator for a user: its secret, the time step
+// of the code that confirmed it (so that code cannot be used again) and
+// the hashes of fresh recovery codes, which replace any old ones.
+func (s *Store) EnableTOTP(ctx context.Context, id int64, secret string, step int64, codeHashes []string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET totp_secret = $2, totp_step = $3 WHERE id = $1
+			RETURNING `+userColumns, id, secret, step))
+		if err != nil {
+			return fmt.Errorf("store: enrol authenticator of %d: %w", id, translate(err))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`,
+			id, codeHashes); err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, "mfa.enrolled", u, map[string]any{"recovery_codes": len(codeHashes)})
+	})
+}
+
+// DisableTOTP removes a user's authenticator and recovery codes.
+func (s *Store) DisableTOTP(ctx context.Context, id int64) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET totp_secret = NULL, totp_step = 0 WHERE id = $1
+			RETURNING `+userColumns, id))
+		if err != nil {
+			return fmt.Errorf("store: remove authenticator of %d: %w", id, translate(err))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, "mfa.removed", u, nil)
+	})
+}
+
+// UseTOTPStep spends the authenticator code of time step step: it reports
+// false when that step, or a later one, has been used already, so each
+// code works once.
+func (s *Store) UseTOTPStep(ctx context.Context, id, step int64) (bool, error) {
+	tag, err := s.db.Exec(ctx, `UPDATE users SET totp_step = $2 WHERE id = $1 AND totp_step < $2`, id, step)
+	if err != nil {
+		return false, fmt.Errorf("store: use code of %d: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// UseRecoveryCode spends one recovery code, given by its hash. It reports
+// whether the code was valid and unused, and how many remain.
+func (s *Store) UseRecoveryCode(ctx context.Context, id int64, hash string) (ok bool, remaining int, err error) {
+	err = s.db.QueryRow(ctx, `
+		WITH used AS (
+			UPDATE recovery_codes SET used_at = now()
+			WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
+			RETURNING 1
+		)
+		SELECT EXISTS (SELECT 1 FROM used),
+		       (SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) - (SELECT count(*) FROM used)`,
+		id, hash).Scan(&ok, &remaining)
+	if err != nil {
+		return false, 0, fmt.Errorf("store: use recovery code of %d: %w", id, err)
+	}
+	return ok, remaining, nil
+}
+
+// RecoveryCodesLeft counts a user's unused recovery codes.
+func (s *Store) RecoveryCodesLeft(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: recovery codes of %d: %w", id, err)
+	}
+	return n, nil
+}
+
+// RequireMFA reports whether an admin requires everyone to use an
+// authenticator.
+func (s *Store) RequireMFA(ctx context.Context) (bool, error) {
+	var v string
+	if err := s.db.QueryRow(ctx, `SELECT value FROM settings WHERE key = 'require_mfa'`).Scan(&v); err != nil {
+		return false, fmt.Errorf("store: settings: %w", translate(err))
+	}
+	return v == "true", nil
+}
+
+// SetRequireMFA turns the requirement on or off. Turning it on ends the
+// sessions of everyone without an authenticator, so from their next request
+// they can reach nothing but enrolment.
+func (s *Store) SetRequireMFA(ctx context.Context, on bool) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE settings SET value = $1, updated_at = now() WHERE key = 'require_mfa'`,
+			fmt.Sprint(on)); err != nil {
+			return fmt.Errorf("store: settings: %w", err)
+		}
+		if !on {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `SELECT `+userColumns+` FROM users WHERE totp_secret IS NULL AND EXISTS (
+			SELECT 1 FROM sessions s WHERE s.user_id = users.id)`)
+		if err != nil {
+			return err
+		}
+		var without []srm.User
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			without = append(without, u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, u := range without {
+			if err := revokeSessions(ctx, tx, u, "multi-factor authentication now required"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// UserByOIDC returns the user a single-sign-on provider knows as subject,
+// or an error wrapping srm.ErrNotFound.
+func (s *Store) UserByOIDC(ctx context.Context, issuer, subject string) (srm.User, error) {
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE oidc_issuer = $1 AND oidc_subject = $2`,
+		issuer, subject))
+	if err != nil {
+		return srm.User{}, fmt.Errorf("store: user from %s: %w", issuer, translate(err))
+	}
+	return u, nil
+}
+
+// CreateOIDCUser adds an account for a person a single-sign-on provider
+// vouches for, keyed by u.Issuer and u.Subject, and sets u.ID.
+func (s *Store) CreateOIDCUser(ctx context.Context, u *srm.User) error {
+	err := s.queryRow(ctx, `
+		INSERT INTO users (email, name, role, oidc_issuer, oidc_subject)
+		SELECT $1::text, $2::text, $3::text, $4::text, $5::text FROM actor
+		RETURNING id, created_at, version`,
+		u.Email, u.Name, u.Role, u.Issuer, u.Subject).Scan(&u.ID, &u.CreatedAt, &u.Version)
+	if err != nil {
+		return fmt.Errorf("store: create user from %s: %w", u.Issuer, translate(err))
+	}
+	return nil
+}
+
+// OIDCFlow is a single-sign-on attempt in progress.
+type OIDCFlow struct {
+	StateHash string
+	Nonce     string
+	Verifier  string // PKCE code verifier
+	ReturnTo  string // a path on srm
+	ExpiresAt time.Time
+}
+
+// SaveOIDCFlow keeps f until it is taken or expires. Expired flows are
+// cleared on the way.
+func (s *Store) SaveOIDCFlow(ctx context.Context, f OIDCFlow) error {
+	_, err := s.db.Exec(ctx, `
+		WITH gone AS (DELETE FROM oidc_flows WHERE expires_at < now())
+		INSERT INTO oidc_flows (state_hash, nonce, verifier, return_to, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		f.StateHash, f.Nonce, f.Verifier, f.ReturnTo, f.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("store: save sign-in flow: %w", translate(err))
+	}
+	return nil
+}
+
+// TakeOIDCFlow removes and returns the unexpired flow with stateHash, so a
+// state works once; an unknown or expired one is an error wrapping
+// srm.ErrNotFound.
+func (s *Store) TakeOIDCFlow(ctx context.Context, stateHash string) (OIDCFlow, error) {
+	f := OIDCFlow{StateHash: stateHash}
+	err := s.db.QueryRow(ctx, `
+		DELETE FROM oidc_flows WHERE state_hash = $1
+		RETURNING nonce, verifier, return_to, expires_at`, stateHash).Scan(&f.Nonce, &f.Verifier, &f.ReturnTo, &f.ExpiresAt)
+	if err != nil {
+		return OIDCFlow{}, fmt.Errorf("store: sign-in flow: %w", translate(err))
+	}
+	if time.Now().After(f.ExpiresAt) {
+		return OIDCFlow{}, fmt.Errorf("store: sign-in flow expired: %w", srm.ErrNotFound)
+	}
+	return f, nil
+}
+
+// LinkOwner makes user the person behind an owner (0 unlinks it). A user
+// can be behind one owner at most: a second link is an error wrapping
+// srm.ErrConflict.
+func (s *Store) LinkOwner(ctx context.Context, ownerID, userID int64) error {
+	var uid *int64
+	if userID > 0 {
+		uid = &userID
+	}
+	tag, err := s.exec(ctx, `UPDATE owners SET user_id = $2 FROM actor WHERE id = $1`, ownerID, uid)
+	if err != nil {
+		return fmt.Errorf("store: link owner %d: %w", ownerID, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: link owner %d: %w", ownerID, srm.ErrNotFound)
+	}
+	return nil
+}
+
+// OwnerOfUser returns the owner a user is linked to, or an error wrapping
+// srm.ErrNotFound.
+func (s *Store) OwnerOfUser(ctx context.Context, userID int64) (srm.Owner, error) {
+	var o srm.Owner
+	err := s.db.QueryRow(ctx, `SELECT id, name, kind FROM owners WHERE user_id = $1`, userID).Scan(&o.ID, &o.Name, &o.Kind)
+	if err != nil {
+		return srm.Owner{}, fmt.Errorf("store: owner of user %d: %w", userID, translate(err))
+	}
+	return o, nil
+}
+
+// SessionStore returns the scs store for sessions in this database, from
+// github.com/alexedwards/scs/pgxstore, clearing expired sessions every five
+// minutes. It needs the Store to have been made on a *pgxpool.Pool.
+func (s *Store) SessionStore() (*pgxstore.PostgresStore, error) {
+	pool, ok := s.db.(*pgxpool.Pool)
+	if !ok {
+		return nil, fmt.Errorf("store: sessions need a pool, not %T", s.db)
+	}
+	return pgxstore.NewWithCleanupInterval(pool, 5*time.Minute), nil
+}

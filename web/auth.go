@@ -1,0 +1,322 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/views"
+)
+
+// Session keys. A session carries who is signed in and their role, so a
+// request costs one session lookup and no user lookup. Anything that must
+// reach a signed-in person at once (disabling, a role change, revocation,
+// requiring MFA) deletes their sessions instead.
+const (
+	keyUser    = "uid"
+	keyEmail   = "email"
+	keyName    = "name"
+	keyRole    = "role"
+	keyCSRF    = "csrf"
+	keySeen    = "seen"  // unix seconds of the last request, for the idle timeout
+	keyStage   = "stage" // how far signing in has got: see the stage constants
+	keyMFA     = "mfa"   // the user has an authenticator
+	keyPending = "totp"  // an authenticator secret being enrolled, not yet confirmed
+)
+
+// Stages of signing in.
+const (
+	stageDone  = ""      // signed in
+	stageCode  = "code"  // password accepted; an authenticator code is due
+	stageEnrol = "enrol" // MFA is required and the person has none: enrolment only
+)
+
+// seenEvery is how stale the last-seen time may get before a request
+// writes it again: the idle timeout is exact to within it, and a busy
+// person's session is written at most once a minute, not on every request.
+const seenEvery = time.Minute
+
+// Sign-in throttling.
+const (
+	lockAfter       = 5               // failures of one account…
+	lockWindow      = 5 * time.Minute // …within this long lock it for as long
+	clientFailLimit = 20              // failures from one client within lockWindow
+)
+
+// auth holds what signing in and checking access need.
+type auth struct {
+	st       *store.Store
+	sessions *scs.SessionManager
+	idle     time.Duration
+	oidc     *oidcProvider // nil when single sign-on is not configured
+}
+
+func newSessionManager(st *store.Store, cfg Config) (*scs.SessionManager, error) {
+	ss, err := st.SessionStore()
+	if err != nil {
+		return nil, err
+	}
+	sm := scs.New()
+	sm.Store = ss
+	sm.HashTokenInStore = true
+	sm.Lifetime = cfg.Lifetime
+	sm.IdleTimeout = 0 // srm keeps the idle time itself (keySeen), to write at most once a minute
+	sm.Cookie.Name = SessionCookie
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.Secure = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = false // gone when the browser closes
+	return sm, nil
+}
+
+// SessionCookie is the name of srm's session cookie. The __Host- prefix
+// makes browsers insist on Secure, Path=/ and no Domain.
+const SessionCookie = "__Host-srm_session"
+
+// hashToken is the session token as scs stores it (HashTokenInStore).
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// randomToken returns n random bytes, URL-safe base64 encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// viewer is the person signed in on r, if any.
+func viewer(r *http.Request) views.Viewer { return views.ViewerFrom(r.Context()) }
+
+// identify reads the session, ends it when idle too long, and puts the
+// viewer and the audit actor in the request's context.
+func (a *auth) identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		sm := a.sessions
+		uid := sm.GetInt64(ctx, keyUser)
+		ip := clientIP(r)
+		if uid == 0 {
+			next.ServeHTTP(w, r.WithContext(store.WithActor(ctx, store.Actor{Name: "anonymous", IP: ip, UserAgent: r.UserAgent()})))
+			return
+		}
+		now := time.Now()
+		seen := time.Unix(sm.GetInt64(ctx, keySeen), 0)
+		if now.Sub(seen) > a.idle {
+			_ = sm.Destroy(ctx)
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/signin?idle=1&next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(store.WithActor(ctx, store.Actor{Name: "anonymous", IP: ip, UserAgent: r.UserAgent()})))
+			return
+		}
+		if now.Sub(seen) > seenEvery {
+			sm.Put(ctx, keySeen, now.Unix())
+		}
+		v := views.Viewer{
+			ID:      uid,
+			Email:   sm.GetString(ctx, keyEmail),
+			Name:    sm.GetString(ctx, keyName),
+			Role:    srm.Role(sm.GetString(ctx, keyRole)),
+			CSRF:    sm.GetString(ctx, keyCSRF),
+			MFA:     sm.GetBool(ctx, keyMFA),
+			Limited: sm.GetString(ctx, keyStage) != stageDone,
+		}
+		ctx = views.WithViewer(ctx, v)
+		ctx = store.WithActor(ctx, store.Actor{UserID: uid, Name: v.Email, IP: ip, UserAgent: r.UserAgent()})
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// clientIP is the client's address as the ClientIPFrom… middleware found
+// it: the TCP peer, or with trusted proxies configured the first address in
+// X-Forwarded-For that none of them added.
+func clientIP(r *http.Request) string {
+	if ip := middleware.GetClientIP(r.Context()); ip != "" {
+		return ip
+	}
+	return "unknown"
+}
+
+// stage is how far the person on r has got with signing in, and whether
+// anyone is signed in at all.
+func (a *auth) stage(r *http.Request) (string, bool) {
+	ctx := r.Context()
+	if a.sessions.GetInt64(ctx, keyUser) == 0 || !viewer(r).SignedIn() {
+		return "", false
+	}
+	return a.sessions.GetString(ctx, keyStage), true
+}
+
+// require lets a request through only from a person fully signed in with at
+// least role need; on unsafe methods it also checks the session's
+// anti-forgery token. Signed-out page requests are sent to sign in, any
+// other signed-out request gets 401; a role too low gets 403.
+func (a *auth) require(need srm.Role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			stage, in := a.stage(r)
+			switch {
+			case !in:
+				a.signInFirst(w, r)
+				return
+			case stage == stageCode:
+				a.redirect(w, r, "/signin/code")
+				return
+			case stage == stageEnrol:
+				a.redirect(w, r, "/account/mfa")
+				return
+			}
+			if !checkCSRF(r) {
+				a.refuse(w, r, http.StatusForbidden, "This form has expired",
+					"The form was sent without this session's anti-forgery token, so srm ignored it. Reload the page and try again.")
+				return
+			}
+			if !viewer(r).Role.Allows(need) {
+				a.refuse(w, r, http.StatusForbidden, "Your role cannot do this",
+					"You are signed in as "+string(viewer(r).Role)+"; this needs "+string(need)+". Ask an admin if you need more.")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// signedIn lets through anyone signed in at any stage, checking the
+// anti-forgery token on unsafe methods: for finishing signing in and
+// signing out.
+func (a *auth) signedIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, in := a.stage(r); !in {
+			a.signInFirst(w, r)
+			return
+		}
+		if !checkCSRF(r) {
+			a.refuse(w, r, http.StatusForbidden, "This form has expired",
+				"The form was sent without this session's anti-forgery token, so srm ignored it. Reload the page and try again.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// signInFirst answers a signed-out request: pages redirect to sign in and
+// come back afterwards; anything else gets 401.
+func (a *auth) signInFirst(w http.ResponseWriter, r *http.Request) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !wantsFragment(r) {
+		http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Cookie realm="srm", form="/signin"`)
+	a.refuse(w, r, http.StatusUnauthorized, "Sign in first", "Your session has ended or you are not signed in. Sign in and try again.")
+}
+
+// redirect sends a page request to path and answers anything else 403
+// with a pointer to it.
+func (a *auth) redirect(w http.ResponseWriter, r *http.Request, path string) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		http.Redirect(w, r, path, http.StatusSeeOther)
+		return
+	}
+	a.refuse(w, r, http.StatusForbidden, "Finish signing in first", "Finish signing in at "+path+", then try again.")
+}
+
+func (a *auth) refuse(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
+	_ = render(w, r, status, views.ErrorPage(status, title, detail))
+}
+
+// checkCSRF reports whether r may change state: safe methods always may;
+// others must carry the session's token in the form field csrf or the
+// X-CSRF-Token header.
+func checkCSRF(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	want := viewer(r).CSRF
+	if want == "" {
+		return false
+	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		if err := r.ParseForm(); err != nil {
+			return false
+		}
+		got = r.PostForm.Get("csrf")
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// establish starts a fresh session for u at stage, with a new token (so a
+// token planted before signing in is worthless), and ties it to u so it
+// can be revoked.
+func (a *auth) establish(ctx context.Context, u srm.User, stage string) error {
+	sm := a.sessions
+	if err := sm.RenewToken(ctx); err != nil {
+		return err
+	}
+	sm.Put(ctx, keyUser, u.ID)
+	sm.Put(ctx, keyEmail, u.Email)
+	sm.Put(ctx, keyName, u.Name)
+	sm.Put(ctx, keyRole, string(u.Role))
+	sm.Put(ctx, keyMFA, u.MFA)
+	sm.Put(ctx, keyStage, stage)
+	sm.Put(ctx, keySeen, time.Now().Unix())
+	if sm.GetString(ctx, keyCSRF) == "" {
+		sm.Put(ctx, keyCSRF, randomToken(32))
+	}
+	token, _, err := sm.Commit(ctx)
+	if err != nil {
+		return err
+	}
+	return a.st.LinkSession(ctx, hashToken(token), u.ID)
+}
+
+// safeNext returns next when it is a path on srm itself, else "/". It
+// accepts only an absolute path with an optional query: no scheme, no
+// host, no "//" or backslash that a browser might read as another site.
+func safeNext(next string) string {
+	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	if strings.HasPrefix(u.Path, "/signin") || strings.HasPrefix(u.Path, "/signout") {
+		return "/"
+	}
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	if strings.HasPrefix(out, "//") || strings.Contains(out, "\\") {
+		return "/"
+	}
+	return out
+}
+
+// errLocked means an account or client has failed to sign in too often.
+var errLocked = errors.New("sign-in locked")

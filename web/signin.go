@@ -1,0 +1,251 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/views"
+)
+
+// signInForm shows the sign-in page, or sends a signed-in person on.
+func (a *auth) signInForm(w http.ResponseWriter, r *http.Request) error {
+	next := safeNext(r.URL.Query().Get("next"))
+	if stage, in := a.stage(r); in && stage == stageDone {
+		return seeOther(w, r, next)
+	}
+	v := views.SignIn{Next: next, SSO: a.ssoName()}
+	if r.URL.Query().Get("idle") != "" {
+		v.Notice = "You were signed out after " + durationText(a.idle) + " without activity. Sign in again to carry on."
+	}
+	if r.URL.Query().Get("out") != "" {
+		v.Notice = "You are signed out."
+	}
+	if msg := r.URL.Query().Get("sso"); msg != "" {
+		v.Problem = ssoProblems[msg]
+	}
+	return render(w, r, http.StatusOK, views.SignInPage(v))
+}
+
+// ssoName is the label of the single-sign-on button, or "" when there is
+// none.
+func (a *auth) ssoName() string {
+	if a.oidc == nil {
+		return ""
+	}
+	return a.oidc.name
+}
+
+// signIn checks an email and password. Every outcome of a wrong or unknown
+// account costs one argon2id hash, so timing tells nobody which emails
+// have accounts.
+func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	pw := r.PostForm.Get("password")
+	v := views.SignIn{Next: safeNext(r.PostForm.Get("next")), Email: email, SSO: a.ssoName()}
+	fail := func(status int, msg string) error {
+		v.Problem = msg
+		return render(w, r, status, views.SignInPage(v))
+	}
+	if srm.CheckText(email, srm.MaxEmail) != "" || email == "" || pw == "" || len(pw) > 4*srm.MaxPassword {
+		return fail(http.StatusUnprocessableEntity, "Enter your email address and password.")
+	}
+	ctx := r.Context()
+	since := time.Now().Add(-lockWindow)
+	account, client, err := a.st.SignInFailures(ctx, email, clientIP(r), since)
+	if err != nil {
+		return err
+	}
+	if client >= clientFailLimit {
+		w.Header().Set("Retry-After", "300")
+		return fail(http.StatusTooManyRequests, "Too many failed sign-ins from your network. Wait five minutes, then try again.")
+	}
+	cred, err := a.st.UserForSignIn(ctx, email)
+	found := err == nil
+	if err != nil && !errors.Is(err, srm.ErrNotFound) {
+		return err
+	}
+	hash := cred.PasswordHash
+	if !found || hash == "" {
+		hash = decoyHash()
+	}
+	ok, err := CheckPassword(hash, pw)
+	if err != nil {
+		return err
+	}
+	ok = ok && found && cred.PasswordHash != ""
+	reason := ""
+	switch {
+	case account >= lockAfter:
+		reason = "locked"
+	case !ok:
+		reason = "wrong email or password"
+	case cred.User.Disabled:
+		reason = "account disabled"
+	}
+	if reason != "" {
+		n, err := a.st.RecordSignInFailure(ctx, email, reason, since, lockAfter)
+		if err != nil {
+			return err
+		}
+		switch {
+		case reason == "locked" || n >= lockAfter:
+			w.Header().Set("Retry-After", "300")
+			return fail(http.StatusTooManyRequests, "Too many failed sign-ins for this account. It is locked for five minutes; try again after that.")
+		case reason == "account disabled":
+			return fail(http.StatusForbidden, "This account is disabled. Ask an admin of srm to enable it.")
+		}
+		return fail(http.StatusUnprocessableEntity, "That email and password do not match an account.")
+	}
+	return a.finishFirstFactor(w, r, cred.User, "password", v.Next)
+}
+
+// finishFirstFactor takes a person whose first factor (password, or single
+// sign-on) succeeded to the next step: their authenticator code, enrolment
+// when MFA is required and they have none, or in.
+func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.User, method, next string) error {
+	ctx := r.Context()
+	stage := stageDone
+	if u.MFA {
+		stage = stageCode
+	} else {
+		required, err := a.st.RequireMFA(ctx)
+		if err != nil {
+			return err
+		}
+		if required {
+			stage = stageEnrol
+		}
+	}
+	if err := a.establish(ctx, u, stage); err != nil {
+		return err
+	}
+	switch stage {
+	case stageCode:
+		a.sessions.Put(ctx, "next", next)
+		return seeOther(w, r, "/signin/code")
+	case stageEnrol:
+		a.sessions.Put(ctx, "next", next)
+		if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
+			return err
+		}
+		return seeOther(w, r, "/account/mfa")
+	}
+	if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
+		return err
+	}
+	return seeOther(w, r, next)
+}
+
+// actorOf is u acting through r, for the audit trail.
+func actorOf(r *http.Request, u srm.User) store.Actor {
+	return store.Actor{UserID: u.ID, Name: u.Email, IP: clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// codeForm asks for the authenticator code after the password.
+func (a *auth) codeForm(w http.ResponseWriter, r *http.Request) error {
+	if stage, _ := a.stage(r); stage != stageCode {
+		return seeOther(w, r, "/")
+	}
+	return render(w, r, http.StatusOK, views.CodePage(views.Code{}))
+}
+
+// checkCode accepts an authenticator code, or one of the recovery codes,
+// and finishes signing in. Wrong codes count as failed sign-ins.
+func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
+	if stage, _ := a.stage(r); stage != stageCode {
+		return seeOther(w, r, "/")
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	v := viewer(r)
+	u, err := a.st.User(ctx, v.ID)
+	if err != nil {
+		return err
+	}
+	since := time.Now().Add(-lockWindow)
+	account, _, err := a.st.SignInFailures(ctx, u.Email, clientIP(r), since)
+	if err != nil {
+		return err
+	}
+	code := strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("code")), " ", "")
+	ok, method := false, "authenticator"
+	if account < lockAfter && !u.Disabled && code != "" && len(code) <= 64 {
+		if ok, err = a.useCode(r, u.ID, code); err != nil {
+			return err
+		}
+		if !ok {
+			method = "recovery code"
+			if ok, _, err = a.st.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(code)); err != nil {
+				return err
+			}
+		}
+	}
+	if !ok {
+		n, err := a.st.RecordSignInFailure(ctx, u.Email, "wrong authenticator code", since, lockAfter)
+		if err != nil {
+			return err
+		}
+		if n >= lockAfter || account >= lockAfter {
+			_ = a.sessions.Destroy(ctx)
+			w.Header().Set("Retry-After", "300")
+			return render(w, r, http.StatusTooManyRequests, views.ErrorPage(http.StatusTooManyRequests, "Too many failed sign-ins",
+				"This account is locked for five minutes. Sign in again after that."))
+		}
+		return render(w, r, http.StatusUnprocessableEntity, views.CodePage(views.Code{Problem: "That code is not right, or it has been used already. Enter the current code from your app, or a recovery code."}))
+	}
+	next := safeNext(a.sessions.GetString(ctx, "next"))
+	a.sessions.Remove(ctx, "next")
+	if err := a.establish(ctx, u, stageDone); err != nil {
+		return err
+	}
+	if err := a.st.SignedIn(ctx, u, "password and "+method); err != nil {
+		return err
+	}
+	return seeOther(w, r, next)
+}
+
+// signOut ends the session everywhere it is stored and audits it.
+func (a *auth) signOut(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	v := viewer(r)
+	if err := a.st.RecordEvent(ctx, "signout", srm.User{ID: v.ID, Email: v.Email}, nil); err != nil {
+		return err
+	}
+	if err := a.sessions.Destroy(ctx); err != nil {
+		return err
+	}
+	return seeOther(w, r, "/signin?out=1")
+}
+
+// durationText names a timeout in words.
+func durationText(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		if d == time.Hour {
+			return "an hour"
+		}
+		return strconv.FormatInt(int64(d/time.Hour), 10) + " hours"
+	case d >= time.Minute:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + " minutes"
+	}
+	return d.String()
+}
+
+// ssoProblems are the messages single sign-on can send back to the sign-in
+// page, by code; codes, not text, travel in the URL.
+var ssoProblems = map[string]string{
+	"failed":   "Single sign-on did not complete. Try again; if it keeps failing, ask an admin to check srm's log.",
+	"expired":  "The single sign-on attempt took too long or was already used. Start again.",
+	"disabled": "This account is disabled. Ask an admin of srm to enable it.",
+	"denied":   "The sign-in provider did not let you in.",
+}
