@@ -42,7 +42,9 @@ func (r Role) Valid() bool { return r.rank() > 0 }
 
 // Allows reports whether someone with role r may do what needs role need.
 // An invalid role allows nothing, and nothing allows an invalid need.
-func (r Role) Allows(need Role) bool { return r.rank() > 0 && need.rank() > 0 && r.rank() >= need.rank() }
+func (r Role) Allows(need Role) bool {
+	return r.rank() > 0 && need.rank() > 0 && r.rank() >= need.rank()
+}
 
 // User is a person who signs in to srm.
 type User struct {
