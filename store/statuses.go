@@ -133,72 +133,97 @@ type WorkloadState struct {
 	Overrides map[int64]srm.Override
 }
 
-// WorkloadState loads one workload with its statuses and overrides in two
-// statements, plus one each when the cached catalog or owners list is out of
+// WorkloadState loads one workload with its statuses and overrides in one
+// statement, plus one each when the cached catalog or owners list is out of
 // date. An unknown workload is an error wrapping srm.ErrNotFound.
 func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, error) {
+	// One row per control with a status or an override, each carrying the
+	// workload and the cache versions; a workload with neither gives one row
+	// whose control is NULL.
+	rows, err := s.db.Query(ctx, `
+		SELECT `+prefixed("w", workloadColumns)+`, v.version, v.owners_version,
+		       x.control_id, x.has_status, x.owner_id, x.owner_name, x.complete, x.completed_by, x.completed_at,
+		       x.note, x.evidence, x.not_applicable, x.na_reason, x.version, x.updated_at,
+		       x.party, x.reason, x.created_at, x.override_version
+		FROM workloads w
+		CROSS JOIN catalog_version v
+		LEFT JOIN (
+			SELECT COALESCE(s.control_id, o.control_id) AS control_id, s.control_id IS NOT NULL AS has_status,
+			       COALESCE(s.owner_id, 0) AS owner_id, COALESCE(ow.name, '') AS owner_name,
+			       COALESCE(s.complete, false) AS complete, COALESCE(s.completed_by, '') AS completed_by,
+			       s.completed_at, COALESCE(s.note, '') AS note, COALESCE(s.evidence, '') AS evidence,
+			       COALESCE(s.not_applicable, false) AS not_applicable, COALESCE(s.na_reason, '') AS na_reason,
+			       COALESCE(s.version, 0) AS version, COALESCE(s.updated_at, now()) AS updated_at,
+			       o.party, COALESCE(o.reason, '') AS reason, o.created_at, COALESCE(o.version, 0) AS override_version
+			FROM (SELECT * FROM statuses WHERE workload_id = $1) s
+			LEFT JOIN owners ow ON ow.id = s.owner_id
+			FULL JOIN (SELECT * FROM overrides WHERE workload_id = $1) o ON o.control_id = s.control_id
+		) x ON true
+		WHERE w.id = $1`, id)
+	if err != nil {
+		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, translate(err))
+	}
 	var (
 		r             workloadRow
 		version       int64
 		ownersVersion int64
+		cid           *int64
+		hasStatus     *bool
+		ownerID       *int64
+		ownerName     *string
+		complete      *bool
+		completedBy   *string
+		at            *time.Time
+		note          *string
+		evidence      *string
+		na            *bool
+		naReason      *string
+		sversion      *int64
+		updated       *time.Time
+		party         *string
+		reason        *string
+		created       *time.Time
+		oversion      *int64
+		found         bool
 	)
-	err := s.db.QueryRow(ctx, `
-		SELECT `+prefixed("w", workloadColumns)+`, v.version, v.owners_version
-		FROM workloads w, catalog_version v WHERE w.id = $1`, id).
-		Scan(&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version, &r.CreatedAt, &r.UpdatedAt, &version, &ownersVersion)
+	ws := WorkloadState{Statuses: map[int64]srm.Status{}, Overrides: map[int64]srm.Override{}}
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version,
+		&r.CreatedAt, &r.UpdatedAt, &version, &ownersVersion,
+		&cid, &hasStatus, &ownerID, &ownerName, &complete, &completedBy, &at, &note, &evidence, &na, &naReason,
+		&sversion, &updated, &party, &reason, &created, &oversion}, func() error {
+		found = true
+		if cid == nil {
+			return nil
+		}
+		if *hasStatus {
+			st := srm.Status{OwnerID: *ownerID, OwnerName: *ownerName, Complete: *complete, CompletedBy: *completedBy,
+				Note: *note, Evidence: *evidence, NotApplicable: *na, NAReason: *naReason, Version: *sversion, UpdatedAt: *updated}
+			if at != nil {
+				st.CompletedAt = *at
+			}
+			ws.Statuses[*cid] = st
+		}
+		if party != nil {
+			o := srm.Override{WorkloadID: id, ControlID: *cid, Party: srm.Party(*party), Reason: *reason, Version: *oversion}
+			if created != nil {
+				o.CreatedAt = *created
+			}
+			ws.Overrides[*cid] = o
+		}
+		return nil
+	})
 	if err != nil {
-		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, translate(err))
+		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, translate(err))
 	}
-	ws := WorkloadState{Workload: r.workload(), Statuses: map[int64]srm.Status{}, Overrides: map[int64]srm.Override{}}
+	if !found {
+		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
+	}
+	ws.Workload = r.workload()
 	if ws.Owners, err = s.ownersAt(ctx, ownersVersion); err != nil {
 		return WorkloadState{}, err
 	}
 	if ws.Catalog, err = s.catalogAt(ctx, version); err != nil {
 		return WorkloadState{}, err
-	}
-	rows, err := s.db.Query(ctx, `
-		SELECT COALESCE(s.control_id, o.control_id), s.control_id IS NOT NULL,
-		       COALESCE(s.owner_id, 0), COALESCE(ow.name, ''), COALESCE(s.complete, false), COALESCE(s.completed_by, ''),
-		       s.completed_at, COALESCE(s.note, ''), COALESCE(s.evidence, ''), COALESCE(s.not_applicable, false),
-		       COALESCE(s.na_reason, ''), COALESCE(s.version, 0), COALESCE(s.updated_at, now()),
-		       o.party, COALESCE(o.reason, ''), o.created_at, COALESCE(o.version, 0)
-		FROM (SELECT * FROM statuses WHERE workload_id = $1) s
-		LEFT JOIN owners ow ON ow.id = s.owner_id
-		FULL JOIN (SELECT * FROM overrides WHERE workload_id = $1) o ON o.control_id = s.control_id`, id)
-	if err != nil {
-		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
-	}
-	var (
-		cid       int64
-		hasStatus bool
-		st        srm.Status
-		at        *time.Time
-		party     *string
-		reason    string
-		created   *time.Time
-		oversion  int64
-	)
-	_, err = pgx.ForEachRow(rows, []any{&cid, &hasStatus, &st.OwnerID, &st.OwnerName, &st.Complete, &st.CompletedBy,
-		&at, &st.Note, &st.Evidence, &st.NotApplicable, &st.NAReason, &st.Version, &st.UpdatedAt,
-		&party, &reason, &created, &oversion}, func() error {
-		if hasStatus {
-			st.CompletedAt = time.Time{}
-			if at != nil {
-				st.CompletedAt = *at
-			}
-			ws.Statuses[cid] = st
-		}
-		if party != nil {
-			o := srm.Override{WorkloadID: id, ControlID: cid, Party: srm.Party(*party), Reason: reason, Version: oversion}
-			if created != nil {
-				o.CreatedAt = *created
-			}
-			ws.Overrides[cid] = o
-		}
-		return nil
-	})
-	if err != nil {
-		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
 	}
 	return ws, nil
 }

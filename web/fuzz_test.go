@@ -32,6 +32,7 @@ import (
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
+	"github.com/srmhq/srm/web"
 )
 
 // fzServer is the real server on a fuzz target's own database.
@@ -39,6 +40,7 @@ type fzServer struct {
 	pool     *pgxpool.Pool
 	st       *store.Store
 	srv      http.Handler
+	session  *harness // signed in as an admin; its cookie and token go on every request
 	logs     *fzLog
 	baseline srm.Baseline // the first baseline
 	areas    []srm.AreaInfo
@@ -79,6 +81,7 @@ func newFzServer(f *testing.F) *fzServer {
 	logs := &fzLog{}
 	s := &fzServer{pool: pool, st: st, logs: logs,
 		srv: newLoggingServer(f, st, slog.New(slog.NewTextHandler(logs, nil)))}
+	s.session = (&harness{t: f, st: st, srv: s.srv}).signInAs(srm.Admin)
 	ctx := context.Background()
 	bs, err := st.Baselines(ctx)
 	if err != nil || len(bs) == 0 {
@@ -122,6 +125,13 @@ func (s *fzServer) customerControl(f *testing.F, w srm.Workload) srm.Control {
 	return srm.Control{}
 }
 
+// serve sends req through the server as the signed-in admin.
+func (s *fzServer) serve(rec *httptest.ResponseRecorder, req *http.Request) {
+	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: s.session.cookie})
+	req.Header.Set("X-CSRF-Token", s.session.csrf)
+	s.srv.ServeHTTP(rec, req)
+}
+
 // post sends form as a url-encoded POST through the server.
 func (s *fzServer) post(t *testing.T, path string, form url.Values, headers ...string) *httptest.ResponseRecorder {
 	t.Helper()
@@ -129,7 +139,7 @@ func (s *fzServer) post(t *testing.T, path string, form url.Values, headers ...s
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	setHeaders(req, headers)
 	rec := httptest.NewRecorder()
-	s.srv.ServeHTTP(rec, req)
+	s.serve(rec, req)
 	return rec
 }
 
@@ -647,7 +657,7 @@ func FuzzFormBody(f *testing.F) {
 			req.Header.Set("Content-Type", contentType)
 		}
 		rec := httptest.NewRecorder()
-		s.srv.ServeHTTP(rec, req)
+		s.serve(rec, req)
 		s.check(t, "POST "+path, rec, http.StatusOK, http.StatusSeeOther, http.StatusBadRequest, http.StatusNotFound,
 			http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
 		s.everythingValid(t)
@@ -714,7 +724,7 @@ func FuzzRequest(f *testing.F) {
 		}
 		req = req.WithContext(t.Context())
 		rec := httptest.NewRecorder()
-		s.srv.ServeHTTP(rec, req)
+		s.serve(rec, req)
 		s.check(t, m+" "+path+"?"+query, rec, http.StatusOK, http.StatusMovedPermanently, http.StatusSeeOther, http.StatusBadRequest,
 			http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusConflict, http.StatusUnprocessableEntity)
 	})

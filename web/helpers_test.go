@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
@@ -24,8 +25,9 @@ import (
 // session that every request carries (with its anti-forgery token on
 // unsafe methods) unless the request sets its own.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
+	pool   *pgxpool.Pool // the database behind st, for checks the store has no method for
 	srv    http.Handler
 	user   srm.User
 	cookie string // the session cookie's value; "" when signed out
@@ -39,8 +41,9 @@ const testPassword = "correct horse battery staple"
 // database, and signs in as an admin.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	st := store.New(storetest.Pool(t))
-	h := &harness{t: t, st: st, srv: newServer(t, st, web.Config{})}
+	pool := storetest.Pool(t)
+	st := store.New(pool)
+	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{})}
 	h.signInAs(srm.Admin)
 	return h
 }
@@ -94,12 +97,12 @@ var userSeq atomic.Int64
 // as a new account with role.
 func (h *harness) as(role srm.Role) *harness {
 	h.t.Helper()
-	o := &harness{t: h.t, st: h.st, srv: h.srv}
+	o := &harness{t: h.t, st: h.st, pool: h.pool, srv: h.srv}
 	return o.signInAs(role)
 }
 
 // signedOut returns a harness on the same server with no session.
-func (h *harness) signedOut() *harness { return &harness{t: h.t, st: h.st, srv: h.srv} }
+func (h *harness) signedOut() *harness { return &harness{t: h.t, st: h.st, pool: h.pool, srv: h.srv} }
 
 // signIn posts the sign-in form, requires success, and keeps the session
 // and its anti-forgery token.
@@ -180,7 +183,7 @@ func (h *harness) page(path string, headers ...string) *goquery.Document {
 }
 
 // parse reads the recorded body as HTML.
-func parse(t *testing.T, rec *httptest.ResponseRecorder) *goquery.Document {
+func parse(t testing.TB, rec *httptest.ResponseRecorder) *goquery.Document {
 	t.Helper()
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(rec.Body.String()))
 	if err != nil {
@@ -190,7 +193,7 @@ func parse(t *testing.T, rec *httptest.ResponseRecorder) *goquery.Document {
 }
 
 // wantStatus fails the test unless rec has status want.
-func wantStatus(t *testing.T, what string, rec *httptest.ResponseRecorder, want int) {
+func wantStatus(t testing.TB, what string, rec *httptest.ResponseRecorder, want int) {
 	t.Helper()
 	if rec.Code != want {
 		t.Fatalf("%s: status = %d, want %d; body:\n%s", what, rec.Code, want, snippet(rec.Body.String()))
@@ -198,7 +201,7 @@ func wantStatus(t *testing.T, what string, rec *httptest.ResponseRecorder, want 
 }
 
 // wantRedirect fails the test unless rec is a 303 to location.
-func wantRedirect(t *testing.T, what string, rec *httptest.ResponseRecorder, location string) {
+func wantRedirect(t testing.TB, what string, rec *httptest.ResponseRecorder, location string) {
 	t.Helper()
 	wantStatus(t, what, rec, http.StatusSeeOther)
 	if got := rec.Header().Get("Location"); got != location {
@@ -315,7 +318,7 @@ func progressText(doc *goquery.Document) string {
 
 // progress reads a "3 of 20 complete" line; "nothing to do", or no line
 // at all (a layer shown as inherited), is 0 of 0.
-func progress(t *testing.T, line string) (done, total int) {
+func progress(t testing.TB, line string) (done, total int) {
 	t.Helper()
 	if line == "" || strings.HasPrefix(line, "nothing to do") {
 		return 0, 0
@@ -399,7 +402,7 @@ func (h *harness) submit(form *goquery.Selection, changes url.Values, headers ..
 
 // version is the value of form's hidden version input: the version of what
 // the form shows, which a save is conditional on.
-func version(t *testing.T, form *goquery.Selection) string {
+func version(t testing.TB, form *goquery.Selection) string {
 	t.Helper()
 	in := form.Find(`input[type="hidden"][name="version"]`)
 	if in.Length() != 1 {

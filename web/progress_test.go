@@ -152,7 +152,7 @@ func TestConcurrentStatusSavesOnOneWorkload(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, cid := range cids {
 		wg.Go(func() {
-			rec := (&harness{t: t, st: h.st, srv: srv}).post(statusPath(w.ID, cid), url.Values{"owner": {o.Name}, "complete": {"1"}})
+			rec := (&harness{t: t, st: h.st, srv: srv, cookie: h.cookie, csrf: h.csrf}).post(statusPath(w.ID, cid), url.Values{"owner": {o.Name}, "complete": {"1"}})
 			codes[i], bodies[i] = rec.Code, rec.Body.String()
 		})
 	}

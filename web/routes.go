@@ -21,7 +21,8 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, read
 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(st, ready))
-	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
+	r.Method(http.MethodGet, "/static/*", http.StripPrefix("/static/", staticFiles()))
+	r.Method(http.MethodHead, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})
@@ -90,10 +91,10 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, read
 			r.Get("/admin/users", h(usersPage(st)))
 			r.Post("/admin/users", h(createUser(st)))
 			r.Get("/admin/users/{id}", h(userPage(st)))
-			r.Post("/admin/users/{id}", h(updateUser(st)))
-			r.Post("/admin/users/{id}/revoke", h(revokeUser(st)))
+			r.Post("/admin/users/{id}", h(updateUser(st, a.sessions)))
+			r.Post("/admin/users/{id}/revoke", h(revokeUser(st, a.sessions)))
 			r.Post("/admin/users/{id}/owner", h(linkUserOwner(st)))
-			r.Post("/admin/settings", h(saveSettings(st)))
+			r.Post("/admin/settings", h(saveSettings(st, a.sessions)))
 		})
 
 	})

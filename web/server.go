@@ -60,6 +60,7 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 		if a.oidc, err = newOIDCProvider(ctx, *cfg.OIDC); err != nil {
 			return nil, err
 		}
+		a.oidc.logger = logger
 	}
 	clientIPs := middleware.ClientIPFromRemoteAddr
 	if len(cfg.TrustedProxies) > 0 {

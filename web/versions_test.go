@@ -539,6 +539,7 @@ func TestStatusSaveThatLosesARaceShowsTheWinner(t *testing.T) {
 			pool := storetest.Pool(t)
 			st := store.New(pool)
 			h := &harness{t: t, st: st, srv: newServer(t, st, web.Config{})}
+			h.signInAs(srm.Editor)
 			w := h.workload("Depot servers", srm.IaaS)
 			title := "Patching of systems"
 			patching := h.controlID(title)

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/srmhq/srm"
+)
+
+// UserSummary is a user as the admins' list of users shows them.
+type UserSummary struct {
+	srm.User
+	Sessions int       // live sessions
+	Owner    srm.Owner // the owner the user is linked to; ID 0 when none
+}
+
+// UserSummaries returns every user, by email, with their live sessions and
+// linked owner, in one query.
+func (s *Store) UserSummaries(ctx context.Context) ([]UserSummary, error) {
+	rows, err := s.db.Query(ctx, `
+		SELECT `+userColumns+`,
+			(SELECT count(*) FROM sessions s WHERE s.user_id = users.id AND s.expiry > now()),
+			COALESCE(o.owner_id, 0), COALESCE(o.owner_name, ''), COALESCE(o.owner_kind, '')
+		FROM users LEFT JOIN LATERAL (
+			SELECT id AS owner_id, name AS owner_name, kind AS owner_kind FROM owners WHERE owners.user_id = users.id
+		) o ON true
+		ORDER BY lower(email), users.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: user summaries: %w", err)
+	}
+	defer rows.Close()
+	var out []UserSummary
+	for rows.Next() {
+		var us UserSummary
+		us.User, err = scanUser(rows, &us.Sessions, &us.Owner.ID, &us.Owner.Name, &us.Owner.Kind)
+		if err != nil {
+			return nil, fmt.Errorf("store: user summaries: %w", err)
+		}
+		out = append(out, us)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: user summaries: %w", err)
+	}
+	return out, nil
+}
+
+// OwnerLink is an owner and the user linked to it, if any.
+type OwnerLink struct {
+	srm.Owner
+	UserID    int64  // 0 when no user is linked
+	UserEmail string // "" when no user is linked
+}
+
+// UserDetail is one account with what its admin page shows beside it.
+type UserDetail struct {
+	User         srm.User
+	Sessions     int         // live sessions
+	ActiveAdmins int         // admins not disabled, this account included if it is one
+	Owners       []OwnerLink // every owner, by name, with the user linked to each
+}
+
+// UserDetail returns one account with its live sessions, the number of
+// active admins and every owner it could be linked to, in two queries; an
+// unknown id is an error wrapping srm.ErrNotFound.
+func (s *Store) UserDetail(ctx context.Context, id int64) (UserDetail, error) {
+	var d UserDetail
+	var err error
+	d.User, err = scanUser(s.db.QueryRow(ctx, `
+		SELECT `+userColumns+`,
+			(SELECT count(*) FROM sessions s WHERE s.user_id = users.id AND s.expiry > now()),
+			(SELECT count(*) FROM users a WHERE a.role = 'admin' AND NOT a.disabled)
+		FROM users WHERE id = $1`, id), &d.Sessions, &d.ActiveAdmins)
+	if err != nil {
+		return UserDetail{}, fmt.Errorf("store: user %d: %w", id, translate(err))
+	}
+	rows, err := s.db.Query(ctx, `
+		SELECT o.id, o.name, o.kind, COALESCE(u.id, 0), COALESCE(u.email, '')
+		FROM owners o LEFT JOIN users u ON u.id = o.user_id
+		ORDER BY lower(o.name), o.id`)
+	if err != nil {
+		return UserDetail{}, fmt.Errorf("store: owner links: %w", err)
+	}
+	d.Owners, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (OwnerLink, error) {
+		var l OwnerLink
+		err := row.Scan(&l.ID, &l.Name, &l.Kind, &l.UserID, &l.UserEmail)
+		return l, err
+	})
+	if err != nil {
+		return UserDetail{}, fmt.Errorf("store: owner links: %w", err)
+	}
+	return d, nil
+}
+
+// LinkUserOwner makes a user the person behind an owner, replacing any
+// owner the user was linked to before, in one transaction; ownerID 0 only
+// unlinks. An owner linked to another user is an error wrapping
+// srm.ErrConflict (unlink it there first); an unknown user or owner wraps
+// srm.ErrNotFound.
+func (s *Store) LinkUserOwner(ctx context.Context, userID, ownerID int64) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, userID).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("user %d: %w", userID, srm.ErrNotFound)
+		}
+		if ownerID > 0 {
+			var linked *int64
+			err := tx.QueryRow(ctx, `SELECT user_id FROM owners WHERE id = $1 FOR UPDATE`, ownerID).Scan(&linked)
+			if err != nil {
+				return fmt.Errorf("owner %d: %w", ownerID, translate(err))
+			}
+			if linked != nil && *linked == userID {
+				return nil // already so
+			}
+			if linked != nil {
+				return fmt.Errorf("owner %d is linked to user %d: %w", ownerID, *linked, srm.ErrConflict)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE owners SET user_id = NULL WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		if ownerID == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `UPDATE owners SET user_id = $2 WHERE id = $1`, ownerID, userID)
+		return translate(err)
+	})
+	if err != nil {
+		return fmt.Errorf("store: link user %d to owner %d: %w", userID, ownerID, err)
+	}
+	return nil
+}
+
+// ErrLastAdmin means a change would leave srm without an active admin, so
+// nobody could manage users and settings any more.
+var ErrLastAdmin = fmt.Errorf("no active admin would remain: %w", srm.ErrConflict)
+
+// UpdateUserKeepingAdmin is UpdateUser, except that a change demoting or
+// disabling the last active admin is refused with an error wrapping
+// ErrLastAdmin, and nothing is saved. It locks every active admin first,
+// so two admins demoting each other at the same moment cannot both
+// succeed.
+func (s *Store) UpdateUserKeepingAdmin(ctx context.Context, u srm.User) (srm.User, error) {
+	var out srm.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		admins, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		if out, err = New(tx).UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		stillAdmin := out.Role == srm.Admin && !out.Disabled
+		if !stillAdmin && slices.Contains(admins, u.ID) && len(admins) == 1 {
+			return ErrLastAdmin
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, srm.ErrStale):
+		return out, err
+	case err != nil:
+		return srm.User{}, fmt.Errorf("store: update user %d: %w", u.ID, err)
+	}
+	return out, nil
+}
