@@ -163,11 +163,21 @@ func (s *Store) SignedIn(ctx context.Context, u srm.User, method string) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET last_signin_at = now() WHERE id = $1`, u.ID); err != nil {
 			return fmt.Errorf("store: sign in %d: %w", u.ID, err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE lower(email) = lower($1)`, u.Email); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE lower(email) = lower($1)`, ThrottleKey(u)); err != nil {
 			return fmt.Errorf("store: sign in %d: %w", u.ID, err)
 		}
 		return recordEvent(ctx, tx, "signin.succeeded", u, map[string]any{"method": method})
 	})
+}
+
+// ThrottleKey is what failed sign-ins of u are counted under: the email of
+// a local account, or the user id of a single-sign-on account, so that a
+// single-sign-on user can never lock a local account that shares the email.
+func ThrottleKey(u srm.User) string {
+	if u.Issuer == "" {
+		return srm.NormalizeEmail(u.Email)
+	}
+	return fmt.Sprintf("sso-user:%d", u.ID)
 }
 
 // SignInFailures counts the failed sign-ins since since for the account

@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/views"
 )
 
@@ -241,7 +242,7 @@ func (a *auth) removeMFA(w http.ResponseWriter, r *http.Request) error {
 		return render(w, r, http.StatusForbidden, views.AccountPage(v))
 	}
 	since := time.Now().Add(-lockWindow)
-	failures, _, err := a.st.SignInFailures(ctx, u.Email, clientIP(r), since)
+	failures, _, err := a.st.SignInFailures(ctx, store.ThrottleKey(u), clientIP(r), since)
 	if err != nil {
 		return err
 	}
@@ -263,7 +264,7 @@ func (a *auth) removeMFA(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if !ok {
-		n, err := a.st.RecordSignInFailure(ctx, u.Email, "wrong code to remove authenticator", since, lockAfter)
+		n, err := a.st.RecordSignInFailure(ctx, store.ThrottleKey(u), "wrong code to remove authenticator", since, lockAfter)
 		if err != nil {
 			return err
 		}

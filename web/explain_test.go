@@ -46,6 +46,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 		}
 	}
 	srv := newServer(t, st, web.Config{})
+	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.Editor)
 	send := func(method, path string, form url.Values, htmx bool) {
 		t.Helper()
 		var req *http.Request
@@ -58,8 +59,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 		if htmx {
 			req.Header.Set("HX-Request", "true")
 		}
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
+		rec := session.do(req)
 		if rec.Code >= 400 {
 			t.Fatalf("%s %s: status %d", method, path, rec.Code)
 		}

@@ -439,3 +439,45 @@ func (h *harness) controlForm(id int64) *goquery.Selection {
 	h.t.Helper()
 	return h.page("/controls/" + itoa(id) + "/edit").Find(tid("control-form"))
 }
+
+// remoteSession signs in over HTTP to the server at base as a new account
+// with role, and returns what makes a request part of that session: its
+// cookie and its anti-forgery token.
+func remoteSession(t testing.TB, base string, st *store.Store, role srm.Role) func(*http.Request) {
+	t.Helper()
+	u := newUser(t, st, fmt.Sprintf("remote-%s%d@example.com", role, userSeq.Add(1)), role)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(base+"/signin", url.Values{"email": {u.Email}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == web.SessionCookie {
+			cookie = c.Value
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
+		t.Fatalf("sign in over HTTP as %s: %d, cookie %q", u.Email, resp.StatusCode, cookie)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: cookie})
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf := doc.Find(`input[name="csrf"]`).First().AttrOr("value", "")
+	if csrf == "" {
+		t.Fatalf("no anti-forgery token on / for %s (status %d)", u.Email, resp.StatusCode)
+	}
+	return func(r *http.Request) {
+		r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: cookie})
+		r.Header.Set("X-CSRF-Token", csrf)
+	}
+}

@@ -175,7 +175,7 @@ func (a *auth) finishSSO(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case bound == "":
 		return a.ssoFailed(w, r, "expired", "no single-sign-on cookie: the attempt expired or began in another browser", srm.User{}, "/")
-	case false:
+	case state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(bound)) != 1:
 		return a.ssoFailed(w, r, "failed", "state does not match this browser's attempt", srm.User{}, "/")
 	}
 	flow, err := a.st.TakeOIDCFlow(ctx, hashToken(state))
@@ -208,7 +208,7 @@ func (a *auth) finishSSO(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return a.ssoFailed(w, r, "failed", "ID token refused: "+err.Error(), srm.User{}, next)
 	}
-	if false && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(flow.Nonce)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(flow.Nonce)) != 1 {
 		return a.ssoFailed(w, r, "failed", "ID token nonce does not match the attempt", srm.User{}, next)
 	}
 	if idt.AccessTokenHash != "" {
@@ -326,6 +326,3 @@ func clip(s string, n int) string {
 	}
 	return strings.ToValidUTF8(s, "")
 }
-
-// errNotBuilt is what the handlers still being written answer.
-var errNotBuilt = errors.New("not built yet")

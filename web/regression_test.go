@@ -83,8 +83,12 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 		errors []string
 		wg     sync.WaitGroup
 	)
+	session := remoteSession(t, srv.URL, st, srm.Admin)
 	post := func(path string, form url.Values) {
-		resp, err := http.PostForm(srv.URL+path, form)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		session(req)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Error(err)
 			return

@@ -443,6 +443,13 @@ func TestReplayHostileRequests(t *testing.T) {
 	ts.Start()
 	defer ts.Close()
 
+	// Every request is made signed in as an admin, so it reaches the
+	// handlers rather than stopping at the sign-in check.
+	session := remoteSession(t, ts.URL, st, srm.Admin)
+	probe, _ := http.NewRequest(http.MethodGet, ts.URL, nil)
+	session(probe)
+	creds := "Cookie: " + probe.Header.Get("Cookie") + "\r\nX-CSRF-Token: " + probe.Header.Get("X-CSRF-Token") + "\r\n"
+
 	rt := &replayTargets{st: st}
 	bs, err := st.Baselines(ctx)
 	if err != nil || len(bs) == 0 {
@@ -523,7 +530,7 @@ func TestReplayHostileRequests(t *testing.T) {
 					return
 				}
 				r := reqs[i]
-				code, body, err := replaySend(ctx, client, ts.URL, r)
+				code, body, err := replaySend(ctx, client, ts.URL, r, session)
 				sent.Add(1)
 				shown := r.method + " " + r.path
 				if r.query != "" {
@@ -553,7 +560,7 @@ func TestReplayHostileRequests(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 
-	raw := replayRaw(t, ts.Listener.Addr().String())
+	raw := replayRaw(t, ts.Listener.Addr().String(), creds)
 	storedValid(t, pool, rt.areas)
 
 	var summary []string
@@ -586,7 +593,9 @@ func TestReplayHostileRequests(t *testing.T) {
 }
 
 // replaySend sends r and returns the status and the start of the body.
-func replaySend(ctx context.Context, client *http.Client, base string, r replayReq) (int, string, error) {
+// The request carries session's cookie and token unless it brings a cookie
+// of its own.
+func replaySend(ctx context.Context, client *http.Client, base string, r replayReq, session func(*http.Request)) (int, string, error) {
 	var body io.Reader
 	length := int64(0)
 	switch {
@@ -619,6 +628,9 @@ func replaySend(ctx context.Context, client *http.Client, base string, r replayR
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	if _, own := r.header["Cookie"]; !own {
+		session(req)
+	}
 	for k, v := range r.header {
 		req.Header[k] = v
 	}
@@ -650,7 +662,8 @@ func replayErrorText(body string) string {
 // error. net/http itself answers an unknown HTTP version with 505 and a
 // transfer coding it does not know with 501: those are the protocol's
 // answers to the client's mistake, and allowed for exactly those probes.
-func replayRaw(t *testing.T, addr string) int {
+// Probes with a Host header also carry creds, the session's header lines.
+func replayRaw(t *testing.T, addr, creds string) int {
 	t.Helper()
 	probes := []struct {
 		raw  string
@@ -697,7 +710,7 @@ func replayRaw(t *testing.T, addr string) int {
 			strconv.Itoa(maxBodyBytes+1) + "\r\n\r\n" + strings.Repeat("a", maxBodyBytes+1), []int{413}},
 	}
 	for _, p := range probes {
-		code, err := replayRawOne(addr, p.raw)
+		code, err := replayRawOne(addr, strings.Replace(p.raw, "Host: x\r\n", "Host: x\r\n"+creds, 1))
 		if err != nil {
 			t.Errorf("raw probe %q: %v", replayShort(p.raw), err)
 			continue

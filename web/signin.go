@@ -173,7 +173,8 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	since := time.Now().Add(-lockWindow)
-	account, _, err := a.st.SignInFailures(ctx, u.Email, clientIP(r), since)
+	key := store.ThrottleKey(u)
+	account, _, err := a.st.SignInFailures(ctx, key, clientIP(r), since)
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if !ok {
-		n, err := a.st.RecordSignInFailure(ctx, u.Email, "wrong authenticator code", since, lockAfter)
+		n, err := a.st.RecordSignInFailure(ctx, key, "wrong authenticator code", since, lockAfter)
 		if err != nil {
 			return err
 		}

@@ -82,9 +82,11 @@ func createUser(st *store.Store) handlerFunc {
 			if err != nil {
 				return err
 			}
-			err = st.CreateUser(r.Context(), &u, hash)
+			typed := u.Email
+			err = st.CreateUser(r.Context(), &u, hash) // lowercases u.Email
 			switch {
 			case errors.Is(err, srm.ErrConflict):
+				u.Email = typed
 				problems["email"] = "There is already an account with this email address."
 			case err != nil:
 				return err

@@ -3,12 +3,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -33,6 +36,10 @@ Usage:
   srm serve [--demo]   migrate the database, then serve the web interface
   srm migrate          apply pending database migrations and exit
   srm demo             load the demo portfolio into an empty database and exit
+  srm user add --email E --role R [--name N]
+                       add a local account; the password is the first line
+                       of standard input, for example
+                       srm user add --email ana@example.com --role admin <password.txt
   srm seed --workloads N [--seed S]
                        add N synthetic workloads (all models, owners, a status on
                        every control, about half complete) for load tests
@@ -40,7 +47,14 @@ Usage:
 
 serve:
   --demo   load the demo portfolio (a shipping company's workloads) first,
-           when the database has no workloads yet
+           when the database has no workloads yet. On a database with no
+           accounts either, it also adds the admin admin@demo.srm.test with a
+           random password and prints how to sign in (demo does the same)
+
+user add:
+  --email  the account's email address, used to sign in (required)
+  --role   viewer, editor or admin (required)
+  --name   the person's name, shown on pages (optional)
 
 Environment:
   DATABASE_URL   PostgreSQL connection string (required), for example
@@ -78,7 +92,7 @@ seconds more to finish.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "srm:", err)
 		os.Exit(1)
 	}
@@ -162,7 +176,8 @@ func countSet(vs ...string) int {
 	return n
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// run runs the command in args. Only "user add" reads stdin.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
@@ -173,6 +188,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "serve", "migrate", "demo", "seed":
+	case "user":
+		if len(args) == 0 || args[0] != "add" {
+			fmt.Fprint(stderr, usage)
+			return errors.New("user: give a subcommand: srm user add --email E --role R")
+		}
+		cmd, args = "user add", args[1:]
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -184,12 +205,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	demo := false
 	var workloads int
 	var seed uint64
+	var add srm.User
+	var role string
 	switch cmd {
 	case "serve":
 		fs.BoolVar(&demo, "demo", false, "load the demo portfolio into an empty database")
 	case "seed":
 		fs.IntVar(&workloads, "workloads", 0, "number of synthetic workloads to add")
 		fs.Uint64Var(&seed, "seed", 1, "random seed, for repeatable data")
+	case "user add":
+		fs.StringVar(&add.Email, "email", "", "the account's email address")
+		fs.StringVar(&role, "role", "", "viewer, editor or admin")
+		fs.StringVar(&add.Name, "name", "", "the person's name")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -201,9 +228,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "seed" && workloads <= 0 {
 		return errors.New("seed: give the number of workloads with --workloads N")
 	}
+	var password string
+	if cmd == "user add" {
+		if fs.NArg() > 0 {
+			// Not repeated: it may be a password typed in the wrong place.
+			return errors.New("user add: unexpected argument after the flags; give the password on standard input, never as an argument")
+		}
+		add.Role = srm.Role(role)
+		if err := checkNewUser(add); err != nil {
+			return err
+		}
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if cmd == "user add" {
+		// Before connecting, so a bad password fails at once.
+		if password, err = readPassword(stdin); err != nil {
+			return err
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -235,7 +279,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("migrations applied")
 		return nil
 	case "demo":
-		return seedDemo(ctx, st, logger)
+		return seedDemo(ctx, st, cfg.Addr, logger, stdout)
+	case "user add":
+		return addUser(ctx, st, add, password, stdout)
 	case "seed":
 		start := time.Now()
 		stats, err := st.SeedSynthetic(ctx, workloads, seed)
@@ -247,24 +293,145 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	if demo {
-		if err := seedDemo(ctx, st, logger); err != nil {
+		if err := seedDemo(ctx, st, cfg.Addr, logger, stdout); err != nil {
 			return err
 		}
 	}
 	return serve(ctx, cfg, logger, st)
 }
 
-func seedDemo(ctx context.Context, st *store.Store, logger *slog.Logger) error {
+// seedDemo loads the demo portfolio into a database without workloads.
+// When it does and the database has no accounts either, it adds the demo
+// admin and prints to stdout (never to the log) how to sign in at addr.
+func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Logger, stdout io.Writer) error {
 	added, err := st.SeedDemo(ctx)
 	if err != nil {
 		return err
 	}
-	if added {
-		logger.Info("demo portfolio loaded")
-	} else {
+	if !added {
 		logger.Info("demo portfolio skipped: the database already has workloads")
+		return nil
+	}
+	logger.Info("demo portfolio loaded")
+	users, err := st.HasUsers(ctx)
+	if err != nil || users {
+		return err
+	}
+	pw := randomPassword(demoPasswordLength)
+	hash, err := web.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	u := srm.User{Email: demoAdmin, Name: "Demo admin", Role: srm.Admin}
+	if err := st.CreateUser(store.WithActor(ctx, store.Actor{Name: "srm demo"}), &u, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nSign in at http://%s/signin as %s with password %s\n"+
+		"(this demo account is made once, on an empty database).\n\n", browsable(addr), demoAdmin, pw)
+	return nil
+}
+
+// The demo admin's email, and the length of its random password.
+const (
+	demoAdmin          = "admin@demo.srm.test"
+	demoPasswordLength = 20
+)
+
+// passwordAlphabet leaves out characters easily mistaken for one another
+// (0/O, 1/l/I), so a password read off the terminal types right.
+const passwordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+// randomPassword returns n characters of passwordAlphabet from the
+// system's cryptographic random source.
+func randomPassword(n int) string {
+	size := big.NewInt(int64(len(passwordAlphabet)))
+	b := make([]byte, n)
+	for i := range b {
+		k, err := rand.Int(rand.Reader, size)
+		if err != nil {
+			panic(err) // the system's random source failed: nothing is safe
+		}
+		b[i] = passwordAlphabet[k.Int64()]
+	}
+	return string(b)
+}
+
+// browsable is addr as a browser can reach it: a listen address without a
+// host, or on every interface, is reached on localhost.
+func browsable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// checkNewUser checks the flags of "user add" before anything else happens.
+func checkNewUser(u srm.User) error {
+	if u.Email == "" || u.Role == "" {
+		return errors.New("user add: give --email and --role, for example --email ana@example.com --role admin")
+	}
+	problems := u.Validate()
+	for _, field := range []string{"email", "name", "role"} {
+		if msg, ok := problems[field]; ok {
+			return fmt.Errorf("user add: --%s %q: %s", field, flagValue(u, field), msg)
+		}
 	}
 	return nil
+}
+
+func flagValue(u srm.User, field string) string {
+	switch field {
+	case "email":
+		return u.Email
+	case "name":
+		return u.Name
+	}
+	return string(u.Role)
+}
+
+// addUser adds the local account u with password pw, and says so on
+// stdout. The password is never printed or logged.
+func addUser(ctx context.Context, st *store.Store, u srm.User, pw string, stdout io.Writer) error {
+	hash, err := web.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	err = st.CreateUser(store.WithActor(ctx, store.Actor{Name: "srm user add"}), &u, hash)
+	switch {
+	case errors.Is(err, srm.ErrConflict):
+		return fmt.Errorf("user add: there is already an account with the email %s", u.Email)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(stdout, "added %s as %s\n", u.Email, u.Role)
+	return nil
+}
+
+// readPassword reads the first line of r, without its line ending, and
+// checks it as a new password. It reads no further than a password can be
+// long, and never repeats it.
+func readPassword(r io.Reader) (string, error) {
+	const most = 4 * srm.MaxPassword // bytes: 1,024 characters of up to four bytes each
+	line, err := bufio.NewReader(io.LimitReader(r, most+3)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("user add: read the password from standard input: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	switch {
+	case line == "":
+		return "", errors.New("user add: give the password on the first line of standard input")
+	case len(line) > most:
+		return "", errors.New("user add: the password on standard input is longer than 1,024 characters")
+	}
+	if msg := srm.PasswordProblem(line); msg != "" {
+		return "", fmt.Errorf("user add: the password on standard input: %s", msg)
+	}
+	return line, nil
 }
 
 func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store) error {

@@ -37,7 +37,7 @@ func TestCommandLineExplainsItselfAndRefusesBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(t.Context(), tt.args, env(tt.env), &out, &errOut)
+			err := run(t.Context(), tt.args, env(tt.env), strings.NewReader(""), &out, &errOut)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("run(%q) = %v, want success", tt.args, err)
@@ -77,7 +77,7 @@ func TestServeWithDemoThenShutDownGracefully(t *testing.T) {
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--demo"}, env(map[string]string{"DATABASE_URL": url, "SRM_ADDR": "127.0.0.1:0"}), io.Discard, logs)
+		done <- run(ctx, []string{"serve", "--demo"}, env(map[string]string{"DATABASE_URL": url, "SRM_ADDR": "127.0.0.1:0"}), strings.NewReader(""), io.Discard, logs)
 	}()
 
 	serving := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)

@@ -50,7 +50,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"serve"}, func(k string) string {
 			return map[string]string{"DATABASE_URL": dbURL, "SRM_ADDR": "127.0.0.1:0", "SRM_SHUTDOWN_DRAIN": "0s"}[k]
-		}, io.Discard, logs)
+		}, strings.NewReader(""), io.Discard, logs)
 	}()
 	defer func() {
 		cancel()
