@@ -19,6 +19,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/srmhq/srm"
 
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
@@ -56,6 +59,7 @@ func TestBrowserJourney(t *testing.T) {
 	if added, err := st.SeedDemo(ctx); err != nil || !added {
 		t.Fatalf("SeedDemo = %v, %v; want true, nil on a fresh database", added, err)
 	}
+	admin := newUser(t, st, "journey@example.com", srm.Admin)
 	srv := httptest.NewServer(newServer(t, st, web.Config{}))
 	defer srv.Close()
 
@@ -142,6 +146,59 @@ func TestBrowserJourney(t *testing.T) {
 	)
 	card := j.testID("control-" + control)
 	var total int // N: the new workload's customer controls under IaaS
+
+	j.step("sign-in", func() {
+		j.open("/")
+		if u := browserEval[string](j, "the address", `location.pathname + location.search`); u != "/signin?next=%2F" {
+			t.Errorf("signed out, / landed on %q, want the sign-in page", u)
+		}
+		j.shot("sign-in-page")
+		j.signIn(admin.Email, testPassword)
+		if p := browserEval[string](j, "the path", `location.pathname`); p != "/" {
+			t.Fatalf("after signing in the browser is at %q, want /", p)
+		}
+	})
+
+	var secret string
+	j.step("enrol-authenticator", func() {
+		j.open("/account/mfa")
+		secret = strings.ReplaceAll(j.text(j.testID("secret")), " ", "")
+		if len(secret) < 16 {
+			t.Fatalf("the enrolment page shows the key %q", secret)
+		}
+		if ok := browserEval[string](j, "the QR code", `String(document.querySelector('[data-testid="qr"]').naturalWidth > 0)`); ok != "true" {
+			t.Error("the QR code image did not load")
+		}
+		code, err := totp.GenerateCode(secret, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.do("type the code", chromedp.SendKeys(chromedp.CSS("#code"), code))
+		j.clickToPage(j.testID("confirm"), http.StatusOK)
+		if n := browserEval[string](j, "the recovery codes", `String(document.querySelectorAll('[data-testid="recovery-codes"] li').length)`); n != "10" {
+			t.Errorf("the enrolment shows %s recovery codes, want 10", n)
+		}
+	})
+
+	j.step("sign-in-with-code", func() {
+		j.clickToPage(j.testID("signout"), http.StatusOK)
+		j.signIn(admin.Email, testPassword)
+		if p := browserEval[string](j, "the path", `location.pathname`); p != "/signin/code" {
+			t.Fatalf("after the password the browser is at %q, want /signin/code", p)
+		}
+		j.shot("code-page")
+		// The enrolment spent the current time step: use the next one,
+		// which srm accepts as clock drift.
+		code, err := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.do("type the code", chromedp.SendKeys(chromedp.CSS("#code"), code))
+		j.clickToPage(j.testID("verify"), http.StatusOK)
+		if p := browserEval[string](j, "the path", `location.pathname`); p != "/" {
+			t.Fatalf("after the code the browser is at %q, want /", p)
+		}
+	})
 
 	j.step("portfolio", func() {
 		j.open("/")
@@ -421,6 +478,15 @@ func (j *browserJourney) open(path string) {
 	if resp == nil || resp.Status != http.StatusOK {
 		j.t.Fatalf("step %02d %s: open %s: status %v, want 200", j.n, j.name, path, browserStatus(resp))
 	}
+}
+
+// signIn fills the sign-in form on the current page and submits it.
+func (j *browserJourney) signIn(email, password string) {
+	j.t.Helper()
+	j.do("fill the sign-in form",
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password))
+	j.clickToPage(j.testID("signin"), http.StatusOK)
 }
 
 // clickToPage clicks sel, waits for the page that the click loads and

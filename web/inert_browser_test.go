@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -139,6 +140,43 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 		<-dialogsDone
 	}()
 
+	// Signed in as an admin whose name is a payload, linked to the fixture's
+	// owner, with another payload-named account for the admin pages.
+	hash, err := web.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := srm.User{Email: "inert-admin@example.com", Name: "Admin " + inertPayloads[0], Role: srm.Admin}
+	other := srm.User{Email: "inert-other@example.com", Name: "Other " + inertAll, Role: srm.Viewer}
+	for _, u := range []*srm.User{&admin, &other} {
+		if err := st.CreateUser(ctx, u, hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.LinkOwner(ctx, f.owner.ID, admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(srv.URL+"/signin", url.Values{"email": {admin.Email}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == web.SessionCookie {
+			cookie = c.Value
+		}
+	}
+	if cookie == "" {
+		t.Fatalf("sign in as %s: %d and no session cookie", admin.Email, resp.StatusCode)
+	}
+	yes := true
+	if _, err := chromedp.Call(bctx, network.SetCookie, network.SetCookieParams{Name: web.SessionCookie, Value: cookie,
+		URL: srv.URL, Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteLax}); err != nil {
+		t.Fatalf("give the browser the session: %v", err)
+	}
+
 	tab := &inertTab{t: t, ctx: bctx, base: srv.URL, dialogs: takeDialogs}
 
 	// The canary: the same payloads, not escaped, must be caught.
@@ -157,6 +195,7 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 		"/owners", "/owners/" + itoa(f.owner.ID),
 		"/controls", "/controls/" + itoa(f.custom.ID) + "/edit", "/controls/" + itoa(f.custom2.ID) + "/edit",
 		"/matrix", "/matrix?baseline=" + f.baselines[len(f.baselines)-1].Slug, "/matrix/compare",
+		"/audit", wp + "/history", "/admin/users", "/admin/users/" + itoa(other.ID), "/account", "/my",
 	}
 	for _, p := range pages {
 		tab.open(p, http.StatusOK)
