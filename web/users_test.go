@@ -215,8 +215,8 @@ func TestUserRevokeSignsThemOutEverywhere(t *testing.T) {
 	laptop.signIn(ed.user.Email, testPassword)
 
 	doc := h.page("/admin/users/" + itoa(ed.user.ID))
-	if got := text(doc.Find(tid("session-count"))); !strings.Contains(got, "2 sessions") {
-		t.Errorf("session count = %q, want 2 sessions", got)
+	if got := text(doc.Find(tid("session-count"))); got != "2 live sessions." {
+		t.Errorf("session count = %q, want 2 live sessions.", got)
 	}
 	wantRedirect(t, "revoke", h.submit(doc.Find(tid("revoke-form")), nil), "/admin/users/"+itoa(ed.user.ID)+"?done=revoked")
 	wantSignedOut(t, "first session after revoking", ed)

@@ -103,9 +103,13 @@ func TestServeWithDemoThenShutDownGracefully(t *testing.T) {
 	if code, _ := get("/readyz"); code != http.StatusOK {
 		t.Errorf("GET /readyz = %d, want 200", code)
 	}
-	code, body := get("/")
-	if code != http.StatusOK || !strings.Contains(body, "Truck telemetry ingestion") || !strings.Contains(body, "Warehouse management system") {
-		t.Errorf("GET / = %d; the demo portfolio is not listed", code)
+	if code, _ := get("/"); code != http.StatusOK || !strings.Contains(logs.String(), "path=/signin") {
+		t.Errorf("GET / signed out = %d, want the sign-in page after a redirect", code)
+	}
+	sessions.Store(base, signInOver(t, base, url))
+	r := send(ctx, http.MethodGet, base+"/", nil)
+	if r.code != http.StatusOK || !strings.Contains(r.body, "Truck telemetry ingestion") || !strings.Contains(r.body, "Warehouse management system") {
+		t.Errorf("GET / signed in = %v; the demo portfolio is not listed", r)
 	}
 	if !strings.Contains(logs.String(), `msg=request method=GET path=/readyz status=200`) {
 		t.Errorf("no structured request log line for /readyz in:\n%s", logs.String())

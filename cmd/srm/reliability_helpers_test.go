@@ -30,6 +30,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/srmhq/srm/web"
 )
 
 // longRun reports whether the long reliability runs are asked for
@@ -126,8 +128,63 @@ func startSRM(t *testing.T, bin, dbURL string, args ...string) *srmProc {
 	if err := p.waitServing(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+	sessions.Store(p.base, signInOver(t, p.base, dbURL))
 	return p
 }
+
+// session is a signed-in session: its cookie and its anti-forgery token.
+type session struct{ cookie, csrf string }
+
+// sessions holds the session send uses for each instance, by base URL, so
+// the drills' requests are made signed in, as people make them.
+var sessions sync.Map
+
+// drillAdmin is the account the drills sign in as; its password is
+// drillPassword.
+const (
+	drillAdmin    = "drill-admin@example.com"
+	drillPassword = "drill password, long enough"
+)
+
+// signInOver makes sure the drill admin exists in the database at dbURL,
+// signs in to the instance at base, and returns the session.
+func signInOver(t *testing.T, base, dbURL string) session {
+	t.Helper()
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connect to add the drill admin: %v", err)
+	}
+	defer conn.Close(ctx)
+	hash, err := web.HashPassword(drillPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO users (email, role, password_hash) VALUES ($1, 'admin', $2)
+		ON CONFLICT DO NOTHING`, drillAdmin, hash); err != nil {
+		t.Fatalf("add the drill admin: %v", err)
+	}
+	r := send(ctx, http.MethodPost, base+"/signin", url.Values{"email": {drillAdmin}, "password": {drillPassword}})
+	var s session
+	for _, c := range r.cookies {
+		if c.Name == web.SessionCookie {
+			s.cookie = c.Value
+		}
+	}
+	if r.code != http.StatusSeeOther || s.cookie == "" {
+		t.Fatalf("sign in to %s = %v, cookie %q: %.500s", base, r, s.cookie, r.body)
+	}
+	sessions.Store(base, s)
+	page := mustGet(t, base+"/")
+	m := csrfInput.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no anti-forgery token on %s/", base)
+	}
+	s.csrf = m[1]
+	return s
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (p *srmProc) waitServing(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -190,6 +247,7 @@ type reply struct {
 	code     int
 	body     string
 	location string
+	cookies  []*http.Cookie
 	err      error
 	start    time.Time
 	dur      time.Duration
@@ -215,6 +273,10 @@ func send(ctx context.Context, method, u string, form url.Values) reply {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	if s, ok := sessions.Load(req.URL.Scheme + "://" + req.URL.Host); ok {
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: s.(session).cookie})
+		req.Header.Set("X-CSRF-Token", s.(session).csrf)
+	}
 	r := reply{start: time.Now()}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -224,7 +286,7 @@ func send(ctx context.Context, method, u string, form url.Values) reply {
 	b, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	r.dur = time.Since(r.start)
-	r.code, r.body, r.location, r.err = resp.StatusCode, string(b), resp.Header.Get("Location"), err
+	r.code, r.body, r.location, r.cookies, r.err = resp.StatusCode, string(b), resp.Header.Get("Location"), resp.Cookies(), err
 	return r
 }
 

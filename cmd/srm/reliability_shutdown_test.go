@@ -175,4 +175,18 @@ func TestTwoInstancesSeeEachOthersChanges(t *testing.T) {
 	if r := post(t.Context(), a.base+s.path(), statusForm(s.version+1, "late save on A", true)); r.code != http.StatusConflict {
 		t.Errorf("a save on A based on the version B replaced = %v, want 409", r)
 	}
+
+	// Sessions live in PostgreSQL: one made on A works on B, and signing
+	// out on B ends it on A.
+	fromA, _ := sessions.Load(a.base)
+	sessions.Store(b.base, fromA)
+	if r := get(t.Context(), b.base+"/owners"); r.code != http.StatusOK {
+		t.Errorf("GET /owners on B with the session made on A = %v, want 200", r)
+	}
+	if r := post(t.Context(), b.base+"/signout", url.Values{}); r.code != http.StatusSeeOther {
+		t.Fatalf("sign out on B = %v: %.300s", r, r.body)
+	}
+	if r := get(t.Context(), a.base+"/owners"); r.code != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin") {
+		t.Errorf("GET /owners on A after signing out on B = %v to %q, want 303 to sign in", r, r.location)
+	}
 }
