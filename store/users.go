@@ -226,15 +226,25 @@ func (s *Store) RecordSignInFailure(ctx context.Context, email, reason string, s
 	return n, nil
 }
 
-// LinkSession ties a stored session (by the hash of its token, as scs keeps
-// it) to a user, so the user's sessions can be revoked together.
-func (s *Store) LinkSession(ctx context.Context, tokenHash string, userID int64) error {
-	tag, err := s.db.Exec(ctx, `UPDATE sessions SET user_id = $2 WHERE token = $1`, tokenHash, userID)
+// InsertSession stores a new session for a user: the hash of its token
+// (as scs keeps it), its encoded data and when it expires.
+func (s *Store) InsertSession(ctx context.Context, tokenHash string, data []byte, expiry time.Time, userID int64) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES ($1, $2, $3, $4)`,
+		tokenHash, data, expiry, userID)
 	if err != nil {
-		return fmt.Errorf("store: link session: %w", err)
+		return fmt.Errorf("store: insert session: %w", translate(err))
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("store: link session: %w", srm.ErrNotFound)
+	return nil
+}
+
+// UpdateSession saves the data of a stored session. A session that is no
+// longer stored (signed out, revoked, expired) stays gone: nothing is
+// written, so a request that was running when its session was revoked
+// cannot bring the session back.
+func (s *Store) UpdateSession(ctx context.Context, tokenHash string, data []byte, expiry time.Time) error {
+	_, err := s.db.Exec(ctx, `UPDATE sessions SET data = $2, expiry = $3 WHERE token = $1`, tokenHash, data, expiry)
+	if err != nil {
+		return fmt.Errorf("store: update session: %w", err)
 	}
 	return nil
 }

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -69,7 +71,7 @@ func newSessionManager(st *store.Store, cfg Config) (*scs.SessionManager, error)
 		return nil, err
 	}
 	sm := scs.New()
-	sm.Store = ss
+	sm.Store = &sessionStore{PostgresStore: ss, st: st}
 	sm.HashTokenInStore = true
 	sm.Lifetime = cfg.Lifetime
 	sm.IdleTimeout = 0 // srm keeps the idle time itself (keySeen), to write at most once a minute
@@ -80,6 +82,33 @@ func newSessionManager(st *store.Store, cfg Config) (*scs.SessionManager, error)
 	sm.Cookie.Path = "/"
 	sm.Cookie.Persist = false // gone when the browser closes
 	return sm, nil
+}
+
+// sessionStore is scs's pgx store, which finds, deletes and expires
+// sessions, except that it never brings a session back: a session row is
+// inserted only when someone signs in (with the user it belongs to, so it
+// can be revoked), and every later save updates the row if it is still
+// there. pgxstore's own save would insert it again, so a request that was
+// running when its session was revoked would restore it.
+type sessionStore struct {
+	*pgxstore.PostgresStore
+	st *store.Store
+	// starting maps the hashed token of a session being established to its
+	// user, for the one save that inserts it.
+	starting sync.Map
+}
+
+// CommitCtx saves a session: see sessionStore.
+func (s *sessionStore) CommitCtx(ctx context.Context, tokenHash string, b []byte, expiry time.Time) error {
+	if uid, ok := s.starting.LoadAndDelete(tokenHash); ok {
+		return s.st.InsertSession(ctx, tokenHash, b, expiry, uid.(int64))
+	}
+	return s.st.UpdateSession(ctx, tokenHash, b, expiry)
+}
+
+// Commit is CommitCtx without a context.
+func (s *sessionStore) Commit(tokenHash string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), tokenHash, b, expiry)
 }
 
 // SessionCookie is the name of srm's session cookie. The __Host- prefix
@@ -271,6 +300,12 @@ func (a *auth) establish(ctx context.Context, u srm.User, stage string) error {
 	if err := sm.RenewToken(ctx); err != nil {
 		return err
 	}
+	if sm.GetInt64(ctx, keyUser) != u.ID {
+		// Someone else signed in on this browser before: keep nothing of theirs.
+		if err := sm.Clear(ctx); err != nil {
+			return err
+		}
+	}
 	sm.Put(ctx, keyUser, u.ID)
 	sm.Put(ctx, keyEmail, u.Email)
 	sm.Put(ctx, keyName, u.Name)
@@ -281,11 +316,14 @@ func (a *auth) establish(ctx context.Context, u srm.User, stage string) error {
 	if sm.GetString(ctx, keyCSRF) == "" {
 		sm.Put(ctx, keyCSRF, randomToken(32))
 	}
-	token, _, err := sm.Commit(ctx)
-	if err != nil {
-		return err
-	}
-	return a.st.LinkSession(ctx, hashToken(token), u.ID)
+	// The new token is the one RenewToken made; its first save inserts
+	// the session row, tied to u.
+	ss := sm.Store.(*sessionStore)
+	hash := hashToken(sm.Token(ctx))
+	ss.starting.Store(hash, u.ID)
+	defer ss.starting.Delete(hash)
+	_, _, err := sm.Commit(ctx)
+	return err
 }
 
 // safeNext returns next when it is a path on srm itself, else "/". It

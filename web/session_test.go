@@ -320,3 +320,31 @@ func TestSecurityHeadersOnEveryHTMLResponse(t *testing.T) {
 		t.Errorf("over TLS: Strict-Transport-Security %q, want one", hsts)
 	}
 }
+
+// A request that is still running when its session is revoked saves the
+// session at its end; that save must not bring the session back.
+func TestARevokedSessionStaysRevoked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	other := h.as(srm.Editor)
+	sum := sha256.Sum256([]byte(other.cookie))
+	hash := base64.RawURLEncoding.EncodeToString(sum[:])
+	var data []byte
+	var expiry time.Time
+	if err := h.pool.QueryRow(t.Context(), `SELECT data, expiry FROM sessions WHERE token = $1`, hash).Scan(&data, &expiry); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.RevokeSessions(t.Context(), other.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	// What scs does at the end of that request.
+	if err := h.st.UpdateSession(t.Context(), hash, data, expiry); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, h, `SELECT count(*) FROM sessions WHERE token = '`+hash+`'`); n != 0 {
+		t.Fatalf("the revoked session is stored again (%d rows)", n)
+	}
+	if rec := other.get("/"); rec.Code != http.StatusSeeOther {
+		t.Errorf("GET / with the revoked session: %d, want 303 to sign in", rec.Code)
+	}
+}
