@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -21,6 +22,17 @@ const (
 	argonSaltLen = 16
 )
 
+// hashing admits a few password hashes at a time: each holds 19 MiB, so a
+// burst of sign-ins must queue rather than exhaust memory.
+var hashing = make(chan struct{}, max(2, runtime.NumCPU()))
+
+// argon2id is argon2.IDKey taking a hashing slot.
+func argon2id(pw, salt []byte, iter, mem uint32, threads uint8, keyLen uint32) []byte {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2.IDKey(pw, salt, iter, mem, threads, keyLen)
+}
+
 // HashPassword returns pw hashed with argon2id and a fresh salt, in the
 // PHC string format ($argon2id$v=19$m=…,t=…,p=…$salt$hash), which records
 // its parameters so they can be raised later.
@@ -29,7 +41,7 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2id([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -65,7 +77,7 @@ func CheckPassword(hash, pw string) (bool, error) {
 	if err != nil || len(want) == 0 || len(want) > 128 {
 		return false, errBadHash
 	}
-	got := argon2.IDKey([]byte(pw), salt, iter, mem, threads, uint32(len(want)))
+	got := argon2id([]byte(pw), salt, iter, mem, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 

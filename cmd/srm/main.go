@@ -441,6 +441,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 		// process far under 100 MiB.
 		debug.SetGCPercent(400)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A password check holds 19 MiB (argon2id) for a moment; a collection
+		// during one would otherwise let the heap grow to five times that
+		// before the next. The soft limit makes the collector work harder
+		// instead, near it.
+		debug.SetMemoryLimit(64 << 20)
+	}
 	var stopping atomic.Bool
 	wcfg := cfg.Web
 	wcfg.Ready = func() bool { return !stopping.Load() }

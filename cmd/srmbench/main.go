@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -48,6 +49,8 @@ import (
 	// to install on the machine. It costs more CPU than wrk in-process, so
 	// compare only ratios measured in one run.
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/srmhq/srm/web"
 )
 
 // Budgets, as the issue states them.
@@ -166,6 +169,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	seedTime := time.Since(seedStart)
+	// Pages are measured signed in, as a person uses them: an editor, who
+	// may complete controls.
+	add := srmCmd("user", "add", "--email", benchEmail, "--role", "editor")
+	add.Stdin = strings.NewReader(benchPassword + "\n")
+	if err := runQuiet(ctx, add); err != nil {
+		return err
+	}
 
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
@@ -207,12 +217,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("GET /_bench/ceiling: %d %v: is %s an srm with SRM_BENCH_CEILING support?", code, err, bin)
 	}
 
+	auth, err := signIn(ctx, base)
+	if err != nil {
+		return err
+	}
+
 	postmaster, err := postmasterPID(ctx, pool)
 	if err != nil {
 		fmt.Fprintln(stderr, "srmbench: PostgreSQL's CPU is not measured:", err)
 	}
 	sample := func() cpuSample { return sampleCPU(os.Getpid(), serve.Process.Pid, postmaster) }
-	ts := targets(base, data)
+	ts := targets(base, data, auth)
 	fmt.Fprintf(stderr, "srmbench: srm ready in %s; %d endpoints × (%s warm-up + %s) at %d clients\n",
 		startup.Round(time.Millisecond), len(ts), o.warmup, o.duration, o.workers)
 	rows := make([]row, 0, len(ts))
@@ -428,22 +443,77 @@ type target struct {
 	done func(*vegeta.Result) // called for every result, if set
 }
 
-func targets(base string, d *benchData) []target {
+// The account the benchmark signs in as.
+const (
+	benchEmail    = "bench@example.com"
+	benchPassword = "benchmark password, long enough"
+)
+
+// signIn signs in to srm at base as the bench account and returns the
+// headers that make a request part of that session: its cookie, and its
+// anti-forgery token for forms.
+func signIn(ctx context.Context, base string) (http.Header, error) {
+	noFollow := &http.Client{Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/signin",
+		strings.NewReader(url.Values{"email": {benchEmail}, "password": {benchPassword}}.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == web.SessionCookie {
+			cookie = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || cookie == nil {
+		return nil, fmt.Errorf("sign in as %s: status %d, no session cookie", benchEmail, resp.StatusCode)
+	}
+	h := http.Header{"Cookie": {cookie.Name + "=" + cookie.Value}}
+	req, err = http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = h.Clone()
+	resp, err = noFollow.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	m := csrfInput.FindSubmatch(page)
+	if m == nil {
+		return nil, fmt.Errorf("GET / signed in: status %d and no anti-forgery token", resp.StatusCode)
+	}
+	h.Set("X-CSRF-Token", string(m[1]))
+	return h, nil
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func targets(base string, d *benchData, auth http.Header) []target {
 	pages := (len(d.workloads) + 49) / 50
 	sorts := []string{"name", "progress", "-progress"}
-	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	form := auth.Clone()
+	form.Set("Content-Type", "application/x-www-form-urlencoded")
 	return []target{
 		{name: "ceiling (SELECT 1)", want: http.StatusOK, next: vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: base + "/_bench/ceiling"})},
-		{name: "portfolio /", want: http.StatusOK, next: vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: base + "/"})},
+		{name: "portfolio /", want: http.StatusOK, next: vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: base + "/", Header: auth})},
 		{name: "portfolio, any page", want: http.StatusOK, next: func(t *vegeta.Target) error {
 			// Any page of 50 in any of the three orders: no budget, but
 			// deep pages show what OFFSET costs.
-			t.Method = "GET"
+			t.Method, t.Header = "GET", auth
 			t.URL = fmt.Sprintf("%s/?sort=%s&page=%d", base, sorts[d.intn(len(sorts))], 1+d.intn(pages))
 			return nil
 		}},
 		{name: "workload page", want: http.StatusOK, next: func(t *vegeta.Target) error {
-			t.Method = "GET"
+			t.Method, t.Header = "GET", auth
 			t.URL = fmt.Sprintf("%s/workloads/%d", base, d.workloads[d.intn(len(d.workloads))])
 			return nil
 		}},
