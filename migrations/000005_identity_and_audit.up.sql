@@ -138,7 +138,12 @@ $$;
 -- nothing recordable writes nothing.
 CREATE FUNCTION audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    hidden constant text[] := ARRAY['password_hash', 'totp_secret', 'totp_step', 'last_signin_at', 'data'];
+    -- Secrets, and what srm derives rather than anyone changes: the
+    -- progress triggers of 000003 rewrite workloads.total/done/pct on
+    -- every status, override or catalog change, which is no change of
+    -- the workload's own.
+    hidden constant text[] := ARRAY['password_hash', 'totp_secret', 'totp_step', 'last_signin_at', 'data',
+                                    'total', 'done', 'pct'];
     old_row jsonb;
     new_row jsonb;
     r jsonb;

@@ -52,7 +52,7 @@ type AuditEntry struct {
 	UserAgent  string
 
 	// WorkloadName is the workload's name now, or, when it has been
-	// deleted, its last name on the trail; "" for rows about no workload.
+	// deleted, its name then; "" for rows about no workload.
 	WorkloadName string
 	// WorkloadExists reports whether the workload is still there to link to.
 	WorkloadExists bool
@@ -70,13 +70,15 @@ type AuditChange struct {
 	HasAfter  bool // false for a deletion
 }
 
-// auditNoise are fields every update changes. The display leaves them out;
-// the raw values (and the CSV export) keep them.
-var auditNoise = map[string]bool{"version": true, "updated_at": true}
+// auditNoise are fields the display leaves out: those every update
+// changes, and the keys that say what the row is about, which the display
+// names in words. The raw values (and the CSV export) keep them.
+var auditNoise = map[string]bool{"version": true, "updated_at": true, "id": true, "workload_id": true, "control_id": true}
 
 // Changes returns the fields to show for e, by field name: for an update
 // only those whose values differ, for a creation, deletion or event every
-// field it recorded. Version counters and update times are left out.
+// field it recorded. Version counters, update times and the row's own
+// keys are left out.
 func (e AuditEntry) Changes() []AuditChange {
 	before, after := jsonObject(e.Before), jsonObject(e.After)
 	update := before != nil && after != nil
@@ -165,21 +167,22 @@ type AuditPage struct {
 
 // auditSelect reads audit rows with the names they refer to. A status or
 // override row's object id is its control's id. Names of deleted
-// workloads and controls come from the trail itself: the last row about
-// the workload, the row of the control's deletion. COALESCE and CASE
-// evaluate those lookups only for rows that need them.
+// workloads and controls come from the trail itself: the row of their
+// deletion, of which there is one, since ids are never reused. COALESCE
+// and CASE evaluate those lookups only for rows that need them; each is an
+// index probe on the action or the workload, so its estimated cost stays
+// small too (a large one would make PostgreSQL compile the page's query
+// with JIT, which costs more than running it).
 const auditSelect = `
 	SELECT a.id, a.at, COALESCE(a.actor_id, 0), a.actor, a.action, a.object_type, a.object_id, a.object_name,
 	       COALESCE(a.workload_id, 0), a.before, a.after, a.client_ip, a.user_agent,
 	       w.id IS NOT NULL,
 	       COALESCE(w.name, CASE WHEN a.workload_id IS NOT NULL THEN (
-	           SELECT COALESCE(x.after->>'name', x.before->>'name') FROM audit x
-	           WHERE x.workload_id = a.workload_id AND x.object_type = 'workload'
-	           ORDER BY x.id DESC LIMIT 1) END, ''),
+	           SELECT x.before->>'name' FROM audit x
+	           WHERE x.workload_id = a.workload_id AND x.action = 'workload.deleted' LIMIT 1) END, ''),
 	       COALESCE(c.title, CASE WHEN a.object_type IN ('status', 'override') THEN (
 	           SELECT x.before->>'title' FROM audit x
-	           WHERE x.action = 'control.deleted' AND x.object_id = a.object_id
-	           ORDER BY x.id DESC LIMIT 1) END, '')
+	           WHERE x.action = 'control.deleted' AND x.object_id = a.object_id LIMIT 1) END, '')
 	FROM audit a
 	LEFT JOIN workloads w ON w.id = a.workload_id
 	LEFT JOIN controls c ON c.id = CASE WHEN a.object_type IN ('status', 'override')
@@ -264,11 +267,11 @@ func (s *Store) Audit(ctx context.Context, q AuditQuery) (AuditPage, error) {
 	if err != nil {
 		return AuditPage{}, fmt.Errorf("store: audit: %w", translate(err))
 	}
+	defer rows.Close()
 	var page AuditPage
 	for rows.Next() {
 		e, err := scanAuditEntry(rows)
 		if err != nil {
-			rows.Close()
 			return AuditPage{}, fmt.Errorf("store: audit: %w", err)
 		}
 		page.Entries = append(page.Entries, e)
@@ -361,15 +364,16 @@ func (s *Store) AuditFilters(ctx context.Context) (AuditFilters, error) {
 		),
 		actor_names AS (
 			SELECT t.actor_id AS id, COALESCE(u.email, (
-				SELECT a.actor FROM audit a WHERE a.actor_id = t.actor_id ORDER BY a.id DESC LIMIT 1)) AS name
+				SELECT a.actor FROM audit a WHERE a.actor_id = t.actor_id
+				ORDER BY a.actor_id DESC, a.id DESC LIMIT 1)) AS name
 			FROM actors t LEFT JOIN users u ON u.id = t.actor_id
 			WHERE t.actor_id IS NOT NULL
 		),
 		workload_names AS (
 			SELECT t.workload_id AS id, COALESCE(w.name, (
-				SELECT COALESCE(a.after->>'name', a.before->>'name') FROM audit a
-				WHERE a.workload_id = t.workload_id AND a.object_type = 'workload'
-				ORDER BY a.id DESC LIMIT 1), '#' || t.workload_id) AS name
+				SELECT a.before->>'name' FROM audit a
+				WHERE a.workload_id = t.workload_id AND a.action = 'workload.deleted' LIMIT 1),
+				'#' || t.workload_id) AS name
 			FROM workloads_seen t LEFT JOIN workloads w ON w.id = t.workload_id
 			WHERE t.workload_id IS NOT NULL
 		)
