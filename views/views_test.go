@@ -17,7 +17,7 @@ import (
 func doc(t *testing.T, c templ.Component) *goquery.Document {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := c.Render(context.Background(), &buf); err != nil {
+	if err := c.Render(editor, &buf); err != nil {
 		t.Fatal(err)
 	}
 	d, err := goquery.NewDocumentFromReader(&buf)
@@ -83,6 +83,49 @@ func TestProgressBarShowsNumbersBesideTheBar(t *testing.T) {
 	}
 }
 
+// editor is the context of a page rendered for a signed-in editor.
+var editor = views.WithViewer(context.Background(), views.Viewer{ID: 1, Email: "editor@example.com", Role: srm.Editor, CSRF: "token"})
+
+func TestViewersSeeTheWorkButNoForms(t *testing.T) {
+	b := srm.Baseline{Name: "Chart", Rows: []srm.Row{{Area: "os", Label: "Operating system", InSource: true,
+		Cells: map[srm.ServiceModel]srm.Party{srm.OnPrem: srm.Customer, srm.IaaS: srm.Customer, srm.PaaS: srm.Provider, srm.SaaS: srm.Provider}}}}
+	cs := []srm.Control{{ID: 1, Layer: srm.Compute, Area: "os", Title: "Patching"}}
+	st := map[int64]srm.Status{1: {OwnerName: "Compute guild", Note: "Monthly window."}}
+	as, err := srm.Assess(b, srm.IaaS, cs, nil, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := views.WorkloadView{Workload: srm.Workload{ID: 3, Name: "W", Model: srm.IaaS}, Baseline: b, Assignments: as}
+	for _, tt := range []struct {
+		role          srm.Role
+		form, summary int
+	}{{srm.Viewer, 0, 1}, {srm.Editor, 1, 0}, {srm.Admin, 1, 0}} {
+		ctx := views.WithViewer(context.Background(), views.Viewer{ID: 1, Email: "x@example.com", Role: tt.role, CSRF: "token"})
+		var buf bytes.Buffer
+		if err := views.WorkloadPage(v).Render(ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := goquery.NewDocumentFromReader(&buf)
+		if n := d.Find(`[data-testid="status-form"]`).Length(); n != tt.form {
+			t.Errorf("%s: %d status forms, want %d", tt.role, n, tt.form)
+		}
+		if n := d.Find(`[data-testid="status-summary"]`).Length(); n != tt.summary {
+			t.Errorf("%s: %d status summaries, want %d", tt.role, n, tt.summary)
+		}
+		if tt.summary == 1 && !strings.Contains(d.Find(`[data-testid="status-summary"]`).Text(), "Compute guild") {
+			t.Errorf("%s: the summary does not name the owner", tt.role)
+		}
+		if got, want := d.Find(`[data-testid="edit-workload"]`).Length() == 1, tt.role == srm.Admin; got != want {
+			t.Errorf("%s: edit link shown = %v, want %v", tt.role, got, want)
+		}
+		for _, f := range d.Find(`form[method="post"]`).EachIter() {
+			if f.Find(`input[name="csrf"][value="token"]`).Length() != 1 {
+				t.Errorf("%s: a form posting to %s has no anti-forgery token", tt.role, f.AttrOr("action", "?"))
+			}
+		}
+	}
+}
+
 func TestControlCardEscapesTextAndHidesTheFormForInheritedControls(t *testing.T) {
 	b := srm.Baseline{Name: "Chart", Rows: []srm.Row{{Area: "os", Label: "Operating system", InSource: true,
 		Cells: map[srm.ServiceModel]srm.Party{srm.OnPrem: srm.Customer, srm.IaaS: srm.Customer, srm.PaaS: srm.Provider, srm.SaaS: srm.Provider}}}}
@@ -97,7 +140,7 @@ func TestControlCardEscapesTextAndHidesTheFormForInheritedControls(t *testing.T)
 		}
 		v := views.WorkloadView{Workload: srm.Workload{ID: 3, Name: "W", Model: tt.model}, Baseline: b, Assignments: as}
 		var buf bytes.Buffer
-		if err := views.WorkloadBody(v).Render(context.Background(), &buf); err != nil {
+		if err := views.WorkloadBody(v).Render(editor, &buf); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(buf.String(), "<script>alert(1)</script>") {
@@ -140,7 +183,7 @@ func BenchmarkWorkloadPage(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf.Reset()
-		if err := views.WorkloadPage(v).Render(context.Background(), &buf); err != nil {
+		if err := views.WorkloadPage(v).Render(editor, &buf); err != nil {
 			b.Fatal(err)
 		}
 	}
