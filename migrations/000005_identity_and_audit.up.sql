@@ -114,8 +114,7 @@ REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM PUBLIC;
 
 -- audit_actor reads who is acting from the transaction's srm.actor setting,
 -- which the store sets in the same statement as each change (see
--- store/audit.go): {"user_id", "actor", "ip", "ua"}, or {"bulk": true} for
--- a synthetic load, which records one summary row instead.
+-- store/audit.go): {"user_id", "actor", "ip", "ua"}.
 CREATE FUNCTION audit_actor() RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT COALESCE(NULLIF(current_setting('srm.actor', true), '')::jsonb, '{}'::jsonb)
 $$;
@@ -148,9 +147,6 @@ DECLARE
     new_row jsonb;
     r jsonb;
 BEGIN
-    IF (audit_actor()->>'bulk') = 'true' THEN
-        RETURN NULL;
-    END IF;
     IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD) - hidden; END IF;
     IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW) - hidden; END IF;
     IF old_row IS NOT DISTINCT FROM new_row THEN

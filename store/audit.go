@@ -46,10 +46,6 @@ func actorJSON(ctx context.Context) string {
 	return string(b)
 }
 
-// bulkActor marks a synthetic load: the audit trigger writes nothing per
-// row, and the load records one summary row itself.
-const bulkActor = `{"bulk": true}`
-
 // audited makes sql an audited write. It prefixes a CTE named actor that
 // sets, for this transaction only, who is acting; the actor's JSON becomes
 // the last argument. sql must read from actor (INSERT … SELECT … FROM

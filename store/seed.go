@@ -35,9 +35,7 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 	}
 	rnd := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	var stats SeedStats
-	// The audit trail gets one row for the whole load rather than one per
-	// row copied: see bulkActor.
-	err := s.inTxAs(ctx, bulkActor, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		cat, err := New(tx).loadCatalog(ctx)
 		if err != nil {
 			return err
@@ -48,6 +46,10 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 		for _, stmt := range []string{
 			`ALTER TABLE statuses DISABLE TRIGGER statuses_progress`,
 			`ALTER TABLE workloads DISABLE TRIGGER workloads_progress`,
+			// One audit row records the whole load (below), not one per row.
+			`ALTER TABLE statuses DISABLE TRIGGER audit_statuses`,
+			`ALTER TABLE workloads DISABLE TRIGGER audit_workloads`,
+			`ALTER TABLE owners DISABLE TRIGGER audit_owners`,
 		} {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("store: seed: %w", err)
@@ -124,9 +126,6 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 			return fmt.Errorf("store: seed statuses: %w", translate(err))
 		}
 		stats.Statuses = int(copied)
-		if _, err := tx.Exec(ctx, `SELECT set_config('srm.actor', $1, true)`, actorJSON(ctx)); err != nil {
-			return fmt.Errorf("store: seed: %w", err)
-		}
 		if _, err := tx.Exec(ctx, `SELECT audit_event('seed.loaded', 'portfolio', '', '', NULL, NULL, $1)`,
 			map[string]int{"workloads": n, "statuses": stats.Statuses}); err != nil {
 			return fmt.Errorf("store: seed: %w", err)
@@ -135,6 +134,9 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 		for _, stmt := range []string{
 			`ALTER TABLE statuses ENABLE TRIGGER statuses_progress`,
 			`ALTER TABLE workloads ENABLE TRIGGER workloads_progress`,
+			`ALTER TABLE statuses ENABLE TRIGGER audit_statuses`,
+			`ALTER TABLE workloads ENABLE TRIGGER audit_workloads`,
+			`ALTER TABLE owners ENABLE TRIGGER audit_owners`,
 			`SELECT refresh_progress(NULL)`,
 			`ANALYZE workloads`, `ANALYZE audit`, `ANALYZE statuses`, `ANALYZE layer_progress`, `ANALYZE owners`,
 		} {

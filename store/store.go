@@ -158,13 +158,8 @@ func translate(err error) error {
 // returns nil.
 // Its writes are recorded in the audit trail as done by the actor of ctx.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return s.inTxAs(ctx, actorJSON(ctx), fn)
-}
-
-// inTxAs is inTx with the audit trail's actor given as JSON.
-func (s *Store) inTxAs(ctx context.Context, actor string, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('srm.actor', $1, true)`, actor); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('srm.actor', $1, true)`, actorJSON(ctx)); err != nil {
 			return err
 		}
 		return fn(tx)
