@@ -94,6 +94,12 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 		{"compare", "GET", "/matrix/compare", nil, false, 200, noVersion},
 		{"catalog", "GET", "/controls", nil, false, 200, noVersion},
 		{"readyz", "GET", "/readyz", nil, false, 200, noVersion},
+		{"my controls", "GET", "/my", nil, false, 200, noVersion},
+		{"account", "GET", "/account", nil, false, 200, noVersion},
+		{"audit trail", "GET", "/audit", nil, false, 200, noVersion},
+		{"audit trail of one workload", "GET", "/audit?workload=" + fmt.Sprint(wl.ID), nil, false, 200, noVersion},
+		{"workload history", "GET", w + "/history", nil, false, 200, noVersion},
+		{"users", "GET", "/admin/users", nil, false, 200, noVersion},
 	}
 	srv := newServer(t, st, web.Config{})
 	// Every request is made signed in, as a person would make it: the
