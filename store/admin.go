@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -135,42 +133,4 @@ func (s *Store) LinkUserOwner(ctx context.Context, userID, ownerID int64) error 
 		return fmt.Errorf("store: link user %d to owner %d: %w", userID, ownerID, err)
 	}
 	return nil
-}
-
-// ErrLastAdmin means a change would leave srm without an active admin, so
-// nobody could manage users and settings any more.
-var ErrLastAdmin = fmt.Errorf("no active admin would remain: %w", srm.ErrConflict)
-
-// UpdateUserKeepingAdmin is UpdateUser, except that a change demoting or
-// disabling the last active admin is refused with an error wrapping
-// ErrLastAdmin, and nothing is saved. It locks every active admin first,
-// so two admins demoting each other at the same moment cannot both
-// succeed.
-func (s *Store) UpdateUserKeepingAdmin(ctx context.Context, u srm.User) (srm.User, error) {
-	var out srm.User
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE`)
-		if err != nil {
-			return err
-		}
-		admins, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return err
-		}
-		if out, err = New(tx).UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		stillAdmin := out.Role == srm.Admin && !out.Disabled
-		if !stillAdmin && slices.Contains(admins, u.ID) && len(admins) == 1 {
-			return ErrLastAdmin
-		}
-		return nil
-	})
-	switch {
-	case errors.Is(err, srm.ErrStale):
-		return out, err
-	case err != nil:
-		return srm.User{}, fmt.Errorf("store: update user %d: %w", u.ID, err)
-	}
-	return out, nil
 }

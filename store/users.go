@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -249,16 +250,6 @@ func (s *Store) UpdateSession(ctx context.Context, tokenHash string, data []byte
 	return nil
 }
 
-// Sessions counts the live sessions of a user.
-func (s *Store) Sessions(ctx context.Context, userID int64) (int, error) {
-	var n int
-	err := s.db.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE user_id = $1 AND expiry > now()`, userID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("store: sessions of %d: %w", userID, err)
-	}
-	return n, nil
-}
-
 // revokeSessions ends every session of a user, with its audit row.
 func revokeSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) error {
 	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID)
@@ -283,14 +274,29 @@ func (s *Store) RevokeSessions(ctx context.Context, id int64) error {
 	})
 }
 
+// ErrLastAdmin means a change would leave srm without an active admin, so
+// nobody could manage users and settings any more.
+var ErrLastAdmin = fmt.Errorf("no active admin would remain: %w", srm.ErrConflict)
+
 // UpdateUser saves the name, role and disabled state of a user if it is
 // still at u.Version; otherwise the error wraps srm.ErrStale and the user
-// returned is the one stored now. A change of role or disabling ends the
-// user's sessions in the same transaction, so it takes effect on their
-// next request.
+// returned is the one stored now. Demoting or disabling the last active
+// admin is refused with ErrLastAdmin and saves nothing; every active admin
+// is locked first, so two admins demoting each other at the same moment
+// cannot both succeed. A change of role or disabling ends the user's
+// sessions in the same transaction, so it takes effect on their next
+// request.
 func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 	var out srm.User
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		admins, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
 		cur, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, u.ID))
 		if err != nil {
 			return translate(err)
@@ -298,6 +304,9 @@ func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 		if cur.Version != u.Version {
 			out = cur
 			return srm.ErrStale
+		}
+		if stillAdmin := u.Role == srm.Admin && !u.Disabled; !stillAdmin && slices.Equal(admins, []int64{u.ID}) {
+			return ErrLastAdmin
 		}
 		out, err = scanUser(tx.QueryRow(ctx, `
 			UPDATE users SET name = $2, role = $3, disabled = $4, version = version + 1 WHERE id = $1
@@ -524,24 +533,6 @@ func (s *Store) TakeOIDCFlow(ctx context.Context, stateHash string) (OIDCFlow, e
 		return OIDCFlow{}, fmt.Errorf("store: sign-in flow expired: %w", srm.ErrNotFound)
 	}
 	return f, nil
-}
-
-// LinkOwner makes user the person behind an owner (0 unlinks it). A user
-// can be behind one owner at most: a second link is an error wrapping
-// srm.ErrConflict.
-func (s *Store) LinkOwner(ctx context.Context, ownerID, userID int64) error {
-	var uid *int64
-	if userID > 0 {
-		uid = &userID
-	}
-	tag, err := s.exec(ctx, `UPDATE owners SET user_id = $2 FROM actor WHERE id = $1`, ownerID, uid)
-	if err != nil {
-		return fmt.Errorf("store: link owner %d: %w", ownerID, translate(err))
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("store: link owner %d: %w", ownerID, srm.ErrNotFound)
-	}
-	return nil
 }
 
 // OwnerOfUser returns the owner a user is linked to, or an error wrapping

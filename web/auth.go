@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -186,11 +185,10 @@ func clientIP(r *http.Request) string {
 // stage is how far the person on r has got with signing in, and whether
 // anyone is signed in at all.
 func (a *auth) stage(r *http.Request) (string, bool) {
-	ctx := r.Context()
-	if a.sessions.GetInt64(ctx, keyUser) == 0 || !viewer(r).SignedIn() {
+	if !viewer(r).SignedIn() {
 		return "", false
 	}
-	return a.sessions.GetString(ctx, keyStage), true
+	return a.sessions.GetString(r.Context(), keyStage), true
 }
 
 // require lets a request through only from a person fully signed in with at
@@ -355,6 +353,3 @@ func safeNext(next string) string {
 	}
 	return out
 }
-
-// errLocked means an account or client has failed to sign in too often.
-var errLocked = errors.New("sign-in locked")

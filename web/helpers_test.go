@@ -446,20 +446,31 @@ func (h *harness) controlForm(id int64) *goquery.Selection {
 func remoteSession(t testing.TB, base string, st *store.Store, role srm.Role) func(*http.Request) {
 	t.Helper()
 	u := newUser(t, st, fmt.Sprintf("remote-%s%d@example.com", role, userSeq.Add(1)), role)
+	cookie, csrf := remoteSignIn(t, base, u.Email)
+	return func(r *http.Request) {
+		r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: cookie})
+		r.Header.Set("X-CSRF-Token", csrf)
+	}
+}
+
+// remoteSignIn signs in over HTTP to the server at base as email, with
+// testPassword, and returns the session cookie's value and the session's
+// anti-forgery token.
+func remoteSignIn(t testing.TB, base, email string) (cookie, csrf string) {
+	t.Helper()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(base+"/signin", url.Values{"email": {u.Email}, "password": {testPassword}})
+	resp, err := client.PostForm(base+"/signin", url.Values{"email": {email}, "password": {testPassword}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	var cookie string
 	for _, c := range resp.Cookies() {
 		if c.Name == web.SessionCookie {
 			cookie = c.Value
 		}
 	}
 	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
-		t.Fatalf("sign in over HTTP as %s: %d, cookie %q", u.Email, resp.StatusCode, cookie)
+		t.Fatalf("sign in over HTTP as %s: %d, cookie %q", email, resp.StatusCode, cookie)
 	}
 	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
 	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: cookie})
@@ -472,12 +483,9 @@ func remoteSession(t testing.TB, base string, st *store.Store, role srm.Role) fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	csrf := doc.Find(`input[name="csrf"]`).First().AttrOr("value", "")
+	csrf = doc.Find(`input[name="csrf"]`).First().AttrOr("value", "")
 	if csrf == "" {
-		t.Fatalf("no anti-forgery token on / for %s (status %d)", u.Email, resp.StatusCode)
+		t.Fatalf("no anti-forgery token on / for %s (status %d)", email, resp.StatusCode)
 	}
-	return func(r *http.Request) {
-		r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: cookie})
-		r.Header.Set("X-CSRF-Token", csrf)
-	}
+	return cookie, csrf
 }

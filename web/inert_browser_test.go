@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -153,24 +152,10 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.LinkOwner(ctx, f.owner.ID, admin.ID); err != nil {
+	if err := st.LinkUserOwner(ctx, admin.ID, f.owner.ID); err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(srv.URL+"/signin", url.Values{"email": {admin.Email}, "password": {testPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	var cookie string
-	for _, c := range resp.Cookies() {
-		if c.Name == web.SessionCookie {
-			cookie = c.Value
-		}
-	}
-	if cookie == "" {
-		t.Fatalf("sign in as %s: %d and no session cookie", admin.Email, resp.StatusCode)
-	}
+	cookie, _ := remoteSignIn(t, srv.URL, admin.Email)
 	yes := true
 	if _, err := chromedp.Call(bctx, network.SetCookie, network.SetCookieParams{Name: web.SessionCookie, Value: cookie,
 		URL: srv.URL, Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteLax}); err != nil {

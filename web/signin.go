@@ -127,19 +127,17 @@ func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.U
 	if err := a.establish(ctx, u, stage); err != nil {
 		return err
 	}
-	switch stage {
-	case stageCode:
+	if stage == stageCode {
+		// Not signed in until the code is right: that is audited then.
 		a.sessions.Put(ctx, "next", next)
 		return seeOther(w, r, "/signin/code")
-	case stageEnrol:
-		a.sessions.Put(ctx, "next", next)
-		if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
-			return err
-		}
-		return seeOther(w, r, "/account/mfa")
 	}
 	if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
 		return err
+	}
+	if stage == stageEnrol {
+		a.sessions.Put(ctx, "next", next)
+		return seeOther(w, r, "/account/mfa")
 	}
 	return seeOther(w, r, next)
 }

@@ -168,7 +168,7 @@ func updateUser(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 		if len(problems) > 0 {
 			return renderUser(w, r, st, http.StatusUnprocessableEntity, &in, problems, nil)
 		}
-		out, err := st.UpdateUserKeepingAdmin(ctx, in)
+		out, err := st.UpdateUser(ctx, in)
 		switch {
 		case errors.Is(err, srm.ErrStale) && sameUser(out, in):
 			// A repeated submission (double click, a retry): already saved.

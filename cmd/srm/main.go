@@ -40,6 +40,9 @@ Usage:
                        add a local account; the password is the first line
                        of standard input, for example
                        srm user add --email ana@example.com --role admin <password.txt
+  srm user password --email E
+                       give a local account a new password, read the same way,
+                       and sign it out everywhere
   srm seed --workloads N [--seed S]
                        add N synthetic workloads (all models, owners, a status on
                        every control, about half complete) for load tests
@@ -189,11 +192,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "serve", "migrate", "demo", "seed":
 	case "user":
-		if len(args) == 0 || args[0] != "add" {
+		if len(args) == 0 || (args[0] != "add" && args[0] != "password") {
 			fmt.Fprint(stderr, usage)
-			return errors.New("user: give a subcommand: srm user add --email E --role R")
+			return errors.New("user: give a subcommand: srm user add --email E --role R, or srm user password --email E")
 		}
-		cmd, args = "user add", args[1:]
+		cmd, args = "user "+args[0], args[1:]
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -217,6 +220,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fs.StringVar(&add.Email, "email", "", "the account's email address")
 		fs.StringVar(&role, "role", "", "viewer, editor or admin")
 		fs.StringVar(&add.Name, "name", "", "the person's name")
+	case "user password":
+		fs.StringVar(&add.Email, "email", "", "the local account's email address")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -229,23 +234,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("seed: give the number of workloads with --workloads N")
 	}
 	var password string
-	if cmd == "user add" {
+	if strings.HasPrefix(cmd, "user ") {
 		if fs.NArg() > 0 {
 			// Not repeated: it may be a password typed in the wrong place.
-			return errors.New("user add: unexpected argument after the flags; give the password on standard input, never as an argument")
+			return fmt.Errorf("%s: unexpected argument after the flags; give the password on standard input, never as an argument", cmd)
 		}
+	}
+	switch cmd {
+	case "user add":
 		add.Role = srm.Role(role)
 		if err := checkNewUser(add); err != nil {
 			return err
+		}
+	case "user password":
+		if msg := srm.EmailProblem(add.Email); msg != "" {
+			return fmt.Errorf("user password: --email: %s", msg)
 		}
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	if cmd == "user add" {
+	if strings.HasPrefix(cmd, "user ") {
 		// Before connecting, so a bad password fails at once.
-		if password, err = readPassword(stdin); err != nil {
+		if password, err = readPassword(cmd, stdin); err != nil {
 			return err
 		}
 	}
@@ -282,6 +294,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return seedDemo(ctx, st, cfg.Addr, logger, stdout)
 	case "user add":
 		return addUser(ctx, st, add, password, stdout)
+	case "user password":
+		return setPassword(ctx, st, add.Email, password, stdout)
 	case "seed":
 		start := time.Now()
 		stats, err := st.SeedSynthetic(ctx, workloads, seed)
@@ -412,24 +426,45 @@ func addUser(ctx context.Context, st *store.Store, u srm.User, pw string, stdout
 	return nil
 }
 
+// setPassword gives the local account email a new password and signs it
+// out everywhere.
+func setPassword(ctx context.Context, st *store.Store, email, pw string, stdout io.Writer) error {
+	cred, err := st.UserForSignIn(ctx, email)
+	switch {
+	case errors.Is(err, srm.ErrNotFound):
+		return fmt.Errorf("user password: there is no local account with the email %s", srm.NormalizeEmail(email))
+	case err != nil:
+		return err
+	}
+	hash, err := web.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := st.SetPassword(store.WithActor(ctx, store.Actor{Name: "srm user password"}), cred.User.ID, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "changed the password of %s and signed it out everywhere\n", cred.User.Email)
+	return nil
+}
+
 // readPassword reads the first line of r, without its line ending, and
 // checks it as a new password. It reads no further than a password can be
 // long, and never repeats it.
-func readPassword(r io.Reader) (string, error) {
+func readPassword(cmd string, r io.Reader) (string, error) {
 	const most = 4 * srm.MaxPassword // bytes: 1,024 characters of up to four bytes each
 	line, err := bufio.NewReader(io.LimitReader(r, most+3)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("user add: read the password from standard input: %w", err)
+		return "", fmt.Errorf("%s: read the password from standard input: %w", cmd, err)
 	}
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	switch {
 	case line == "":
-		return "", errors.New("user add: give the password on the first line of standard input")
+		return "", fmt.Errorf("%s: give the password on the first line of standard input", cmd)
 	case len(line) > most:
-		return "", errors.New("user add: the password on standard input is longer than 1,024 characters")
+		return "", fmt.Errorf("%s: the password on standard input is longer than 1,024 characters", cmd)
 	}
 	if msg := srm.PasswordProblem(line); msg != "" {
-		return "", fmt.Errorf("user add: the password on standard input: %s", msg)
+		return "", fmt.Errorf("%s: the password on standard input: %s", cmd, msg)
 	}
 	return line, nil
 }

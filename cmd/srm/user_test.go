@@ -229,3 +229,34 @@ func TestServeDemoPrintsHowToSignInAndTheDemoAdminCan(t *testing.T) {
 		t.Fatal("srm did not shut down")
 	}
 }
+
+func TestUserPasswordReplacesThePasswordAndEndsSessions(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	const first, second = "a long and private first password", "another long private password"
+	do := func(args []string, stdin string) (string, error) {
+		var out bytes.Buffer
+		err := run(t.Context(), args, env(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	if _, err := do([]string{"user", "add", "--email", "bo@example.com", "--role", "editor"}, first+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := do([]string{"user", "password", "--email", "Bo@Example.com"}, second+"\n")
+	if err != nil {
+		t.Fatalf("user password = %v", err)
+	}
+	if want := "changed the password of bo@example.com and signed it out everywhere\n"; out != want || strings.Contains(out, second) {
+		t.Errorf("user password printed %q, want %q", out, want)
+	}
+	wantPassword(t, openStore(t, dbURL), "bo@example.com", second)
+
+	if _, err := do([]string{"user", "password", "--email", "nobody@example.com"}, second+"\n"); err == nil ||
+		!strings.Contains(err.Error(), "no local account") {
+		t.Errorf("user password for nobody = %v, want no local account", err)
+	}
+	if _, err := do([]string{"user", "password", "--email", "bo@example.com"}, "short\n"); err == nil ||
+		!strings.Contains(err.Error(), "at least 12 characters") {
+		t.Errorf("user password with a short one = %v, want the rule", err)
+	}
+}
