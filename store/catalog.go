@@ -203,16 +203,22 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 type ownersCache struct {
 	mu      sync.RWMutex
 	version int64
-	owners  []srm.Owner
+	list    ownerList
+}
+
+// ownerList is every owner, sorted by name, and each owner's name by id.
+type ownerList struct {
+	owners []srm.Owner
+	names  map[int64]string
 }
 
 // ownersAt returns the owners list at version, loading it when the cache
 // holds another.
-func (s *Store) ownersAt(ctx context.Context, version int64) ([]srm.Owner, error) {
+func (s *Store) ownersAt(ctx context.Context, version int64) (ownerList, error) {
 	s.owners.mu.RLock()
-	if s.owners.owners != nil && s.owners.version == version {
+	if s.owners.list.owners != nil && s.owners.version == version {
 		defer s.owners.mu.RUnlock()
-		return s.owners.owners, nil
+		return s.owners.list, nil
 	}
 	s.owners.mu.RUnlock()
 	var (
@@ -225,7 +231,7 @@ func (s *Store) ownersAt(ctx context.Context, version int64) ([]srm.Owner, error
 		                         ORDER BY lower(o.name), o.id), '[]')
 		FROM owners o`).Scan(&v, &raw)
 	if err != nil {
-		return nil, fmt.Errorf("store: list owners: %w", err)
+		return ownerList{}, fmt.Errorf("store: list owners: %w", err)
 	}
 	var rows []struct {
 		ID   int64  `json:"id"`
@@ -233,16 +239,17 @@ func (s *Store) ownersAt(ctx context.Context, version int64) ([]srm.Owner, error
 		Kind string `json:"kind"`
 	}
 	if err := json.Unmarshal(raw, &rows); err != nil {
-		return nil, fmt.Errorf("store: list owners: %w", err)
+		return ownerList{}, fmt.Errorf("store: list owners: %w", err)
 	}
-	owners := make([]srm.Owner, len(rows))
+	l := ownerList{owners: make([]srm.Owner, len(rows)), names: make(map[int64]string, len(rows))}
 	for i, o := range rows {
-		owners[i] = srm.Owner{ID: o.ID, Name: o.Name, Kind: srm.OwnerKind(o.Kind)}
+		l.owners[i] = srm.Owner{ID: o.ID, Name: o.Name, Kind: srm.OwnerKind(o.Kind)}
+		l.names[o.ID] = o.Name
 	}
 	s.owners.mu.Lock()
 	defer s.owners.mu.Unlock()
 	if v >= s.owners.version {
-		s.owners.version, s.owners.owners = v, owners
+		s.owners.version, s.owners.list = v, l
 	}
-	return owners, nil
+	return l, nil
 }

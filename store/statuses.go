@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/srmhq/srm"
 )
@@ -137,28 +139,24 @@ type WorkloadState struct {
 // statement, plus one each when the cached catalog or owners list is out of
 // date. An unknown workload is an error wrapping srm.ErrNotFound.
 func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, error) {
-	// One row per control with a status or an override, each carrying the
-	// workload and the cache versions; a workload with neither gives one row
-	// whose control is NULL.
+	// One row per status, each carrying the workload, the cache versions
+	// and the overrides (as JSON, usually NULL); a workload without
+	// statuses gives one row whose control is 0. Owners' names come from
+	// the cached owners list, which the row's owners_version keeps current.
 	rows, err := s.db.Query(ctx, `
-		SELECT `+prefixed("w", workloadColumns)+`, v.version, v.owners_version,
-		       x.control_id, x.has_status, x.owner_id, x.owner_name, x.complete, x.completed_by, x.completed_at,
-		       x.note, x.evidence, x.not_applicable, x.na_reason, x.version, x.updated_at,
-		       x.party, x.reason, x.created_at, x.override_version
+		SELECT `+prefixed("w", workloadColumns)+`,
+		       (SELECT version FROM catalog_version), (SELECT owners_version FROM catalog_version), o.overrides,
+		       COALESCE(s.control_id, 0), COALESCE(s.owner_id, 0), COALESCE(s.complete, false),
+		       COALESCE(s.completed_by, ''), s.completed_at, COALESCE(s.note, ''), COALESCE(s.evidence, ''),
+		       COALESCE(s.not_applicable, false), COALESCE(s.na_reason, ''), COALESCE(s.version, 0),
+		       COALESCE(s.updated_at, now())
 		FROM workloads w
-		CROSS JOIN catalog_version v
-		LEFT JOIN (
-			SELECT COALESCE(s.control_id, o.control_id) AS control_id, s.control_id IS NOT NULL AS has_status,
-			       COALESCE(s.owner_id, 0) AS owner_id, COALESCE(ow.name, '') AS owner_name,
-			       COALESCE(s.complete, false) AS complete, COALESCE(s.completed_by, '') AS completed_by,
-			       s.completed_at, COALESCE(s.note, '') AS note, COALESCE(s.evidence, '') AS evidence,
-			       COALESCE(s.not_applicable, false) AS not_applicable, COALESCE(s.na_reason, '') AS na_reason,
-			       COALESCE(s.version, 0) AS version, COALESCE(s.updated_at, now()) AS updated_at,
-			       o.party, COALESCE(o.reason, '') AS reason, o.created_at, COALESCE(o.version, 0) AS override_version
-			FROM (SELECT * FROM statuses WHERE workload_id = $1) s
-			LEFT JOIN owners ow ON ow.id = s.owner_id
-			FULL JOIN (SELECT * FROM overrides WHERE workload_id = $1) o ON o.control_id = s.control_id
-		) x ON true
+		CROSS JOIN LATERAL (
+			SELECT json_agg(json_build_object('control_id', control_id, 'party', party, 'reason', reason,
+			                                  'created_at', created_at, 'version', version)) AS overrides
+			FROM overrides WHERE workload_id = w.id
+		) o
+		LEFT JOIN statuses s ON s.workload_id = w.id
 		WHERE w.id = $1`, id)
 	if err != nil {
 		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, translate(err))
@@ -167,49 +165,30 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		r             workloadRow
 		version       int64
 		ownersVersion int64
-		cid           *int64
-		hasStatus     *bool
-		ownerID       *int64
-		ownerName     *string
-		complete      *bool
-		completedBy   *string
-		at            *time.Time
-		note          *string
-		evidence      *string
-		na            *bool
-		naReason      *string
-		sversion      *int64
-		updated       *time.Time
-		party         *string
-		reason        *string
-		created       *time.Time
-		oversion      *int64
+		overrides     []byte
+		cid           int64
+		st            srm.Status
+		at            pgtype.Timestamptz
 		found         bool
 	)
-	ws := WorkloadState{Statuses: map[int64]srm.Status{}, Overrides: map[int64]srm.Override{}}
+	ws := WorkloadState{Statuses: make(map[int64]srm.Status, 32)}
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version,
-		&r.CreatedAt, &r.UpdatedAt, &version, &ownersVersion,
-		&cid, &hasStatus, &ownerID, &ownerName, &complete, &completedBy, &at, &note, &evidence, &na, &naReason,
-		&sversion, &updated, &party, &reason, &created, &oversion}, func() error {
+		&r.CreatedAt, &r.UpdatedAt, &version, &ownersVersion, &overrides,
+		&cid, &st.OwnerID, &st.Complete, &st.CompletedBy, &at, &st.Note, &st.Evidence, &st.NotApplicable,
+		&st.NAReason, &st.Version, &st.UpdatedAt}, func() error {
+		if !found && overrides != nil {
+			// Copied: pgx reuses the buffer for the next row.
+			overrides = append([]byte(nil), overrides...)
+		}
 		found = true
-		if cid == nil {
+		if cid == 0 {
 			return nil
 		}
-		if *hasStatus {
-			st := srm.Status{OwnerID: *ownerID, OwnerName: *ownerName, Complete: *complete, CompletedBy: *completedBy,
-				Note: *note, Evidence: *evidence, NotApplicable: *na, NAReason: *naReason, Version: *sversion, UpdatedAt: *updated}
-			if at != nil {
-				st.CompletedAt = *at
-			}
-			ws.Statuses[*cid] = st
+		st.CompletedAt = time.Time{}
+		if at.Valid {
+			st.CompletedAt = at.Time
 		}
-		if party != nil {
-			o := srm.Override{WorkloadID: id, ControlID: *cid, Party: srm.Party(*party), Reason: *reason, Version: *oversion}
-			if created != nil {
-				o.CreatedAt = *created
-			}
-			ws.Overrides[*cid] = o
-		}
+		ws.Statuses[cid] = st
 		return nil
 	})
 	if err != nil {
@@ -219,13 +198,48 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
 	}
 	ws.Workload = r.workload()
-	if ws.Owners, err = s.ownersAt(ctx, ownersVersion); err != nil {
+	if ws.Overrides, err = decodeOverrides(id, overrides); err != nil {
+		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
+	}
+	owners, err := s.ownersAt(ctx, ownersVersion)
+	if err != nil {
 		return WorkloadState{}, err
+	}
+	ws.Owners = owners.owners
+	for cid, st := range ws.Statuses {
+		if st.OwnerID != 0 {
+			st.OwnerName = owners.names[st.OwnerID]
+			ws.Statuses[cid] = st
+		}
 	}
 	if ws.Catalog, err = s.catalogAt(ctx, version); err != nil {
 		return WorkloadState{}, err
 	}
 	return ws, nil
+}
+
+// decodeOverrides reads a workload's overrides as WorkloadState's query
+// aggregates them: a JSON array, or NULL for none.
+func decodeOverrides(workloadID int64, raw []byte) (map[int64]srm.Override, error) {
+	out := map[int64]srm.Override{}
+	if raw == nil {
+		return out, nil
+	}
+	var rows []struct {
+		ControlID int64     `json:"control_id"`
+		Party     string    `json:"party"`
+		Reason    string    `json:"reason"`
+		CreatedAt time.Time `json:"created_at"`
+		Version   int64     `json:"version"`
+	}
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		return nil, fmt.Errorf("overrides: %w", err)
+	}
+	for _, o := range rows {
+		out[o.ControlID] = srm.Override{WorkloadID: workloadID, ControlID: o.ControlID, Party: srm.Party(o.Party),
+			Reason: o.Reason, CreatedAt: o.CreatedAt, Version: o.Version}
+	}
+	return out, nil
 }
 
 // Overrides returns the workload's departures from its baseline, keyed by

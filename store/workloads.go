@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -108,14 +111,41 @@ const (
 type WorkloadQuery struct {
 	Model   srm.ServiceModel // "" for every model
 	Sort    WorkloadSort
-	Page    int // from 1
+	Page    int // from 1; used when neither After nor Before is set
 	PerPage int
+	// After and Before page by keyset, the way the list's own links do:
+	// the page that follows the workload After, or precedes the workload
+	// Before, in the chosen order. Each page then costs what the first
+	// does, however deep. A workload that no longer exists gives an empty
+	// page.
+	After, Before int64
 }
 
 // WorkloadPage is one page of the workload list and the size of the whole.
 type WorkloadPage struct {
 	Items []srm.WorkloadSummary
 	Total int // workloads that match the filter, on every page
+}
+
+// sortKeys are the columns of each order, as expressions of a workloads
+// row named by %[1]s; each order is an index on workloads (migrations
+// 000003 and 000006). Progress descending sorts by -pct so that its keys all
+// ascend and a keyset page is one row comparison on the index.
+var sortKeys = map[WorkloadSort][]string{
+	ByName:         {"lower(%[1]s.name)", "%[1]s.id"},
+	ByProgress:     {"%[1]s.pct", "lower(%[1]s.name)", "%[1]s.id"},
+	ByProgressDesc: {"-%[1]s.pct", "lower(%[1]s.name)", "%[1]s.id"},
+}
+
+// keyOf lists the keys of an order for the row named alias, each followed
+// by suffix (" DESC" to reverse it).
+func keyOf(sort WorkloadSort, alias, suffix string) string {
+	keys := sortKeys[sort]
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf(k, alias) + suffix
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Workloads returns one page of workloads with their progress, computed in
@@ -128,50 +158,81 @@ func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadPage, e
 	if q.Page < 1 {
 		q.Page = 1
 	}
-	// order is one of these constants, never input; each is served by an
-	// index on workloads, so a page reads 50 rows whatever the portfolio size.
-	order := "lower(w.name), w.id"
-	switch q.Sort {
-	case ByProgress:
-		order = "w.pct, lower(w.name), w.id"
-	case ByProgressDesc:
-		order = "w.pct DESC, lower(w.name), w.id"
+	if _, ok := sortKeys[q.Sort]; !ok {
+		q.Sort = ByName
 	}
-	// Two shapes of query rather than "$1 = '' OR model = $1", so that a
+	// Every piece of SQL below is one of these constants, never input.
+	// Two shapes of filter rather than "$1 = '' OR model = $1", so that a
 	// cached generic plan still uses the model's index.
-	where, args := "", []any{q.PerPage, (q.Page - 1) * q.PerPage}
+	var (
+		where []string
+		args  = []any{q.PerPage}
+		order = keyOf(q.Sort, "w", "")
+		tail  = ""
+	)
 	if q.Model != "" {
-		where, args = "WHERE w.model = $3", append(args, string(q.Model))
+		args = append(args, string(q.Model))
+		where = append(where, fmt.Sprintf("w.model = $%d", len(args)))
 	}
-	rows, _ := s.db.Query(ctx, `
-		SELECT w.id, w.name, w.description, w.model, w.baseline_id, w.version, w.created_at, w.updated_at,
-		       b.name AS baseline_name, w.done, w.total
-		FROM workloads w
-		JOIN baselines b ON b.id = w.baseline_id
-		`+where+`
-		ORDER BY `+order+`
-		LIMIT $1 OFFSET $2`, args...)
-	type summaryRow struct {
-		workloadRow
-		BaselineName string
-		Done         int
-		Total        int
+	switch {
+	case q.After > 0:
+		args = append(args, q.After)
+		where = append(where, fmt.Sprintf("(%s) > (SELECT %s FROM workloads k WHERE k.id = $%d)",
+			keyOf(q.Sort, "w", ""), keyOf(q.Sort, "k", ""), len(args)))
+	case q.Before > 0:
+		// The page before, read backwards and turned round below.
+		args = append(args, q.Before)
+		where = append(where, fmt.Sprintf("(%s) < (SELECT %s FROM workloads k WHERE k.id = $%d)",
+			keyOf(q.Sort, "w", ""), keyOf(q.Sort, "k", ""), len(args)))
+		order = keyOf(q.Sort, "w", " DESC")
+	default:
+		args = append(args, (q.Page-1)*q.PerPage)
+		tail = fmt.Sprintf(" OFFSET $%d", len(args))
 	}
-	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[summaryRow])
+	filter := ""
+	if len(where) > 0 {
+		filter = "WHERE " + strings.Join(where, " AND ")
+	}
+	// One statement: the count (from the summary's shards: 64 small rows,
+	// not a scan) joined to the page, so an empty page still says how many
+	// workloads match. The page's columns are never NULL on a real row.
+	args = append(args, string(q.Model))
+	rows, err := s.db.Query(ctx, `
+		SELECT n.matching, COALESCE(p.id, 0), COALESCE(p.name, ''), COALESCE(p.description, ''),
+		       COALESCE(p.model, ''), COALESCE(p.baseline_id, 0), COALESCE(p.version, 0),
+		       COALESCE(p.created_at, now()), COALESCE(p.updated_at, now()),
+		       COALESCE(p.baseline_name, ''), COALESCE(p.done, 0), COALESCE(p.total, 0)
+		FROM (SELECT COALESCE(sum(workloads), 0)::int AS matching FROM portfolio_shards
+		      WHERE layer = 'physical' AND (model = $`+strconv.Itoa(len(args))+` OR $`+strconv.Itoa(len(args))+` = '')) n
+		LEFT JOIN LATERAL (
+			SELECT w.id, w.name, w.description, w.model, w.baseline_id, w.version, w.created_at, w.updated_at,
+			       b.name AS baseline_name, w.done, w.total, w.n
+			FROM (SELECT w.*, row_number() OVER (ORDER BY `+order+`) AS n
+			      FROM workloads w `+filter+` ORDER BY `+order+` LIMIT $1`+tail+`) w
+			JOIN baselines b ON b.id = w.baseline_id
+		) p ON true
+		ORDER BY p.n`, args...)
 	if err != nil {
 		return WorkloadPage{}, fmt.Errorf("store: list workloads: %w", err)
 	}
-	page := WorkloadPage{Items: make([]srm.WorkloadSummary, len(recs))}
-	for i, r := range recs {
-		page.Items[i] = srm.WorkloadSummary{Workload: r.workload(), BaselineName: r.BaselineName,
-			Progress: srm.Progress{Done: r.Done, Total: r.Total}}
-	}
-	// The count comes from the summary's shards: 64 small rows, not a scan.
-	err = s.db.QueryRow(ctx, `
-		SELECT COALESCE(sum(workloads), 0)::int FROM portfolio_shards
-		WHERE layer = 'physical' AND (model = $1 OR $1 = '')`, string(q.Model)).Scan(&page.Total)
+	var (
+		page WorkloadPage
+		r    workloadRow
+		name string
+		pr   srm.Progress
+	)
+	_, err = pgx.ForEachRow(rows, []any{&page.Total, &r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID,
+		&r.Version, &r.CreatedAt, &r.UpdatedAt, &name, &pr.Done, &pr.Total}, func() error {
+		if r.ID != 0 {
+			page.Items = append(page.Items, srm.WorkloadSummary{Workload: r.workload(), BaselineName: name, Progress: pr})
+		}
+		return nil
+	})
 	if err != nil {
-		return WorkloadPage{}, fmt.Errorf("store: count workloads: %w", err)
+		return WorkloadPage{}, fmt.Errorf("store: list workloads: %w", err)
+	}
+	if q.After <= 0 && q.Before > 0 {
+		slices.Reverse(page.Items)
 	}
 	return page, nil
 }

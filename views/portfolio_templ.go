@@ -359,9 +359,9 @@ func PortfolioPage(v PortfolioView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var14 string
-						templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.URL(query("/", "model", string(v.Model), "sort", v.Sort, "page", itoa(v.Page-1)))).ResolveURL(ctx)
+						templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.URL(v.previousURL())).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/portfolio.templ`, Line: 110, Col: 115}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/portfolio.templ`, Line: 110, Col: 54}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
 						if templ_7745c5c3_Err != nil {
@@ -421,9 +421,9 @@ func PortfolioPage(v PortfolioView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var18 string
-						templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.URL(query("/", "model", string(v.Model), "sort", v.Sort, "page", itoa(v.Page+1)))).ResolveURL(ctx)
+						templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.URL(v.nextURL())).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/portfolio.templ`, Line: 114, Col: 115}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/portfolio.templ`, Line: 114, Col: 50}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var18)
 						if templ_7745c5c3_Err != nil {
@@ -452,6 +452,23 @@ func PortfolioPage(v PortfolioView) templ.Component {
 		}
 		return nil
 	})
+}
+
+// previousURL and nextURL page from the first or last workload shown (by
+// keyset: as cheap deep in the list as at its start), and carry the page
+// number for the label. Page 1 is the plain list.
+func (v PortfolioView) previousURL() string {
+	if v.Page <= 2 || len(v.Items) == 0 {
+		return query("/", "model", string(v.Model), "sort", v.Sort)
+	}
+	return query("/", "model", string(v.Model), "sort", v.Sort, "page", itoa(v.Page-1), "before", itoa(v.Items[0].Workload.ID))
+}
+
+func (v PortfolioView) nextURL() string {
+	if len(v.Items) == 0 {
+		return query("/", "model", string(v.Model), "sort", v.Sort, "page", itoa(v.Page+1))
+	}
+	return query("/", "model", string(v.Model), "sort", v.Sort, "page", itoa(v.Page+1), "after", itoa(v.Items[len(v.Items)-1].Workload.ID))
 }
 
 func nextProgressSort(current string) string {

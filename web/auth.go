@@ -72,6 +72,7 @@ func newSessionManager(st *store.Store, cfg Config) (*scs.SessionManager, error)
 	sm := scs.New()
 	sm.Store = &sessionStore{PostgresStore: ss, st: st}
 	sm.HashTokenInStore = true
+	sm.Codec = sessionCodec{}
 	sm.Lifetime = cfg.Lifetime
 	sm.IdleTimeout = 0 // srm keeps the idle time itself (keySeen), to write at most once a minute
 	sm.Cookie.Name = SessionCookie

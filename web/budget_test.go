@@ -52,6 +52,16 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 		t.Fatalf("no IaaS workload seeded: %v", err)
 	}
 	wl := page.Items[0]
+	// Pager links page from a workload with others after it, or before it.
+	byProgress, err := st.Workloads(ctx, store.WorkloadQuery{Sort: store.ByProgress, PerPage: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iaas, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.IaaS, Sort: store.ByProgressDesc, PerPage: 1000})
+	if err != nil || len(iaas.Items) < 2 {
+		t.Fatalf("%d IaaS workloads seeded (%v); the pager needs two", len(iaas.Items), err)
+	}
+	after, before := byProgress.Items[0].Workload.ID, iaas.Items[len(iaas.Items)-1].Workload.ID
 	var sso, patching int64
 	controls, err := st.Controls(ctx)
 	if err != nil {
@@ -76,6 +86,8 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 	cases := []budgetCase{
 		{"portfolio", "GET", "/", nil, false, 200, noVersion},
 		{"portfolio by progress, filtered, page 2", "GET", "/?model=paas&sort=-progress&page=2", nil, false, 200, noVersion},
+		{"portfolio, next page by its link", "GET", fmt.Sprintf("/?sort=progress&page=2&after=%d", after), nil, false, 200, noVersion},
+		{"portfolio, previous page by its link", "GET", fmt.Sprintf("/?model=iaas&sort=-progress&page=2&before=%d", before), nil, false, 200, noVersion},
 		{"new workload form", "GET", "/workloads/new", nil, false, 200, noVersion},
 		{"workload page", "GET", w, nil, false, 200, noVersion},
 		{"workload page fragment", "GET", w, nil, true, 200, noVersion},

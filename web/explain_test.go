@@ -76,6 +76,10 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	send("GET", "/", nil, false)
 	send("GET", "/?sort=progress&page=30", nil, false)
 	send("GET", "/?model=iaas&sort=-progress&page=5", nil, false)
+	// Next and Previous links page by keyset, deep in the list.
+	send("GET", fmt.Sprintf("/?sort=progress&page=150&after=%d", wl.ID), nil, false)
+	send("GET", fmt.Sprintf("/?sort=name&page=150&before=%d", wl.ID), nil, false)
+	send("GET", fmt.Sprintf("/?model=saas&sort=-progress&page=40&after=%d", wl.ID), nil, false)
 	send("GET", w, nil, false)
 	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"owner": {"Explain team"}, "complete": {"1"}, "version": {ssoVersion}}, true)
 	send("GET", "/owners", nil, false)

@@ -16,11 +16,11 @@ import (
 // with the role each route needs. Outside the session: health checks and
 // static files. Inside: signing in, open to all; everything else needs a
 // role, and anything not listed is refused (deny by default).
-func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, ready func() bool) {
+func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg Config) {
 	h := func(fn handlerFunc) http.HandlerFunc { return handle(logger, fn) }
 
 	r.Get("/healthz", healthz)
-	r.Get("/readyz", readyz(st, ready))
+	r.Get("/readyz", readyz(st, cfg.Ready))
 	r.Method(http.MethodGet, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Method(http.MethodHead, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +59,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, read
 			r.Get("/owners", h(ownersPage(st)))
 			r.Get("/owners/{id}", h(queuePage(st)))
 			r.Get("/controls", h(catalogPage(st)))
+			if cfg.Bench {
+				r.Get("/_bench/workload/{id}", h(benchWorkload(st)))
+			}
 		})
 
 		r.Group(func(r chi.Router) {

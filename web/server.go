@@ -33,6 +33,9 @@ type Config struct {
 	TrustedProxies []string
 	// OIDC configures single sign-on; nil turns it off.
 	OIDC *OIDCConfig
+	// Bench adds GET /_bench/workload/{id} for `make bench`: the workload
+	// page, signed in, without its HTML. Never on in production.
+	Bench bool
 }
 
 // NewServer returns the application's root handler. Every dependency is a
@@ -70,7 +73,7 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	r.Use(middleware.RequestID, clientIPs, logRequests(logger), middleware.Recoverer)
 	r.Use(http.NewCrossOriginProtection().Handler)
 	r.Use(securityHeaders, limitBody, deadline)
-	addRoutes(r, logger, st, a, cfg.Ready)
+	addRoutes(r, logger, st, a, cfg)
 	return r, nil
 }
 

@@ -31,6 +31,16 @@ func pageNumber(s string) int {
 	return page
 }
 
+// cursor reads a workload id that a pager link pages from: 0 (none) for
+// anything that is not a positive integer.
+func cursor(s string) int64 {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0
+	}
+	return id
+}
+
 // portfolioPage handles "GET /": the portfolio's progress and the workload
 // list, filtered by model, sorted and paged. Unknown filter values fall back
 // to the defaults rather than failing.
@@ -48,9 +58,20 @@ func portfolioPage(st *store.Store) handlerFunc {
 			sort = string(store.ByName)
 		}
 		page := pageNumber(q.Get("page"))
-		list, err := st.Workloads(r.Context(), store.WorkloadQuery{Model: model, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage})
+		lq := store.WorkloadQuery{Model: model, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage,
+			After: cursor(q.Get("after")), Before: cursor(q.Get("before"))}
+		list, err := st.Workloads(r.Context(), lq)
 		if err != nil {
 			return err
+		}
+		if len(list.Items) == 0 && (lq.After > 0 || lq.Before > 0) {
+			// The workload the link started from has gone, or the list
+			// has shrunk since: show the page by its number instead (one
+			// statement more, still within the budget).
+			lq.After, lq.Before = 0, 0
+			if list, err = st.Workloads(r.Context(), lq); err != nil {
+				return err
+			}
 		}
 		layers, all, err := st.PortfolioProgress(r.Context())
 		if err != nil {
@@ -187,6 +208,25 @@ func workloadPage(st *store.Store) handlerFunc {
 			return render(w, r, http.StatusOK, views.WorkloadBody(v))
 		}
 		return render(w, r, http.StatusOK, views.WorkloadPage(v))
+	}
+}
+
+// benchWorkload does what workloadPage does except render: it reads the
+// session, loads the workload and assesses every control, then answers
+// "ok". With Config.Bench only, so that `make bench` can show what the
+// page costs before its HTML (docs/performance.md).
+func benchWorkload(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if _, _, err := loadWorkloadView(r, st, id); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+		return nil
 	}
 }
 

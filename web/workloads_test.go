@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/web"
 )
 
 func TestCreateWorkloadRedirectsToItsPage(t *testing.T) {
@@ -468,4 +470,102 @@ func rowNames(doc *goquery.Document) []string {
 		out = append(out, strings.TrimPrefix(s.AttrOr("data-testid", ""), "workload-"))
 	})
 	return out
+}
+
+// TestPortfolioPagerLinksWalkEveryPage follows Next to the end and Previous
+// back to the start: every workload appears once, in order, the label
+// counts the pages, and a link whose workload has gone still shows a page.
+func TestPortfolioPagerLinksWalkEveryPage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if _, err := h.st.SeedSynthetic(t.Context(), 120, 5); err != nil {
+		t.Fatal(err)
+	}
+	rowNames := func(doc *goquery.Document) []string {
+		var out []string
+		doc.Find(`table tbody tr`).Each(func(_ int, s *goquery.Selection) {
+			out = append(out, strings.TrimSpace(s.Find("a").First().Text()))
+		})
+		return out
+	}
+	label := func(doc *goquery.Document) string {
+		return strings.Join(strings.Fields(doc.Find(tid("pager")).Find("span").First().Text()), " ")
+	}
+	path := "/?sort=-progress"
+	var forward [][]string
+	var pages []string
+	for {
+		doc := h.page(path)
+		forward = append(forward, rowNames(doc))
+		pages = append(pages, path)
+		if want := fmt.Sprintf("Page %d of 3 · 120 workloads", len(forward)); label(doc) != want {
+			t.Errorf("GET %s: pager says %q, want %q", path, label(doc), want)
+		}
+		next, ok := doc.Find(tid("pager")).Find(`a[rel="next"]`).Attr("href")
+		if !ok {
+			break
+		}
+		if !strings.Contains(next, "after=") {
+			t.Errorf("next link %q does not page from the last workload shown", next)
+		}
+		path = next
+	}
+	seen := map[string]bool{}
+	for _, p := range forward {
+		for _, n := range p {
+			if seen[n] {
+				t.Errorf("%q is on two pages", n)
+			}
+			seen[n] = true
+		}
+	}
+	if len(forward) != 3 || len(seen) != 120 {
+		t.Fatalf("walked %d pages with %d workloads; want 3 pages, 120 workloads", len(forward), len(seen))
+	}
+	for i := len(forward) - 1; i > 0; i-- {
+		prev, ok := h.page(pages[i]).Find(tid("pager")).Find(`a[rel="prev"]`).Attr("href")
+		if !ok {
+			t.Fatalf("page %d has no previous link", i+1)
+		}
+		if got := rowNames(h.page(prev)); !slices.Equal(got, forward[i-1]) {
+			t.Errorf("previous from page %d (%s) shows %v, want %v", i+1, prev, got, forward[i-1])
+		}
+	}
+	// The workload a link pages from is deleted: the page number still works.
+	var gone int64
+	if err := h.pool.QueryRow(t.Context(), `SELECT id FROM workloads ORDER BY id DESC LIMIT 1`).Scan(&gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.DeleteWorkload(t.Context(), gone); err != nil {
+		t.Fatal(err)
+	}
+	doc := h.page(fmt.Sprintf("/?sort=-progress&page=2&after=%d", gone))
+	if got := rowNames(doc); len(got) != 50 || label(doc) != "Page 2 of 3 · 119 workloads" {
+		t.Errorf("a link from a deleted workload shows %d workloads, %q; want page 2 by its number", len(got), label(doc))
+	}
+}
+
+// TestBenchWorkloadRouteExistsOnlyForBenchmarks: the unrendered workload
+// page that `make bench` measures needs Config.Bench, and even then a
+// session like the real page.
+func TestBenchWorkloadRouteExistsOnlyForBenchmarks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	path := "/_bench/workload/" + itoa(w.ID)
+	if rec := h.get(path); rec.Code != http.StatusNotFound {
+		t.Errorf("GET %s without Config.Bench = %d, want 404", path, rec.Code)
+	}
+	bench := &harness{t: t, st: h.st, pool: h.pool, srv: newServer(t, h.st, web.Config{Bench: true})}
+	bench.signInAs(srm.Viewer)
+	rec := bench.get(path)
+	if rec.Code != http.StatusOK || rec.Body.String() != "ok\n" {
+		t.Errorf("GET %s with Config.Bench, signed in = %d %q, want 200 ok", path, rec.Code, rec.Body.String())
+	}
+	if rec := bench.get("/_bench/workload/999999"); rec.Code != http.StatusNotFound {
+		t.Errorf("GET an unknown workload with Config.Bench = %d, want 404", rec.Code)
+	}
+	if rec := bench.signedOut().get(path); rec.Code != http.StatusSeeOther {
+		t.Errorf("GET %s with Config.Bench, signed out = %d, want 303 to sign in", path, rec.Code)
+	}
 }

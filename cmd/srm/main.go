@@ -85,7 +85,8 @@ Environment:
                  benchmarking aid, off unless set to 1 (make bench sets it):
                  serve then also answers GET /_bench/ceiling with one SELECT 1
                  through the pool and no middleware, a ceiling to compare
-                 pages against
+                 pages against, and GET /_bench/workload/{id}, the workload
+                 page signed in but not rendered
 
 serve stops gracefully on SIGINT or SIGTERM: /readyz turns 503 at once,
 the listener closes after the drain, and requests in flight get up to 10
@@ -105,7 +106,7 @@ func main() {
 type config struct {
 	DatabaseURL  string
 	Addr         string
-	BenchCeiling bool          // SRM_BENCH_CEILING=1: serve /_bench/ceiling as well
+	BenchCeiling bool          // SRM_BENCH_CEILING=1: serve /_bench/ceiling and /_bench/workload/{id} as well
 	Drain        time.Duration // SRM_SHUTDOWN_DRAIN: how long /readyz says 503 before the listener closes
 	Web          web.Config    // sessions, proxies and single sign-on
 }
@@ -486,6 +487,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 	var stopping atomic.Bool
 	wcfg := cfg.Web
 	wcfg.Ready = func() bool { return !stopping.Load() }
+	wcfg.Bench = cfg.BenchCeiling
 	handler, err := web.NewServer(ctx, logger, st, wcfg)
 	if err != nil {
 		return err
