@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/srmhq/srm"
@@ -86,6 +87,38 @@ func workloadURL(id int64) string { return "/workloads/" + itoa(id) }
 func controlAnchor(id int64) string { return "control-" + itoa(id) }
 
 func fieldID(cid int64, field string) string { return "c" + itoa(cid) + "-" + field }
+
+// fieldIDs are the ids of a status form's fields, made once per control
+// rather than on every render of every card.
+type fieldIDs struct {
+	owner, ownerKind, complete, note, evidence, evidenceError, na, naReason string
+}
+
+var fieldIDCache sync.Map // control id → fieldIDs
+
+func fieldIDsOf(cid int64) fieldIDs {
+	if ids, ok := fieldIDCache.Load(cid); ok {
+		return ids.(fieldIDs)
+	}
+	ids := fieldIDs{owner: fieldID(cid, "owner"), ownerKind: fieldID(cid, "owner-kind"), complete: fieldID(cid, "complete"),
+		note: fieldID(cid, "note"), evidence: fieldID(cid, "evidence"), evidenceError: fieldID(cid, "evidence") + "-error",
+		na: fieldID(cid, "na"), naReason: fieldID(cid, "na-reason")}
+	fieldIDCache.Store(cid, ids)
+	return ids
+}
+
+// cardClass is a control card's classes: its party, and whether it is done
+// or does not apply.
+func cardClass(a srm.Assignment) string {
+	c := "control control-" + string(a.Party)
+	if a.Done() {
+		c += " is-done"
+	}
+	if a.Status.NotApplicable && a.Party.Counted() {
+		c += " is-na"
+	}
+	return c
+}
 
 // query builds a query string from key/value pairs, leaving out empty values.
 func query(path string, kv ...string) string {
