@@ -176,10 +176,6 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		&r.CreatedAt, &r.UpdatedAt, &version, &ownersVersion, &overrides,
 		&cid, &st.OwnerID, &st.Complete, &st.CompletedBy, &at, &st.Note, &st.Evidence, &st.NotApplicable,
 		&st.NAReason, &st.Version, &st.UpdatedAt}, func() error {
-		if !found && overrides != nil {
-			// Copied: pgx reuses the buffer for the next row.
-			overrides = append([]byte(nil), overrides...)
-		}
 		found = true
 		if cid == 0 {
 			return nil
