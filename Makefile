@@ -15,8 +15,10 @@ run:
 	exec bin/srm serve --demo
 
 # Run all tests against a throwaway PostgreSQL cluster.
+# Every benchmark also runs once, so none can rot unseen.
 test:
 	.ci/pg test -- go test -race -count=1 -timeout 25m ./...
+	.ci/pg test -- go test -run '^$$' -bench . -benchtime 1x -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=3s
 
 # Regenerate templ code (always from the repo root).

@@ -49,6 +49,20 @@ func BenchmarkHotQueries(b *testing.B) {
 			}
 		}
 	})
+	b.Run("Workloads by progress, page 15 by page number", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := st.Workloads(ctx, store.WorkloadQuery{Sort: store.ByProgressDesc, Page: 15}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Workloads by progress, the page after a workload", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := st.Workloads(ctx, store.WorkloadQuery{Sort: store.ByProgressDesc, Page: 15, After: wl.Workload.ID}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("PortfolioProgress", func(b *testing.B) {
 		for b.Loop() {
 			if _, _, err := st.PortfolioProgress(ctx); err != nil {
@@ -57,10 +71,15 @@ func BenchmarkHotQueries(b *testing.B) {
 		}
 	})
 	b.Run("RecordStatus", func(b *testing.B) {
-		complete := false
+		// Each save sends the version the last one left, as the page does.
+		ss, err := st.Statuses(ctx, wl.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cur := ss[sso]
 		for b.Loop() {
-			complete = !complete
-			if _, err := st.RecordStatus(ctx, wl.ID, sso, srm.Status{Complete: complete}, srm.Owner{Name: "Bench team", Kind: srm.Team}); err != nil {
+			next := srm.Status{Complete: !cur.Complete, Version: cur.Version}
+			if cur, err = st.RecordStatus(ctx, wl.ID, sso, next, srm.Owner{Name: "Bench team", Kind: srm.Team}); err != nil {
 				b.Fatal(err)
 			}
 		}
