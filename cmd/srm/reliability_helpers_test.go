@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -895,12 +896,82 @@ func (c *cluster) stopFast() {
 	}
 }
 
-// kill SIGKILLs the postmaster: the next start runs crash recovery.
+// kill crashes the whole server at once, as a machine losing power would:
+// the postmaster is frozen so that it cannot start another backend, then
+// every backend and the postmaster get SIGKILL. The next start runs crash
+// recovery. (SIGKILL to the postmaster alone leaves its backends serving
+// their open connections for a moment, so a request sent after the kill
+// could still commit.)
 func (c *cluster) kill() {
 	c.t.Helper()
-	if !c.signalAndWait(syscall.SIGKILL, 30*time.Second) {
-		c.t.Fatal("postgres did not go away after SIGKILL")
+	pm := c.postmasterPID()
+	if err := syscall.Kill(pm, syscall.SIGSTOP); err != nil {
+		c.t.Fatalf("freeze postmaster: %v", err)
 	}
+	backends := childrenOf(pm)
+	for _, pid := range backends {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err := syscall.Kill(pm, syscall.SIGKILL); err != nil {
+		c.t.Fatalf("kill postmaster: %v", err)
+	}
+	// Run as root, the server's parent is runuser, which stops itself when
+	// its child stops (as su does), whenever it notices; it must run on to
+	// see the postmaster die, so it is woken until it has.
+	gone := time.After(30 * time.Second)
+	for wait := true; wait; {
+		_ = c.proc.Process.Signal(syscall.SIGCONT)
+		select {
+		case <-c.exited:
+			wait = false
+		case <-time.After(10 * time.Millisecond):
+		case <-gone:
+			c.t.Fatal("postgres did not go away after SIGKILL")
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range backends {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("backend %d still runs 10 s after SIGKILL", pid)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// "pid (comm) state ppid …": comm may hold spaces and parentheses.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(fields[1]); err == nil && ppid == pid {
+			if child, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil {
+				out = append(out, child)
+			}
+		}
+	}
+	return out
+}
+
+// alive reports whether pid still runs: it exists and is not a zombie
+// waiting to be reaped.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
 }
 
 // destroy stops the server at once if it runs; the folder goes with t.TempDir.
