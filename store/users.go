@@ -371,16 +371,42 @@ func (s *Store) EnableTOTP(ctx context.Context, id int64, secret string, step in
 // DisableTOTP removes a user's authenticator and recovery codes.
 func (s *Store) DisableTOTP(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET totp_secret = NULL, totp_step = 0 WHERE id = $1
-			RETURNING `+userColumns, id))
+		u, err := removeTOTP(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("store: remove authenticator of %d: %w", id, translate(err))
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, id); err != nil {
 			return err
 		}
 		return recordEvent(ctx, tx, "mfa.removed", u, nil)
 	})
+}
+
+// ResetMFA is an admin's help for someone who has lost their authenticator
+// and their recovery codes: the authenticator and the codes go, and every
+// session of the account ends, so the person signs in again with their
+// password (and sets up a new authenticator if an admin requires one).
+// An unknown account is an error wrapping srm.ErrNotFound.
+func (s *Store) ResetMFA(ctx context.Context, id int64) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := removeTOTP(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := recordEvent(ctx, tx, "mfa.reset", u, nil); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, u, "authenticator reset by an admin")
+	})
+}
+
+func removeTOTP(ctx context.Context, tx pgx.Tx, id int64) (srm.User, error) {
+	u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET totp_secret = NULL, totp_step = 0 WHERE id = $1
+		RETURNING `+userColumns, id))
+	if err != nil {
+		return srm.User{}, fmt.Errorf("store: remove authenticator of %d: %w", id, translate(err))
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, id); err != nil {
+		return srm.User{}, err
+	}
+	return u, nil
 }
 
 // UseTOTPStep spends the authenticator code of time step step: it reports

@@ -496,3 +496,62 @@ func audited(t testing.TB, pool *pgxpool.Pool, id int64) []string {
 	}
 	return actions
 }
+
+// TestAdminResetsALostAuthenticator: someone has lost their phone and
+// their recovery codes. An admin resets the authenticator: it and the
+// codes go, the person's sessions end, the audit trail names the admin,
+// and the person signs in with their password again, or must set up a new
+// authenticator when an admin requires one. Admins cannot reset their own
+// this way, since a stolen session could then drop the second factor.
+func TestAdminResetsALostAuthenticator(t *testing.T) {
+	t.Parallel()
+	user, pool := newMFAHarness(t, srm.Editor)
+	user.enrolTOTP()
+	admin := user.as(srm.Admin)
+	page := "/admin/users/" + itoa(user.user.ID)
+
+	rec := admin.submit(admin.page(page).Find(tid("mfa-reset-form")), nil)
+	wantRedirect(t, "POST reset authenticator", rec, page+"?done=mfa-reset")
+	doc := admin.page(page + "?done=mfa-reset")
+	if doc.Find(tid("notice")).Length() != 1 || doc.Find(tid("mfa-reset-form")).Length() != 0 {
+		t.Error("after the reset: want a notice and no reset form (there is nothing left to reset)")
+	}
+	if u, err := user.st.User(t.Context(), user.user.ID); err != nil || u.MFA {
+		t.Errorf("after the reset: User = %+v, %v; want no authenticator", u, err)
+	}
+	if n, err := user.st.RecoveryCodesLeft(t.Context(), user.user.ID); err != nil || n != 0 {
+		t.Errorf("RecoveryCodesLeft after the reset = %d, %v; want 0", n, err)
+	}
+	if rec := user.get("/account"); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/signin") {
+		t.Errorf("the person's session after the reset: GET /account = %d to %q, want 303 to sign in", rec.Code, rec.Header().Get("Location"))
+	}
+	var actor string
+	if err := pool.QueryRow(t.Context(), `SELECT actor FROM audit WHERE action = 'mfa.reset' AND object_id = $1`, itoa(user.user.ID)).Scan(&actor); err != nil || actor != admin.user.Email {
+		t.Errorf("audit of the reset: actor %q, %v; want %q", actor, err, admin.user.Email)
+	}
+	if got := audited(t, pool, user.user.ID); !slices.Contains(got, "sessions.revoked") {
+		t.Errorf("audit of user %d = %q, want sessions.revoked too", user.user.ID, got)
+	}
+	user.signIn(user.user.Email, testPassword) // the password alone again
+
+	// Required MFA: after a reset the next sign-in goes to enrolment.
+	// (Requiring it signs out whoever has no authenticator: the admin sets
+	// one up first.)
+	user.enrolTOTP()
+	admin.enrolTOTP()
+	if err := user.st.SetRequireMFA(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect(t, "POST reset while MFA is required", admin.post(page+"/mfa/reset", nil), page+"?done=mfa-reset")
+	user.firstFactor(user.user.Email, "/account/mfa")
+
+	// Not one's own, not even by posting the form by hand.
+	own := "/admin/users/" + itoa(admin.user.ID)
+	if admin.page(own).Find(tid("mfa-reset-form")).Length() != 0 {
+		t.Error("an admin's own page offers to reset their own authenticator")
+	}
+	wantStatus(t, "POST reset own authenticator", admin.post(own+"/mfa/reset", nil), http.StatusForbidden)
+	if u, err := admin.st.User(t.Context(), admin.user.ID); err != nil || !u.MFA {
+		t.Errorf("after trying to reset their own: User = %+v, %v; want the authenticator kept", u, err)
+	}
+}

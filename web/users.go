@@ -21,10 +21,12 @@ func userPath(id int64) string { return "/admin/users/" + strconv.FormatInt(id, 
 // show, by key. Only these are ever shown, so the address bar cannot put
 // words on the page.
 var notices = map[string]string{
-	"added":    "Account added. Give the person their password by a separate, private channel; they can change it once signed in.",
-	"saved":    "Saved.",
-	"revoked":  "Every session of this account has ended: they are signed out on their next request.",
-	"linked":   "Saved the link to an owner.",
+	"added":   "Account added. Give the person their password by a separate, private channel; they can change it once signed in.",
+	"saved":   "Saved.",
+	"revoked": "Every session of this account has ended: they are signed out on their next request.",
+	"linked":  "Saved the link to an owner.",
+	"mfa-reset": "The authenticator app and recovery codes are removed and every session has ended. " +
+		"The person signs in with their password, and sets up a new authenticator if one is required.",
 	"settings": "Settings saved.",
 }
 
@@ -247,6 +249,34 @@ func revokeUser(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 			return signedOutHere(w, r, sessions)
 		}
 		return seeOther(w, r, userPath(id)+"?done=revoked")
+	}
+}
+
+// resetMFA handles "POST /admin/users/{id}/mfa/reset", for someone who has
+// lost both their authenticator and their recovery codes. Admins cannot
+// reset their own this way: a stolen admin session could then drop the
+// second factor, which the account page refuses without a code.
+func resetMFA(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if id == viewer(r).ID {
+			return render(w, r, http.StatusForbidden, views.ErrorPage(http.StatusForbidden, "Not your own authenticator",
+				"Remove your own authenticator app on your account page, with a code from it or a recovery code."))
+		}
+		u, err := st.User(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if !u.MFA {
+			return seeOther(w, r, userPath(id))
+		}
+		if err := st.ResetMFA(r.Context(), id); err != nil {
+			return err
+		}
+		return seeOther(w, r, userPath(id)+"?done=mfa-reset")
 	}
 }
 
