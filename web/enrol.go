@@ -195,6 +195,9 @@ func (a *auth) accountPage(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Get("mfa") == "removed" && !v.User.MFA {
 		v.Notice = "Your authenticator app is removed. Signing in now needs only your password."
 	}
+	if r.URL.Query().Get("password") == "changed" {
+		v.Notice = "Your password is changed. Every other session of your account has ended."
+	}
 	return render(w, r, http.StatusOK, views.AccountPage(v))
 }
 
@@ -284,4 +287,83 @@ func (a *auth) removeMFA(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return seeOther(w, r, "/account?mfa=removed")
+}
+
+// changePassword handles "POST /account/password": a person with a
+// password changes it, proving the current one first. Wrong current
+// passwords count towards the account's lockout like wrong sign-ins, so
+// the form cannot be used to guess it. Success ends every other session
+// of the account (the store revokes them all; this one starts afresh).
+func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	v, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	u := v.User
+	if !u.HasPassword {
+		return render(w, r, http.StatusForbidden, views.ErrorPage(http.StatusForbidden, "No password to change",
+			"You sign in with single sign-on; your organisation's identity provider keeps your password."))
+	}
+	current, next, again := r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), r.PostForm.Get("confirm_password")
+	refuse := func(status int, problems srm.Problems) error {
+		v.PasswordProblems = problems
+		return render(w, r, status, views.AccountPage(v))
+	}
+	since := time.Now().Add(-lockWindow)
+	failures, _, err := a.st.SignInFailures(ctx, store.ThrottleKey(u), clientIP(r), since)
+	if err != nil {
+		return err
+	}
+	if failures >= lockAfter {
+		w.Header().Set("Retry-After", "300")
+		return refuse(http.StatusTooManyRequests, srm.Problems{"current_password": "Too many wrong passwords. Wait five minutes, then try again."})
+	}
+	cred, err := a.st.UserForSignIn(ctx, u.Email)
+	if err != nil {
+		return err
+	}
+	ok := false
+	if current != "" && len(current) <= 4*srm.MaxPassword {
+		if ok, err = CheckPassword(cred.PasswordHash, current); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		n, err := a.st.RecordSignInFailure(ctx, store.ThrottleKey(u), "wrong password to change password", since, lockAfter)
+		if err != nil {
+			return err
+		}
+		if n >= lockAfter {
+			w.Header().Set("Retry-After", "300")
+			return refuse(http.StatusTooManyRequests, srm.Problems{"current_password": "Too many wrong passwords. Wait five minutes, then try again."})
+		}
+		return refuse(http.StatusUnprocessableEntity, srm.Problems{"current_password": "That is not your current password."})
+	}
+	problems := srm.Problems{}
+	switch {
+	case srm.PasswordProblem(next) != "":
+		problems["new_password"] = srm.PasswordProblem(next)
+	case next == current:
+		problems["new_password"] = "That is your current password. Choose a new one."
+	case again != next:
+		problems["confirm_password"] = "This does not match the new password."
+	}
+	if len(problems) > 0 {
+		return refuse(http.StatusUnprocessableEntity, problems)
+	}
+	hash, err := HashPassword(next)
+	if err != nil {
+		return err
+	}
+	if err := a.st.SetPassword(ctx, u.ID, hash); err != nil {
+		return err
+	}
+	if err := a.establish(ctx, u, stageDone); err != nil {
+		return err
+	}
+	return seeOther(w, r, "/account?password=changed")
 }
