@@ -379,6 +379,25 @@ func (s *Store) DisableTOTP(ctx context.Context, id int64) error {
 	})
 }
 
+// ReplaceRecoveryCodes gives a user new recovery codes, by their hashes,
+// in place of every old one, used or not.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, id int64, codeHashes []string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return fmt.Errorf("store: replace recovery codes of %d: %w", id, translate(err))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`,
+			id, codeHashes); err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, "mfa.codes.replaced", u, map[string]any{"recovery_codes": len(codeHashes)})
+	})
+}
+
 // ResetMFA is an admin's help for someone who has lost their authenticator
 // and their recovery codes: the authenticator and the codes go, and every
 // session of the account ends, so the person signs in again with their

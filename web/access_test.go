@@ -55,6 +55,7 @@ var needs = map[string]srm.Role{
 	"GET /my":                             srm.Viewer,
 	"GET /account":                        srm.Viewer,
 	"POST /account/mfa/remove":            srm.Viewer,
+	"POST /account/mfa/codes":             srm.Viewer,
 	"POST /account/password":              srm.Viewer,
 	"GET /workloads/{id}":                 srm.Viewer,
 	"GET /workloads/{id}/history":         srm.Viewer,

@@ -86,7 +86,7 @@ func (a *auth) enrol(w http.ResponseWriter, r *http.Request) error {
 	v := viewer(r)
 	v.MFA, v.Limited = true, false
 	r = r.WithContext(views.WithViewer(ctx, v))
-	return render(w, r, http.StatusOK, views.RecoveryCodesPage(codes, next))
+	return render(w, r, http.StatusOK, views.RecoveryCodesPage("Authenticator turned on", codes, next))
 }
 
 // totpIssuer names srm in authenticator apps.
@@ -244,40 +244,8 @@ func (a *auth) removeMFA(w http.ResponseWriter, r *http.Request) error {
 		v.Problem = "An admin requires an authenticator app for every account, so yours cannot be removed."
 		return render(w, r, http.StatusForbidden, views.AccountPage(v))
 	}
-	since := time.Now().Add(-lockWindow)
-	failures, _, err := a.st.SignInFailures(ctx, store.ThrottleKey(u), clientIP(r), since)
-	if err != nil {
+	if ok, err := a.proveAuthenticator(w, r, &v, "remove authenticator", &v.Problem); !ok || err != nil {
 		return err
-	}
-	if failures >= lockAfter {
-		w.Header().Set("Retry-After", "300")
-		v.Problem = "Too many wrong codes. Wait five minutes, then try again."
-		return render(w, r, http.StatusTooManyRequests, views.AccountPage(v))
-	}
-	code := strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("code")), " ", "")
-	ok := false
-	if code != "" && len(code) <= 64 {
-		if ok, err = a.useCode(r, u.ID, code); err != nil {
-			return err
-		}
-		if !ok {
-			if ok, _, err = a.st.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(code)); err != nil {
-				return err
-			}
-		}
-	}
-	if !ok {
-		n, err := a.st.RecordSignInFailure(ctx, store.ThrottleKey(u), "wrong code to remove authenticator", since, lockAfter)
-		if err != nil {
-			return err
-		}
-		if n >= lockAfter {
-			w.Header().Set("Retry-After", "300")
-			v.Problem = "Too many wrong codes. Wait five minutes, then try again."
-			return render(w, r, http.StatusTooManyRequests, views.AccountPage(v))
-		}
-		v.Problem = "That code is not right, or it has been used already. Enter the code your app shows now, or a recovery code."
-		return render(w, r, http.StatusUnprocessableEntity, views.AccountPage(v))
 	}
 	if err := a.st.DisableTOTP(ctx, u.ID); err != nil {
 		return err
@@ -366,4 +334,78 @@ func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return seeOther(w, r, "/account?password=changed")
+}
+
+// newCodes handles "POST /account/mfa/codes": ten new recovery codes,
+// shown once, replace the old ones, given a current code from the app or
+// an unused recovery code. Wrong codes count as failed sign-ins.
+func (a *auth) newCodes(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	v, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	if !v.User.MFA {
+		return seeOther(w, r, "/account")
+	}
+	if ok, err := a.proveAuthenticator(w, r, &v, "new recovery codes", &v.CodesProblem); !ok || err != nil {
+		return err
+	}
+	codes, hashes := newRecoveryCodes()
+	if err := a.st.ReplaceRecoveryCodes(r.Context(), v.User.ID, hashes); err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, views.RecoveryCodesPage("New recovery codes", codes, "/account"))
+}
+
+// proveAuthenticator checks the form's code: the one the person's app shows
+// now, or an unused recovery code (which it spends). A wrong code counts as
+// a failed sign-in of the account, and five lock it, so a stolen session
+// cannot guess its way past the second factor. When the code does not do,
+// it answers r itself with the account page and the reason in *problem,
+// and reports false.
+func (a *auth) proveAuthenticator(w http.ResponseWriter, r *http.Request, v *views.Account, purpose string, problem *string) (bool, error) {
+	ctx, u := r.Context(), v.User
+	refuse := func(status int, why string) (bool, error) {
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "300")
+		}
+		*problem = why // a field of *v
+		return false, render(w, r, status, views.AccountPage(*v))
+	}
+	const locked = "Too many wrong codes. Wait five minutes, then try again."
+	since := time.Now().Add(-lockWindow)
+	failures, _, err := a.st.SignInFailures(ctx, store.ThrottleKey(u), clientIP(r), since)
+	if err != nil {
+		return false, err
+	}
+	if failures >= lockAfter {
+		return refuse(http.StatusTooManyRequests, locked)
+	}
+	code := strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("code")), " ", "")
+	ok := false
+	if code != "" && len(code) <= 64 {
+		if ok, err = a.useCode(r, u.ID, code); err != nil {
+			return false, err
+		}
+		if !ok {
+			if ok, _, err = a.st.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(code)); err != nil {
+				return false, err
+			}
+		}
+	}
+	if ok {
+		return true, nil
+	}
+	n, err := a.st.RecordSignInFailure(ctx, store.ThrottleKey(u), "wrong code to "+purpose, since, lockAfter)
+	if err != nil {
+		return false, err
+	}
+	if n >= lockAfter {
+		return refuse(http.StatusTooManyRequests, locked)
+	}
+	return refuse(http.StatusUnprocessableEntity,
+		"That code is not right, or it has been used already. Enter the code your app shows now, or a recovery code.")
 }

@@ -555,3 +555,43 @@ func TestAdminResetsALostAuthenticator(t *testing.T) {
 		t.Errorf("after trying to reset their own: User = %+v, %v; want the authenticator kept", u, err)
 	}
 }
+
+// TestNewRecoveryCodesReplaceTheOldOnes: someone running low on recovery
+// codes gets ten new ones with a code from their app; the old ones stop
+// working, the new ones work, wrong codes are refused and counted, and it
+// works while an admin requires MFA (nothing is removed).
+func TestNewRecoveryCodesReplaceTheOldOnes(t *testing.T) {
+	t.Parallel()
+	h, pool := newMFAHarness(t, srm.Viewer)
+	secret, old := h.enrolTOTP()
+	if err := h.st.SetRequireMFA(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := h.post("/account/mfa/codes", url.Values{"code": {wrongCode(t, secret)}})
+	wantStatus(t, "POST /account/mfa/codes with a wrong code", rec, http.StatusUnprocessableEntity)
+	if parse(t, rec).Find(tid("codes-error")).Length() != 1 {
+		t.Error("a wrong code is refused without a message")
+	}
+	rec = h.submit(h.page("/account").Find(tid("new-codes-form")), url.Values{"code": {totpAt(t, secret, time.Now().Add(30*time.Second))}})
+	wantStatus(t, "POST /account/mfa/codes with the current code", rec, http.StatusOK)
+	codes := recoveryCodes(parse(t, rec))
+	if len(codes) != 10 {
+		t.Fatalf("new recovery codes = %q, want 10", codes)
+	}
+	for _, c := range codes {
+		if slices.Contains(old, c) {
+			t.Errorf("new code %q is an old one", c)
+		}
+	}
+	if got := text(h.page("/account").Find(tid("codes-left"))); !strings.HasPrefix(got, "10 of 10") {
+		t.Errorf("codes left after renewal = %q, want 10 of 10", got)
+	}
+	if !slices.Contains(audited(t, pool, h.user.ID), "mfa.codes.replaced") {
+		t.Errorf("audit of user %d = %q, want mfa.codes.replaced", h.user.ID, audited(t, pool, h.user.ID))
+	}
+
+	h.firstFactor(h.user.Email, "/signin/code")
+	wantStatus(t, "POST /signin/code with an old recovery code", h.post("/signin/code", url.Values{"code": {old[0]}}), http.StatusUnprocessableEntity)
+	wantRedirect(t, "POST /signin/code with a new recovery code", h.post("/signin/code", url.Values{"code": {codes[0]}}), "/")
+}

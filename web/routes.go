@@ -52,6 +52,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Get("/my", h(myControlsPage(st)))
 			r.Get("/account", h(a.accountPage))
 			r.Post("/account/mfa/remove", h(a.removeMFA))
+			r.Post("/account/mfa/codes", h(a.newCodes))
 			r.Post("/account/password", h(a.changePassword))
 			r.Get("/workloads/{id}", h(workloadPage(st)))
 			r.Get("/workloads/{id}/history", h(workloadHistoryPage(st)))
