@@ -357,15 +357,20 @@ func (s *Store) EnableTOTP(ctx context.Context, id int64, secret string, step in
 		if err != nil {
 			return fmt.Errorf("store: enrol authenticator of %d: %w", id, translate(err))
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, id); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`,
-			id, codeHashes); err != nil {
+		if err := replaceCodes(ctx, tx, id, codeHashes); err != nil {
 			return err
 		}
 		return recordEvent(ctx, tx, "mfa.enrolled", u, map[string]any{"recovery_codes": len(codeHashes)})
 	})
+}
+
+// replaceCodes puts codeHashes in place of every recovery code of user id.
+func replaceCodes(ctx context.Context, tx pgx.Tx, id int64, codeHashes []string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, id); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`, id, codeHashes)
+	return err
 }
 
 // DisableTOTP removes a user's authenticator and recovery codes.
@@ -387,11 +392,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, id int64, codeHashes [
 		if err != nil {
 			return fmt.Errorf("store: replace recovery codes of %d: %w", id, translate(err))
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, id); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`,
-			id, codeHashes); err != nil {
+		if err := replaceCodes(ctx, tx, id, codeHashes); err != nil {
 			return err
 		}
 		return recordEvent(ctx, tx, "mfa.codes.replaced", u, map[string]any{"recovery_codes": len(codeHashes)})
