@@ -55,25 +55,21 @@ func (s *Store) CreateUser(ctx context.Context, u *srm.User, passwordHash string
 type Credentials struct {
 	User         srm.User
 	PasswordHash string // "" for single-sign-on accounts
-	TOTPSecret   string // "" when no authenticator is enrolled
 }
 
 // UserForSignIn returns the local account with email (ignoring case) and
-// its secrets, or an error wrapping srm.ErrNotFound.
+// its password hash, or an error wrapping srm.ErrNotFound.
 func (s *Store) UserForSignIn(ctx context.Context, email string) (Credentials, error) {
 	var c Credentials
-	var hash, secret *string
-	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+`, password_hash, totp_secret FROM users
-		WHERE lower(email) = lower($1) AND oidc_issuer IS NULL`, srm.NormalizeEmail(email)), &hash, &secret)
+	var hash *string
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users
+		WHERE lower(email) = lower($1) AND oidc_issuer IS NULL`, srm.NormalizeEmail(email)), &hash)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("store: user %q: %w", email, translate(err))
 	}
 	c.User = u
 	if hash != nil {
 		c.PasswordHash = *hash
-	}
-	if secret != nil {
-		c.TOTPSecret = *secret
 	}
 	return c, nil
 }
@@ -181,38 +177,68 @@ func ThrottleKey(u srm.User) string {
 	return fmt.Sprintf("sso-user:%d", u.ID)
 }
 
-// SignInFailures counts the failed sign-ins since since for the account
-// email and for the client ip.
-func (s *Store) SignInFailures(ctx context.Context, email, ip string, since time.Time) (account, client int, err error) {
-	err = s.db.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM signin_failures WHERE lower(email) = lower($1) AND at > $3),
-		       (SELECT count(*) FROM signin_failures WHERE client_ip = $2 AND at > $3)`,
-		srm.NormalizeEmail(email), ip, since).Scan(&account, &client)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: sign-in failures: %w", err)
-	}
-	return account, client, nil
-}
-
-// RecordSignInFailure records a failed sign-in for email from the actor's
-// client, with its audit row, and returns how many failures the account
-// has had since since. When that reaches lockAt, the lockout is audited
-// too. Failures older than a day are cleared on the way.
-func (s *Store) RecordSignInFailure(ctx context.Context, email, reason string, since time.Time, lockAt int) (int, error) {
-	email = srm.NormalizeEmail(email)
-	a := ActorFrom(ctx)
-	var n int
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+// BeginSignInAttempt starts every check of something only the person should
+// know (a password, an authenticator or recovery code) by counting it as a
+// failed sign-in of the account key from the actor's client, before the
+// check runs, under a lock on the account. So parallel guesses each take one
+// of the lockAt failures the account may have within the window since
+// since, and cannot all slip in while the first is still being checked. It
+// returns the failures of the account and of the client before this one;
+// when either has reached its limit (lockAt, clientLimit) nothing is
+// counted and attempt is 0. Failures older than a day are cleared on the
+// way. Settle the attempt with EndSignInAttempt.
+func (s *Store) BeginSignInAttempt(ctx context.Context, key string, since time.Time, lockAt, clientLimit int) (attempt int64, account, client int, err error) {
+	key, ip := srm.NormalizeEmail(key), ActorFrom(ctx).IP
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('srm sign-in ' || $1, 0))`, key); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE at < now() - interval '1 day'`); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `
-			WITH added AS (INSERT INTO signin_failures (email, client_ip) VALUES ($1, $2) RETURNING 1)
-			SELECT 1 + (SELECT count(*) FROM signin_failures WHERE lower(email) = $1 AND at > $3)`,
-			email, a.IP, since).Scan(&n); err != nil {
+			SELECT (SELECT count(*) FROM signin_failures WHERE lower(email) = $1 AND at > $3),
+			       (SELECT count(*) FROM signin_failures WHERE client_ip = $2 AND at > $3)`,
+			key, ip, since).Scan(&account, &client); err != nil {
 			return err
 		}
-		who := srm.User{Email: email}
+		if account >= lockAt || client >= clientLimit {
+			return nil
+		}
+		return tx.QueryRow(ctx, `INSERT INTO signin_failures (email, client_ip) VALUES ($1, $2) RETURNING id`, key, ip).Scan(&attempt)
+	})
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("store: begin sign-in attempt: %w", err)
+	}
+	return attempt, account, client, nil
+}
+
+// EndSignInAttempt settles an attempt that BeginSignInAttempt counted. With
+// no reason the check passed and the attempt is forgotten. Otherwise it
+// stays a failure, audited with reason (attempt 0, as for an account that
+// was locked already, counts a failure now), the lockout is audited when
+// this failure starts it, and the account's failures since since are
+// returned.
+func (s *Store) EndSignInAttempt(ctx context.Context, attempt int64, key, reason string, since time.Time, lockAt int) (int, error) {
+	key = srm.NormalizeEmail(key)
+	if reason == "" {
+		if _, err := s.db.Exec(ctx, `DELETE FROM signin_failures WHERE id = $1`, attempt); err != nil {
+			return 0, fmt.Errorf("store: end sign-in attempt: %w", err)
+		}
+		return 0, nil
+	}
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if attempt == 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO signin_failures (email, client_ip) VALUES ($1, $2)`, key, ActorFrom(ctx).IP); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM signin_failures WHERE lower(email) = $1 AND at > $2`,
+			key, since).Scan(&n); err != nil {
+			return err
+		}
+		who := srm.User{Email: key}
 		if err := recordEvent(ctx, tx, "signin.failed", who, map[string]any{"reason": reason}); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,8 @@ const (
 	keyStage   = "stage" // how far signing in has got: see the stage constants
 	keyMFA     = "mfa"   // the user has an authenticator
 	keyPending = "totp"  // an authenticator secret being enrolled, not yet confirmed
+	keyNext    = "next"  // where to go once signed in
+	keyFirst   = "first" // how the first factor was given (password, single sign-on), while a code is due
 )
 
 // Stages of signing in.
@@ -55,6 +58,63 @@ const (
 	lockWindow      = 5 * time.Minute // …within this long lock it for as long
 	clientFailLimit = 20              // failures from one client within lockWindow
 )
+
+// lockedOut is what a locked account is told, wherever the lockout stops
+// it: signing in, the code step, the account page.
+const lockedOut = "This account is locked for five minutes after too many failed attempts. Try again after that."
+
+// retryAfterLock tells the client when a lockout ends.
+func retryAfterLock(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(lockWindow.Seconds())))
+}
+
+// verdict is how a throttled check came out.
+type verdict int
+
+const (
+	passed verdict = iota
+	failed
+	locked // too many failures of the account: refused without checking
+)
+
+// throttled runs check, which tests something only the person should know
+// (the password, a code from the app or a recovery code), under the
+// account's sign-in lockout: while lockAfter failures of the account (or
+// clientFailLimit of the client) stand within lockWindow, check does not
+// run and the verdict is locked. Every refusal counts as a failed sign-in
+// (reason why, or "locked") and may start the lockout, so no form can be
+// used to guess what the sign-in form guards; the attempt is counted before
+// check runs (store.BeginSignInAttempt), so parallel guesses cannot either.
+func (a *auth) throttled(r *http.Request, u srm.User, why string, check func() (bool, error)) (verdict, error) {
+	ctx, key := r.Context(), store.ThrottleKey(u)
+	since := time.Now().Add(-lockWindow)
+	attempt, _, _, err := a.st.BeginSignInAttempt(ctx, key, since, lockAfter, clientFailLimit)
+	if err != nil {
+		return failed, err
+	}
+	if attempt == 0 {
+		why = "locked"
+	} else {
+		ok, checkErr := check()
+		if checkErr != nil || ok { // not a wrong answer: forget the attempt
+			if _, err := a.st.EndSignInAttempt(ctx, attempt, key, "", since, lockAfter); err != nil {
+				return failed, err
+			}
+			if checkErr != nil {
+				return failed, checkErr
+			}
+			return passed, nil
+		}
+	}
+	n, err := a.st.EndSignInAttempt(ctx, attempt, key, why, since, lockAfter)
+	if err != nil {
+		return failed, err
+	}
+	if n >= lockAfter || attempt == 0 {
+		return locked, nil
+	}
+	return failed, nil
+}
 
 // auth holds what signing in and checking access need.
 type auth struct {
@@ -205,15 +265,12 @@ func (a *auth) require(need srm.Role) func(http.Handler) http.Handler {
 				a.signInFirst(w, r)
 				return
 			case stage == stageCode:
-				a.redirect(w, r, "/signin/code")
+				a.redirect(w, r, "/signin/code", "Enter the code from your authenticator app first.")
 				return
 			case stage == stageEnrol:
-				a.redirect(w, r, "/account/mfa")
+				a.redirect(w, r, "/account/mfa", "Set up an authenticator app first: srm requires one for every account.")
 				return
-			}
-			if !checkCSRF(r) {
-				a.refuse(w, r, http.StatusForbidden, "This form has expired",
-					"The form was sent without this session's anti-forgery token, so srm ignored it. Reload the page and try again.")
+			case !a.formAllowed(w, r):
 				return
 			}
 			if !viewer(r).Role.Allows(need) {
@@ -235,12 +292,9 @@ func (a *auth) signedIn(next http.Handler) http.Handler {
 			a.signInFirst(w, r)
 			return
 		}
-		if !checkCSRF(r) {
-			a.refuse(w, r, http.StatusForbidden, "This form has expired",
-				"The form was sent without this session's anti-forgery token, so srm ignored it. Reload the page and try again.")
-			return
+		if a.formAllowed(w, r) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
 }
 
@@ -255,40 +309,45 @@ func (a *auth) signInFirst(w http.ResponseWriter, r *http.Request) {
 	a.refuse(w, r, http.StatusUnauthorized, "Sign in first", "Your session has ended or you are not signed in. Sign in and try again.")
 }
 
-// redirect sends a page request to path and answers anything else 403
-// with a pointer to it.
-func (a *auth) redirect(w http.ResponseWriter, r *http.Request, path string) {
+// redirect sends a page request to path, where signing in goes on, and
+// answers anything else 403 saying what is left to do.
+func (a *auth) redirect(w http.ResponseWriter, r *http.Request, path, todo string) {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		http.Redirect(w, r, path, http.StatusSeeOther)
 		return
 	}
-	a.refuse(w, r, http.StatusForbidden, "Finish signing in first", "Finish signing in at "+path+", then try again.")
+	a.refuse(w, r, http.StatusForbidden, "Finish signing in first", todo+" Then try again.")
 }
 
 func (a *auth) refuse(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
 	_ = render(w, r, status, views.ErrorPage(status, title, detail))
 }
 
-// checkCSRF reports whether r may change state: safe methods always may;
-// others must carry the session's token in the form field csrf or the
-// X-CSRF-Token header.
-func checkCSRF(r *http.Request) bool {
+// formAllowed lets a request change state: safe methods always may;
+// others must carry the session's anti-forgery token in the form field
+// csrf or the X-CSRF-Token header. Otherwise it answers r itself: 403, or
+// the form's own fault when it cannot be read (413 when too large).
+func (a *auth) formAllowed(w http.ResponseWriter, r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return true
 	}
-	want := viewer(r).CSRF
-	if want == "" {
-		return false
-	}
 	got := r.Header.Get("X-CSRF-Token")
 	if got == "" {
-		if err := r.ParseForm(); err != nil {
+		if err := parseForm(r); err != nil {
+			status, title, detail := describe(err)
+			a.refuse(w, r, status, title, detail)
 			return false
 		}
 		got = r.PostForm.Get("csrf")
 	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	want := viewer(r).CSRF
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		a.refuse(w, r, http.StatusForbidden, "This page is out of date",
+			"It was open for too long, or you signed out or in again in another tab, so srm did nothing. Reload the page and try again.")
+		return false
+	}
+	return true
 }
 
 // establish starts a fresh session for u at stage, with a new token (so a

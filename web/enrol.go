@@ -14,7 +14,6 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/srmhq/srm"
-	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/views"
 )
 
@@ -76,8 +75,8 @@ func (a *auth) enrol(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.sessions.Remove(ctx, keyPending)
-	next := safeNext(a.sessions.GetString(ctx, "next"))
-	a.sessions.Remove(ctx, "next")
+	next := safeNext(a.sessions.GetString(ctx, keyNext))
+	a.sessions.Remove(ctx, keyNext)
 	u.MFA = true
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
@@ -99,7 +98,7 @@ func (a *auth) enrolee(w http.ResponseWriter, r *http.Request) (u srm.User, stag
 	ctx := r.Context()
 	stage, _ = a.stage(r)
 	if stage == stageCode {
-		a.redirect(w, r, "/signin/code")
+		a.redirect(w, r, "/signin/code", "Enter the code from your authenticator app first.")
 		return srm.User{}, "", true, nil
 	}
 	u, err = a.st.User(ctx, viewer(r).ID)
@@ -112,7 +111,7 @@ func (a *auth) enrolee(w http.ResponseWriter, r *http.Request) (u srm.User, stag
 		if err := a.establish(ctx, u, stageCode); err != nil {
 			return srm.User{}, "", true, err
 		}
-		a.redirect(w, r, "/signin/code")
+		a.redirect(w, r, "/signin/code", "Enter the code from your authenticator app first.")
 		return srm.User{}, "", true, nil
 	}
 	return u, stage, false, nil
@@ -281,34 +280,20 @@ func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
 		v.PasswordProblems = problems
 		return render(w, r, status, views.AccountPage(v))
 	}
-	since := time.Now().Add(-lockWindow)
-	failures, _, err := a.st.SignInFailures(ctx, store.ThrottleKey(u), clientIP(r), since)
-	if err != nil {
+	verdict, err := a.throttled(r, u, "wrong password to change password", func() (bool, error) {
+		cred, err := a.st.UserForSignIn(ctx, u.Email)
+		if err != nil || current == "" || len(current) > 4*srm.MaxPassword {
+			return false, err
+		}
+		return CheckPassword(cred.PasswordHash, current)
+	})
+	switch {
+	case err != nil:
 		return err
-	}
-	if failures >= lockAfter {
-		w.Header().Set("Retry-After", "300")
-		return refuse(http.StatusTooManyRequests, srm.Problems{"current_password": "Too many wrong passwords. Wait five minutes, then try again."})
-	}
-	cred, err := a.st.UserForSignIn(ctx, u.Email)
-	if err != nil {
-		return err
-	}
-	ok := false
-	if current != "" && len(current) <= 4*srm.MaxPassword {
-		if ok, err = CheckPassword(cred.PasswordHash, current); err != nil {
-			return err
-		}
-	}
-	if !ok {
-		n, err := a.st.RecordSignInFailure(ctx, store.ThrottleKey(u), "wrong password to change password", since, lockAfter)
-		if err != nil {
-			return err
-		}
-		if n >= lockAfter {
-			w.Header().Set("Retry-After", "300")
-			return refuse(http.StatusTooManyRequests, srm.Problems{"current_password": "Too many wrong passwords. Wait five minutes, then try again."})
-		}
+	case verdict == locked:
+		retryAfterLock(w)
+		return refuse(http.StatusTooManyRequests, srm.Problems{"current_password": lockedOut})
+	case verdict == failed:
 		return refuse(http.StatusUnprocessableEntity, srm.Problems{"current_password": "That is not your current password."})
 	}
 	problems := srm.Problems{}
@@ -367,45 +352,18 @@ func (a *auth) newCodes(w http.ResponseWriter, r *http.Request) error {
 // it answers r itself with the account page and the reason in *problem,
 // and reports false.
 func (a *auth) proveAuthenticator(w http.ResponseWriter, r *http.Request, v *views.Account, purpose string, problem *string) (bool, error) {
-	ctx, u := r.Context(), v.User
-	refuse := func(status int, why string) (bool, error) {
-		if status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "300")
-		}
-		*problem = why // a field of *v
-		return false, render(w, r, status, views.AccountPage(*v))
+	verdict, err := a.throttled(r, v.User, "wrong code to "+purpose, func() (bool, error) {
+		ok, _, err := a.secondFactor(r, v.User.ID, r.PostForm.Get("code"))
+		return ok, err
+	})
+	if err != nil || verdict == passed {
+		return err == nil, err
 	}
-	const locked = "Too many wrong codes. Wait five minutes, then try again."
-	since := time.Now().Add(-lockWindow)
-	failures, _, err := a.st.SignInFailures(ctx, store.ThrottleKey(u), clientIP(r), since)
-	if err != nil {
-		return false, err
+	status, why := http.StatusUnprocessableEntity, "That code is not right, or it has been used already. Enter the code your app shows now, or a recovery code."
+	if verdict == locked {
+		retryAfterLock(w)
+		status, why = http.StatusTooManyRequests, lockedOut
 	}
-	if failures >= lockAfter {
-		return refuse(http.StatusTooManyRequests, locked)
-	}
-	code := strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("code")), " ", "")
-	ok := false
-	if code != "" && len(code) <= 64 {
-		if ok, err = a.useCode(r, u.ID, code); err != nil {
-			return false, err
-		}
-		if !ok {
-			if ok, _, err = a.st.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(code)); err != nil {
-				return false, err
-			}
-		}
-	}
-	if ok {
-		return true, nil
-	}
-	n, err := a.st.RecordSignInFailure(ctx, store.ThrottleKey(u), "wrong code to "+purpose, since, lockAfter)
-	if err != nil {
-		return false, err
-	}
-	if n >= lockAfter {
-		return refuse(http.StatusTooManyRequests, locked)
-	}
-	return refuse(http.StatusUnprocessableEntity,
-		"That code is not right, or it has been used already. Enter the code your app shows now, or a recovery code.")
+	*problem = why // a field of *v
+	return false, render(w, r, status, views.AccountPage(*v))
 }

@@ -50,6 +50,21 @@ func (a *auth) useCode(r *http.Request, id int64, code string) (bool, error) {
 	return a.st.UseTOTPStep(r.Context(), id, step)
 }
 
+// secondFactor checks code as the code user id's authenticator app shows
+// now, or else as an unused recovery code, and spends the one it matches;
+// method names which it was, for the audit trail.
+func (a *auth) secondFactor(r *http.Request, id int64, code string) (ok bool, method string, err error) {
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	if code == "" || len(code) > 64 {
+		return false, "", nil
+	}
+	if ok, err := a.useCode(r, id, code); ok || err != nil {
+		return ok, "authenticator", err
+	}
+	ok, _, err = a.st.UseRecoveryCode(r.Context(), id, hashRecoveryCode(code))
+	return ok, "recovery code", err
+}
+
 // hashRecoveryCode is how recovery codes are stored: SHA-256 of the code
 // without dashes or case. The codes are random, 50 bits each, so a fast
 // hash is enough.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -346,5 +347,66 @@ func TestARevokedSessionStaysRevoked(t *testing.T) {
 	}
 	if rec := other.get("/"); rec.Code != http.StatusSeeOther {
 		t.Errorf("GET / with the revoked session: %d, want 303 to sign in", rec.Code)
+	}
+}
+
+// TestParallelGuessesCannotPassTheLockout: guesses sent all at once must not
+// each see "fewer than five failures" while the first is still being
+// checked. Each attempt is counted before its password is, so of twelve
+// parallel wrong guesses at most four are answered as merely wrong; the
+// others find the account locked.
+func TestParallelGuessesCannotPassTheLockout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	u := newUser(t, h.st, "parallel@example.com", srm.Viewer)
+	codes := make([]int, 12)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() {
+			codes[i] = h.signedOut().post("/signin", url.Values{"email": {u.Email}, "password": {"a wrong guess, number " + itoa(int64(i))}}).Code
+		})
+	}
+	wg.Wait()
+	wrong := 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusUnprocessableEntity:
+			wrong++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("a parallel guess got %d, want 422 or 429", c)
+		}
+	}
+	const allowed = 4 // five failures lock the account, and the fifth is already answered 429
+	if wrong > allowed {
+		t.Errorf("%d of 12 parallel guesses were checked as merely wrong; the lockout allows %d before it locks", wrong, allowed)
+	}
+	wantStatus(t, "the right password after the guesses", h.signedOut().post("/signin", url.Values{"email": {u.Email}, "password": {testPassword}}),
+		http.StatusTooManyRequests)
+}
+
+// TestAnOversizedFormIsTooLargeNotExpired: a browser sends the anti-forgery
+// token in the form body, so checking it reads the form first; a form over
+// the size limit must be answered 413 "That was too much", not 403 as if the
+// page were out of date.
+func TestAnOversizedFormIsTooLargeNotExpired(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	body := url.Values{"csrf": {h.csrf}, "name": {strings.Repeat("x", 2<<20)}}.Encode()
+	req := httptest.NewRequest(http.MethodPost, "/owners", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: h.cookie})
+	rec := httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+	wantStatus(t, "POST /owners with a 2 MiB form", rec, http.StatusRequestEntityTooLarge)
+
+	// The same form at a normal size, token in the body, is accepted.
+	req = httptest.NewRequest(http.MethodPost, "/owners", strings.NewReader(url.Values{"csrf": {h.csrf}, "name": {"Body token team"}, "kind": {"team"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: h.cookie})
+	rec = httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+	if rec.Code == http.StatusForbidden || rec.Code >= 500 {
+		t.Errorf("POST /owners with the token in the body = %d, want it accepted", rec.Code)
 	}
 }

@@ -59,12 +59,12 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	since := time.Now().Add(-lockWindow)
-	account, client, err := a.st.SignInFailures(ctx, email, clientIP(r), since)
+	attempt, account, client, err := a.st.BeginSignInAttempt(ctx, email, since, lockAfter, clientFailLimit)
 	if err != nil {
 		return err
 	}
 	if client >= clientFailLimit {
-		w.Header().Set("Retry-After", "300")
+		retryAfterLock(w)
 		return fail(http.StatusTooManyRequests, "Too many failed sign-ins from your network. Wait five minutes, then try again.")
 	}
 	cred, err := a.st.UserForSignIn(ctx, email)
@@ -90,18 +90,18 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
 	case cred.User.Disabled:
 		reason = "account disabled"
 	}
-	if reason != "" {
-		n, err := a.st.RecordSignInFailure(ctx, email, reason, since, lockAfter)
-		if err != nil {
-			return err
-		}
-		switch {
-		case reason == "locked" || n >= lockAfter:
-			w.Header().Set("Retry-After", "300")
-			return fail(http.StatusTooManyRequests, "Too many failed sign-ins for this account. It is locked for five minutes; try again after that.")
-		case reason == "account disabled":
-			return fail(http.StatusForbidden, "This account is disabled. Ask an admin of srm to enable it.")
-		}
+	n, err := a.st.EndSignInAttempt(ctx, attempt, email, reason, since, lockAfter)
+	if err != nil {
+		return err
+	}
+	switch {
+	case reason == "":
+	case reason == "locked" || n >= lockAfter:
+		retryAfterLock(w)
+		return fail(http.StatusTooManyRequests, lockedOut)
+	case reason == "account disabled":
+		return fail(http.StatusForbidden, "This account is disabled. Ask an admin of srm to enable it.")
+	default:
 		return fail(http.StatusUnprocessableEntity, "That email and password do not match an account.")
 	}
 	return a.finishFirstFactor(w, r, cred.User, "password", v.Next)
@@ -129,14 +129,15 @@ func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.U
 	}
 	if stage == stageCode {
 		// Not signed in until the code is right: that is audited then.
-		a.sessions.Put(ctx, "next", next)
+		a.sessions.Put(ctx, keyNext, next)
+		a.sessions.Put(ctx, keyFirst, method)
 		return seeOther(w, r, "/signin/code")
 	}
 	if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
 		return err
 	}
 	if stage == stageEnrol {
-		a.sessions.Put(ctx, "next", next)
+		a.sessions.Put(ctx, keyNext, next)
 		return seeOther(w, r, "/account/mfa")
 	}
 	return seeOther(w, r, next)
@@ -170,44 +171,35 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	since := time.Now().Add(-lockWindow)
-	key := store.ThrottleKey(u)
-	account, _, err := a.st.SignInFailures(ctx, key, clientIP(r), since)
-	if err != nil {
+	method := ""
+	verdict, err := a.throttled(r, u, "wrong authenticator code", func() (bool, error) {
+		if u.Disabled {
+			return false, nil
+		}
+		ok, m, err := a.secondFactor(r, u.ID, r.PostForm.Get("code"))
+		method = m
+		return ok, err
+	})
+	switch {
+	case err != nil:
 		return err
-	}
-	code := strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("code")), " ", "")
-	ok, method := false, "authenticator"
-	if account < lockAfter && !u.Disabled && code != "" && len(code) <= 64 {
-		if ok, err = a.useCode(r, u.ID, code); err != nil {
-			return err
-		}
-		if !ok {
-			method = "recovery code"
-			if ok, _, err = a.st.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(code)); err != nil {
-				return err
-			}
-		}
-	}
-	if !ok {
-		n, err := a.st.RecordSignInFailure(ctx, key, "wrong authenticator code", since, lockAfter)
-		if err != nil {
-			return err
-		}
-		if n >= lockAfter || account >= lockAfter {
-			_ = a.sessions.Destroy(ctx)
-			w.Header().Set("Retry-After", "300")
-			return render(w, r, http.StatusTooManyRequests, views.ErrorPage(http.StatusTooManyRequests, "Too many failed sign-ins",
-				"This account is locked for five minutes. Sign in again after that."))
-		}
+	case verdict == locked:
+		_ = a.sessions.Destroy(ctx)
+		retryAfterLock(w)
+		return render(w, r, http.StatusTooManyRequests, views.ErrorPage(http.StatusTooManyRequests, "Too many failed sign-ins", lockedOut))
+	case verdict == failed:
 		return render(w, r, http.StatusUnprocessableEntity, views.CodePage(views.Code{Problem: "That code is not right, or it has been used already. Enter the current code from your app, or a recovery code."}))
 	}
-	next := safeNext(a.sessions.GetString(ctx, "next"))
-	a.sessions.Remove(ctx, "next")
+	next := safeNext(a.sessions.GetString(ctx, keyNext))
+	a.sessions.Remove(ctx, keyNext)
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
-	if err := a.st.SignedIn(ctx, u, "password and "+method); err != nil {
+	first := a.sessions.PopString(ctx, keyFirst)
+	if first == "" {
+		first = "password"
+	}
+	if err := a.st.SignedIn(ctx, u, first+" and "+method); err != nil {
 		return err
 	}
 	return seeOther(w, r, next)
