@@ -62,7 +62,7 @@ func EnrolPage(v Enrol) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.Enrolled {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"notice\" role=\"status\" data-testid=\"enrolled\">Your account already has an authenticator app.</p><p>To replace it, remove it on your account page, then set up the new one.</p><p><a class=\"button\" href=\"/account\">Your account</a></p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"notice\" role=\"status\" data-testid=\"enrolled\">Your account already has an authenticator app.</p><p>To move to a new phone, remove it on your account page with a code from the old one, then set up the new one. While srm requires an authenticator for everyone, or if the old phone is lost, ask an admin to reset it instead.</p><p><a class=\"button\" href=\"/account\">Your account</a></p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -600,7 +600,7 @@ func AccountPage(v Account) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if v.Required {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "<p class=\"muted\" data-testid=\"mfa-required\">srm requires an authenticator app for every account, so it cannot be removed.</p>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "<p class=\"muted\" data-testid=\"mfa-required\">srm requires an authenticator app for every account, so it cannot be removed here. To move to a new phone, ask an admin to reset it; you then set up the new one when you next sign in.</p>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

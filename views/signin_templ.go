@@ -248,7 +248,7 @@ func CodePage(v Code) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"field\"><label for=\"code\">Code</label> <input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" maxlength=\"64\" required autofocus></div><div class=\"form-actions\"><button type=\"submit\" class=\"button primary\" data-testid=\"verify\">Verify</button></div></form><form method=\"post\" action=\"/signout\" class=\"form-actions\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"field\"><label for=\"code\">Code</label> <input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" maxlength=\"64\" required autofocus></div><div class=\"form-actions\"><button type=\"submit\" class=\"button primary\" data-testid=\"verify\">Verify</button></div></form><form method=\"post\" action=\"/signout\" class=\"form-actions\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

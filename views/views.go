@@ -91,7 +91,7 @@ func fieldID(cid int64, field string) string { return "c" + itoa(cid) + "-" + fi
 // fieldIDs are the ids of a status form's fields, made once per control
 // rather than on every render of every card.
 type fieldIDs struct {
-	owner, ownerKind, complete, note, evidence, evidenceError, na, naReason string
+	owner, complete, note, evidence, evidenceError, na, naReason string
 }
 
 var fieldIDCache sync.Map // control id → fieldIDs
@@ -100,7 +100,7 @@ func fieldIDsOf(cid int64) fieldIDs {
 	if ids, ok := fieldIDCache.Load(cid); ok {
 		return ids.(fieldIDs)
 	}
-	ids := fieldIDs{owner: fieldID(cid, "owner"), ownerKind: fieldID(cid, "owner-kind"), complete: fieldID(cid, "complete"),
+	ids := fieldIDs{owner: fieldID(cid, "owner"), complete: fieldID(cid, "complete"),
 		note: fieldID(cid, "note"), evidence: fieldID(cid, "evidence"), evidenceError: fieldID(cid, "evidence") + "-error",
 		na: fieldID(cid, "na"), naReason: fieldID(cid, "na-reason")}
 	fieldIDCache.Store(cid, ids)

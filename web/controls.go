@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/srmhq/srm"
@@ -31,7 +30,7 @@ func statusInput(r *http.Request) views.ControlEdit {
 	if kind != srm.Team {
 		kind = srm.Person
 	}
-	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	version := postedVersion(r)
 	return views.ControlEdit{
 		Status: srm.Status{
 			Version:       version,
@@ -204,7 +203,7 @@ func saveOverride(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+		version := postedVersion(r)
 		o := srm.Override{
 			WorkloadID: v.Workload.ID,
 			ControlID:  a.Control.ID,
@@ -274,7 +273,7 @@ func newControlForm(st *store.Store) handlerFunc {
 }
 
 func controlInput(r *http.Request) srm.Control {
-	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	version := postedVersion(r)
 	return srm.Control{
 		Version:      version,
 		Title:        strings.TrimSpace(r.PostFormValue("title")),

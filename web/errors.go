@@ -109,6 +109,13 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// postedVersion is the version a form was read at (its "version" field),
+// which a save is conditional on; 0 when it has none.
+func postedVersion(r *http.Request) int64 {
+	v, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	return v
+}
+
 // parseForm parses the request's form, mapping an oversized body to 413
 // and anything else malformed to 400.
 func parseForm(r *http.Request) error {

@@ -88,7 +88,7 @@ func portfolioPage(st *store.Store) handlerFunc {
 // was read at; a save is conditional on it.
 func workloadInput(r *http.Request) srm.Workload {
 	id, _ := strconv.ParseInt(r.PostFormValue("baseline"), 10, 64)
-	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	version := postedVersion(r)
 	return srm.Workload{
 		Name:        strings.TrimSpace(r.PostFormValue("name")),
 		Description: strings.TrimSpace(r.PostFormValue("description")),
