@@ -261,23 +261,15 @@ func (s *Store) Audit(ctx context.Context, q AuditQuery) (AuditPage, error) {
 	case q.Limit > MaxAuditLimit:
 		q.Limit = MaxAuditLimit
 	}
-	where, args := q.where()
-	args = append(args, q.Limit+1) // one more, to know whether there are older rows
-	rows, err := s.db.Query(ctx, auditSelect+where+" ORDER BY a.id DESC LIMIT $"+strconv.Itoa(len(args)), args...)
-	if err != nil {
-		return AuditPage{}, fmt.Errorf("store: audit: %w", translate(err))
-	}
-	defer rows.Close()
 	var page AuditPage
-	for rows.Next() {
-		e, err := scanAuditEntry(rows)
-		if err != nil {
-			return AuditPage{}, fmt.Errorf("store: audit: %w", err)
-		}
+	more := q
+	more.Limit++ // one more, to know whether there are older rows
+	err := s.AuditCSV(ctx, more, func(e AuditEntry) error {
 		page.Entries = append(page.Entries, e)
-	}
-	if err := rows.Err(); err != nil {
-		return AuditPage{}, fmt.Errorf("store: audit: %w", translate(err))
+		return nil
+	})
+	if err != nil {
+		return AuditPage{}, err
 	}
 	if len(page.Entries) > q.Limit {
 		page.Entries = page.Entries[:q.Limit]
@@ -299,20 +291,20 @@ func (s *Store) AuditCSV(ctx context.Context, q AuditQuery, fn func(AuditEntry) 
 	}
 	rows, err := s.db.Query(ctx, sql, args...)
 	if err != nil {
-		return fmt.Errorf("store: audit export: %w", translate(err))
+		return fmt.Errorf("store: audit: %w", translate(err))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		e, err := scanAuditEntry(rows)
 		if err != nil {
-			return fmt.Errorf("store: audit export: %w", err)
+			return fmt.Errorf("store: audit: %w", err)
 		}
 		if err := fn(e); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: audit export: %w", translate(err))
+		return fmt.Errorf("store: audit: %w", translate(err))
 	}
 	return nil
 }

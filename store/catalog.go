@@ -221,35 +221,20 @@ func (s *Store) ownersAt(ctx context.Context, version int64) (ownerList, error) 
 		return s.owners.list, nil
 	}
 	s.owners.mu.RUnlock()
-	var (
-		v   int64
-		raw []byte
-	)
-	err := s.db.QueryRow(ctx, `
-		SELECT (SELECT owners_version FROM catalog_version),
-		       COALESCE(json_agg(json_build_object('id', o.id, 'name', o.name, 'kind', o.kind)
-		                         ORDER BY lower(o.name), o.id), '[]')
-		FROM owners o`).Scan(&v, &raw)
+	// Read after the version was: the list is at least that new, so it may
+	// carry its label (a newer label later just reloads it).
+	owners, err := s.Owners(ctx)
 	if err != nil {
-		return ownerList{}, fmt.Errorf("store: list owners: %w", err)
+		return ownerList{}, err
 	}
-	var rows []struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-		Kind string `json:"kind"`
-	}
-	if err := json.Unmarshal(raw, &rows); err != nil {
-		return ownerList{}, fmt.Errorf("store: list owners: %w", err)
-	}
-	l := ownerList{owners: make([]srm.Owner, len(rows)), names: make(map[int64]string, len(rows))}
-	for i, o := range rows {
-		l.owners[i] = srm.Owner{ID: o.ID, Name: o.Name, Kind: srm.OwnerKind(o.Kind)}
+	l := ownerList{owners: owners, names: make(map[int64]string, len(owners))}
+	for _, o := range owners {
 		l.names[o.ID] = o.Name
 	}
 	s.owners.mu.Lock()
 	defer s.owners.mu.Unlock()
-	if v >= s.owners.version {
-		s.owners.version, s.owners.list = v, l
+	if version >= s.owners.version {
+		s.owners.version, s.owners.list = version, l
 	}
 	return l, nil
 }

@@ -77,39 +77,30 @@ func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
 // error wraps srm.ErrNotFound for them and for unknown ids.
 func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, error) {
 	rows, _ := s.query(ctx, `
-		WITH updated AS (
-			UPDATE controls SET layer = $2, area = $3, title = $4, description = $5,
-				customer_part = $6, provider_part = $7, version = version + 1
-			FROM actor
-			WHERE id = $1 AND NOT builtin AND version = $8
-			RETURNING `+controlColumns+`, version
-		)
-		SELECT true AS saved, * FROM updated
-		UNION ALL
-		SELECT false, `+controlColumns+`, version FROM controls
-		WHERE id = $1 AND NOT builtin AND NOT EXISTS (SELECT 1 FROM updated)`,
+		UPDATE controls SET layer = $2, area = $3, title = $4, description = $5,
+			customer_part = $6, provider_part = $7, version = version + 1
+		FROM actor
+		WHERE id = $1 AND NOT builtin AND version = $8
+		RETURNING `+prefixed("controls", controlColumns)+`, controls.version`,
 		c.ID, c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart, c.Version)
-	type result struct {
-		Saved bool
-		controlRow
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[controlRow])
+	switch {
+	case err == nil:
+		return r.control(), nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
 	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[result])
+	// Not saved: someone saved it in between, or there is no such custom
+	// control. Read it as it is now.
+	rows, _ = s.db.Query(ctx, `SELECT `+controlColumns+`, version FROM controls WHERE id = $1 AND NOT builtin`, c.ID)
+	cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[controlRow])
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, srm.ErrNotFound)
 	case err != nil:
 		return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
-	case !r.Saved:
-		// The row above is as this statement's snapshot saw it, which may be
-		// from before the save that beat this one; read it again.
-		rows, _ := s.db.Query(ctx, `SELECT `+controlColumns+`, version FROM controls WHERE id = $1`, c.ID)
-		cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[controlRow])
-		if err != nil {
-			return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
-		}
-		return cur.control(), fmt.Errorf("store: update control %d from version %d: %w", c.ID, c.Version, srm.ErrStale)
 	}
-	return r.control(), nil
+	return cur.control(), fmt.Errorf("store: update control %d from version %d: %w", c.ID, c.Version, srm.ErrStale)
 }
 
 // DeleteControl removes a custom control with its statuses and overrides.

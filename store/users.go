@@ -136,10 +136,9 @@ func recordEvent(ctx context.Context, db DBTX, action string, u srm.User, detail
 	if details != nil {
 		after = details
 	}
-	_, err := db.Exec(ctx, `
-		WITH actor AS MATERIALIZED (SELECT set_config('srm.actor', $1, true) AS who)
-		SELECT audit_event($2, 'user', $3, $4, NULL, NULL, $5) FROM actor`,
-		actorJSON(ctx), action, idText(u.ID), u.Email, after)
+	sql, args := audited(ctx, `SELECT audit_event($1, 'user', $2, $3, NULL, NULL, $4) FROM actor`,
+		action, idText(u.ID), u.Email, after)
+	_, err := db.Exec(ctx, sql, args...)
 	if err != nil {
 		return fmt.Errorf("store: audit %s: %w", action, err)
 	}

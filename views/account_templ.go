@@ -408,7 +408,7 @@ func AccountPage(v Account) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var18 string
-			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(roleText(v.User.Role))
+			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(roleHint(v.User.Role))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/account.templ`, Line: 129, Col: 98}
 			}
@@ -667,30 +667,12 @@ func groupSecret(s string) string {
 	return b.String()
 }
 
-// signInMethod says how u proves who they are.
+// signInMethod says how u proves who they are (see methodLabel).
 func signInMethod(u srm.User) string {
-	switch {
-	case u.Issuer != "" && u.HasPassword:
-		return "single sign-on (" + u.Issuer + ") or password"
-	case u.Issuer != "":
+	if u.Issuer != "" {
 		return "single sign-on (" + u.Issuer + ")"
-	case u.HasPassword:
-		return "password"
 	}
-	return "no way yet: ask an admin"
-}
-
-// roleText says what a role may do.
-func roleText(r srm.Role) string {
-	switch r {
-	case srm.Admin:
-		return "manages workloads, the catalog, users and settings, besides editing"
-	case srm.Editor:
-		return "assigns owners, completes controls and overrides with a reason"
-	case srm.Viewer:
-		return "reads everything"
-	}
-	return ""
+	return "password"
 }
 
 var _ = templruntime.GeneratedTemplate

@@ -62,7 +62,7 @@ type oidcProvider struct {
 // newOIDCProvider discovers the provider's endpoints and keys from its
 // issuer, giving up after ten seconds. The issuer the provider's discovery
 // document names must be exactly cfg.Issuer.
-func newOIDCProvider(ctx context.Context, cfg OIDCConfig) (*oidcProvider, error) {
+func newOIDCProvider(ctx context.Context, cfg OIDCConfig, logger *slog.Logger) (*oidcProvider, error) {
 	if cfg.Issuer == "" || cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.RedirectURL == "" {
 		return nil, errors.New("oidc: issuer, client id, client secret and redirect URL are all required")
 	}
@@ -110,7 +110,7 @@ func newOIDCProvider(ctx context.Context, cfg OIDCConfig) (*oidcProvider, error)
 		},
 		verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
 		client:   client,
-		logger:   slog.New(slog.DiscardHandler),
+		logger:   logger,
 	}, nil
 }
 

@@ -60,10 +60,9 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	}
 	a := &auth{st: st, sessions: sm, idle: cfg.IdleTimeout}
 	if cfg.OIDC != nil {
-		if a.oidc, err = newOIDCProvider(ctx, *cfg.OIDC); err != nil {
+		if a.oidc, err = newOIDCProvider(ctx, *cfg.OIDC, logger); err != nil {
 			return nil, err
 		}
-		a.oidc.logger = logger
 	}
 	clientIPs := middleware.ClientIPFromRemoteAddr
 	if len(cfg.TrustedProxies) > 0 {
