@@ -37,6 +37,8 @@ func TestHugePageNumberIsNotAServerError(t *testing.T) {
 			if rec.Code >= 500 {
 				t.Errorf("BUG: GET %s?page=%s = %d: the page number overflows the OFFSET in store.Workloads/store.Queue; "+
 					"clamp the page in web (portfolioPage, queuePage) or the offset in store before querying", path, page, rec.Code)
+			} else if rec.Code != http.StatusOK {
+				t.Errorf("GET %s?page=%s = %d, want 200: a page past the end is a page", path, page, rec.Code)
 			}
 		}
 	}
@@ -52,7 +54,8 @@ func TestHugePageNumberIsNotAServerError(t *testing.T) {
 // the same row locks in different orders.
 func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 	t.Parallel()
-	st := store.New(storetest.Pool(t))
+	pool := storetest.Pool(t)
+	st := store.New(pool)
 	logs := &replayLog{}
 	srv := httptest.NewServer(newLoggingServer(t, st, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))))
 	defer srv.Close()
@@ -79,9 +82,10 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 	}
 
 	var (
-		mu     sync.Mutex
-		errors []string
-		wg     sync.WaitGroup
+		mu      sync.Mutex
+		errors  []string
+		refused []string
+		wg      sync.WaitGroup
 	)
 	session := remoteSession(t, srv.URL, st, srm.Admin)
 	post := func(path string, form url.Values) {
@@ -94,10 +98,13 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 			return
 		}
 		resp.Body.Close()
-		if resp.StatusCode >= 500 {
-			mu.Lock()
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case resp.StatusCode >= 500:
 			errors = append(errors, fmt.Sprintf("POST %s: %d", path, resp.StatusCode))
-			mu.Unlock()
+		case resp.StatusCode >= 400:
+			refused = append(refused, fmt.Sprintf("POST %s: %d", path, resp.StatusCode))
 		}
 	}
 	for g := range 2 { // catalog changes
@@ -110,6 +117,7 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 	}
 	for g, w := range ws { // statuses, and new workloads
 		wg.Go(func() {
+			saved := map[int64]bool{} // a second save would need the version the first left
 			for i := range 40 {
 				if i%4 == 3 {
 					post("/workloads", url.Values{"name": {fmt.Sprintf("New %d-%d", g, i)}, "model": {string(srm.ServiceModels[i%4])},
@@ -117,13 +125,43 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 					continue
 				}
 				c := cs[(g*40+i)%len(cs)]
+				if saved[c.ID] {
+					continue
+				}
+				saved[c.ID] = true
 				post(statusPath(w.ID, c.ID), url.Values{"owner": {fmt.Sprintf("Owner %d", i%3)}, "complete": {fmt.Sprint(i % 2)}})
 			}
 		})
 	}
 	wg.Wait()
 	if len(errors) > 0 {
-		t.Errorf("BUG: %d of %d writes answered 5xx: %s; the server logged:\n%s",
-			len(errors), 2*15+4*40, strings.Join(errors, "; "), logs.String())
+		t.Errorf("BUG: %d writes answered 5xx: %s; the server logged:\n%s",
+			len(errors), strings.Join(errors, "; "), logs.String())
+	}
+	// A run in which every write was refused would show no deadlock either:
+	// every write must have been accepted and be there afterwards.
+	if len(refused) > 0 {
+		t.Errorf("%d writes were refused: %s", len(refused), strings.Join(refused, "; "))
+	}
+	after, err := st.Controls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(after)-len(cs), 2*15; got != want {
+		t.Errorf("%d custom controls were added, want %d", got, want)
+	}
+	var created, owned int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM workloads WHERE name LIKE 'New %'`).Scan(&created); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(ws) * 10; created != want {
+		t.Errorf("%d workloads were registered, want %d", created, want)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT workload_id) FROM statuses s JOIN owners o ON o.id = s.owner_id
+		WHERE o.name LIKE 'Owner %'`).Scan(&owned); err != nil {
+		t.Fatal(err)
+	}
+	if owned != len(ws) {
+		t.Errorf("statuses with an owner were saved on %d workloads, want %d", owned, len(ws))
 	}
 }

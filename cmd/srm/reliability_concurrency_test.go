@@ -42,12 +42,24 @@ func TestCustomControlWhileWorkloadsAreRegistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	var (
+		wg         sync.WaitGroup
+		mu         sync.Mutex
+		registered int
+		failed     []string
+	)
 	for g := range 3 {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				post(context.Background(), p.base+"/workloads", url.Values{"name": {fmt.Sprintf("Registered %d-%d", g, i)},
+				r := post(context.Background(), p.base+"/workloads", url.Values{"name": {fmt.Sprintf("Registered %d-%d", g, i)},
 					"model": {"iaas"}, "baseline": {strconv.FormatInt(baseline, 10)}})
+				mu.Lock()
+				if r.err == nil && r.code == http.StatusSeeOther {
+					registered++
+				} else {
+					failed = append(failed, r.String())
+				}
+				mu.Unlock()
 			}
 		})
 	}
@@ -69,6 +81,21 @@ func TestCustomControlWhileWorkloadsAreRegistered(t *testing.T) {
 	}
 	stop()
 	wg.Wait()
+	// The registrations are the premise: without them running alongside,
+	// the controls would be added on a quiet database and prove nothing.
+	if len(failed) > 0 {
+		t.Errorf("%d workload registrations failed while controls were added: %s", len(failed), strings.Join(failed[:min(5, len(failed))], "; "))
+	}
+	if registered < controls {
+		t.Errorf("only %d workloads were registered while %d controls were added: too few to overlap", registered, controls)
+	}
+	var stored int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM workloads WHERE name LIKE 'Registered %'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != registered {
+		t.Errorf("%d registrations answered 303 but %d workloads are stored", registered, stored)
+	}
 	if len(refused) > 0 {
 		t.Errorf("%d of at most %d new custom controls (unique titles) were refused while workloads were being registered:\n  %s\n"+
 			"srm logged:\n%s\n"+
