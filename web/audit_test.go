@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -16,6 +19,8 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
+	"github.com/srmhq/srm/web"
 )
 
 // auditRow is one row of an audit table as a person reads it.
@@ -439,4 +444,66 @@ func TestWorkloadHistoryShowsOnlyThatWorkload(t *testing.T) {
 	wantStatus(t, "history of no workload", viewer.get("/workloads/999999/history"), http.StatusNotFound)
 	wantStatus(t, "history of a malformed id", viewer.get("/workloads/abc/history"), http.StatusBadRequest)
 	wantStatus(t, "history with a malformed page", viewer.get(workloadPath(s.payroll.ID)+"/history?before=x"), http.StatusBadRequest)
+}
+
+// TestAuditExportOutlivesTheRequestBudget: the audit trail as CSV streams
+// for as long as the reader takes, beyond the budget of a page. Before
+// exports had a budget of their own, the five-second deadline of every
+// request cancelled the query mid-file and the download broke off.
+func TestAuditExportOutlivesTheRequestBudget(t *testing.T) {
+	t.Parallel()
+	pool := storetest.Pool(t)
+	st := store.New(pool)
+	const rows = 20000
+	if _, err := pool.Exec(t.Context(), `INSERT INTO audit (actor, action, object_type, object_name, after)
+		SELECT 'seed', 'workload.updated', 'workload', 'Workload ' || g, jsonb_build_object('description', repeat('x', 200))
+		FROM generate_series(1, $1) AS g`, rows); err != nil {
+		t.Fatal(err)
+	}
+	const budget = 200 * time.Millisecond
+	srv := httptest.NewServer(newServer(t, st, web.Config{RequestTimeout: budget}))
+	defer srv.Close()
+	session := remoteSession(t, srv.URL, st, srm.Admin)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/audit.csv", nil)
+	session(req)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /audit.csv = %d", resp.StatusCode)
+	}
+	// Read slowly: the whole download takes several times the budget.
+	start := time.Now()
+	var body bytes.Buffer
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		body.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %v and %d bytes, the download broke off: %v", time.Since(start), body.Len(), err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(start)
+	records, err := csv.NewReader(&body).ReadAll()
+	if err != nil {
+		t.Fatalf("the export is not whole CSV: %v", err)
+	}
+	seeded := 0
+	for _, r := range records {
+		if len(r) > 2 && r[2] == "seed" {
+			seeded++
+		}
+	}
+	if seeded != rows {
+		t.Errorf("the export has %d of the %d rows", seeded, rows)
+	}
+	if took < 2*budget {
+		t.Errorf("the download took %v, not long enough past the %v budget to prove anything", took, budget)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -33,6 +34,11 @@ type Config struct {
 	TrustedProxies []string
 	// OIDC configures single sign-on; nil turns it off.
 	OIDC *OIDCConfig
+	// RequestTimeout bounds the work of one request, database included
+	// (default 5 seconds); ExportTimeout bounds a download that streams a
+	// whole export, such as the audit trail as CSV (default 10 minutes).
+	RequestTimeout time.Duration
+	ExportTimeout  time.Duration
 	// Bench adds GET /_bench/workload/{id} for `make bench`: the workload
 	// page, signed in, without its HTML. Never on in production.
 	Bench bool
@@ -50,6 +56,12 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	}
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = 12 * time.Hour
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.ExportTimeout <= 0 {
+		cfg.ExportTimeout = DefaultExportTimeout
 	}
 	sm, err := newSessionManager(st, cfg)
 	if err != nil {
@@ -71,7 +83,7 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, clientIPs, logRequests(logger), middleware.Recoverer)
 	r.Use(http.NewCrossOriginProtection().Handler)
-	r.Use(securityHeaders, limitBody, deadline)
+	r.Use(securityHeaders, limitBody, deadline(cfg.RequestTimeout, cfg.ExportTimeout))
 	addRoutes(r, logger, st, a, cfg)
 	return r, nil
 }
@@ -114,17 +126,37 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// requestTimeout bounds the work of one request, database included, so a
-// database that hangs turns into a 503 rather than a request that hangs.
-const requestTimeout = 5 * time.Second
+// The default budgets of a request and of a streamed export.
+const (
+	DefaultRequestTimeout = 5 * time.Second
+	DefaultExportTimeout  = 10 * time.Minute
+)
 
-// deadline gives every request a context that ends after requestTimeout.
-func deadline(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+// deadline gives every request a context that ends after timeout, so a
+// database that hangs turns into a 503 rather than a request that hangs.
+// A download that streams a whole export (a path ending in .csv) gets
+// export instead, and so does its connection's write deadline: a large
+// file must not be cut off mid-way by the budget of a page.
+func deadline(timeout, export time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d := timeout
+			if isExport(r) {
+				d = export
+				// Not every writer has a deadline to move (httptest's has
+				// none); the server's own write timeout is then not in play.
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(export))
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// isExport reports whether r asks for a streamed export.
+func isExport(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ".csv")
 }
 
 // limitBody refuses bodies larger than maxBody.
