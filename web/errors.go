@@ -38,7 +38,11 @@ func handle(logger *slog.Logger, h handlerFunc) http.HandlerFunc {
 		case status >= 500:
 			logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
-		_ = render(w, r, status, views.ErrorPage(status, title, detail))
+		if rerr := render(w, r, status, views.ErrorPage(status, title, detail)); rerr != nil {
+			// Nothing was written yet (render buffers): say it in plain text.
+			logger.ErrorContext(r.Context(), "error page failed", "method", r.Method, "path", r.URL.Path, "err", rerr)
+			http.Error(w, title+": "+detail, status)
+		}
 	}
 }
 
@@ -110,21 +114,28 @@ func pathID(r *http.Request, name string) (int64, error) {
 }
 
 // postedVersion is the version a form was read at (its "version" field),
-// which a save is conditional on; 0 when it has none.
+// which a save is conditional on; 0 when it has none. parseForm has
+// refused a version that is not a number.
 func postedVersion(r *http.Request) int64 {
 	v, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
 	return v
 }
 
 // parseForm parses the request's form, mapping an oversized body to 413
-// and anything else malformed to 400.
+// and anything else malformed, a version that is not a whole number
+// included, to 400.
 func parseForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return err
 		}
-		return srm.ErrInvalid
+		return fmt.Errorf("form: %w (%v)", srm.ErrInvalid, err)
+	}
+	if v := r.PostForm.Get("version"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+			return fmt.Errorf("form: version %q: %w", v, srm.ErrInvalid)
+		}
 	}
 	return nil
 }

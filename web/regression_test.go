@@ -165,3 +165,24 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 		t.Errorf("statuses with an owner were saved on %d workloads, want %d", owned, len(ws))
 	}
 }
+
+// TestAVersionThatIsNotANumberIsRefused: a form's version was read with
+// its parse error dropped, so "abc" (or an overflowing number) counted as
+// "no version yet" and a save could go through unconditionally.
+func TestAVersionThatIsNotANumberIsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	for _, v := range []string{"abc", "1e3", "-1", "99999999999999999999"} {
+		rec := h.post("/workloads/"+itoa(w.ID), url.Values{"name": {"Renamed " + v}, "model": {string(srm.PaaS)},
+			"baseline": {itoa(w.BaselineID)}, "version": {v}, "confirm": {"1"}})
+		wantStatus(t, "version "+v, rec, http.StatusBadRequest)
+	}
+	got, err := h.st.Workload(t.Context(), w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != w.Name || got.Model != w.Model || got.Version != w.Version {
+		t.Errorf("after refused saves the workload is %q %s v%d, want %q %s v%d", got.Name, got.Model, got.Version, w.Name, w.Model, w.Version)
+	}
+}

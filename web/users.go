@@ -157,7 +157,7 @@ func updateUser(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 			return err
 		}
 		ctx := r.Context()
-		version, _ := strconv.ParseInt(r.PostForm.Get("version"), 10, 64)
+		version := postedVersion(r)
 		in := srm.User{
 			ID:       id,
 			Name:     strings.TrimSpace(r.PostForm.Get("name")),
