@@ -8,7 +8,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/srmhq/srm"
@@ -86,25 +86,36 @@ func workloadURL(id int64) string { return "/workloads/" + itoa(id) }
 
 func controlAnchor(id int64) string { return "control-" + itoa(id) }
 
-func fieldID(cid int64, field string) string { return "c" + itoa(cid) + "-" + field }
 
-// fieldIDs are the ids of a status form's fields, made once per control
-// rather than on every render of every card.
+// fieldIDs are the ids of a status form's fields.
 type fieldIDs struct {
 	owner, complete, note, evidence, evidenceError, na, naReason string
 }
 
-var fieldIDCache sync.Map // control id → fieldIDs
-
+// fieldIDsOf makes the ids of control cid's status form as substrings of
+// one string: one allocation per card instead of one per field, and no
+// cache that grows with every control ever shown.
 func fieldIDsOf(cid int64) fieldIDs {
-	if ids, ok := fieldIDCache.Load(cid); ok {
-		return ids.(fieldIDs)
+	p := "c" + itoa(cid) + "-"
+	names := [...]string{"owner", "complete", "note", "evidence", "evidence-error", "na", "na-reason"}
+	var b strings.Builder
+	b.Grow(len(names)*len(p) + 48)
+	var ends [len(names)]int
+	for i, n := range names {
+		b.WriteString(p)
+		b.WriteString(n)
+		ends[i] = b.Len()
 	}
-	ids := fieldIDs{owner: fieldID(cid, "owner"), complete: fieldID(cid, "complete"),
-		note: fieldID(cid, "note"), evidence: fieldID(cid, "evidence"), evidenceError: fieldID(cid, "evidence") + "-error",
-		na: fieldID(cid, "na"), naReason: fieldID(cid, "na-reason")}
-	fieldIDCache.Store(cid, ids)
-	return ids
+	all := b.String()
+	part := func(i int) string {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		return all[start:ends[i]]
+	}
+	return fieldIDs{owner: part(0), complete: part(1), note: part(2), evidence: part(3), evidenceError: part(4),
+		na: part(5), naReason: part(6)}
 }
 
 // cardClass is a control card's classes: its party, and whether it is done
