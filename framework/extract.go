@@ -106,12 +106,12 @@ func (x *extractor) controls(cs []any, path, family, familyTitle, parent string)
 			Path:        p,
 		}
 		if first, dup := x.paths[ctl.OSCALID]; dup {
-			x.err = duplicate(ctl.OSCALID, first, p)
+			x.err = duplicate(ctl.OSCALID, ctl.ID, first, p)
 			return
 		}
 		x.paths[ctl.OSCALID] = p
 		if first, dup := x.ids[ctl.ID]; dup {
-			x.err = duplicate(ctl.ID, first, p)
+			x.err = duplicate(ctl.ID, ctl.ID, first, p)
 			return
 		}
 		x.ids[ctl.ID] = p
@@ -136,9 +136,9 @@ func (x *extractor) controls(cs []any, path, family, familyTitle, parent string)
 	}
 }
 
-func duplicate(id, first, second string) *ParseError {
+func duplicate(id, control, first, second string) *ParseError {
 	e := parseErr(ErrDuplicate, second, "Two controls have the id %q, at %s and at %s: each control of a catalog needs its own id.", id, first, second)
-	e.Control = id
+	e.Control = control
 	return e
 }
 

@@ -171,6 +171,9 @@ func decode(data []byte) (map[string]any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, parseErr(ErrNotJSON, "", "The file is empty: srm expects an OSCAL catalog in JSON.")
 	}
+	if t := bytes.TrimSpace(data); t[0] == '<' {
+		return nil, parseErr(ErrNotJSON, "", "The file is XML (or HTML), not JSON: srm reads OSCAL catalogs in JSON. Publishers of OSCAL, NIST among them, ship each catalog in JSON as well as XML.")
+	}
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
 		var se *json.SyntaxError
@@ -273,7 +276,7 @@ func versionOf(md map[string]any) (oscal, schema string, err error) {
 	}
 	schema, ok = schemaFor(v)
 	if !ok {
-		return "", "", parseErr(ErrVersion, path, "The catalog follows OSCAL %q, which srm does not read: srm reads %s. Convert the catalog to OSCAL 1.1 first, e.g. with oscal-cli.", v, Supported)
+		return "", "", parseErr(ErrVersion, path, "The catalog follows OSCAL %q, which srm does not read: srm reads %s. Ask its publisher for the catalog in OSCAL 1.1.", v, Supported)
 	}
 	return v, schema, nil
 }

@@ -69,9 +69,9 @@ func validate(doc map[string]any, oscalVersion, schemaVersion string) error {
 		return fmt.Errorf("checking against the OSCAL %s schema: %w", schemaVersion, err)
 	}
 	found := validation.ExtractErrors(doc, ve.DetailedOutput())
-	var problems []string
+	type problem struct{ path, text string }
+	var problems []problem
 	seen := map[string]bool{}
-	first := ""
 	for _, f := range found {
 		// A catalog is checked against every model of the complete schema;
 		// what the other models say about the top level is noise.
@@ -92,26 +92,27 @@ func validate(doc map[string]any, oscalVersion, schemaVersion string) error {
 			continue
 		}
 		seen[p] = true
-		if first == "" {
-			first = path
-		}
-		problems = append(problems, p)
+		problems = append(problems, problem{path, p})
 	}
 	if len(problems) == 0 {
-		problems = append(problems, "the document as a whole: "+ve.Error())
+		problems = append(problems, problem{"", "the document as a whole: " + ve.Error()})
 	}
-	slices.Sort(problems)
+	slices.SortStableFunc(problems, func(a, b problem) int { return natural(a.text, b.text) })
 	more := ""
 	if len(problems) > maxProblems {
-		more = fmt.Sprintf(" (the first %d of %d are below)", maxProblems, len(problems))
+		more = fmt.Sprintf(" (the first %d of %d problems are below)", maxProblems, len(problems))
 		problems = problems[:maxProblems]
+	}
+	texts := make([]string, len(problems))
+	for i, p := range problems {
+		texts[i] = p.text
 	}
 	schemaNote := "OSCAL " + oscalVersion
 	if schemaVersion != oscalVersion {
 		schemaNote += " (checked against the " + schemaVersion + " schema)"
 	}
-	e := parseErr(ErrSchema, first, "The catalog does not follow the schema of %s%s", schemaNote, more)
-	e.Problems = problems
+	e := parseErr(ErrSchema, problems[0].path, "The catalog does not follow the schema of %s%s", schemaNote, more)
+	e.Problems = texts
 	return e
 }
 
@@ -152,4 +153,33 @@ func locate(doc map[string]any, pointer string) (path, control string) {
 		}
 	}
 	return b.String(), control
+}
+
+// natural orders paths as a person counts: controls[2] before controls[10].
+func natural(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, _ := strconv.Atoi(a[:da])
+			nb, _ := strconv.Atoi(b[:db])
+			if na != nb {
+				return na - nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && n < 9 && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
