@@ -258,8 +258,8 @@ func catalogOf(doc map[string]any) (map[string]any, error) {
 	return nil, parseErr(ErrNotOSCAL, "", "The file is JSON but not an OSCAL catalog: an OSCAL catalog starts with a \"catalog\" object, and this file has %s at its top.", has)
 }
 
-// Supported says which OSCAL versions srm reads, for messages and pages.
-const Supported = "OSCAL 1.0.x and 1.1.x"
+// SupportedVersions says which OSCAL versions srm reads, for messages and pages.
+const SupportedVersions = "OSCAL 1.0.x and 1.1.x"
 
 // versionOf checks the catalog's OSCAL version and picks the schema to check
 // it against: its own when go-oscal ships it, else the nearest of the same
@@ -268,15 +268,15 @@ func versionOf(md map[string]any) (oscal, schema string, err error) {
 	const path = "catalog.metadata.oscal-version"
 	raw, ok := md["oscal-version"]
 	if !ok {
-		return "", "", parseErr(ErrVersion, path, "The catalog does not say which OSCAL version it follows (%s is missing): srm reads %s and needs the version to check the file.", path, Supported)
+		return "", "", parseErr(ErrVersion, path, "The catalog does not say which OSCAL version it follows (%s is missing): srm reads %s and needs the version to check the file.", path, SupportedVersions)
 	}
 	v, ok := raw.(string)
 	if !ok {
-		return "", "", parseErr(ErrVersion, path, "The catalog's %s is %s, not a version such as \"1.1.2\": srm reads %s.", path, kindOf(raw), Supported)
+		return "", "", parseErr(ErrVersion, path, "The catalog's %s is %s, not a version such as \"1.1.2\": srm reads %s.", path, kindOf(raw), SupportedVersions)
 	}
 	schema, ok = schemaFor(v)
 	if !ok {
-		return "", "", parseErr(ErrVersion, path, "The catalog follows OSCAL %q, which srm does not read: srm reads %s. Ask its publisher for the catalog in OSCAL 1.1.", v, Supported)
+		return "", "", parseErr(ErrVersion, path, "The catalog follows OSCAL %q, which srm does not read: srm reads %s. Ask its publisher for the catalog in OSCAL 1.1.", v, SupportedVersions)
 	}
 	return v, schema, nil
 }

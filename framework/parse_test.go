@@ -320,3 +320,33 @@ func BenchmarkParseHigh(b *testing.B) {
 		}
 	}
 }
+
+// The compiled schema and the shipped reading are shared: parsing from
+// several requests at once must be safe (run with -race).
+func TestParseConcurrently(t *testing.T) {
+	data, err := os.ReadFile("testdata/small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			c, err := framework.Parse(bytes.NewReader(data), 0)
+			if err == nil && len(c.Controls) != 4 {
+				err = errors.New("wrong number of controls")
+			}
+			if err == nil {
+				_, err = framework.NIST80053Reading()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
