@@ -149,6 +149,12 @@ func TestMigrateMakesTheAppRoleAndServeRunsAsIt(t *testing.T) {
 		}
 	}
 
+	// srm seed pauses triggers, which only the owner may: it says so.
+	if err := run(t.Context(), []string{"seed", "--workloads", "1"}, env(map[string]string{"DATABASE_URL": appURL}),
+		strings.NewReader(""), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "run it as the owner") {
+		t.Errorf("seed as %s: %v, want it refused as not the owner", role, err)
+	}
+
 	// The role cannot migrate, so a schema the owner has not brought up to
 	// date is refused with what to do.
 	owner, err := pgx.Connect(t.Context(), ownerURL)

@@ -391,6 +391,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "user password":
 		return setPassword(ctx, st, add.Email, password, stdout)
 	case "seed":
+		if !dbRole.CanMigrate() {
+			// It pauses triggers while it copies, which only the owner may.
+			return fmt.Errorf("seed: run it as the owner of srm's schema; %s is not", dbRole.Name)
+		}
 		start := time.Now()
 		stats, err := st.SeedSynthetic(ctx, workloads, seed)
 		if err != nil {
