@@ -7,16 +7,17 @@ import (
 	"slices"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/srmhq/srm"
 )
 
 // userColumns are the columns userRow scans, in its order.
+// The session stamp is read in the same statement as the rest, so a
+// session made from what was read records the stamp of that very state.
 const userColumns = `id, email, name, role, disabled, totp_secret IS NOT NULL, password_hash IS NOT NULL,
-	COALESCE(oidc_issuer, ''), COALESCE(oidc_subject, ''), created_at, last_signin_at, version`
+	COALESCE(oidc_issuer, ''), COALESCE(oidc_subject, ''), created_at, last_signin_at, version,
+	COALESCE((SELECT st.stamp FROM session_stamps st WHERE st.user_id = users.id), 0)`
 
 func scanUser(row pgx.Row, extra ...any) (srm.User, error) {
 	var (
@@ -24,7 +25,7 @@ func scanUser(row pgx.Row, extra ...any) (srm.User, error) {
 		last *time.Time
 	)
 	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.Disabled, &u.MFA, &u.HasPassword,
-		&u.Issuer, &u.Subject, &u.CreatedAt, &last, &u.Version}, extra...)
+		&u.Issuer, &u.Subject, &u.CreatedAt, &last, &u.Version, &u.SessionStamp}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return srm.User{}, err
 	}
@@ -252,31 +253,22 @@ func (s *Store) EndSignInAttempt(ctx context.Context, attempt int64, key, reason
 	return n, nil
 }
 
-// InsertSession stores a new session for a user: the hash of its token
-// (as scs keeps it), its encoded data and when it expires.
-func (s *Store) InsertSession(ctx context.Context, tokenHash string, data []byte, expiry time.Time, userID int64) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES ($1, $2, $3, $4)`,
-		tokenHash, data, expiry, userID)
+// revokeSessions ends every session of u, now and in flight: it raises
+// the account's session stamp (setting u.SessionStamp), so no session made
+// from the account as it was before works again or can still be stored,
+// then deletes the stored ones, with an audit row when there were any.
+func revokeSessions(ctx context.Context, tx pgx.Tx, u *srm.User, why string) error {
+	stamp, err := bumpSessionStamp(ctx, tx, u.ID)
 	if err != nil {
-		return fmt.Errorf("store: insert session: %w", translate(err))
+		return err
 	}
-	return nil
+	u.SessionStamp = stamp
+	return deleteSessions(ctx, tx, *u, why)
 }
 
-// UpdateSession saves the data of a stored session. A session that is no
-// longer stored (signed out, revoked, expired) stays gone: nothing is
-// written, so a request that was running when its session was revoked
-// cannot bring the session back.
-func (s *Store) UpdateSession(ctx context.Context, tokenHash string, data []byte, expiry time.Time) error {
-	_, err := s.db.Exec(ctx, `UPDATE sessions SET data = $2, expiry = $3 WHERE token = $1`, tokenHash, data, expiry)
-	if err != nil {
-		return fmt.Errorf("store: update session: %w", err)
-	}
-	return nil
-}
-
-// revokeSessions ends every session of a user, with its audit row.
-func revokeSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) error {
+// deleteSessions deletes the stored sessions of u, with an audit row when
+// there were any.
+func deleteSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) error {
 	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID)
 	if err != nil {
 		return err
@@ -295,7 +287,7 @@ func (s *Store) RevokeSessions(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		return revokeSessions(ctx, tx, u, "revoked by an admin")
+		return revokeSessions(ctx, tx, &u, "revoked by an admin")
 	})
 }
 
@@ -341,9 +333,9 @@ func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 		}
 		switch {
 		case out.Disabled && !cur.Disabled:
-			return revokeSessions(ctx, tx, out, "disabled")
+			return revokeSessions(ctx, tx, &out, "disabled")
 		case out.Role != cur.Role:
-			return revokeSessions(ctx, tx, out, "role changed")
+			return revokeSessions(ctx, tx, &out, "role changed")
 		}
 		return nil
 	})
@@ -368,7 +360,7 @@ func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
 		if err := recordEvent(ctx, tx, "password.changed", u, nil); err != nil {
 			return err
 		}
-		return revokeSessions(ctx, tx, u, "password changed")
+		return revokeSessions(ctx, tx, &u, "password changed")
 	})
 }
 
@@ -385,7 +377,10 @@ func (s *Store) EnableTOTP(ctx context.Context, id int64, secret string, step in
 		if err := replaceCodes(ctx, tx, id, codeHashes); err != nil {
 			return err
 		}
-		return recordEvent(ctx, tx, "mfa.enrolled", u, map[string]any{"recovery_codes": len(codeHashes)})
+		if err := recordEvent(ctx, tx, "mfa.enrolled", u, map[string]any{"recovery_codes": len(codeHashes)}); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, &u, "authenticator enrolled")
 	})
 }
 
@@ -405,7 +400,10 @@ func (s *Store) DisableTOTP(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		return recordEvent(ctx, tx, "mfa.removed", u, nil)
+		if err := recordEvent(ctx, tx, "mfa.removed", u, nil); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, &u, "authenticator removed")
 	})
 }
 
@@ -438,7 +436,7 @@ func (s *Store) ResetMFA(ctx context.Context, id int64) error {
 		if err := recordEvent(ctx, tx, "mfa.reset", u, nil); err != nil {
 			return err
 		}
-		return revokeSessions(ctx, tx, u, "authenticator reset by an admin")
+		return revokeSessions(ctx, tx, &u, "authenticator reset by an admin")
 	})
 }
 
@@ -504,8 +502,9 @@ func (s *Store) RequireMFA(ctx context.Context) (bool, error) {
 }
 
 // SetRequireMFA turns the requirement on or off. Turning it on ends the
-// sessions of everyone without an authenticator, so from their next request
-// they can reach nothing but enrolment.
+// sessions of everyone without an authenticator, and any sign-in of theirs
+// in flight, so from their next request they can reach nothing but
+// enrolment.
 func (s *Store) SetRequireMFA(ctx context.Context, on bool) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE settings SET value = $1, updated_at = now() WHERE key = 'require_mfa'`,
@@ -515,26 +514,25 @@ func (s *Store) SetRequireMFA(ctx context.Context, on bool) error {
 		if !on {
 			return nil
 		}
+		// Raise the stamp of every account without an authenticator (in id
+		// order, so two of these at once take their locks in one order).
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO session_stamps AS st (user_id, stamp)
+			SELECT id, 1 FROM users WHERE totp_secret IS NULL ORDER BY id
+			ON CONFLICT (user_id) DO UPDATE SET stamp = st.stamp + 1`); err != nil {
+			return fmt.Errorf("store: end sessions without an authenticator: %w", err)
+		}
 		rows, err := tx.Query(ctx, `SELECT `+userColumns+` FROM users WHERE totp_secret IS NULL AND EXISTS (
 			SELECT 1 FROM sessions s WHERE s.user_id = users.id)`)
 		if err != nil {
 			return err
 		}
-		var without []srm.User
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			without = append(without, u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		without, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (srm.User, error) { return scanUser(row) })
+		if err != nil {
 			return err
 		}
 		for _, u := range without {
-			if err := revokeSessions(ctx, tx, u, "multi-factor authentication now required"); err != nil {
+			if err := deleteSessions(ctx, tx, u, "multi-factor authentication now required"); err != nil {
 				return err
 			}
 		}
@@ -615,15 +613,4 @@ func (s *Store) OwnerOfUser(ctx context.Context, userID int64) (srm.Owner, error
 		return srm.Owner{}, fmt.Errorf("store: owner of user %d: %w", userID, translate(err))
 	}
 	return o, nil
-}
-
-// SessionStore returns the scs store for sessions in this database, from
-// github.com/alexedwards/scs/pgxstore, clearing expired sessions every five
-// minutes. It needs the Store to have been made on a *pgxpool.Pool.
-func (s *Store) SessionStore() (*pgxstore.PostgresStore, error) {
-	pool, ok := s.db.(*pgxpool.Pool)
-	if !ok {
-		return nil, fmt.Errorf("store: sessions need a pool, not %T", s.db)
-	}
-	return pgxstore.NewWithCleanupInterval(pool, 5*time.Minute), nil
 }

@@ -45,8 +45,8 @@ type Config struct {
 }
 
 // NewServer returns the application's root handler. Every dependency is a
-// parameter, so tests build it exactly as main does. The Store must have
-// been made on a *pgxpool.Pool, which also keeps the sessions.
+// parameter, so tests build it exactly as main does. The Store also keeps
+// the sessions; main runs their cleanup (store.Sessions.Clean).
 func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Config) (http.Handler, error) {
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
@@ -63,15 +63,13 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	if cfg.ExportTimeout <= 0 {
 		cfg.ExportTimeout = DefaultExportTimeout
 	}
-	sm, err := newSessionManager(st, cfg)
-	if err != nil {
-		return nil, err
-	}
+	sm := newSessionManager(st, cfg)
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		handle(logger, func(http.ResponseWriter, *http.Request) error { return err })(w, r)
 	}
 	a := &auth{st: st, sessions: sm, idle: cfg.IdleTimeout}
 	if cfg.OIDC != nil {
+		var err error
 		if a.oidc, err = newOIDCProvider(ctx, *cfg.OIDC, logger); err != nil {
 			return nil, err
 		}
