@@ -2,11 +2,11 @@ package web
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,8 +23,10 @@ import (
 
 // Session keys. A session carries who is signed in and their role, so a
 // request costs one session lookup and no user lookup. Anything that must
-// reach a signed-in person at once (disabling, a role change, revocation,
-// requiring MFA) deletes their sessions instead.
+// reach a signed-in person at once (disabling, a role change, a new
+// password or authenticator, revocation, requiring MFA) raises the
+// account's session stamp instead, which ends their sessions and any
+// sign-in of theirs in flight (store.Sessions).
 const (
 	keyUser    = "uid"
 	keyEmail   = "email"
