@@ -279,8 +279,9 @@ func deleteSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) erro
 	return recordEvent(ctx, tx, "sessions.revoked", u, map[string]any{"sessions": tag.RowsAffected(), "why": why})
 }
 
-// RevokeSessions ends every session of a user: the user is signed out on
-// their next request.
+// RevokeSessions ends every session of a user, and any sign-in of theirs
+// in flight ("sign out everywhere"): the user is signed out on their next
+// request.
 func (s *Store) RevokeSessions(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := New(tx).User(ctx, id)
@@ -301,8 +302,8 @@ var ErrLastAdmin = fmt.Errorf("no active admin would remain: %w", srm.ErrConflic
 // admin is refused with ErrLastAdmin and saves nothing; every active admin
 // is locked first, so two admins demoting each other at the same moment
 // cannot both succeed. A change of role or disabling ends the user's
-// sessions in the same transaction, so it takes effect on their next
-// request.
+// sessions, and any sign-in of theirs in flight, in the same transaction,
+// so it takes effect on their next request.
 func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 	var out srm.User
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -349,7 +350,7 @@ func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 }
 
 // SetPassword replaces a local account's password hash and ends its
-// sessions.
+// sessions, and any sign-in in flight with the old password.
 func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET password_hash = $2, version = version + 1 WHERE id = $1
@@ -366,7 +367,9 @@ func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
 
 // EnableTOTP enrols an authenticator for a user: its secret, the time step
 // of the code that confirmed it (so that code cannot be used again) and
-// the hashes of fresh recovery codes, which replace any old ones.
+// the hashes of fresh recovery codes, which replace any old ones. Every
+// session of the account ends, and any sign-in in flight: a person who
+// enrols in one session signs in there again (web does that for them).
 func (s *Store) EnableTOTP(ctx context.Context, id int64, secret string, step int64, codeHashes []string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET totp_secret = $2, totp_step = $3 WHERE id = $1
@@ -393,7 +396,8 @@ func replaceCodes(ctx context.Context, tx pgx.Tx, id int64, codeHashes []string)
 	return err
 }
 
-// DisableTOTP removes a user's authenticator and recovery codes.
+// DisableTOTP removes a user's authenticator and recovery codes, and ends
+// every session of the account, as EnableTOTP does.
 func (s *Store) DisableTOTP(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := removeTOTP(ctx, tx, id)
