@@ -140,7 +140,7 @@ func TestSignInsInFlightCannotOutliveARevocation(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			ctx := store.WithActor(t.Context(), store.Actor{Name: "race test"})
-			var overlapped, sessions, stale int
+			var overlapped, sessions, stale, told int
 			for round := range rounds {
 				if kind.name == "require an authenticator of everyone" {
 					if err := h.st.SetRequireMFA(ctx, false); err != nil {
@@ -155,12 +155,13 @@ func TestSignInsInFlightCannotOutliveARevocation(t *testing.T) {
 				overlapped += r.overlapped
 				sessions += r.sessions
 				stale += r.stale
+				told += r.told
 				if t.Failed() {
 					break
 				}
 			}
-			t.Logf("%d rounds: %d sessions obtained, %d sign-ins in flight while the change was made, %d served stale",
-				rounds, sessions, overlapped, stale)
+			t.Logf("%d rounds: %d sessions obtained, %d sign-ins in flight while the change was made, %d told to sign in again, %d served stale",
+				rounds, sessions, overlapped, told, stale)
 			if overlapped == 0 {
 				t.Errorf("no sign-in was in flight while the change was made: the race was never run")
 			}
@@ -168,7 +169,7 @@ func TestSignInsInFlightCannotOutliveARevocation(t *testing.T) {
 	}
 }
 
-type raceResult struct{ overlapped, sessions, stale int }
+type raceResult struct{ overlapped, sessions, stale, told int }
 
 // raceOnce runs one round of the race on account u.
 func raceOnce(ctx context.Context, t *testing.T, h *harness, kind, round int, u srm.User, k revocationKind) raceResult {
@@ -178,6 +179,7 @@ func raceOnce(ctx context.Context, t *testing.T, h *harness, kind, round int, u 
 		mu        sync.Mutex
 		cookies   []string
 		signIns   []struct{ start, end time.Time }
+		statuses  = map[int]int{}
 		probes    []probe
 		completed atomic.Int64
 		stop      atomic.Bool
@@ -199,6 +201,7 @@ func raceOnce(ctx context.Context, t *testing.T, h *harness, kind, round int, u 
 				completed.Add(1)
 				mu.Lock()
 				signIns = append(signIns, struct{ start, end time.Time }{start, end})
+				statuses[rec.Code]++
 				for _, c := range rec.Result().Cookies() {
 					if c.Name == web.SessionCookie && c.Value != "" && c.MaxAge >= 0 {
 						cookies = append(cookies, c.Value)
@@ -251,6 +254,18 @@ func raceOnce(ctx context.Context, t *testing.T, h *harness, kind, round int, u 
 
 	var r raceResult
 	r.sessions = len(cookies)
+	r.told = statuses[http.StatusConflict]
+	for code, n := range statuses {
+		switch code {
+		case http.StatusSeeOther, // signed in, or on to the code or enrolment step
+			http.StatusConflict,            // the account changed meanwhile: sign in again
+			http.StatusForbidden,           // disabled
+			http.StatusUnprocessableEntity, // the old password
+			http.StatusTooManyRequests:     // locked after failures with the old password
+		default:
+			t.Errorf("round %d: %d sign-ins answered %d", round, n, code)
+		}
+	}
 	for _, s := range signIns {
 		if s.start.Before(changeStart) && s.end.After(committed) {
 			r.overlapped++
