@@ -6,14 +6,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -24,8 +23,10 @@ import (
 
 // Session keys. A session carries who is signed in and their role, so a
 // request costs one session lookup and no user lookup. Anything that must
-// reach a signed-in person at once (disabling, a role change, revocation,
-// requiring MFA) deletes their sessions instead.
+// reach a signed-in person at once (disabling, a role change, a new
+// password or authenticator, revocation, requiring MFA) raises the
+// account's session stamp instead, which ends their sessions and any
+// sign-in of theirs in flight (store.Sessions).
 const (
 	keyUser    = "uid"
 	keyEmail   = "email"
@@ -124,13 +125,11 @@ type auth struct {
 	oidc     *oidcProvider // nil when single sign-on is not configured
 }
 
-func newSessionManager(st *store.Store, cfg Config) (*scs.SessionManager, error) {
-	ss, err := st.SessionStore()
-	if err != nil {
-		return nil, err
-	}
+// newSessionManager keeps sessions in st (store.Sessions), as hashes of
+// their tokens, encoded by sessionCodec.
+func newSessionManager(st *store.Store, cfg Config) *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = &sessionStore{PostgresStore: ss, st: st}
+	sm.Store = st.Sessions()
 	sm.HashTokenInStore = true
 	sm.Codec = sessionCodec{}
 	sm.Lifetime = cfg.Lifetime
@@ -141,34 +140,7 @@ func newSessionManager(st *store.Store, cfg Config) (*scs.SessionManager, error)
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Path = "/"
 	sm.Cookie.Persist = false // gone when the browser closes
-	return sm, nil
-}
-
-// sessionStore is scs's pgx store, which finds, deletes and expires
-// sessions, except that it never brings a session back: a session row is
-// inserted only when someone signs in (with the user it belongs to, so it
-// can be revoked), and every later save updates the row if it is still
-// there. pgxstore's own save would insert it again, so a request that was
-// running when its session was revoked would restore it.
-type sessionStore struct {
-	*pgxstore.PostgresStore
-	st *store.Store
-	// starting maps the hashed token of a session being established to its
-	// user, for the one save that inserts it.
-	starting sync.Map
-}
-
-// CommitCtx saves a session: see sessionStore.
-func (s *sessionStore) CommitCtx(ctx context.Context, tokenHash string, b []byte, expiry time.Time) error {
-	if uid, ok := s.starting.LoadAndDelete(tokenHash); ok {
-		return s.st.InsertSession(ctx, tokenHash, b, expiry, uid.(int64))
-	}
-	return s.st.UpdateSession(ctx, tokenHash, b, expiry)
-}
-
-// Commit is CommitCtx without a context.
-func (s *sessionStore) Commit(tokenHash string, b []byte, expiry time.Time) error {
-	return s.CommitCtx(context.Background(), tokenHash, b, expiry)
+	return sm
 }
 
 // SessionCookie is the name of srm's session cookie. The __Host- prefix
@@ -351,8 +323,10 @@ func (a *auth) formAllowed(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // establish starts a fresh session for u at stage, with a new token (so a
-// token planted before signing in is worthless), and ties it to u so it
-// can be revoked.
+// token planted before signing in is worthless), made from u as read: it is
+// stored only if the account has not changed since (u.SessionStamp), and
+// works only until it does. When the account has changed, nobody is
+// signed in and the error wraps store.ErrAccountChanged.
 func (a *auth) establish(ctx context.Context, u srm.User, stage string) error {
 	sm := a.sessions
 	if err := sm.RenewToken(ctx); err != nil {
@@ -374,13 +348,16 @@ func (a *auth) establish(ctx context.Context, u srm.User, stage string) error {
 	if sm.GetString(ctx, keyCSRF) == "" {
 		sm.Put(ctx, keyCSRF, randomToken(32))
 	}
-	// The new token is the one RenewToken made; its first save inserts
-	// the session row, tied to u.
-	ss := sm.Store.(*sessionStore)
-	hash := hashToken(sm.Token(ctx))
-	ss.starting.Store(hash, u.ID)
-	defer ss.starting.Delete(hash)
-	_, _, err := sm.Commit(ctx)
+	// This save inserts the session row, for u; later saves only update it.
+	_, _, err := sm.Commit(store.WithSessionOwner(ctx, u))
+	if errors.Is(err, store.ErrAccountChanged) {
+		if derr := sm.Destroy(ctx); derr != nil {
+			return derr
+		}
+		if rerr := a.st.RecordEvent(ctx, "signin.failed", u, map[string]any{"reason": "the account changed while signing in"}); rerr != nil {
+			return rerr
+		}
+	}
 	return err
 }
 

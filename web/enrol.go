@@ -77,7 +77,11 @@ func (a *auth) enrol(w http.ResponseWriter, r *http.Request) error {
 	a.sessions.Remove(ctx, keyPending)
 	next := safeNext(a.sessions.GetString(ctx, keyNext))
 	a.sessions.Remove(ctx, keyNext)
-	u.MFA = true
+	// Enrolling ended every session of the account, this one too: start
+	// afresh from the account as it is now.
+	if u, err = a.st.User(ctx, u.ID); err != nil {
+		return err
+	}
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
@@ -249,7 +253,11 @@ func (a *auth) removeMFA(w http.ResponseWriter, r *http.Request) error {
 	if err := a.st.DisableTOTP(ctx, u.ID); err != nil {
 		return err
 	}
-	u.MFA = false
+	// That ended every session of the account, this one too: start afresh
+	// from the account as it is now.
+	if u, err = a.st.User(ctx, u.ID); err != nil {
+		return err
+	}
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
@@ -313,6 +321,11 @@ func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := a.st.SetPassword(ctx, u.ID, hash); err != nil {
+		return err
+	}
+	// That ended every session of the account, this one too: start afresh
+	// from the account as it is now.
+	if u, err = a.st.User(ctx, u.ID); err != nil {
 		return err
 	}
 	if err := a.establish(ctx, u, stageDone); err != nil {

@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -607,6 +608,17 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 	if err != nil {
 		return err
 	}
+	// Dead sessions (expired, or made before their account changed) are
+	// cleared every five minutes for as long as srm serves.
+	cleanCtx, stopCleaning := context.WithCancel(ctx)
+	var cleaning sync.WaitGroup
+	defer cleaning.Wait()
+	defer stopCleaning()
+	cleaning.Go(func() {
+		st.Sessions().Clean(cleanCtx, 5*time.Minute, func(err error) {
+			logger.Warn("clearing dead sessions failed", "err", err)
+		})
+	})
 	if cfg.BenchCeiling {
 		logger.Warn("benchmark ceiling enabled", "path", benchCeilingPath)
 		handler = withBenchCeiling(handler, st)
