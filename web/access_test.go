@@ -88,6 +88,7 @@ var needs = map[string]srm.Role{
 	"POST /admin/users/{id}":           srm.Admin,
 	"POST /admin/users/{id}/revoke":    srm.Admin,
 	"POST /admin/users/{id}/mfa/reset": srm.Admin,
+	"POST /admin/users/{id}/unlock":    srm.Admin,
 	"POST /admin/users/{id}/owner":     srm.Admin,
 	"POST /admin/settings":             srm.Admin,
 }

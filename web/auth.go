@@ -82,10 +82,12 @@ const (
 // (the password, a code from the app or a recovery code), under the
 // account's sign-in lockout: while lockAfter failures of the account (or
 // clientFailLimit of the client) stand within lockWindow, check does not
-// run and the verdict is locked. Every refusal counts as a failed sign-in
-// (reason why, or "locked") and may start the lockout, so no form can be
-// used to guess what the sign-in form guards; the attempt is counted before
-// check runs (store.BeginSignInAttempt), so parallel guesses cannot either.
+// run and the verdict is locked: that refusal is audited (reason "locked")
+// but not counted, so attempts while locked never prolong the lockout, as
+// at sign-in. Every wrong answer counts as a failed sign-in (reason why)
+// and may start the lockout, so no form can be used to guess what the
+// sign-in form guards; the attempt is counted before check runs
+// (store.BeginSignInAttempt), so parallel guesses cannot either.
 func (a *auth) throttled(r *http.Request, u srm.User, why string, check func() (bool, error)) (verdict, error) {
 	ctx, key := r.Context(), store.ThrottleKey(u)
 	since := time.Now().Add(-lockWindow)

@@ -99,6 +99,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Post("/admin/users/{id}", h(updateUser(st, a.sessions)))
 			r.Post("/admin/users/{id}/revoke", h(revokeUser(st, a.sessions)))
 			r.Post("/admin/users/{id}/mfa/reset", h(resetMFA(st)))
+			r.Post("/admin/users/{id}/unlock", h(unlockUser(st)))
 			r.Post("/admin/users/{id}/owner", h(linkUserOwner(st)))
 			r.Post("/admin/settings", h(saveSettings(st, a.sessions)))
 		})
