@@ -127,6 +127,9 @@ func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.U
 	if err := a.establish(ctx, u, stage); err != nil {
 		return err
 	}
+	if stage != stageCode { // signed in (or enrolling): a fresh proof of identity
+		a.proved(ctx)
+	}
 	if stage == stageCode {
 		// Not signed in until the code is right: that is audited then.
 		a.sessions.Put(ctx, keyNext, next)
@@ -195,6 +198,7 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
+	a.proved(ctx) // both factors, just now
 	first := a.sessions.PopString(ctx, keyFirst)
 	if first == "" {
 		first = "password"
