@@ -32,6 +32,7 @@ type harness struct {
 	user   srm.User
 	cookie string // the session cookie's value; "" when signed out
 	csrf   string
+	codes  []string // unused recovery codes of user, when a test keeps them
 }
 
 // testPassword is every test account's password.
