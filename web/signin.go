@@ -127,16 +127,17 @@ func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.U
 	if err := a.establish(ctx, u, stage); err != nil {
 		return err
 	}
-	if stage != stageCode { // signed in (or enrolling): a fresh proof of identity
-		a.proved(ctx)
-	}
 	if stage == stageCode {
 		// Not signed in until the code is right: that is audited then.
 		a.sessions.Put(ctx, keyNext, next)
 		a.sessions.Put(ctx, keyFirst, method)
 		return seeOther(w, r, "/signin/code")
 	}
+	a.proved(ctx) // signed in (or enrolling): a fresh proof of identity
 	if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
+		return err
+	}
+	if err := a.stashedProof(store.WithActor(ctx, actorOf(r, u)), u, method, next); err != nil {
 		return err
 	}
 	if stage == stageEnrol {
@@ -204,6 +205,9 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 		first = "password"
 	}
 	if err := a.st.SignedIn(ctx, u, first+" and "+method); err != nil {
+		return err
+	}
+	if err := a.stashedProof(ctx, u, first+" and "+method, next); err != nil {
 		return err
 	}
 	return seeOther(w, r, next)

@@ -273,6 +273,10 @@ func (a *auth) changesRequireMFA(r *http.Request) (bool, error) {
 // someone is, the action they were doing: "path\nwhat\nform".
 const keyStash = "stash"
 
+// continuePath is where a single-sign-on round trip that confirms identity
+// comes back to.
+const continuePath = "/reauth/continue"
+
 // confirmBySSO handles "POST /reauth/sso", the confirmation page of an
 // account without a password: it keeps the original form in the session,
 // minus anything named like a password (no secret is stored), and sends
@@ -302,7 +306,23 @@ func (a *auth) confirmBySSO(w http.ResponseWriter, r *http.Request) error {
 		return srm.ErrInvalid
 	}
 	a.sessions.Put(r.Context(), keyStash, action+"\n"+what+"\n"+form.Encode())
-	return a.beginSSO(w, r, "/reauth/continue")
+	return a.beginSSO(w, r, continuePath)
+}
+
+// stashedProof audits a sign-in that finished a single-sign-on round trip
+// begun on the confirmation page (confirmBySSO) as the proof it is; the
+// sign-in goes on to next. Any other sign-in forgets an abandoned stash.
+func (a *auth) stashedProof(ctx context.Context, u srm.User, method, next string) error {
+	_, rest, ok := strings.Cut(a.sessions.GetString(ctx, keyStash), "\n")
+	if !ok {
+		return nil
+	}
+	if next != continuePath {
+		a.sessions.Remove(ctx, keyStash)
+		return nil
+	}
+	what, _, _ := strings.Cut(rest, "\n")
+	return a.st.RecordEvent(ctx, "reauth.succeeded", u, map[string]any{"action": what, "method": method})
 }
 
 // continueAfterSSO handles "GET /reauth/continue", where a single-sign-on
@@ -318,13 +338,6 @@ func (a *auth) continueAfterSSO(w http.ResponseWriter, r *http.Request) error {
 	form, err := url.ParseQuery(encoded)
 	if action == "" || err != nil || !a.freshProof(r) {
 		return seeOther(w, r, "/")
-	}
-	u, err := a.st.User(r.Context(), viewer(r).ID)
-	if err != nil {
-		return err
-	}
-	if err := a.st.RecordEvent(r.Context(), "reauth.succeeded", u, map[string]any{"action": what, "method": ssoMethod}); err != nil {
-		return err
 	}
 	return render(w, r, http.StatusOK, views.ContinuePage(views.Confirm{
 		What: what, Action: safeNext(action), Fields: carried(form), Back: "/",
