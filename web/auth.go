@@ -39,6 +39,7 @@ const (
 	keyPending = "totp"  // an authenticator secret being enrolled, not yet confirmed
 	keyNext    = "next"  // where to go once signed in
 	keyFirst   = "first" // how the first factor was given (password, single sign-on), while a code is due
+	keyProof   = "proof" // unix seconds when the person last proved who they are: see stepUp
 )
 
 // Stages of signing in.
@@ -125,6 +126,9 @@ type auth struct {
 	sessions *scs.SessionManager
 	idle     time.Duration
 	oidc     *oidcProvider // nil when single sign-on is not configured
+	// stepUpWindow is how long a proof of identity lasts (see stepUp).
+	stepUpWindow time.Duration
+	now          func() time.Time // the clock of session times: idleness, proofs
 }
 
 // newSessionManager keeps sessions in st (store.Sessions), as hashes of
@@ -177,7 +181,7 @@ func (a *auth) identify(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(store.WithActor(ctx, store.Actor{Name: "anonymous", IP: ip, UserAgent: r.UserAgent()})))
 			return
 		}
-		now := time.Now()
+		now := a.now()
 		seen := time.Unix(sm.GetInt64(ctx, keySeen), 0)
 		if now.Sub(seen) > a.idle {
 			_ = sm.Destroy(ctx)
@@ -346,7 +350,7 @@ func (a *auth) establish(ctx context.Context, u srm.User, stage string) error {
 	sm.Put(ctx, keyRole, string(u.Role))
 	sm.Put(ctx, keyMFA, u.MFA)
 	sm.Put(ctx, keyStage, stage)
-	sm.Put(ctx, keySeen, time.Now().Unix())
+	sm.Put(ctx, keySeen, a.now().Unix())
 	if sm.GetString(ctx, keyCSRF) == "" {
 		sm.Put(ctx, keyCSRF, randomToken(32))
 	}

@@ -361,10 +361,14 @@ func (a *auth) newCodes(w http.ResponseWriter, r *http.Request) error {
 // proveAuthenticator checks the form's code: the one the person's app shows
 // now, or an unused recovery code (which it spends). A wrong code counts as
 // a failed sign-in of the account, and five lock it, so a stolen session
-// cannot guess its way past the second factor. When the code does not do,
+// cannot guess its way past the second factor. A request whose confirmation
+// page (stepUp) took a code already passes. When the code does not do,
 // it answers r itself with the account page and the reason in *problem,
 // and reports false.
 func (a *auth) proveAuthenticator(w http.ResponseWriter, r *http.Request, v *views.Account, purpose string, problem *string) (bool, error) {
+	if provedHere(r) { // the confirmation page took a code a moment ago: one is enough
+		return true, nil
+	}
 	verdict, err := a.throttled(r, v.User, "wrong code to "+purpose, func() (bool, error) {
 		ok, _, err := a.secondFactor(r, v.User.ID, r.PostForm.Get("code"))
 		return ok, err

@@ -39,6 +39,14 @@ type Config struct {
 	// whole export, such as the audit trail as CSV (default 10 minutes).
 	RequestTimeout time.Duration
 	ExportTimeout  time.Duration
+	// StepUpWindow is how long signing in, or confirming it is you, lets
+	// dangerous actions (admin rights, authenticators, the MFA setting)
+	// through before srm asks for the password again (default
+	// DefaultStepUpWindow, 10 minutes).
+	StepUpWindow time.Duration
+	// Now is the clock of session times (idleness, proofs of identity);
+	// nil means time.Now. Tests move it instead of waiting.
+	Now func() time.Time
 	// Bench adds GET /_bench/workload/{id} for `make bench`: the workload
 	// page, signed in, without its HTML. Never on in production.
 	Bench bool
@@ -63,11 +71,17 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	if cfg.ExportTimeout <= 0 {
 		cfg.ExportTimeout = DefaultExportTimeout
 	}
+	if cfg.StepUpWindow <= 0 {
+		cfg.StepUpWindow = DefaultStepUpWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	sm := newSessionManager(st, cfg)
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		handle(logger, func(http.ResponseWriter, *http.Request) error { return err })(w, r)
 	}
-	a := &auth{st: st, sessions: sm, idle: cfg.IdleTimeout}
+	a := &auth{st: st, sessions: sm, idle: cfg.IdleTimeout, stepUpWindow: cfg.StepUpWindow, now: cfg.Now}
 	if cfg.OIDC != nil {
 		var err error
 		if a.oidc, err = newOIDCProvider(ctx, *cfg.OIDC, logger); err != nil {

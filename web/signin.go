@@ -142,7 +142,11 @@ func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.U
 		a.sessions.Put(ctx, keyFirst, method)
 		return seeOther(w, r, "/signin/code")
 	}
+	a.proved(ctx) // signed in (or enrolling): a fresh proof of identity
 	if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
+		return err
+	}
+	if err := a.stashedProof(store.WithActor(ctx, actorOf(r, u)), u, method, next); err != nil {
 		return err
 	}
 	if stage == stageEnrol {
@@ -204,11 +208,15 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
+	a.proved(ctx) // both factors, just now
 	first := a.sessions.PopString(ctx, keyFirst)
 	if first == "" {
 		first = "password"
 	}
 	if err := a.st.SignedIn(ctx, u, first+" and "+method); err != nil {
+		return err
+	}
+	if err := a.stashedProof(ctx, u, first+" and "+method, next); err != nil {
 		return err
 	}
 	return seeOther(w, r, next)
