@@ -31,7 +31,7 @@ type harness struct {
 	dbOwner *store.Store  // the same database as its owner, for what srm serve may not do (srm seed)
 	srv     http.Handler
 	user    srm.User
-	cookie  string   // the session cookie's value; "" when signed out
+	cookie  string // the session cookie's value; "" when signed out
 	csrf    string
 	codes   []string // unused recovery codes of user, when a test keeps them
 }
