@@ -57,8 +57,8 @@ const seenEvery = time.Minute
 // Sign-in throttling.
 const (
 	lockAfter       = 5               // failures of one account…
-	lockWindow      = 5 * time.Minute // …within this long lock it for as long
-	clientFailLimit = 20              // failures from one client within lockWindow
+	lockWindow      = 5 * time.Minute // …within this long lock it for as long from the last of them
+	clientFailLimit = 20              // failures from one client (store.ClientBucket) within lockWindow
 )
 
 // lockedOut is what a locked account is told, wherever the lockout stops
