@@ -35,10 +35,10 @@ const stale = web.DefaultStepUpWindow + time.Minute
 // as a new account with role.
 func newClockHarness(t *testing.T, role srm.Role) (*harness, *testClock) {
 	t.Helper()
-	pool := storetest.Pool(t)
+	pool, app := storetest.AppPool(t, nil) // as srm serve runs
 	st := store.New(pool)
 	clock := &testClock{}
-	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{Now: clock.Now})}
+	h := &harness{t: t, st: st, pool: pool, dbOwner: store.New(app.Owner), srv: newServer(t, st, web.Config{Now: clock.Now})}
 	return h.signInAs(role), clock
 }
 
