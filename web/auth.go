@@ -184,7 +184,12 @@ func (a *auth) identify(next http.Handler) http.Handler {
 		now := a.now()
 		seen := time.Unix(sm.GetInt64(ctx, keySeen), 0)
 		if now.Sub(seen) > a.idle {
-			_ = sm.Destroy(ctx)
+			if err := sm.Destroy(ctx); err != nil {
+				// The idle session is still stored: answer the error rather
+				// than carry on as if it had ended.
+				sm.ErrorFunc(w, r, err)
+				return
+			}
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, "/signin?idle=1&next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return

@@ -346,6 +346,13 @@ func FuzzEditWorkloadForm(f *testing.F) {
 
 		form := url.Values{"name": {name}, "description": {description}, "model": {model}, "baseline": {baseline}, "version": {version}, "confirm": {confirm}}
 		rec := s.post(t, workloadPath(w.ID), form)
+		if badVersion(version) {
+			s.check(t, "POST "+workloadPath(w.ID), rec, http.StatusBadRequest)
+			if got, err := s.st.Workload(ctx, w.ID); err != nil || got.Version != before.Version {
+				t.Errorf("version %q was refused, yet the workload moved from version %d to %d (%v)", version, before.Version, got.Version, err)
+			}
+			return
+		}
 		s.check(t, "POST "+workloadPath(w.ID), rec, http.StatusOK, http.StatusSeeOther, http.StatusConflict, http.StatusUnprocessableEntity)
 		got, err := s.st.Workload(ctx, w.ID)
 		if err != nil {
@@ -415,6 +422,13 @@ func FuzzStatusForm(f *testing.F) {
 			headers, ok = []string{"HX-Request", "true"}, http.StatusOK
 		}
 		rec := s.post(t, path, form, headers...)
+		if badVersion(version) {
+			s.check(t, "POST "+path, rec, http.StatusBadRequest)
+			if got := s.status(t, w.ID, c.ID); got.Version != before.Version {
+				t.Errorf("version %q was refused, yet the status moved from version %d to %d", version, before.Version, got.Version)
+			}
+			return
+		}
 		s.check(t, "POST "+path, rec, ok, http.StatusConflict, http.StatusUnprocessableEntity)
 		got := s.status(t, w.ID, c.ID)
 		changed := got.Version != before.Version
@@ -472,6 +486,13 @@ func FuzzOverrideForm(f *testing.F) {
 		valid := len(want.Validate()) == 0
 
 		rec := s.post(t, path, url.Values{"party": {party}, "reason": {reason}, "version": {version}})
+		if badVersion(version) {
+			s.check(t, "POST "+path, rec, http.StatusBadRequest)
+			if got := s.override(t, w.ID, c.ID); got.Version != before.Version {
+				t.Errorf("version %q was refused, yet the override moved from version %d to %d", version, before.Version, got.Version)
+			}
+			return
+		}
 		s.check(t, "POST "+path, rec, http.StatusSeeOther, http.StatusConflict, http.StatusUnprocessableEntity)
 		got := s.override(t, w.ID, c.ID)
 		changed := got.Version != before.Version || got.Party != before.Party || got.Reason != before.Reason
@@ -728,4 +749,14 @@ func FuzzRequest(f *testing.F) {
 		s.check(t, m+" "+path+"?"+query, rec, http.StatusOK, http.StatusMovedPermanently, http.StatusSeeOther, http.StatusBadRequest,
 			http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusConflict, http.StatusUnprocessableEntity)
 	})
+}
+
+// badVersion reports whether a form's version is one srm refuses with 400:
+// present, but not a whole number from 0 up.
+func badVersion(v string) bool {
+	if v == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return err != nil || n < 0
 }
