@@ -18,7 +18,7 @@ func formulaStart(b byte) bool {
 // single quote, so it stays text (`=HYPERLINK(…)` → `'=HYPERLINK(…)`).
 //
 // Text that already begins with quotes followed by such a character gets
-// one more quote (`'=x` → `''=x`), so that UnescapeCell gives every value
+// one more quote (`'=x` → `”=x`), so that UnescapeCell gives every value
 // back exactly: the two are inverse for every string.
 func SafeCell(s string) string {
 	t := strings.TrimLeft(s, "'")

@@ -584,4 +584,3 @@ func ValidateSSP(data []byte) error {
 	}
 	return validateOSCAL(doc)
 }
-
