@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/srmhq/srm"
+	"github.com/xuri/excelize/v2"
 )
 
 func exportChecklists(t *testing.T, f Format) ([]byte, map[string][]srm.Assignment) {
@@ -266,4 +267,79 @@ func csvToXLSX(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestReadXLSXRefusesWhatIsNotAWorkbook: a CSV or garbage uploaded as
+// XLSX is one problem, not an error page.
+func TestReadXLSXRefusesWhatIsNotAWorkbook(t *testing.T) {
+	for _, body := range []string{header, "PK\x03\x04 broken zip", ""} {
+		im, err := ReadXLSX(strings.NewReader(body), ImportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(im.Problems) != 1 || !strings.Contains(im.Problems[0].Message, "not an XLSX workbook") || len(im.Workloads) != 0 {
+			t.Errorf("%q: problems %v", body, im.Problems)
+		}
+	}
+}
+
+// FuzzReadCSV: whatever the file, the parser neither panics nor lets a
+// workload through that srm's validators refuse, and every problem has a
+// row within the file.
+func FuzzReadCSV(f *testing.F) {
+	data, _ := exportChecklists(&testing.T{}, CSV)
+	f.Add(string(data))
+	f.Add(header + "Pay,IaaS,Azure chart,Data,1,Classify,,maybe,,,,,,,,,\n")
+	f.Add("workload,model,baseline\n\"a\"\"b\",saas,x\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		im, err := ReadCSV(strings.NewReader(body), ImportOptions{MaxRows: 1000})
+		if err != nil && !errors.Is(err, ErrTooLarge) {
+			t.Fatal(err)
+		}
+		for _, p := range im.Problems {
+			if p.Row < 0 || p.Row > im.Rows+2 || p.Message == "" {
+				t.Fatalf("problem %+v (rows %d)", p, im.Rows)
+			}
+		}
+		if !im.OK() {
+			return
+		}
+		for _, w := range im.Workloads {
+			w.Workload.BaselineID = 1
+			if pr := w.Workload.Validate(); len(pr) > 0 {
+				t.Fatalf("workload %q passed with problems %v", w.Workload.Name, pr)
+			}
+			for _, s := range w.Statuses {
+				if pr := s.Status.Validate(); len(pr) > 0 {
+					t.Fatalf("status passed with problems %v", pr)
+				}
+			}
+		}
+	})
+}
+
+// TestReadXLSXCountsRowsAsTheSheetShows: a sheet made by a person, with a
+// blank row and a number typed as a number, reads with the row numbers the
+// spreadsheet shows.
+func TestReadXLSXCountsRowsAsTheSheetShows(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	_ = f.SetSheetRow("Sheet1", "A1", &[]any{"Workload", "Model", "Baseline", "Control ID", "Version"})
+	_ = f.SetSheetRow("Sheet1", "A3", &[]any{"Pay", "saas", "Azure chart", 12, 3})
+	_ = f.SetSheetRow("Sheet1", "A5", &[]any{"Shop", "mainframe", "Azure chart"})
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	im, err := ReadXLSX(&buf, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Workloads) != 1 || im.Workloads[0].Row != 3 || len(im.Workloads[0].Statuses) != 1 ||
+		im.Workloads[0].Statuses[0].ControlID != "12" || im.Workloads[0].Statuses[0].Status.Version != 3 {
+		t.Errorf("workloads %+v", im.Workloads)
+	}
+	if len(im.Problems) != 1 || im.Problems[0].Row != 5 || im.Problems[0].Column != "model" {
+		t.Errorf("problems %v", im.Problems)
+	}
 }

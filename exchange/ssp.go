@@ -497,20 +497,19 @@ func ReadSSP(r io.Reader) (*SSPSummary, error) {
 		LastModified: s.Metadata.LastModified}
 	out.Model = srm.ServiceModel(propValue(s.SystemCharacteristics.Props, "service-model"))
 	names := map[string]string{}
-	owners := map[string]bool{}
+	provider := map[string]bool{} // Azure's parties: not owners
 	for _, rp := range deref(s.Metadata.ResponsibleParties) {
 		if rp.RoleId == RoleProvider {
 			for _, u := range rp.PartyUuids {
-				owners[u] = false
+				provider[u] = true
 			}
 		}
 	}
 	for _, p := range deref(s.Metadata.Parties) {
 		names[p.UUID] = p.Name
-		if v, provider := owners[p.UUID]; provider && !v {
-			continue
+		if !provider[p.UUID] {
+			out.Parties = append(out.Parties, SSPParty{UUID: p.UUID, Name: p.Name, Type: p.Type})
 		}
-		out.Parties = append(out.Parties, SSPParty{UUID: p.UUID, Name: p.Name, Type: p.Type})
 	}
 	this := ""
 	for _, c := range s.SystemImplementation.Components {
