@@ -3,16 +3,24 @@ SHELL := /bin/bash
 
 .PHONY: run test generate check build db-stop clean
 
-# Start the dev database (unless DATABASE_URL is set) and serve with the demo portfolio.
+# Start the dev database (unless DATABASE_URL is set), migrate as its owner,
+# and serve with the demo portfolio as the least-privilege role srm_app
+# (docs/deploy.md). With your own database, set DATABASE_URL to the owner's
+# connection string and APP_DATABASE_URL to the app role's.
+APP_ROLE ?= srm_app
 run:
 	@set -euo pipefail; \
 	if [ -z "$${DATABASE_URL:-}" ]; then \
 		.ci/pg start; \
 		DATABASE_URL="$$(.ci/pg url)"; \
+		APP_DATABASE_URL="$$(.ci/pg url $(APP_ROLE))"; \
+	elif [ -z "$${APP_DATABASE_URL:-}" ]; then \
+		echo "make run: DATABASE_URL is set: also set APP_DATABASE_URL, the connection string of the role $(APP_ROLE) that srm serves as" >&2; \
+		exit 2; \
 	fi; \
-	export DATABASE_URL; \
 	go build -o bin/srm ./cmd/srm; \
-	exec bin/srm serve --demo
+	DATABASE_URL="$$DATABASE_URL" bin/srm migrate --app-role $(APP_ROLE); \
+	DATABASE_URL="$$APP_DATABASE_URL" exec bin/srm serve --demo
 
 # Run all tests against a throwaway PostgreSQL cluster.
 # Every benchmark also runs once, so none can rot unseen. Fuzzing runs a

@@ -60,6 +60,11 @@ type User struct {
 	CreatedAt    time.Time
 	LastSignInAt time.Time
 	Version      int64
+	// SessionStamp is the account's state as its sessions know it: every
+	// change that must end its sessions (disabling, a new role or password,
+	// an authenticator enrolled or removed, signing out everywhere) raises
+	// it, and a session made from an older stamp no longer works.
+	SessionStamp int64
 }
 
 // Display is how the user is named on pages: the name, or else the email.

@@ -7,16 +7,17 @@ import (
 	"slices"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/srmhq/srm"
 )
 
 // userColumns are the columns userRow scans, in its order.
+// The session stamp is read in the same statement as the rest, so a
+// session made from what was read records the stamp of that very state.
 const userColumns = `id, email, name, role, disabled, totp_secret IS NOT NULL, password_hash IS NOT NULL,
-	COALESCE(oidc_issuer, ''), COALESCE(oidc_subject, ''), created_at, last_signin_at, version`
+	COALESCE(oidc_issuer, ''), COALESCE(oidc_subject, ''), created_at, last_signin_at, version,
+	COALESCE((SELECT st.stamp FROM session_stamps st WHERE st.user_id = users.id), 0)`
 
 func scanUser(row pgx.Row, extra ...any) (srm.User, error) {
 	var (
@@ -24,7 +25,7 @@ func scanUser(row pgx.Row, extra ...any) (srm.User, error) {
 		last *time.Time
 	)
 	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.Disabled, &u.MFA, &u.HasPassword,
-		&u.Issuer, &u.Subject, &u.CreatedAt, &last, &u.Version}, extra...)
+		&u.Issuer, &u.Subject, &u.CreatedAt, &last, &u.Version, &u.SessionStamp}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return srm.User{}, err
 	}
@@ -179,32 +180,48 @@ func ThrottleKey(u srm.User) string {
 // BeginSignInAttempt starts every check of something only the person should
 // know (a password, an authenticator or recovery code) by counting it as a
 // failed sign-in of the account key from the actor's client, before the
-// check runs, under a lock on the account. So parallel guesses each take one
-// of the lockAt failures the account may have within the window since
-// since, and cannot all slip in while the first is still being checked. It
-// returns the failures of the account and of the client before this one;
-// when either has reached its limit (lockAt, clientLimit) nothing is
-// counted and attempt is 0. Failures older than a day are cleared on the
-// way. Settle the attempt with EndSignInAttempt.
+// check runs, under locks on the account and on the client's bucket
+// (ClientBucket). So parallel guesses each take one of the lockAt failures
+// the account may have, and one of the clientLimit failures the client
+// may have, within the window since since: neither limit can be passed by
+// guessing in parallel, whether at one account or at many. key "" is a
+// name that is no account and not an email address: only the client's
+// limit applies, and the failure is recorded as NotAnEmail.
+//
+// It returns the failures of the account and of the client before this
+// one. When the account is locked (the failure that locked it is within
+// the window: EndSignInAttempt), account is at least lockAt. When either
+// has reached its limit, nothing is counted and attempt is 0: a refused
+// attempt never counts, so it cannot prolong a lockout. Failures older
+// than a day are cleared on the way. Settle the attempt with
+// EndSignInAttempt.
 func (s *Store) BeginSignInAttempt(ctx context.Context, key string, since time.Time, lockAt, clientLimit int) (attempt int64, account, client int, err error) {
-	key, ip := srm.NormalizeEmail(key), ActorFrom(ctx).IP
+	key, bucket := srm.NormalizeEmail(key), ClientBucket(ActorFrom(ctx).IP)
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('srm sign-in ' || $1, 0))`, key); err != nil {
+		if err := lockSignIn(ctx, tx, key, bucket); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE at < now() - interval '1 day'`); err != nil {
 			return err
 		}
+		var locked bool
 		if err := tx.QueryRow(ctx, `
-			SELECT (SELECT count(*) FROM signin_failures WHERE lower(email) = $1 AND at > $3),
-			       (SELECT count(*) FROM signin_failures WHERE client_ip = $2 AND at > $3)`,
-			key, ip, since).Scan(&account, &client); err != nil {
+			SELECT count(*), COALESCE(bool_or(locks), false) FROM signin_failures WHERE $1 <> '' AND lower(email) = $1 AND at > $2`,
+			key, since).Scan(&account, &locked); err != nil {
+			return err
+		}
+		if locked {
+			account = max(account, lockAt)
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM signin_failures WHERE client_ip = $1 AND at > $2`,
+			bucket, since).Scan(&client); err != nil {
 			return err
 		}
 		if account >= lockAt || client >= clientLimit {
 			return nil
 		}
-		return tx.QueryRow(ctx, `INSERT INTO signin_failures (email, client_ip) VALUES ($1, $2) RETURNING id`, key, ip).Scan(&attempt)
+		return tx.QueryRow(ctx, `INSERT INTO signin_failures (email, client_ip) VALUES ($1, $2) RETURNING id`,
+			failureName(key), bucket).Scan(&attempt)
 	})
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("store: begin sign-in attempt: %w", err)
@@ -212,12 +229,24 @@ func (s *Store) BeginSignInAttempt(ctx context.Context, key string, since time.T
 	return attempt, account, client, nil
 }
 
+// failureName is how the failures and the audit trail name the account
+// key: key itself, or NotAnEmail for "".
+func failureName(key string) string {
+	if key == "" {
+		return NotAnEmail
+	}
+	return key
+}
+
 // EndSignInAttempt settles an attempt that BeginSignInAttempt counted. With
-// no reason the check passed and the attempt is forgotten. Otherwise it
-// stays a failure, audited with reason (attempt 0, as for an account that
-// was locked already, counts a failure now), the lockout is audited when
-// this failure starts it, and the account's failures since since are
-// returned.
+// no reason the check passed and the attempt is forgotten. Otherwise it is
+// audited as a failed sign-in with reason. An attempt that was counted
+// stays a failure, and when it is the lockAt-th within the window since
+// since it locks the account: the lockout lasts the window from this
+// failure, and is audited. An attempt that was not counted (0: refused, as
+// the account or the client was locked already) adds no failure. It
+// returns the account's failures since since, at least lockAt while the
+// account is locked.
 func (s *Store) EndSignInAttempt(ctx context.Context, attempt int64, key, reason string, since time.Time, lockAt int) (int, error) {
 	key = srm.NormalizeEmail(key)
 	if reason == "" {
@@ -228,23 +257,30 @@ func (s *Store) EndSignInAttempt(ctx context.Context, attempt int64, key, reason
 	}
 	var n int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if attempt == 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO signin_failures (email, client_ip) VALUES ($1, $2)`, key, ActorFrom(ctx).IP); err != nil {
-				return err
-			}
-		}
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM signin_failures WHERE lower(email) = $1 AND at > $2`,
-			key, since).Scan(&n); err != nil {
+		if err := lockSignIn(ctx, tx, key, ""); err != nil {
 			return err
 		}
-		who := srm.User{Email: key}
+		var locked bool
+		if err := tx.QueryRow(ctx, `
+			SELECT count(*), COALESCE(bool_or(locks), false) FROM signin_failures WHERE $1 <> '' AND lower(email) = $1 AND at > $2`,
+			key, since).Scan(&n, &locked); err != nil {
+			return err
+		}
+		who := srm.User{Email: failureName(key)}
 		if err := recordEvent(ctx, tx, "signin.failed", who, map[string]any{"reason": reason}); err != nil {
 			return err
 		}
-		if n == lockAt {
-			return recordEvent(ctx, tx, "signin.locked", who, map[string]any{"failures": n})
+		if locked {
+			n = max(n, lockAt)
+			return nil
 		}
-		return nil
+		if attempt == 0 || key == "" || n < lockAt {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE signin_failures SET locks = true WHERE id = $1`, attempt); err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, "signin.locked", who, map[string]any{"failures": n})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: record sign-in failure: %w", err)
@@ -252,31 +288,22 @@ func (s *Store) EndSignInAttempt(ctx context.Context, attempt int64, key, reason
 	return n, nil
 }
 
-// InsertSession stores a new session for a user: the hash of its token
-// (as scs keeps it), its encoded data and when it expires.
-func (s *Store) InsertSession(ctx context.Context, tokenHash string, data []byte, expiry time.Time, userID int64) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES ($1, $2, $3, $4)`,
-		tokenHash, data, expiry, userID)
+// revokeSessions ends every session of u, now and in flight: it raises
+// the account's session stamp (setting u.SessionStamp), so no session made
+// from the account as it was before works again or can still be stored,
+// then deletes the stored ones, with an audit row when there were any.
+func revokeSessions(ctx context.Context, tx pgx.Tx, u *srm.User, why string) error {
+	stamp, err := bumpSessionStamp(ctx, tx, u.ID)
 	if err != nil {
-		return fmt.Errorf("store: insert session: %w", translate(err))
+		return err
 	}
-	return nil
+	u.SessionStamp = stamp
+	return deleteSessions(ctx, tx, *u, why)
 }
 
-// UpdateSession saves the data of a stored session. A session that is no
-// longer stored (signed out, revoked, expired) stays gone: nothing is
-// written, so a request that was running when its session was revoked
-// cannot bring the session back.
-func (s *Store) UpdateSession(ctx context.Context, tokenHash string, data []byte, expiry time.Time) error {
-	_, err := s.db.Exec(ctx, `UPDATE sessions SET data = $2, expiry = $3 WHERE token = $1`, tokenHash, data, expiry)
-	if err != nil {
-		return fmt.Errorf("store: update session: %w", err)
-	}
-	return nil
-}
-
-// revokeSessions ends every session of a user, with its audit row.
-func revokeSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) error {
+// deleteSessions deletes the stored sessions of u, with an audit row when
+// there were any.
+func deleteSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) error {
 	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID)
 	if err != nil {
 		return err
@@ -287,15 +314,16 @@ func revokeSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) erro
 	return recordEvent(ctx, tx, "sessions.revoked", u, map[string]any{"sessions": tag.RowsAffected(), "why": why})
 }
 
-// RevokeSessions ends every session of a user: the user is signed out on
-// their next request.
+// RevokeSessions ends every session of a user, and any sign-in of theirs
+// in flight ("sign out everywhere"): the user is signed out on their next
+// request.
 func (s *Store) RevokeSessions(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := New(tx).User(ctx, id)
 		if err != nil {
 			return err
 		}
-		return revokeSessions(ctx, tx, u, "revoked by an admin")
+		return revokeSessions(ctx, tx, &u, "revoked by an admin")
 	})
 }
 
@@ -309,8 +337,8 @@ var ErrLastAdmin = fmt.Errorf("no active admin would remain: %w", srm.ErrConflic
 // admin is refused with ErrLastAdmin and saves nothing; every active admin
 // is locked first, so two admins demoting each other at the same moment
 // cannot both succeed. A change of role or disabling ends the user's
-// sessions in the same transaction, so it takes effect on their next
-// request.
+// sessions, and any sign-in of theirs in flight, in the same transaction,
+// so it takes effect on their next request.
 func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 	var out srm.User
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -341,9 +369,9 @@ func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 		}
 		switch {
 		case out.Disabled && !cur.Disabled:
-			return revokeSessions(ctx, tx, out, "disabled")
+			return revokeSessions(ctx, tx, &out, "disabled")
 		case out.Role != cur.Role:
-			return revokeSessions(ctx, tx, out, "role changed")
+			return revokeSessions(ctx, tx, &out, "role changed")
 		}
 		return nil
 	})
@@ -357,7 +385,7 @@ func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 }
 
 // SetPassword replaces a local account's password hash and ends its
-// sessions.
+// sessions, and any sign-in in flight with the old password.
 func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET password_hash = $2, version = version + 1 WHERE id = $1
@@ -368,13 +396,15 @@ func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
 		if err := recordEvent(ctx, tx, "password.changed", u, nil); err != nil {
 			return err
 		}
-		return revokeSessions(ctx, tx, u, "password changed")
+		return revokeSessions(ctx, tx, &u, "password changed")
 	})
 }
 
 // EnableTOTP enrols an authenticator for a user: its secret, the time step
 // of the code that confirmed it (so that code cannot be used again) and
-// the hashes of fresh recovery codes, which replace any old ones.
+// the hashes of fresh recovery codes, which replace any old ones. Every
+// session of the account ends, and any sign-in in flight: a person who
+// enrols in one session signs in there again (web does that for them).
 func (s *Store) EnableTOTP(ctx context.Context, id int64, secret string, step int64, codeHashes []string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := scanUser(tx.QueryRow(ctx, `UPDATE users SET totp_secret = $2, totp_step = $3 WHERE id = $1
@@ -385,7 +415,10 @@ func (s *Store) EnableTOTP(ctx context.Context, id int64, secret string, step in
 		if err := replaceCodes(ctx, tx, id, codeHashes); err != nil {
 			return err
 		}
-		return recordEvent(ctx, tx, "mfa.enrolled", u, map[string]any{"recovery_codes": len(codeHashes)})
+		if err := recordEvent(ctx, tx, "mfa.enrolled", u, map[string]any{"recovery_codes": len(codeHashes)}); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, &u, "authenticator enrolled")
 	})
 }
 
@@ -398,14 +431,18 @@ func replaceCodes(ctx context.Context, tx pgx.Tx, id int64, codeHashes []string)
 	return err
 }
 
-// DisableTOTP removes a user's authenticator and recovery codes.
+// DisableTOTP removes a user's authenticator and recovery codes, and ends
+// every session of the account, as EnableTOTP does.
 func (s *Store) DisableTOTP(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := removeTOTP(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		return recordEvent(ctx, tx, "mfa.removed", u, nil)
+		if err := recordEvent(ctx, tx, "mfa.removed", u, nil); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, &u, "authenticator removed")
 	})
 }
 
@@ -438,7 +475,7 @@ func (s *Store) ResetMFA(ctx context.Context, id int64) error {
 		if err := recordEvent(ctx, tx, "mfa.reset", u, nil); err != nil {
 			return err
 		}
-		return revokeSessions(ctx, tx, u, "authenticator reset by an admin")
+		return revokeSessions(ctx, tx, &u, "authenticator reset by an admin")
 	})
 }
 
@@ -504,8 +541,9 @@ func (s *Store) RequireMFA(ctx context.Context) (bool, error) {
 }
 
 // SetRequireMFA turns the requirement on or off. Turning it on ends the
-// sessions of everyone without an authenticator, so from their next request
-// they can reach nothing but enrolment.
+// sessions of everyone without an authenticator, and any sign-in of theirs
+// in flight, so from their next request they can reach nothing but
+// enrolment.
 func (s *Store) SetRequireMFA(ctx context.Context, on bool) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE settings SET value = $1, updated_at = now() WHERE key = 'require_mfa'`,
@@ -515,26 +553,25 @@ func (s *Store) SetRequireMFA(ctx context.Context, on bool) error {
 		if !on {
 			return nil
 		}
+		// Raise the stamp of every account without an authenticator (in id
+		// order, so two of these at once take their locks in one order).
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO session_stamps AS st (user_id, stamp)
+			SELECT id, 1 FROM users WHERE totp_secret IS NULL ORDER BY id
+			ON CONFLICT (user_id) DO UPDATE SET stamp = st.stamp + 1`); err != nil {
+			return fmt.Errorf("store: end sessions without an authenticator: %w", err)
+		}
 		rows, err := tx.Query(ctx, `SELECT `+userColumns+` FROM users WHERE totp_secret IS NULL AND EXISTS (
 			SELECT 1 FROM sessions s WHERE s.user_id = users.id)`)
 		if err != nil {
 			return err
 		}
-		var without []srm.User
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			without = append(without, u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		without, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (srm.User, error) { return scanUser(row) })
+		if err != nil {
 			return err
 		}
 		for _, u := range without {
-			if err := revokeSessions(ctx, tx, u, "multi-factor authentication now required"); err != nil {
+			if err := deleteSessions(ctx, tx, u, "multi-factor authentication now required"); err != nil {
 				return err
 			}
 		}
@@ -615,15 +652,4 @@ func (s *Store) OwnerOfUser(ctx context.Context, userID int64) (srm.Owner, error
 		return srm.Owner{}, fmt.Errorf("store: owner of user %d: %w", userID, translate(err))
 	}
 	return o, nil
-}
-
-// SessionStore returns the scs store for sessions in this database, from
-// github.com/alexedwards/scs/pgxstore, clearing expired sessions every five
-// minutes. It needs the Store to have been made on a *pgxpool.Pool.
-func (s *Store) SessionStore() (*pgxstore.PostgresStore, error) {
-	pool, ok := s.db.(*pgxpool.Pool)
-	if !ok {
-		return nil, fmt.Errorf("store: sessions need a pool, not %T", s.db)
-	}
-	return pgxstore.NewWithCleanupInterval(pool, 5*time.Minute), nil
 }

@@ -86,7 +86,6 @@ func workloadURL(id int64) string { return "/workloads/" + itoa(id) }
 
 func controlAnchor(id int64) string { return "control-" + itoa(id) }
 
-
 // fieldIDs are the ids of a status form's fields.
 type fieldIDs struct {
 	owner, complete, note, evidence, evidenceError, na, naReason string

@@ -37,14 +37,16 @@ var public = map[string]bool{
 // anyStage are the routes for anyone signed in, whatever their role and
 // however far they have got with signing in.
 var anyStage = map[string]bool{
-	"GET /signin/code":  true,
-	"POST /signin/code": true,
-	"POST /signout":     true,
-	"GET /account/mfa":  true,
-	"POST /account/mfa": true,
-	"HEAD /signin/code": true,
-	"HEAD /account/mfa": true,
-	"HEAD /account":     true,
+	"GET /signin/code":     true,
+	"POST /signin/code":    true,
+	"POST /signout":        true,
+	"GET /account/mfa":     true,
+	"POST /account/mfa":    true,
+	"POST /reauth/sso":     true,
+	"GET /reauth/continue": true,
+	"HEAD /signin/code":    true,
+	"HEAD /account/mfa":    true,
+	"HEAD /account":        true,
 }
 
 // needs is the least role each route asks for. Every route the router has
@@ -88,6 +90,7 @@ var needs = map[string]srm.Role{
 	"POST /admin/users/{id}":           srm.Admin,
 	"POST /admin/users/{id}/revoke":    srm.Admin,
 	"POST /admin/users/{id}/mfa/reset": srm.Admin,
+	"POST /admin/users/{id}/unlock":    srm.Admin,
 	"POST /admin/users/{id}/owner":     srm.Admin,
 	"POST /admin/settings":             srm.Admin,
 }

@@ -6,14 +6,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -24,8 +23,10 @@ import (
 
 // Session keys. A session carries who is signed in and their role, so a
 // request costs one session lookup and no user lookup. Anything that must
-// reach a signed-in person at once (disabling, a role change, revocation,
-// requiring MFA) deletes their sessions instead.
+// reach a signed-in person at once (disabling, a role change, a new
+// password or authenticator, revocation, requiring MFA) raises the
+// account's session stamp instead, which ends their sessions and any
+// sign-in of theirs in flight (store.Sessions).
 const (
 	keyUser    = "uid"
 	keyEmail   = "email"
@@ -38,6 +39,7 @@ const (
 	keyPending = "totp"  // an authenticator secret being enrolled, not yet confirmed
 	keyNext    = "next"  // where to go once signed in
 	keyFirst   = "first" // how the first factor was given (password, single sign-on), while a code is due
+	keyProof   = "proof" // unix seconds when the person last proved who they are: see stepUp
 )
 
 // Stages of signing in.
@@ -81,10 +83,12 @@ const (
 // (the password, a code from the app or a recovery code), under the
 // account's sign-in lockout: while lockAfter failures of the account (or
 // clientFailLimit of the client) stand within lockWindow, check does not
-// run and the verdict is locked. Every refusal counts as a failed sign-in
-// (reason why, or "locked") and may start the lockout, so no form can be
-// used to guess what the sign-in form guards; the attempt is counted before
-// check runs (store.BeginSignInAttempt), so parallel guesses cannot either.
+// run and the verdict is locked: that refusal is audited (reason "locked")
+// but not counted, so attempts while locked never prolong the lockout, as
+// at sign-in. Every wrong answer counts as a failed sign-in (reason why)
+// and may start the lockout, so no form can be used to guess what the
+// sign-in form guards; the attempt is counted before check runs
+// (store.BeginSignInAttempt), so parallel guesses cannot either.
 func (a *auth) throttled(r *http.Request, u srm.User, why string, check func() (bool, error)) (verdict, error) {
 	ctx, key := r.Context(), store.ThrottleKey(u)
 	since := time.Now().Add(-lockWindow)
@@ -122,15 +126,16 @@ type auth struct {
 	sessions *scs.SessionManager
 	idle     time.Duration
 	oidc     *oidcProvider // nil when single sign-on is not configured
+	// stepUpWindow is how long a proof of identity lasts (see stepUp).
+	stepUpWindow time.Duration
+	now          func() time.Time // the clock of session times: idleness, proofs
 }
 
-func newSessionManager(st *store.Store, cfg Config) (*scs.SessionManager, error) {
-	ss, err := st.SessionStore()
-	if err != nil {
-		return nil, err
-	}
+// newSessionManager keeps sessions in st (store.Sessions), as hashes of
+// their tokens, encoded by sessionCodec.
+func newSessionManager(st *store.Store, cfg Config) *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = &sessionStore{PostgresStore: ss, st: st}
+	sm.Store = st.Sessions()
 	sm.HashTokenInStore = true
 	sm.Codec = sessionCodec{}
 	sm.Lifetime = cfg.Lifetime
@@ -141,34 +146,7 @@ func newSessionManager(st *store.Store, cfg Config) (*scs.SessionManager, error)
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Path = "/"
 	sm.Cookie.Persist = false // gone when the browser closes
-	return sm, nil
-}
-
-// sessionStore is scs's pgx store, which finds, deletes and expires
-// sessions, except that it never brings a session back: a session row is
-// inserted only when someone signs in (with the user it belongs to, so it
-// can be revoked), and every later save updates the row if it is still
-// there. pgxstore's own save would insert it again, so a request that was
-// running when its session was revoked would restore it.
-type sessionStore struct {
-	*pgxstore.PostgresStore
-	st *store.Store
-	// starting maps the hashed token of a session being established to its
-	// user, for the one save that inserts it.
-	starting sync.Map
-}
-
-// CommitCtx saves a session: see sessionStore.
-func (s *sessionStore) CommitCtx(ctx context.Context, tokenHash string, b []byte, expiry time.Time) error {
-	if uid, ok := s.starting.LoadAndDelete(tokenHash); ok {
-		return s.st.InsertSession(ctx, tokenHash, b, expiry, uid.(int64))
-	}
-	return s.st.UpdateSession(ctx, tokenHash, b, expiry)
-}
-
-// Commit is CommitCtx without a context.
-func (s *sessionStore) Commit(tokenHash string, b []byte, expiry time.Time) error {
-	return s.CommitCtx(context.Background(), tokenHash, b, expiry)
+	return sm
 }
 
 // SessionCookie is the name of srm's session cookie. The __Host- prefix
@@ -203,7 +181,7 @@ func (a *auth) identify(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(store.WithActor(ctx, store.Actor{Name: "anonymous", IP: ip, UserAgent: r.UserAgent()})))
 			return
 		}
-		now := time.Now()
+		now := a.now()
 		seen := time.Unix(sm.GetInt64(ctx, keySeen), 0)
 		if now.Sub(seen) > a.idle {
 			_ = sm.Destroy(ctx)
@@ -351,8 +329,10 @@ func (a *auth) formAllowed(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // establish starts a fresh session for u at stage, with a new token (so a
-// token planted before signing in is worthless), and ties it to u so it
-// can be revoked.
+// token planted before signing in is worthless), made from u as read: it is
+// stored only if the account has not changed since (u.SessionStamp), and
+// works only until it does. When the account has changed, nobody is
+// signed in and the error wraps store.ErrAccountChanged.
 func (a *auth) establish(ctx context.Context, u srm.User, stage string) error {
 	sm := a.sessions
 	if err := sm.RenewToken(ctx); err != nil {
@@ -370,17 +350,20 @@ func (a *auth) establish(ctx context.Context, u srm.User, stage string) error {
 	sm.Put(ctx, keyRole, string(u.Role))
 	sm.Put(ctx, keyMFA, u.MFA)
 	sm.Put(ctx, keyStage, stage)
-	sm.Put(ctx, keySeen, time.Now().Unix())
+	sm.Put(ctx, keySeen, a.now().Unix())
 	if sm.GetString(ctx, keyCSRF) == "" {
 		sm.Put(ctx, keyCSRF, randomToken(32))
 	}
-	// The new token is the one RenewToken made; its first save inserts
-	// the session row, tied to u.
-	ss := sm.Store.(*sessionStore)
-	hash := hashToken(sm.Token(ctx))
-	ss.starting.Store(hash, u.ID)
-	defer ss.starting.Delete(hash)
-	_, _, err := sm.Commit(ctx)
+	// This save inserts the session row, for u; later saves only update it.
+	_, _, err := sm.Commit(store.WithSessionOwner(ctx, u))
+	if errors.Is(err, store.ErrAccountChanged) {
+		if derr := sm.Destroy(ctx); derr != nil {
+			return derr
+		}
+		if rerr := a.st.RecordEvent(ctx, "signin.failed", u, map[string]any{"reason": "the account changed while signing in"}); rerr != nil {
+			return rerr
+		}
+	}
 	return err
 }
 

@@ -77,7 +77,11 @@ func (a *auth) enrol(w http.ResponseWriter, r *http.Request) error {
 	a.sessions.Remove(ctx, keyPending)
 	next := safeNext(a.sessions.GetString(ctx, keyNext))
 	a.sessions.Remove(ctx, keyNext)
-	u.MFA = true
+	// Enrolling ended every session of the account, this one too: start
+	// afresh from the account as it is now.
+	if u, err = a.st.User(ctx, u.ID); err != nil {
+		return err
+	}
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
@@ -249,7 +253,11 @@ func (a *auth) removeMFA(w http.ResponseWriter, r *http.Request) error {
 	if err := a.st.DisableTOTP(ctx, u.ID); err != nil {
 		return err
 	}
-	u.MFA = false
+	// That ended every session of the account, this one too: start afresh
+	// from the account as it is now.
+	if u, err = a.st.User(ctx, u.ID); err != nil {
+		return err
+	}
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
@@ -315,6 +323,11 @@ func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := a.st.SetPassword(ctx, u.ID, hash); err != nil {
 		return err
 	}
+	// That ended every session of the account, this one too: start afresh
+	// from the account as it is now.
+	if u, err = a.st.User(ctx, u.ID); err != nil {
+		return err
+	}
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
@@ -348,10 +361,14 @@ func (a *auth) newCodes(w http.ResponseWriter, r *http.Request) error {
 // proveAuthenticator checks the form's code: the one the person's app shows
 // now, or an unused recovery code (which it spends). A wrong code counts as
 // a failed sign-in of the account, and five lock it, so a stolen session
-// cannot guess its way past the second factor. When the code does not do,
+// cannot guess its way past the second factor. A request whose confirmation
+// page (stepUp) took a code already passes. When the code does not do,
 // it answers r itself with the account page and the reason in *problem,
 // and reports false.
 func (a *auth) proveAuthenticator(w http.ResponseWriter, r *http.Request, v *views.Account, purpose string, problem *string) (bool, error) {
+	if provedHere(r) { // the confirmation page took a code a moment ago: one is enough
+		return true, nil
+	}
 	verdict, err := a.throttled(r, v.User, "wrong code to "+purpose, func() (bool, error) {
 		ok, _, err := a.secondFactor(r, v.User.ID, r.PostForm.Get("code"))
 		return ok, err

@@ -56,6 +56,8 @@ func describe(err error) (int, string, string) {
 		return http.StatusNotFound, "Not found", "There is no such page, or what it showed has been deleted."
 	case errors.Is(err, srm.ErrInvalid):
 		return http.StatusBadRequest, "That address is not valid", "Part of the address or the form is malformed. Follow a link from the portfolio instead."
+	case errors.Is(err, store.ErrAccountChanged):
+		return http.StatusConflict, "Sign in again", "Your account changed while you were signing in (an admin changed it, or you did in another window), so srm did not sign you in. Sign in again."
 	case errors.Is(err, srm.ErrConflict):
 		return http.StatusConflict, "Someone got there first", "The change conflicts with another one. Reload the page and try again."
 	case store.Unavailable(err):

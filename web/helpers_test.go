@@ -25,25 +25,28 @@ import (
 // session that every request carries (with its anti-forgery token on
 // unsafe methods) unless the request sets its own.
 type harness struct {
-	t      testing.TB
-	st     *store.Store
-	pool   *pgxpool.Pool // the database behind st, for checks the store has no method for
-	srv    http.Handler
-	user   srm.User
-	cookie string // the session cookie's value; "" when signed out
-	csrf   string
+	t       testing.TB
+	st      *store.Store
+	pool    *pgxpool.Pool // the database behind st, for checks the store has no method for
+	dbOwner *store.Store  // the same database as its owner, for what srm serve may not do (srm seed)
+	srv     http.Handler
+	user    srm.User
+	cookie  string // the session cookie's value; "" when signed out
+	csrf    string
+	codes   []string // unused recovery codes of user, when a test keeps them
 }
 
 // testPassword is every test account's password.
 const testPassword = "correct horse battery staple"
 
 // newHarness builds the server exactly as main does, on the test's own
-// database, and signs in as an admin.
+// database, connected as srm's least-privilege serving role (as srm serve
+// runs), and signs in as an admin.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	pool := storetest.Pool(t)
+	pool, role := storetest.AppPool(t, nil)
 	st := store.New(pool)
-	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{})}
+	h := &harness{t: t, st: st, pool: pool, dbOwner: store.New(role.Owner), srv: newServer(t, st, web.Config{})}
 	h.signInAs(srm.Admin)
 	return h
 }

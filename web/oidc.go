@@ -127,12 +127,19 @@ func (a *auth) startSSO(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
+	return a.beginSSO(w, r, safeNext(r.PostForm.Get("next")))
+}
+
+// beginSSO sends the browser to the provider to sign in, and then to next
+// (a path on srm).
+func (a *auth) beginSSO(w http.ResponseWriter, r *http.Request, next string) error {
+	p := a.oidc
 	state, nonce, verifier := randomToken(32), randomToken(32), oauth2.GenerateVerifier()
 	err := a.st.SaveOIDCFlow(r.Context(), store.OIDCFlow{
 		StateHash: hashToken(state),
 		Nonce:     nonce,
 		Verifier:  verifier,
-		ReturnTo:  safeNext(r.PostForm.Get("next")),
+		ReturnTo:  next,
 		ExpiresAt: time.Now().Add(ssoFlowLifetime),
 	})
 	if err != nil {

@@ -253,11 +253,21 @@ type ssoServer struct {
 
 func newSSOServer(t *testing.T, logger *slog.Logger) *ssoServer {
 	t.Helper()
+	return newSSOServerWith(t, logger, nil)
+}
+
+// newSSOServerWith is newSSOServer with edit applied to its config (nil
+// leaves it).
+func newSSOServerWith(t *testing.T, logger *slog.Logger, edit func(*web.Config)) *ssoServer {
+	t.Helper()
 	op := newTestOP(t)
 	pool := storetest.Pool(t)
 	st := store.New(pool)
 	cfg := web.Config{OIDC: &web.OIDCConfig{Issuer: op.issuer(), ClientID: opClientID, ClientSecret: opSecret,
 		RedirectURL: opRedirectURL, Name: "Test IdP"}}
+	if edit != nil {
+		edit(&cfg)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

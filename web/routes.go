@@ -15,7 +15,8 @@ import (
 // addRoutes is the whole URL surface of the application, in one place,
 // with the role each route needs. Outside the session: health checks and
 // static files. Inside: signing in, open to all; everything else needs a
-// role, and anything not listed is refused (deny by default).
+// role, and anything not listed is refused (deny by default). Dangerous
+// actions also need a fresh proof of identity (a.stepUp).
 func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg Config) {
 	h := func(fn handlerFunc) http.HandlerFunc { return handle(logger, fn) }
 
@@ -43,7 +44,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Post("/signin/code", h(a.checkCode))
 			r.Post("/signout", h(a.signOut))
 			r.Get("/account/mfa", h(a.enrolForm))
-			r.Post("/account/mfa", h(a.enrol))
+			r.Post("/account/mfa", h(a.stepUp("set up your authenticator app", nil, a.enrol)))
+			r.Post("/reauth/sso", h(a.confirmBySSO))
+			r.Get("/reauth/continue", h(a.continueAfterSSO))
 		})
 
 		r.Group(func(r chi.Router) {
@@ -51,8 +54,8 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Get("/", h(portfolioPage(st)))
 			r.Get("/my", h(myControlsPage(st)))
 			r.Get("/account", h(a.accountPage))
-			r.Post("/account/mfa/remove", h(a.removeMFA))
-			r.Post("/account/mfa/codes", h(a.newCodes))
+			r.Post("/account/mfa/remove", h(a.stepUp("remove your authenticator app", nil, a.removeMFA)))
+			r.Post("/account/mfa/codes", h(a.stepUp("get new recovery codes", nil, a.newCodes)))
 			r.Post("/account/password", h(a.changePassword))
 			r.Get("/workloads/{id}", h(workloadPage(st)))
 			r.Get("/workloads/{id}/history", h(workloadHistoryPage(st)))
@@ -94,13 +97,14 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Get("/audit.csv", h(auditCSV(st)))
 
 			r.Get("/admin/users", h(usersPage(st)))
-			r.Post("/admin/users", h(createUser(st)))
+			r.Post("/admin/users", h(a.stepUp("add an admin account", addsAdmin, createUser(st))))
 			r.Get("/admin/users/{id}", h(userPage(st)))
-			r.Post("/admin/users/{id}", h(updateUser(st, a.sessions)))
+			r.Post("/admin/users/{id}", h(a.stepUp("give an account admin rights", a.raisesToAdmin, updateUser(st, a.sessions))))
 			r.Post("/admin/users/{id}/revoke", h(revokeUser(st, a.sessions)))
-			r.Post("/admin/users/{id}/mfa/reset", h(resetMFA(st)))
+			r.Post("/admin/users/{id}/mfa/reset", h(a.stepUp("reset someone's authenticator app", nil, resetMFA(st))))
+			r.Post("/admin/users/{id}/unlock", h(unlockUser(st)))
 			r.Post("/admin/users/{id}/owner", h(linkUserOwner(st)))
-			r.Post("/admin/settings", h(saveSettings(st, a.sessions)))
+			r.Post("/admin/settings", h(a.stepUp("change who must use an authenticator app", a.changesRequireMFA, saveSettings(st, a.sessions))))
 		})
 
 	})

@@ -39,14 +39,22 @@ type Config struct {
 	// whole export, such as the audit trail as CSV (default 10 minutes).
 	RequestTimeout time.Duration
 	ExportTimeout  time.Duration
+	// StepUpWindow is how long signing in, or confirming it is you, lets
+	// dangerous actions (admin rights, authenticators, the MFA setting)
+	// through before srm asks for the password again (default
+	// DefaultStepUpWindow, 10 minutes).
+	StepUpWindow time.Duration
+	// Now is the clock of session times (idleness, proofs of identity);
+	// nil means time.Now. Tests move it instead of waiting.
+	Now func() time.Time
 	// Bench adds GET /_bench/workload/{id} for `make bench`: the workload
 	// page, signed in, without its HTML. Never on in production.
 	Bench bool
 }
 
 // NewServer returns the application's root handler. Every dependency is a
-// parameter, so tests build it exactly as main does. The Store must have
-// been made on a *pgxpool.Pool, which also keeps the sessions.
+// parameter, so tests build it exactly as main does. The Store also keeps
+// the sessions; main runs their cleanup (store.Sessions.Clean).
 func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Config) (http.Handler, error) {
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
@@ -63,15 +71,19 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	if cfg.ExportTimeout <= 0 {
 		cfg.ExportTimeout = DefaultExportTimeout
 	}
-	sm, err := newSessionManager(st, cfg)
-	if err != nil {
-		return nil, err
+	if cfg.StepUpWindow <= 0 {
+		cfg.StepUpWindow = DefaultStepUpWindow
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	sm := newSessionManager(st, cfg)
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		handle(logger, func(http.ResponseWriter, *http.Request) error { return err })(w, r)
 	}
-	a := &auth{st: st, sessions: sm, idle: cfg.IdleTimeout}
+	a := &auth{st: st, sessions: sm, idle: cfg.IdleTimeout, stepUpWindow: cfg.StepUpWindow, now: cfg.Now}
 	if cfg.OIDC != nil {
+		var err error
 		if a.oidc, err = newOIDCProvider(ctx, *cfg.OIDC, logger); err != nil {
 			return nil, err
 		}
@@ -81,7 +93,7 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 		clientIPs = middleware.ClientIPFromXFF(cfg.TrustedProxies...)
 	}
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, clientIPs, logRequests(logger), middleware.Recoverer)
+	r.Use(middleware.RequestID, clientIPs, logRequests(logger), middleware.Recoverer, headAsGet)
 	r.Use(http.NewCrossOriginProtection().Handler)
 	r.Use(securityHeaders, limitBody, deadline(cfg.RequestTimeout, cfg.ExportTimeout))
 	addRoutes(r, logger, st, a, cfg)
@@ -122,9 +134,50 @@ func securityHeaders(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("Permissions-Policy", permissionsPolicy)
+		// A page srm opens, or that opens srm, gets no handle on its window.
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		next.ServeHTTP(w, r)
 	})
 }
+
+// permissionsPolicy turns off, for srm's pages and anything they might
+// ever embed, the browser features srm never uses: device sensors and
+// hardware, media capture, payments, WebAuthn, full screen, autoplay and
+// ad-interest topics. Only features current browsers recognise are
+// listed (interest-cohort, for instance, is gone: Chromium warns about it).
+const permissionsPolicy = "accelerometer=(), autoplay=(), browsing-topics=(), camera=(), display-capture=(), " +
+	"encrypted-media=(), fullscreen=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), " +
+	"magnetometer=(), microphone=(), midi=(), payment=(), picture-in-picture=(), " +
+	"publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
+
+// headAsGet answers a HEAD request as the GET of the same address would be
+// answered, without the body: chi sends a HEAD that has no route of its own
+// to the GET route (middleware.GetHead), and the body is dropped here, so
+// the status and headers, Content-Length included, are GET's. HEAD is a
+// safe method: it passes the anti-forgery checks as GET does, and no
+// handler changes anything on GET.
+func headAsGet(next http.Handler) http.Handler {
+	next = middleware.GetHead(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w = headWriter{w}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headWriter drops a response's body.
+type headWriter struct{ http.ResponseWriter }
+
+func (w headWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (w headWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// requestTimeout bounds the work of one request, database included, so a
+// database that hangs turns into a 503 rather than a request that hangs.
+const requestTimeout = 5 * time.Second
 
 // The default budgets of a request and of a streamed export.
 const (

@@ -344,7 +344,7 @@ func TestARevokedSessionStaysRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What scs does at the end of that request.
-	if err := h.st.UpdateSession(t.Context(), hash, data, expiry); err != nil {
+	if err := h.st.Sessions().CommitCtx(t.Context(), hash, data, expiry); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, h, `SELECT count(*) FROM sessions WHERE token = '`+hash+`'`); n != 0 {

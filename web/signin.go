@@ -42,7 +42,10 @@ func (a *auth) ssoName() string {
 
 // signIn checks an email and password. Every outcome of a wrong or unknown
 // account costs one argon2id hash, so timing tells nobody which emails
-// have accounts.
+// have accounts; a disabled account is answered as a wrong password, so
+// nobody learns from it whether the password was right (the audit trail
+// has the real reason). An account already locked is refused without
+// checking anything, and the refusal does not prolong the lock.
 func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(r); err != nil {
 		return err
@@ -58,8 +61,20 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
 		return fail(http.StatusUnprocessableEntity, "Enter your email address and password.")
 	}
 	ctx := r.Context()
+	cred, err := a.st.UserForSignIn(ctx, email)
+	found := err == nil
+	if err != nil && !errors.Is(err, srm.ErrNotFound) {
+		return err
+	}
+	// What was typed is counted and audited under its name only when it is
+	// an email address or an account's: anything else may be a password
+	// typed into the wrong field, and must not be kept.
+	key := email
+	if !found && srm.EmailProblem(email) != "" {
+		key = ""
+	}
 	since := time.Now().Add(-lockWindow)
-	attempt, account, client, err := a.st.BeginSignInAttempt(ctx, email, since, lockAfter, clientFailLimit)
+	attempt, account, client, err := a.st.BeginSignInAttempt(ctx, key, since, lockAfter, clientFailLimit)
 	if err != nil {
 		return err
 	}
@@ -67,30 +82,26 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
 		retryAfterLock(w)
 		return fail(http.StatusTooManyRequests, "Too many failed sign-ins from your network. Wait five minutes, then try again.")
 	}
-	cred, err := a.st.UserForSignIn(ctx, email)
-	found := err == nil
-	if err != nil && !errors.Is(err, srm.ErrNotFound) {
-		return err
+	reason := "locked"
+	if account < lockAfter {
+		hash := cred.PasswordHash
+		if !found || hash == "" {
+			hash = decoyHash()
+		}
+		ok, err := CheckPassword(hash, pw)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !ok || !found || cred.PasswordHash == "":
+			reason = "wrong email or password"
+		case cred.User.Disabled:
+			reason = "account disabled"
+		default:
+			reason = ""
+		}
 	}
-	hash := cred.PasswordHash
-	if !found || hash == "" {
-		hash = decoyHash()
-	}
-	ok, err := CheckPassword(hash, pw)
-	if err != nil {
-		return err
-	}
-	ok = ok && found && cred.PasswordHash != ""
-	reason := ""
-	switch {
-	case account >= lockAfter:
-		reason = "locked"
-	case !ok:
-		reason = "wrong email or password"
-	case cred.User.Disabled:
-		reason = "account disabled"
-	}
-	n, err := a.st.EndSignInAttempt(ctx, attempt, email, reason, since, lockAfter)
+	n, err := a.st.EndSignInAttempt(ctx, attempt, key, reason, since, lockAfter)
 	if err != nil {
 		return err
 	}
@@ -99,9 +110,7 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
 	case reason == "locked" || n >= lockAfter:
 		retryAfterLock(w)
 		return fail(http.StatusTooManyRequests, lockedOut)
-	case reason == "account disabled":
-		return fail(http.StatusForbidden, "This account is disabled. Ask an admin of srm to enable it.")
-	default:
+	default: // a wrong password, or the right one for a disabled account: the same answer
 		return fail(http.StatusUnprocessableEntity, "That email and password do not match an account.")
 	}
 	return a.finishFirstFactor(w, r, cred.User, "password", v.Next)
@@ -133,7 +142,11 @@ func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.U
 		a.sessions.Put(ctx, keyFirst, method)
 		return seeOther(w, r, "/signin/code")
 	}
+	a.proved(ctx) // signed in (or enrolling): a fresh proof of identity
 	if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
+		return err
+	}
+	if err := a.stashedProof(store.WithActor(ctx, actorOf(r, u)), u, method, next); err != nil {
 		return err
 	}
 	if stage == stageEnrol {
@@ -195,11 +208,15 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 	if err := a.establish(ctx, u, stageDone); err != nil {
 		return err
 	}
+	a.proved(ctx) // both factors, just now
 	first := a.sessions.PopString(ctx, keyFirst)
 	if first == "" {
 		first = "password"
 	}
 	if err := a.st.SignedIn(ctx, u, first+" and "+method); err != nil {
+		return err
+	}
+	if err := a.stashedProof(ctx, u, first+" and "+method, next); err != nil {
 		return err
 	}
 	return seeOther(w, r, next)

@@ -28,6 +28,7 @@ var notices = map[string]string{
 	"mfa-reset": "The authenticator app and recovery codes are removed and every session has ended. " +
 		"The person signs in with their password, and sets up a new authenticator if one is required.",
 	"settings": "Settings saved.",
+	"unlocked": "Unlocked: the account's failed sign-ins are cleared and it can sign in now.",
 }
 
 // usersView builds the list of users with the add form showing add and
@@ -117,6 +118,9 @@ func userView(ctx context.Context, st *store.Store, id int64, in *srm.User) (vie
 		OnlyAdmin: d.ActiveAdmins == 1 && u.Role == srm.Admin && !u.Disabled}
 	if in != nil {
 		v.User = *in
+	}
+	if v.LockedUntil, err = st.LockedUntil(ctx, store.ThrottleKey(u), lockWindow); err != nil {
+		return views.UserView{}, err
 	}
 	for _, l := range d.Owners {
 		v.Owners = append(v.Owners, views.OwnerChoice{Owner: l.Owner, UserID: l.UserID, UserEmail: l.UserEmail})
@@ -249,6 +253,26 @@ func revokeUser(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 			return signedOutHere(w, r, sessions)
 		}
 		return seeOther(w, r, userPath(id)+"?done=revoked")
+	}
+}
+
+// unlockUser handles "POST /admin/users/{id}/unlock": the account's failed
+// sign-ins are cleared, ending its lockout at once (audited as
+// user.unlocked), for someone locked out by another's guessing.
+func unlockUser(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		u, err := st.User(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if err := st.Unlock(r.Context(), u); err != nil {
+			return err
+		}
+		return seeOther(w, r, userPath(id)+"?done=unlocked")
 	}
 }
 

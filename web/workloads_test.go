@@ -478,7 +478,7 @@ func rowNames(doc *goquery.Document) []string {
 func TestPortfolioPagerLinksWalkEveryPage(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	if _, err := h.st.SeedSynthetic(t.Context(), 120, 5); err != nil {
+	if _, err := h.dbOwner.SeedSynthetic(t.Context(), 120, 5); err != nil { // srm seed runs as the owner
 		t.Fatal(err)
 	}
 	rowNames := func(doc *goquery.Document) []string {

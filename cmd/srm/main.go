@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,8 +34,12 @@ import (
 const usage = `srm — a shared-responsibility matrix for cloud security.
 
 Usage:
-  srm serve [--demo]   migrate the database, then serve the web interface
-  srm migrate          apply pending database migrations and exit
+  srm serve [--demo]   serve the web interface, as a least-privilege role
+  srm migrate [--app-role NAME [--app-password-stdin]]
+                       apply pending database migrations and exit; run it as
+                       the owner of srm's schema. With --app-role, also
+                       create the role NAME srm serves as, if missing, and
+                       grant it exactly what serving needs (docs/deploy.md)
   srm demo             load the demo portfolio into an empty database and exit
   srm user add --email E --role R [--name N]
                        add a local account; the password is the first line
@@ -53,6 +58,24 @@ serve:
            when the database has no workloads yet. On a database with no
            accounts either, it also adds the admin admin@demo.srm.test with a
            random password and prints how to sign in (demo does the same)
+  serve refuses to run as a superuser or as the owner of srm's schema or
+  tables (such a role could switch the audit trail off), unless
+  SRM_ALLOW_OWNER_ROLE=1. As its least-privilege role it does not migrate:
+  it checks that the schema is current and says so when it is not. As an
+  owner, allowed, it migrates first.
+
+migrate:
+  --app-role NAME       create the role NAME (LOGIN, no other attribute)
+                        when missing, and grant it CONNECT, USAGE on schema
+                        public, SELECT/INSERT/UPDATE/DELETE on srm's tables
+                        (SELECT only on audit and schema_migrations), the
+                        sequences and EXECUTE on srm's functions. Run it
+                        after every upgrade: new tables are granted then
+  --app-password-stdin  set NAME's password to the first line of standard
+                        input (or set SRM_APP_PASSWORD). Without either, a
+                        role srm creates has no password: it can connect
+                        only where pg_hba.conf trusts it, and an existing
+                        role's password is left alone
 
 user add:
   --email  the account's email address, used to sign in (required)
@@ -63,6 +86,12 @@ Environment:
   DATABASE_URL   PostgreSQL connection string (required), for example
                  postgres://user:password@localhost:5432/srm?sslmode=disable
   SRM_ADDR       address to listen on (default 127.0.0.1:8080)
+  SRM_ALLOW_OWNER_ROLE
+                 1: let srm serve run as a superuser or the schema's owner
+                 (tests, one-off use); see serve above
+  SRM_APP_PASSWORD
+                 srm migrate --app-role: the role's password, for where
+                 standard input is not at hand (containers)
   SRM_SHUTDOWN_DRAIN
                  on SIGTERM, how long /readyz answers 503 while requests are
                  still served, before the listener closes (default 2s, 0s-5s)
@@ -180,7 +209,8 @@ func countSet(vs ...string) int {
 	return n
 }
 
-// run runs the command in args. Only "user add" reads stdin.
+// run runs the command in args. Only "user add", "user password" and
+// "migrate --app-password-stdin" read stdin.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -210,10 +240,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	var workloads int
 	var seed uint64
 	var add srm.User
-	var role string
+	var role, appRole string
+	var appPasswordStdin bool
 	switch cmd {
 	case "serve":
 		fs.BoolVar(&demo, "demo", false, "load the demo portfolio into an empty database")
+	case "migrate":
+		fs.StringVar(&appRole, "app-role", "", "the least-privilege role srm serves as, created and granted")
+		fs.BoolVar(&appPasswordStdin, "app-password-stdin", false, "read the app role's password from standard input")
 	case "seed":
 		fs.IntVar(&workloads, "workloads", 0, "number of synthetic workloads to add")
 		fs.Uint64Var(&seed, "seed", 1, "random seed, for repeatable data")
@@ -233,6 +267,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	if cmd == "seed" && workloads <= 0 {
 		return errors.New("seed: give the number of workloads with --workloads N")
+	}
+	if cmd == "migrate" {
+		if fs.NArg() > 0 {
+			return errors.New("migrate: unexpected argument after the flags; the app role's password goes on standard input, never as an argument")
+		}
+		if appRole == "" && (appPasswordStdin || getenv("SRM_APP_PASSWORD") != "") {
+			return errors.New("migrate: a password for the app role needs --app-role NAME")
+		}
+		if appRole != "" {
+			if msg := store.AppRoleProblem(appRole); msg != "" {
+				return fmt.Errorf("migrate: --app-role %q: %s", appRole, msg)
+			}
+		}
+		if appPasswordStdin && getenv("SRM_APP_PASSWORD") != "" {
+			return errors.New("migrate: give the app role's password either on standard input or in SRM_APP_PASSWORD, not both")
+		}
 	}
 	var password string
 	if strings.HasPrefix(cmd, "user ") {
@@ -262,6 +312,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		}
 	}
+	var appPassword *string
+	switch {
+	case appPasswordStdin:
+		pw, err := readRolePassword(stdin)
+		if err != nil {
+			return err
+		}
+		appPassword = &pw
+	case appRole != "" && getenv("SRM_APP_PASSWORD") != "":
+		pw := getenv("SRM_APP_PASSWORD")
+		appPassword = &pw
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
 	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
@@ -283,13 +345,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := pool.Ping(pingCtx); err != nil { // pgxpool.New does not dial
 		return fmt.Errorf("ping database: %w", err)
 	}
-	if err := store.Migrate(pool); err != nil {
+	dbRole, err := store.CurrentRole(ctx, pool)
+	if err != nil {
 		return err
+	}
+	if cmd == "serve" {
+		if msg := dbRole.ServeProblem(); msg != "" {
+			if getenv("SRM_ALLOW_OWNER_ROLE") != "1" {
+				return errors.New(msg)
+			}
+			logger.Warn("serving as a role that could switch off the audit trail, as SRM_ALLOW_OWNER_ROLE=1 allows",
+				"role", dbRole.Name)
+		}
+	}
+	switch {
+	case cmd == "migrate" || dbRole.CanMigrate():
+		if err := store.Migrate(pool); err != nil {
+			if !dbRole.CanMigrate() {
+				return fmt.Errorf("%w (srm migrate runs as the owner of srm's schema or a superuser; %s is neither)", err, dbRole.Name)
+			}
+			return err
+		}
+	default:
+		// A least-privilege role may not change the schema: it only checks
+		// that the owner has brought it up to date.
+		if err := store.CheckSchema(ctx, pool); err != nil {
+			return err
+		}
 	}
 	st := store.New(pool)
 	switch cmd {
 	case "migrate":
 		logger.Info("migrations applied")
+		if appRole == "" {
+			return nil
+		}
+		if err := store.GrantAppRole(ctx, pool, appRole, appPassword); err != nil {
+			return err
+		}
+		logger.Info("app role ready: serve as it", "role", appRole, "password_set", appPassword != nil)
 		return nil
 	case "demo":
 		return seedDemo(ctx, st, cfg.Addr, logger, stdout)
@@ -298,6 +392,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "user password":
 		return setPassword(ctx, st, add.Email, password, stdout)
 	case "seed":
+		if !dbRole.CanMigrate() {
+			// It pauses triggers while it copies, which only the owner may.
+			return fmt.Errorf("seed: run it as the owner of srm's schema; %s is not", dbRole.Name)
+		}
 		start := time.Now()
 		stats, err := st.SeedSynthetic(ctx, workloads, seed)
 		if err != nil {
@@ -448,6 +546,24 @@ func setPassword(ctx context.Context, st *store.Store, email, pw string, stdout 
 	return nil
 }
 
+// readRolePassword reads the app role's password from the first line of
+// r, without its line ending, and never repeats it.
+func readRolePassword(r io.Reader) (string, error) {
+	const most = 1024
+	line, err := bufio.NewReader(io.LimitReader(r, most+3)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("migrate: read the app role's password from standard input: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	switch {
+	case line == "":
+		return "", errors.New("migrate: --app-password-stdin: give the password on the first line of standard input")
+	case len(line) > most || strings.ContainsRune(line, 0):
+		return "", errors.New("migrate: --app-password-stdin: the password is longer than 1,024 bytes or holds a NUL")
+	}
+	return line, nil
+}
+
 // readPassword reads the first line of r, without its line ending, and
 // checks it as a new password. It reads no further than a password can be
 // long, and never repeats it.
@@ -492,6 +608,17 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 	if err != nil {
 		return err
 	}
+	// Dead sessions (expired, or made before their account changed) are
+	// cleared every five minutes for as long as srm serves.
+	cleanCtx, stopCleaning := context.WithCancel(ctx)
+	var cleaning sync.WaitGroup
+	defer cleaning.Wait()
+	defer stopCleaning()
+	cleaning.Go(func() {
+		st.Sessions().Clean(cleanCtx, 5*time.Minute, func(err error) {
+			logger.Warn("clearing dead sessions failed", "err", err)
+		})
+	})
 	if cfg.BenchCeiling {
 		logger.Warn("benchmark ceiling enabled", "path", benchCeilingPath)
 		handler = withBenchCeiling(handler, st)

@@ -69,9 +69,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// Served as srm's least-privilege role, as make run and docker compose do.
 func TestServeWithDemoThenShutDownGracefully(t *testing.T) {
 	t.Parallel()
-	url := storetest.URL(t)
+	url := storetest.AppURL(t).URL
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs := &syncBuffer{}

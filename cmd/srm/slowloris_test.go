@@ -49,7 +49,8 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve"}, func(k string) string {
-			return map[string]string{"DATABASE_URL": dbURL, "SRM_ADDR": "127.0.0.1:0", "SRM_SHUTDOWN_DRAIN": "0s"}[k]
+			return map[string]string{"DATABASE_URL": dbURL, "SRM_ADDR": "127.0.0.1:0", "SRM_SHUTDOWN_DRAIN": "0s",
+				"SRM_ALLOW_OWNER_ROLE": "1"}[k]
 		}, strings.NewReader(""), io.Discard, logs)
 	}()
 	defer func() {

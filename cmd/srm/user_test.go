@@ -188,7 +188,7 @@ func TestServeDemoPrintsHowToSignInAndTheDemoAdminCan(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--demo"}, env(map[string]string{"DATABASE_URL": dbURL, "SRM_ADDR": "127.0.0.1:0",
-			"SRM_SHUTDOWN_DRAIN": "0s"}), strings.NewReader(""), out, logs)
+			"SRM_SHUTDOWN_DRAIN": "0s", "SRM_ALLOW_OWNER_ROLE": "1"}), strings.NewReader(""), out, logs)
 	}()
 	serving := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
 	var base string

@@ -200,7 +200,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer logFile.Close()
 	serve := exec.Command(bin, "serve")
-	serve.Env = slices.Concat(env, []string{"SRM_ADDR=" + addr, "SRM_BENCH_CEILING=1"})
+	// The bench database is throwaway and DATABASE_URL's role made it: serve
+	// as that role, as SRM_ALLOW_OWNER_ROLE allows for one-off use.
+	serve.Env = slices.Concat(env, []string{"SRM_ADDR=" + addr, "SRM_BENCH_CEILING=1", "SRM_ALLOW_OWNER_ROLE=1"})
 	serve.Stdout, serve.Stderr = logFile, logFile
 	serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	launched := time.Now()

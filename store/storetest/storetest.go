@@ -178,6 +178,92 @@ func CountingPool(t testing.TB) (*pgxpool.Pool, *Counter) {
 	return pool, c
 }
 
+// AppRole is what AppURL and AppPool return: a fresh, migrated database,
+// and srm's least-privilege serving role on it.
+type AppRole struct {
+	Name     string        // the role, made for this test and dropped when it ends
+	URL      string        // connects to the database as Name
+	OwnerURL string        // connects to the same database as the owner (superuser)
+	Owner    *pgxpool.Pool // on OwnerURL; closed when the test ends
+}
+
+// AppURL makes a fresh, migrated database and a role of its own granted
+// exactly what srm serve needs on it (store.GrantAppRole, as `srm migrate
+// --app-role` does). Roles are cluster-wide: each test gets its own, dropped
+// after its database. The test cluster trusts local connections, so the
+// role has no password.
+func AppURL(t testing.TB) AppRole {
+	t.Helper()
+	name := fmt.Sprintf("srm_app_%d_%d", os.Getpid(), seq.Add(1))
+	// Registered before URL's drop of the database, so it runs after it:
+	// the database held the role's grants.
+	t.Cleanup(func() {
+		if admin == nil {
+			return
+		}
+		if _, err := admin.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident(name)); err != nil {
+			t.Errorf("storetest: drop role %s: %v", name, err)
+		}
+	})
+	owner := URL(t)
+	pool, err := connect(context.Background(), owner)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	if err := store.GrantAppRole(context.Background(), pool, name, nil); err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	u, err := withUser(owner, name)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	return AppRole{Name: name, URL: u, OwnerURL: owner, Owner: pool}
+}
+
+// AppPool is AppURL with a pool connected as the role, closed when the test
+// ends; cfg, when not nil, may change the pool's configuration first.
+func AppPool(t testing.TB, cfg func(*pgxpool.Config)) (*pgxpool.Pool, AppRole) {
+	t.Helper()
+	app := AppURL(t)
+	pc, err := pgxpool.ParseConfig(app.URL)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	if cfg != nil {
+		cfg(pc)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pool.Ping(context.Background()); err != nil {
+		t.Fatalf("storetest: connect as %s: %v", app.Name, err)
+	}
+	return pool, app
+}
+
+// withUser returns conn, a URL or keyword/value connection string, with
+// the user set to name.
+func withUser(conn, name string) (string, error) {
+	if !strings.HasPrefix(conn, "postgres://") && !strings.HasPrefix(conn, "postgresql://") {
+		return conn + " user=" + name, nil
+	}
+	u, err := url.Parse(conn)
+	if err != nil {
+		return "", fmt.Errorf("parse TEST_DATABASE_URL: %w", err)
+	}
+	q := u.Query()
+	if q.Has("user") {
+		q.Set("user", name)
+		u.RawQuery = q.Encode()
+	} else {
+		u.User = url.User(name)
+	}
+	return u.String(), nil
+}
+
 // New returns a Store on a fresh, migrated database.
 func New(t testing.TB) *store.Store { return store.New(Pool(t)) }
 

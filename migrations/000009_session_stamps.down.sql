@@ -1,0 +1,7 @@
+BEGIN;
+
+ALTER TABLE sessions DROP COLUMN stamp;
+ALTER TABLE sessions ALTER COLUMN user_id DROP NOT NULL;
+DROP TABLE session_stamps;
+
+COMMIT;
