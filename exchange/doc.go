@@ -9,7 +9,8 @@
 //
 // NewWriter(format, w, sheet, columns) writes the header row, then Write
 // takes one row of Values (Text, Int, Bool, Time, ID) at a time; Close
-// completes the file. Both formats stream in constant memory whatever the
+// completes the file, or Abort gives it up after a failure (for XLSX,
+// nothing has been sent then, and the temporary file is removed). Both formats stream in constant memory whatever the
 // number of rows (TestExportStreamsInConstantMemory, BenchmarkExport):
 //
 //   - CSV: encoding/csv through a 32 KiB buffer, UTF-8 without a byte

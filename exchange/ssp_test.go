@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/framework"
 )
 
 const nistModerate = "https://raw.githubusercontent.com/usnistgov/oscal-content/main/nist.gov/SP800-53/rev5/json/NIST_SP-800-53_rev5_MODERATE-baseline_profile.json"
@@ -179,5 +180,43 @@ func TestSSPSharedResponsibility(t *testing.T) {
 	}
 	if !shared || !inherited {
 		t.Error("the fixture lost its shared or inherited control")
+	}
+}
+
+// TestSSPOfNISTHigh: an SSP answering every control of NIST SP 800-53 rev5
+// High (370, enhancements included, with ids like "ac-2.1") validates, and
+// every control comes back.
+func TestSSPOfNISTHigh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("parses NIST High")
+	}
+	b := framework.Builtins()
+	cat, err := b[len(b)-1].Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := testAssess(t, srm.IaaS)
+	in := sspInput(t, srm.IaaS, true)
+	in.Profile = Profile{Href: "https://raw.githubusercontent.com/usnistgov/oscal-content/main/nist.gov/SP800-53/rev5/json/NIST_SP-800-53_rev5_HIGH-baseline_profile.json", Title: b[len(b)-1].Name}
+	in.Requirements = nil
+	for i := range cat.Controls {
+		in.Requirements = append(in.Requirements, Requirement{Assignment: as[i%len(as)], Framework: &cat.Controls[i]})
+	}
+	var buf bytes.Buffer
+	if err := WriteSSP(&buf, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateSSP(buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadSSP(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Controls) != 370 || got.Controls[1].ControlID != cat.Controls[1].OSCALID || got.Controls[1].Label != cat.Controls[1].ID {
+		t.Errorf("%d controls back; the second %+v", len(got.Controls), got.Controls[1])
+	}
+	if impactOf(in) != "high" {
+		t.Errorf("impact %q for %q", impactOf(in), in.Profile.Title)
 	}
 }

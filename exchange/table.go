@@ -130,6 +130,10 @@ type Writer interface {
 	// Close completes the file. For XLSX, nothing reaches the io.Writer
 	// before Close.
 	Close() error
+	// Abort gives up the file after a failure, without completing it, and
+	// releases what the writer holds (XLSX: its temporary file). Rows of a
+	// CSV already written have been sent. Close or Abort, once, always.
+	Abort() error
 }
 
 // ErrRowWidth is returned by Write for a row with a wrong number of values.
@@ -190,6 +194,9 @@ func (c *CSVWriter) Close() error {
 	}
 	return c.buf.Flush()
 }
+
+// Abort does nothing more for CSV: rows written are sent already.
+func (c *CSVWriter) Abort() error { return nil }
 
 // XLSXWriter writes a table as one sheet of an XLSX workbook through
 // excelize's StreamWriter: the header row bold and frozen, columns sized,
@@ -331,4 +338,13 @@ func (x *XLSXWriter) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// Abort removes the temporary file and writes nothing to the io.Writer.
+func (x *XLSXWriter) Abort() error {
+	if x.done {
+		return nil
+	}
+	x.done = true
+	return x.f.Close()
 }

@@ -6,9 +6,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/srmhq/srm"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -180,4 +183,36 @@ func sheetXML(t *testing.T, data []byte) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestXLSXAbortWritesNothing: an export that fails half-way sends nothing
+// and leaves no temporary file, so a handler can still answer with an
+// error page.
+func TestXLSXAbortWritesNothing(t *testing.T) {
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "excelize-*"))
+	var buf bytes.Buffer
+	w, err := NewXLSXWriter(&buf, "x", ChecklistColumns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := testAssess(t, srm.IaaS)
+	for i := range 40_000 { // past excelize's 16 MiB: a temporary file exists
+		if err := w.Write(ChecklistRow(testWorkload(srm.IaaS), "Azure chart", as[i%len(as)])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	during, _ := filepath.Glob(filepath.Join(os.TempDir(), "excelize-*"))
+	if len(during) <= len(before) {
+		t.Log("no temporary file yet: the rows stayed under excelize's chunk size")
+	}
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "excelize-*"))
+	if buf.Len() != 0 || len(after) > len(before) {
+		t.Errorf("after Abort: %d bytes written, temporary files %v", buf.Len(), after)
+	}
+	if err := w.Close(); err != nil || buf.Len() != 0 {
+		t.Errorf("Close after Abort: %v, %d bytes", err, buf.Len())
+	}
 }
