@@ -72,6 +72,8 @@ type ImportedWorkload struct {
 	// Workload has Name, Description and Model; BaselineID is 0: the store
 	// finds the baseline by the name in Baseline.
 	Workload srm.Workload
+	// Baseline is the baseline's name: as srm spells it when
+	// ImportOptions.Baselines was given, else as the file does.
 	Baseline string
 	Statuses []ImportedStatus
 }
@@ -85,8 +87,9 @@ type ImportedStatus struct {
 	ControlID string
 	Layer     srm.Layer // "" when the file has no layer column
 	Control   string
-	// Status holds the owner's name (OwnerID 0), completion, note,
-	// evidence, not applicable and its reason, and Version.
+	// Status holds the owner's name (OwnerID 0: the store finds or makes
+	// the owner), completion, note, evidence, not applicable and its
+	// reason, and Version: the version the export saw, 0 when absent.
 	Status srm.Status
 	// Override is set when the row has an override party or reason.
 	Override *srm.Override
@@ -380,8 +383,13 @@ func (p *parser) dataRow(rec []string) {
 	switch {
 	case baseline == "":
 		p.problem(p.row, ColBaseline, "Enter the name of the workload's baseline, as srm lists it.")
-	case p.opt.Baselines != nil && !slices.ContainsFunc(p.opt.Baselines, func(b string) bool { return strings.EqualFold(b, baseline) }):
-		p.problem(p.row, ColBaseline, fmt.Sprintf("srm has no baseline called “%s”; use one of: %s.", clip(baseline), strings.Join(p.opt.Baselines, "; ")))
+	case p.opt.Baselines != nil:
+		i := slices.IndexFunc(p.opt.Baselines, func(b string) bool { return strings.EqualFold(b, baseline) })
+		if i < 0 {
+			p.problem(p.row, ColBaseline, fmt.Sprintf("srm has no baseline called “%s”; use one of: %s.", clip(baseline), strings.Join(p.opt.Baselines, "; ")))
+		} else {
+			baseline = p.opt.Baselines[i] // as srm spells it
+		}
 	}
 	w.BaselineID = 0
 

@@ -343,3 +343,12 @@ func TestReadXLSXCountsRowsAsTheSheetShows(t *testing.T) {
 		t.Errorf("problems %v", im.Problems)
 	}
 }
+
+// TestImportSpellsTheBaselineAsSrmDoes: a baseline typed in another case
+// is found, and given back as srm spells it.
+func TestImportSpellsTheBaselineAsSrmDoes(t *testing.T) {
+	im, err := ReadCSV(strings.NewReader("workload,model,baseline\nPay,iaas,AZURE CHART\n"), ImportOptions{Baselines: []string{"Azure chart", "Azure 2026 table"}})
+	if err != nil || !im.OK() || im.Workloads[0].Baseline != "Azure chart" {
+		t.Errorf("err %v, problems %v, workloads %+v", err, im.Problems, im.Workloads)
+	}
+}
