@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/exchange"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/views"
 )
@@ -203,28 +204,18 @@ func auditCSVRecord(e store.AuditEntry) []string {
 	return []string{
 		strconv.FormatInt(e.ID, 10),
 		e.At.UTC().Format(time.RFC3339Nano),
-		csvCell(e.Actor),
+		exchange.SafeCell(e.Actor),
 		id(e.ActorID),
-		csvCell(e.Action),
-		csvCell(e.ObjectType),
-		csvCell(e.ObjectID),
-		csvCell(e.ObjectName),
+		exchange.SafeCell(e.Action),
+		exchange.SafeCell(e.ObjectType),
+		exchange.SafeCell(e.ObjectID),
+		exchange.SafeCell(e.ObjectName),
 		id(e.WorkloadID),
-		csvCell(string(e.Before)),
-		csvCell(string(e.After)),
-		csvCell(e.ClientIP),
-		csvCell(e.UserAgent),
+		exchange.SafeCell(string(e.Before)),
+		exchange.SafeCell(string(e.After)),
+		exchange.SafeCell(e.ClientIP),
+		exchange.SafeCell(e.UserAgent),
 	}
-}
-
-// csvCell defends a spreadsheet that opens the export against formula
-// injection: a cell that starts with a character a spreadsheet reads as
-// the start of a formula gets a leading single quote, so it stays text.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // countingWriter counts the bytes written through it.
