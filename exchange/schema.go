@@ -6,40 +6,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/defenseunicorns/go-oscal/src/pkg/validation"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/framework"
 )
 
 // ErrSchema is wrapped by ValidateSSP's error when the document breaks
 // the OSCAL schema; it wraps srm.ErrInvalid.
 var ErrSchema = fmt.Errorf("the document does not follow the OSCAL %s schema: %w", OSCALVersion, srm.ErrInvalid)
 
-// schemaOnce compiles the official OSCAL schema once (a tenth of a second;
-// go-oscal's own Validator would compile it for every document), as the
-// framework package does for catalogs.
-var schemaOnce = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	// go-oscal hands out its embedded schema through the parameters of a
-	// validator; the document it is given only has to name a model.
-	val, err := validation.NewValidatorDesiredVersion(map[string]any{"system-security-plan": map[string]any{}}, OSCALVersion)
-	if err != nil {
-		return nil, err
-	}
-	p, err := val.GetValidationParams()
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(p.SchemaPath, p.SchemaData); err != nil {
-		return nil, err
-	}
-	return c.Compile(p.SchemaPath)
-})
-
 func validateOSCAL(doc map[string]any) error {
-	sch, err := schemaOnce()
+	sch, err := framework.Schema(OSCALVersion)
 	if err != nil {
 		return fmt.Errorf("loading the OSCAL %s schema: %w", OSCALVersion, err)
 	}

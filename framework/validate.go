@@ -26,9 +26,10 @@ type schemaOnce struct {
 	err  error
 }
 
-// schema returns the compiled official OSCAL schema of version v, as
-// go-oscal ships it.
-func schema(v string) (*jsonschema.Schema, error) {
+// Schema returns the compiled official OSCAL schema of version v (such as
+// "1.1.2"), as go-oscal ships it, compiled once per process. It is the
+// complete schema: it accepts any OSCAL model at the top level.
+func Schema(v string) (*jsonschema.Schema, error) {
 	s, _ := compiled.LoadOrStore(v, &schemaOnce{})
 	so := s.(*schemaOnce)
 	so.once.Do(func() {
@@ -56,7 +57,7 @@ func schema(v string) (*jsonschema.Schema, error) {
 
 // validate checks doc against the OSCAL schema of version schemaVersion.
 func validate(doc map[string]any, oscalVersion, schemaVersion string) error {
-	sch, err := schema(schemaVersion)
+	sch, err := Schema(schemaVersion)
 	if err != nil {
 		return fmt.Errorf("loading the OSCAL %s schema: %w", schemaVersion, err)
 	}

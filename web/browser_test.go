@@ -63,31 +63,9 @@ func TestBrowserJourney(t *testing.T) {
 	srv := httptest.NewServer(newServer(t, st, web.Config{}))
 	defer srv.Close()
 
-	dir, err := filepath.Abs(browserShotDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("screenshot folder: %v", err)
-	}
+	dir := shotDir(t)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browserChromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc() // waits for the browser to exit before TempDir is removed
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	bctx, cancelBrowser := startBrowser(t, ctx)
 
 	start := time.Now()
 	if err := chromedp.Do(bctx); err != nil { // start the browser with the journey's deadline only
@@ -607,4 +585,44 @@ func browserEval[T any](j *browserJourney, what, expr string) T {
 		j.t.Fatalf("step %02d %s: read %s: %v", j.n, j.name, what, err)
 	}
 	return v
+}
+
+// startBrowser starts a headless Chromium under ctx with the flags this
+// machine needs (root, no network beyond loopback) and a fresh profile,
+// and returns a context for it and the function that closes it early. The
+// browser exits when the test ends at the latest, before its TempDir is
+// removed.
+func startBrowser(t *testing.T, ctx context.Context) (context.Context, context.CancelFunc) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browserChromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc) // runs after cancelBrowser: waits for the browser to exit
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	return bctx, cancelBrowser
+}
+
+// shotDir is the folder screenshots go to, made if need be.
+func shotDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(browserShotDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("screenshot folder: %v", err)
+	}
+	return dir
 }
