@@ -12,7 +12,7 @@ import (
 // UserSummary is a user as the admins' list of users shows them.
 type UserSummary struct {
 	srm.User
-	Sessions int       // live sessions
+	Sessions int       // live sessions: unexpired, and made from the account as it is
 	Owner    srm.Owner // the owner the user is linked to; ID 0 when none
 }
 
@@ -21,7 +21,8 @@ type UserSummary struct {
 func (s *Store) UserSummaries(ctx context.Context) ([]UserSummary, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT `+userColumns+`,
-			(SELECT count(*) FROM sessions s WHERE s.user_id = users.id AND s.expiry > now()),
+			(SELECT count(*) FROM sessions s WHERE s.user_id = users.id AND s.expiry > now() AND NOT users.disabled
+				AND s.stamp = COALESCE((SELECT st.stamp FROM session_stamps st WHERE st.user_id = users.id), 0)),
 			COALESCE(o.owner_id, 0), COALESCE(o.owner_name, ''), COALESCE(o.owner_kind, '')
 		FROM users LEFT JOIN LATERAL (
 			SELECT id AS owner_id, name AS owner_name, kind AS owner_kind FROM owners WHERE owners.user_id = users.id
@@ -56,7 +57,7 @@ type OwnerLink struct {
 // UserDetail is one account with what its admin page shows beside it.
 type UserDetail struct {
 	User         srm.User
-	Sessions     int         // live sessions
+	Sessions     int         // live sessions, as UserSummary counts them
 	ActiveAdmins int         // admins not disabled, this account included if it is one
 	Owners       []OwnerLink // every owner, by name, with the user linked to each
 }
@@ -69,7 +70,8 @@ func (s *Store) UserDetail(ctx context.Context, id int64) (UserDetail, error) {
 	var err error
 	d.User, err = scanUser(s.db.QueryRow(ctx, `
 		SELECT `+userColumns+`,
-			(SELECT count(*) FROM sessions s WHERE s.user_id = users.id AND s.expiry > now()),
+			(SELECT count(*) FROM sessions s WHERE s.user_id = users.id AND s.expiry > now() AND NOT users.disabled
+				AND s.stamp = COALESCE((SELECT st.stamp FROM session_stamps st WHERE st.user_id = users.id), 0)),
 			(SELECT count(*) FROM users a WHERE a.role = 'admin' AND NOT a.disabled)
 		FROM users WHERE id = $1`, id), &d.Sessions, &d.ActiveAdmins)
 	if err != nil {
