@@ -46,7 +46,8 @@ func ClientBucket(ip string) string {
 // the sign-in attempts of the account key (none when key is "") and, when
 // bucket is not "", of the client bucket. They are taken in the order of
 // their lock numbers, as in every transaction that takes them, so two
-// attempts never wait on each other in a cycle.
+// attempts never wait on each other in a cycle: in one statement, whose
+// sorted subquery hands the numbers to pg_advisory_xact_lock in order.
 func lockSignIn(ctx context.Context, tx pgx.Tx, key, bucket string) error {
 	var names []string
 	if key != "" {
@@ -55,20 +56,10 @@ func lockSignIn(ctx context.Context, tx pgx.Tx, key, bucket string) error {
 	if bucket != "" {
 		names = append(names, "srm sign-in client "+bucket)
 	}
-	rows, err := tx.Query(ctx, `SELECT DISTINCT hashtextextended(n, 0) AS l FROM unnest($1::text[]) n ORDER BY l`, names)
-	if err != nil {
-		return err
-	}
-	locks, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return err
-	}
-	for _, l := range locks {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, l); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tx.Exec(ctx, `
+		SELECT pg_advisory_xact_lock(l)
+		FROM (SELECT DISTINCT hashtextextended(n, 0) AS l FROM unnest($1::text[]) n ORDER BY l) locks`, names)
+	return err
 }
 
 // LockedUntil reports when the lockout of the account key ends: window

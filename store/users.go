@@ -204,18 +204,15 @@ func (s *Store) BeginSignInAttempt(ctx context.Context, key string, since time.T
 		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE at < now() - interval '1 day'`); err != nil {
 			return err
 		}
-		var locked bool
-		if err := tx.QueryRow(ctx, `
-			SELECT count(*), COALESCE(bool_or(locks), false) FROM signin_failures WHERE $1 <> '' AND lower(email) = $1 AND at > $2`,
-			key, since).Scan(&account, &locked); err != nil {
+		var (
+			locked bool
+			err    error
+		)
+		if account, client, locked, err = failuresSince(ctx, tx, key, bucket, since); err != nil {
 			return err
 		}
 		if locked {
 			account = max(account, lockAt)
-		}
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM signin_failures WHERE client_ip = $1 AND at > $2`,
-			bucket, since).Scan(&client); err != nil {
-			return err
 		}
 		if account >= lockAt || client >= clientLimit {
 			return nil
@@ -227,6 +224,21 @@ func (s *Store) BeginSignInAttempt(ctx context.Context, key string, since time.T
 		return 0, 0, 0, fmt.Errorf("store: begin sign-in attempt: %w", err)
 	}
 	return attempt, account, client, nil
+}
+
+// failuresSince counts, in one statement, the failed sign-ins since since
+// of the account key ("": none) and of the client bucket ("": none). While
+// locked reports whether the failure that locked the account is within
+// the window.
+func failuresSince(ctx context.Context, tx pgx.Tx, key, bucket string, since time.Time) (account, client int, locked bool, err error) {
+	err = tx.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE $1 <> '' AND lower(email) = $1),
+		       COALESCE(bool_or(locks) FILTER (WHERE $1 <> '' AND lower(email) = $1), false),
+		       count(*) FILTER (WHERE $2 <> '' AND client_ip = $2)
+		FROM signin_failures
+		WHERE at > $3 AND (($1 <> '' AND lower(email) = $1) OR ($2 <> '' AND client_ip = $2))`,
+		key, bucket, since).Scan(&account, &locked, &client)
+	return account, client, locked, err
 }
 
 // failureName is how the failures and the audit trail name the account
@@ -260,10 +272,11 @@ func (s *Store) EndSignInAttempt(ctx context.Context, attempt int64, key, reason
 		if err := lockSignIn(ctx, tx, key, ""); err != nil {
 			return err
 		}
-		var locked bool
-		if err := tx.QueryRow(ctx, `
-			SELECT count(*), COALESCE(bool_or(locks), false) FROM signin_failures WHERE $1 <> '' AND lower(email) = $1 AND at > $2`,
-			key, since).Scan(&n, &locked); err != nil {
+		var (
+			locked bool
+			err    error
+		)
+		if n, _, locked, err = failuresSince(ctx, tx, key, "", since); err != nil {
 			return err
 		}
 		who := srm.User{Email: failureName(key)}

@@ -333,6 +333,17 @@ func (a *auth) formAllowed(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// restart signs the person on ctx in afresh after a change of their own
+// account (a new password or authenticator) ended every session of it,
+// theirs too: a new session made from the account as it is now.
+func (a *auth) restart(ctx context.Context, id int64) error {
+	u, err := a.st.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.establish(ctx, u, stageDone)
+}
+
 // establish starts a fresh session for u at stage, with a new token (so a
 // token planted before signing in is worthless), made from u as read: it is
 // stored only if the account has not changed since (u.SessionStamp), and

@@ -77,12 +77,7 @@ func (a *auth) enrol(w http.ResponseWriter, r *http.Request) error {
 	a.sessions.Remove(ctx, keyPending)
 	next := safeNext(a.sessions.GetString(ctx, keyNext))
 	a.sessions.Remove(ctx, keyNext)
-	// Enrolling ended every session of the account, this one too: start
-	// afresh from the account as it is now.
-	if u, err = a.st.User(ctx, u.ID); err != nil {
-		return err
-	}
-	if err := a.establish(ctx, u, stageDone); err != nil {
+	if err := a.restart(ctx, u.ID); err != nil {
 		return err
 	}
 	// This page is rendered for the session as it is now: full menu.
@@ -253,12 +248,7 @@ func (a *auth) removeMFA(w http.ResponseWriter, r *http.Request) error {
 	if err := a.st.DisableTOTP(ctx, u.ID); err != nil {
 		return err
 	}
-	// That ended every session of the account, this one too: start afresh
-	// from the account as it is now.
-	if u, err = a.st.User(ctx, u.ID); err != nil {
-		return err
-	}
-	if err := a.establish(ctx, u, stageDone); err != nil {
+	if err := a.restart(ctx, u.ID); err != nil {
 		return err
 	}
 	return seeOther(w, r, "/account?mfa=removed")
@@ -323,12 +313,7 @@ func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := a.st.SetPassword(ctx, u.ID, hash); err != nil {
 		return err
 	}
-	// That ended every session of the account, this one too: start afresh
-	// from the account as it is now.
-	if u, err = a.st.User(ctx, u.ID); err != nil {
-		return err
-	}
-	if err := a.establish(ctx, u, stageDone); err != nil {
+	if err := a.restart(ctx, u.ID); err != nil {
 		return err
 	}
 	return seeOther(w, r, "/account?password=changed")

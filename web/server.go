@@ -175,10 +175,6 @@ func (w headWriter) Write(p []byte) (int, error) { return len(p), nil }
 // Unwrap lets http.ResponseController reach the writer underneath.
 func (w headWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// requestTimeout bounds the work of one request, database included, so a
-// database that hangs turns into a 503 rather than a request that hangs.
-const requestTimeout = 5 * time.Second
-
 // The default budgets of a request and of a streamed export.
 const (
 	DefaultRequestTimeout = 5 * time.Second

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -164,6 +165,13 @@ func (a *auth) checkProof(w http.ResponseWriter, r *http.Request, what string, n
 	return next(w, r.WithContext(context.WithValue(ctx, provedKey{}, true)))
 }
 
+// proofField reports whether a form field belongs to the confirmation
+// page itself (its proof, its anti-forgery token, or where a single-sign-on
+// confirmation goes on to) rather than to the form it carries.
+func proofField(name string) bool {
+	return name == "csrf" || strings.HasPrefix(name, fieldReauth)
+}
+
 // dropProofFields removes the confirmation form's fields from r's form, so
 // the action sees exactly the form the person first sent.
 func dropProofFields(r *http.Request) {
@@ -205,14 +213,8 @@ func (a *auth) askProof(w http.ResponseWriter, r *http.Request, status int, what
 // stable order, repeated names kept.
 func carried(form url.Values) []views.Field {
 	var out []views.Field
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range form {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		if name == "csrf" || name == fieldReauth || name == fieldPassword || name == fieldCode {
+	for _, name := range slices.Sorted(maps.Keys(form)) {
+		if proofField(name) {
 			continue
 		}
 		for _, v := range form[name] {
@@ -297,7 +299,7 @@ func (a *auth) confirmBySSO(w http.ResponseWriter, r *http.Request) error {
 	what := r.PostForm.Get("reauth_what")
 	form := url.Values{}
 	for k, vs := range r.PostForm {
-		if k == "csrf" || strings.HasPrefix(k, "reauth") || strings.Contains(k, "password") {
+		if proofField(k) || strings.Contains(k, "password") {
 			continue
 		}
 		form[k] = vs
