@@ -24,6 +24,10 @@ var (
 	// ErrStale means a save was based on a version someone else has since
 	// changed. It is a kind of ErrConflict.
 	ErrStale = fmt.Errorf("changed by someone else since it was read: %w", ErrConflict)
+	// ErrUnavailable means the database could not be reached or went away
+	// mid-request (refused, reset, shutting down, timed out), as opposed to
+	// a problem with the request itself: try again later.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Party is who carries a control: the customer, the provider, or both.

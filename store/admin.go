@@ -9,16 +9,9 @@ import (
 	"github.com/srmhq/srm"
 )
 
-// UserSummary is a user as the admins' list of users shows them.
-type UserSummary struct {
-	srm.User
-	Sessions int       // live sessions: unexpired, and made from the account as it is
-	Owner    srm.Owner // the owner the user is linked to; ID 0 when none
-}
-
 // UserSummaries returns every user, by email, with their live sessions and
 // linked owner, in one query.
-func (s *Store) UserSummaries(ctx context.Context) ([]UserSummary, error) {
+func (s *Store) UserSummaries(ctx context.Context) ([]srm.UserSummary, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT `+userColumns+`,
 			(SELECT count(*) FROM sessions s WHERE s.user_id = users.id AND s.expiry > now() AND NOT users.disabled
@@ -32,9 +25,9 @@ func (s *Store) UserSummaries(ctx context.Context) ([]UserSummary, error) {
 		return nil, fmt.Errorf("store: user summaries: %w", err)
 	}
 	defer rows.Close()
-	var out []UserSummary
+	var out []srm.UserSummary
 	for rows.Next() {
-		var us UserSummary
+		var us srm.UserSummary
 		us.User, err = scanUser(rows, &us.Sessions, &us.Owner.ID, &us.Owner.Name, &us.Owner.Kind)
 		if err != nil {
 			return nil, fmt.Errorf("store: user summaries: %w", err)
@@ -47,26 +40,11 @@ func (s *Store) UserSummaries(ctx context.Context) ([]UserSummary, error) {
 	return out, nil
 }
 
-// OwnerLink is an owner and the user linked to it, if any.
-type OwnerLink struct {
-	srm.Owner
-	UserID    int64  // 0 when no user is linked
-	UserEmail string // "" when no user is linked
-}
-
-// UserDetail is one account with what its admin page shows beside it.
-type UserDetail struct {
-	User         srm.User
-	Sessions     int         // live sessions, as UserSummary counts them
-	ActiveAdmins int         // admins not disabled, this account included if it is one
-	Owners       []OwnerLink // every owner, by name, with the user linked to each
-}
-
 // UserDetail returns one account with its live sessions, the number of
 // active admins and every owner it could be linked to, in two queries; an
 // unknown id is an error wrapping srm.ErrNotFound.
-func (s *Store) UserDetail(ctx context.Context, id int64) (UserDetail, error) {
-	var d UserDetail
+func (s *Store) UserDetail(ctx context.Context, id int64) (srm.UserDetail, error) {
+	var d srm.UserDetail
 	var err error
 	d.User, err = scanUser(s.db.QueryRow(ctx, `
 		SELECT `+userColumns+`,
@@ -75,22 +53,22 @@ func (s *Store) UserDetail(ctx context.Context, id int64) (UserDetail, error) {
 			(SELECT count(*) FROM users a WHERE a.role = 'admin' AND NOT a.disabled)
 		FROM users WHERE id = $1`, id), &d.Sessions, &d.ActiveAdmins)
 	if err != nil {
-		return UserDetail{}, fmt.Errorf("store: user %d: %w", id, translate(err))
+		return srm.UserDetail{}, fmt.Errorf("store: user %d: %w", id, translate(err))
 	}
 	rows, err := s.db.Query(ctx, `
 		SELECT o.id, o.name, o.kind, COALESCE(u.id, 0), COALESCE(u.email, '')
 		FROM owners o LEFT JOIN users u ON u.id = o.user_id
 		ORDER BY lower(o.name), o.id`)
 	if err != nil {
-		return UserDetail{}, fmt.Errorf("store: owner links: %w", err)
+		return srm.UserDetail{}, fmt.Errorf("store: owner links: %w", err)
 	}
-	d.Owners, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (OwnerLink, error) {
-		var l OwnerLink
+	d.Owners, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (srm.OwnerLink, error) {
+		var l srm.OwnerLink
 		err := row.Scan(&l.ID, &l.Name, &l.Kind, &l.UserID, &l.UserEmail)
 		return l, err
 	})
 	if err != nil {
-		return UserDetail{}, fmt.Errorf("store: owner links: %w", err)
+		return srm.UserDetail{}, fmt.Errorf("store: owner links: %w", err)
 	}
 	return d, nil
 }

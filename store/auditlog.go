@@ -1,16 +1,16 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/srmhq/srm"
 )
 
 // AuditQuery selects rows of the audit trail. Zero fields select
@@ -33,137 +33,6 @@ const (
 	DefaultAuditLimit = 50
 	MaxAuditLimit     = 500
 )
-
-// AuditEntry is one row of the audit trail, with what it names resolved
-// for display.
-type AuditEntry struct {
-	ID         int64
-	At         time.Time
-	ActorID    int64 // 0 when srm itself or a signed-out visitor acted
-	Actor      string
-	Action     string // object type, dot, what happened: "workload.created", "signin.failed"
-	ObjectType string
-	ObjectID   string
-	ObjectName string
-	WorkloadID int64
-	Before     json.RawMessage // the row before the change, as JSON; nil for a creation or an event
-	After      json.RawMessage // the row after it, or an event's details; nil for a deletion
-	ClientIP   string
-	UserAgent  string
-
-	// WorkloadName is the workload's name now, or, when it has been
-	// deleted, its name then; "" for rows about no workload.
-	WorkloadName string
-	// WorkloadExists reports whether the workload is still there to link to.
-	WorkloadExists bool
-	// ControlTitle is the title of the control a status or override row
-	// is about, now or, if the control was deleted, when it was.
-	ControlTitle string
-}
-
-// AuditChange is one field of an audited row as it was before and after.
-type AuditChange struct {
-	Field     string
-	Before    string // for display: strings as they are, times in UTC, null as "(none)"
-	After     string
-	HasBefore bool // false for a creation or an event: there is no before
-	HasAfter  bool // false for a deletion
-}
-
-// auditNoise are fields the display leaves out: those every update
-// changes, and the keys that say what the row is about, which the display
-// names in words. The raw values (and the CSV export) keep them.
-var auditNoise = map[string]bool{"version": true, "updated_at": true, "id": true, "workload_id": true, "control_id": true}
-
-// Changes returns the fields to show for e, by field name: for an update
-// only those whose values differ, for a creation, deletion or event every
-// field it recorded. Version counters, update times and the row's own
-// keys are left out.
-func (e AuditEntry) Changes() []AuditChange {
-	before, after := jsonObject(e.Before), jsonObject(e.After)
-	update := before != nil && after != nil
-	keys := make([]string, 0, len(before)+len(after))
-	for k := range before {
-		keys = append(keys, k)
-	}
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var out []AuditChange
-	for _, k := range keys {
-		if auditNoise[k] {
-			continue
-		}
-		b, hasB := before[k]
-		a, hasA := after[k]
-		if update && hasB && hasA && bytes.Equal(b, a) {
-			continue
-		}
-		c := AuditChange{Field: k, HasBefore: hasB, HasAfter: hasA}
-		if hasB {
-			c.Before = displayJSON(b)
-		}
-		if hasA {
-			c.After = displayJSON(a)
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// jsonObject decodes raw as an object, or returns nil when it is not one.
-func jsonObject(raw json.RawMessage) map[string]json.RawMessage {
-	if len(raw) == 0 {
-		return nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil
-	}
-	return m
-}
-
-// displayJSON is a JSON value as a person reads it.
-func displayJSON(raw json.RawMessage) string {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return string(raw)
-	}
-	switch x := v.(type) {
-	case nil:
-		return "(none)"
-	case string:
-		if x == "" {
-			return "(empty)"
-		}
-		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
-			return t.UTC().Format("2006-01-02 15:04:05 UTC")
-		}
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case json.Number:
-		return x.String()
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return string(raw)
-	}
-	return buf.String()
-}
-
-// AuditPage is one page of the audit trail, newest first.
-type AuditPage struct {
-	Entries []AuditEntry
-	// Older is the Before of the next page, or 0 when this page holds the
-	// oldest matching row.
-	Older int64
-}
 
 // auditSelect reads audit rows with the names they refer to. A status or
 // override row's object id is its control's id. Names of deleted
@@ -232,13 +101,13 @@ func likeContains(s string) string {
 	return "%" + s + "%"
 }
 
-func scanAuditEntry(row pgx.Row) (AuditEntry, error) {
-	var e AuditEntry
+func scanAuditEntry(row pgx.Row) (srm.AuditEntry, error) {
+	var e srm.AuditEntry
 	var before, after []byte
 	err := row.Scan(&e.ID, &e.At, &e.ActorID, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &e.ObjectName,
 		&e.WorkloadID, &before, &after, &e.ClientIP, &e.UserAgent, &e.WorkloadExists, &e.WorkloadName, &e.ControlTitle)
 	if err != nil {
-		return AuditEntry{}, err
+		return srm.AuditEntry{}, err
 	}
 	if before != nil {
 		e.Before = json.RawMessage(before)
@@ -254,22 +123,22 @@ func scanAuditEntry(row pgx.Row) (AuditEntry, error) {
 // statement. Page through older rows by passing the page's Older as the
 // next query's Before: unlike an offset, that stays right while new rows
 // arrive.
-func (s *Store) Audit(ctx context.Context, q AuditQuery) (AuditPage, error) {
+func (s *Store) Audit(ctx context.Context, q AuditQuery) (srm.AuditPage, error) {
 	switch {
 	case q.Limit <= 0:
 		q.Limit = DefaultAuditLimit
 	case q.Limit > MaxAuditLimit:
 		q.Limit = MaxAuditLimit
 	}
-	var page AuditPage
+	var page srm.AuditPage
 	more := q
 	more.Limit++ // one more, to know whether there are older rows
-	err := s.AuditCSV(ctx, more, func(e AuditEntry) error {
+	err := s.AuditCSV(ctx, more, func(e srm.AuditEntry) error {
 		page.Entries = append(page.Entries, e)
 		return nil
 	})
 	if err != nil {
-		return AuditPage{}, err
+		return srm.AuditPage{}, err
 	}
 	if len(page.Entries) > q.Limit {
 		page.Entries = page.Entries[:q.Limit]
@@ -282,7 +151,7 @@ func (s *Store) Audit(ctx context.Context, q AuditQuery) (AuditPage, error) {
 // sends them, so an export of the whole trail never sits in memory. A
 // Limit of 0 means every row. An error from fn stops the export and is
 // returned.
-func (s *Store) AuditCSV(ctx context.Context, q AuditQuery, fn func(AuditEntry) error) error {
+func (s *Store) AuditCSV(ctx context.Context, q AuditQuery, fn func(srm.AuditEntry) error) error {
 	where, args := q.where()
 	sql := auditSelect + where + " ORDER BY a.id DESC"
 	if q.Limit > 0 {
@@ -309,28 +178,13 @@ func (s *Store) AuditCSV(ctx context.Context, q AuditQuery, fn func(AuditEntry) 
 	return nil
 }
 
-// AuditName is something the audit trail can be filtered by: a user or a
-// workload, with its id.
-type AuditName struct {
-	ID   int64
-	Name string
-}
-
-// AuditFilters are the choices of the audit page's filters: only what
-// occurs on the trail.
-type AuditFilters struct {
-	Actions   []string    // by name
-	Actors    []AuditName // users who did something, by email
-	Workloads []AuditName // workloads the trail mentions, by name
-}
-
 // AuditFilters returns the distinct actions, actors and workloads on the
 // trail, in one statement. Each list is read by skipping through an index
 // from one distinct value to the next (a loose index scan), so it costs
 // one index probe per value, however long the trail. Deleted users and
 // workloads are named as the trail last named them.
-func (s *Store) AuditFilters(ctx context.Context) (AuditFilters, error) {
-	var f AuditFilters
+func (s *Store) AuditFilters(ctx context.Context) (srm.AuditFilters, error) {
+	var f srm.AuditFilters
 	var actorIDs, workloadIDs []int64
 	var actorNames, workloadNames []string
 	err := s.db.QueryRow(ctx, `
@@ -376,13 +230,13 @@ func (s *Store) AuditFilters(ctx context.Context) (AuditFilters, error) {
 		       ARRAY(SELECT name FROM workload_names ORDER BY lower(name), id)`,
 	).Scan(&f.Actions, &actorIDs, &actorNames, &workloadIDs, &workloadNames)
 	if err != nil {
-		return AuditFilters{}, fmt.Errorf("store: audit filters: %w", translate(err))
+		return srm.AuditFilters{}, fmt.Errorf("store: audit filters: %w", translate(err))
 	}
 	for i, id := range actorIDs {
-		f.Actors = append(f.Actors, AuditName{ID: id, Name: actorNames[i]})
+		f.Actors = append(f.Actors, srm.AuditName{ID: id, Name: actorNames[i]})
 	}
 	for i, id := range workloadIDs {
-		f.Workloads = append(f.Workloads, AuditName{ID: id, Name: workloadNames[i]})
+		f.Workloads = append(f.Workloads, srm.AuditName{ID: id, Name: workloadNames[i]})
 	}
 	return f, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
+	"github.com/srmhq/srm/views"
 )
 
 // ---------------------------------------------------------------------------
@@ -26,10 +27,10 @@ import (
 
 // auditSince returns the audit rows written after the row with id mark,
 // oldest first.
-func auditSince(t *testing.T, st *store.Store, mark int64) []store.AuditEntry {
+func auditSince(t *testing.T, st *store.Store, mark int64) []srm.AuditEntry {
 	t.Helper()
-	var out []store.AuditEntry
-	err := st.AuditCSV(t.Context(), store.AuditQuery{}, func(e store.AuditEntry) error {
+	var out []srm.AuditEntry
+	err := st.AuditCSV(t.Context(), store.AuditQuery{}, func(e srm.AuditEntry) error {
 		if e.ID > mark {
 			out = append(out, e)
 		}
@@ -55,7 +56,7 @@ func auditMark(t *testing.T, st *store.Store) int64 {
 	return page.Entries[0].ID
 }
 
-func actions(es []store.AuditEntry) []string {
+func actions(es []srm.AuditEntry) []string {
 	out := make([]string, len(es))
 	for i, e := range es {
 		out[i] = e.Action
@@ -78,13 +79,13 @@ func field(t *testing.T, raw json.RawMessage, key string) any {
 }
 
 // change returns the displayed change of field name, and whether there is one.
-func change(e store.AuditEntry, name string) (store.AuditChange, bool) {
-	for _, c := range e.Changes() {
+func change(e srm.AuditEntry, name string) (views.AuditChange, bool) {
+	for _, c := range views.AuditChanges(e) {
 		if c.Field == name {
 			return c, true
 		}
 	}
-	return store.AuditChange{}, false
+	return views.AuditChange{}, false
 }
 
 func newUser(t *testing.T, st *store.Store, email string, role srm.Role) srm.User {
@@ -138,12 +139,12 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 		name  string
 		do    func() error
 		want  []string
-		check func(t *testing.T, es []store.AuditEntry)
+		check func(t *testing.T, es []srm.AuditEntry)
 	}{
 		{"create a workload", func() error {
 			wl = srm.Workload{Name: "Shipment tracker", Model: srm.PaaS, BaselineID: azure.ID}
 			return st.CreateWorkload(ctx, &wl)
-		}, []string{"workload.created"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"workload.created"}, func(t *testing.T, es []srm.AuditEntry) {
 			if got := field(t, es[0].After, "name"); got != "Shipment tracker" {
 				t.Errorf("after.name = %v, want Shipment tracker", got)
 			}
@@ -156,7 +157,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 			var err error
 			wl, err = st.UpdateWorkload(ctx, wl)
 			return err
-		}, []string{"workload.updated"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"workload.updated"}, func(t *testing.T, es []srm.AuditEntry) {
 			c, ok := change(es[0], "name")
 			if !ok || c.Before != "Shipment tracker" || c.After != "Shipment tracking" {
 				t.Errorf("change of name = %+v, want Shipment tracker → Shipment tracking", c)
@@ -174,7 +175,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 			var err error
 			status, err = st.RecordStatus(ctx, wl.ID, patching.ID, srm.Status{OwnerID: owner.ID, Note: "first"}, srm.Owner{})
 			return err
-		}, []string{"status.created"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"status.created"}, func(t *testing.T, es []srm.AuditEntry) {
 			e := es[0]
 			if e.ControlTitle != patching.Title || e.WorkloadName != "Shipment tracking" || !e.WorkloadExists {
 				t.Errorf("control, workload = %q, %q (exists %v); want %q, Shipment tracking", e.ControlTitle, e.WorkloadName, e.WorkloadExists, patching.Title)
@@ -187,7 +188,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 			status.Note, status.Complete = "second", true
 			_, err := st.RecordStatus(ctx, wl.ID, patching.ID, status, srm.Owner{})
 			return err
-		}, []string{"status.updated"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"status.updated"}, func(t *testing.T, es []srm.AuditEntry) {
 			if c, ok := change(es[0], "note"); !ok || c.Before != "first" || c.After != "second" {
 				t.Errorf("change of note = %+v, want first → second", c)
 			}
@@ -197,7 +198,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 		}, []string{"override.created"}, nil},
 		{"change an override", func() error {
 			return st.SetOverride(ctx, srm.Override{WorkloadID: wl.ID, ControlID: patching.ID, Party: srm.Customer, Reason: "we patch", Version: 1})
-		}, []string{"override.updated"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"override.updated"}, func(t *testing.T, es []srm.AuditEntry) {
 			if c, ok := change(es[0], "party"); !ok || c.Before != "shared" || c.After != "customer" {
 				t.Errorf("change of party = %+v, want shared → customer", c)
 			}
@@ -217,7 +218,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 		}, []string{"control.updated"}, nil},
 		{"delete a custom control", func() error {
 			return st.DeleteControl(ctx, ctl.ID)
-		}, []string{"control.deleted"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"control.deleted"}, func(t *testing.T, es []srm.AuditEntry) {
 			if got := field(t, es[0].Before, "title"); got != "Backups restored monthly" {
 				t.Errorf("before.title = %v", got)
 			}
@@ -233,7 +234,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 			var err error
 			target, err = st.UpdateUser(ctx, target)
 			return err
-		}, []string{"user.updated"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"user.updated"}, func(t *testing.T, es []srm.AuditEntry) {
 			if c, ok := change(es[0], "role"); !ok || c.Before != "viewer" || c.After != "editor" {
 				t.Errorf("change of role = %+v, want viewer → editor", c)
 			}
@@ -250,14 +251,14 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 		}, []string{"user.updated", "sessions.revoked"}, nil},
 		{"require multi-factor authentication", func() error {
 			return st.SetRequireMFA(ctx, true)
-		}, []string{"setting.updated"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"setting.updated"}, func(t *testing.T, es []srm.AuditEntry) {
 			if c, ok := change(es[0], "value"); !ok || c.Before != "false" || c.After != "true" {
 				t.Errorf("change of value = %+v, want false → true", c)
 			}
 		}},
 		{"delete a workload", func() error {
 			return st.DeleteWorkload(ctx, disposable.ID)
-		}, []string{"workload.deleted"}, func(t *testing.T, es []store.AuditEntry) {
+		}, []string{"workload.deleted"}, func(t *testing.T, es []srm.AuditEntry) {
 			if es[0].WorkloadExists || es[0].WorkloadName != "Disposable" {
 				t.Errorf("deleted workload: exists %v, name %q; want false, Disposable", es[0].WorkloadExists, es[0].WorkloadName)
 			}
@@ -288,7 +289,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 					verb == "deleted" && (e.Before == nil || e.After != nil):
 					t.Errorf("%s: before %s, after %s", e.Action, e.Before, e.After)
 				}
-				if verb != "revoked" && len(e.Changes()) == 0 {
+				if verb != "revoked" && len(views.AuditChanges(e)) == 0 {
 					t.Errorf("%s: no changes to show", e.Action)
 				}
 			}
@@ -569,7 +570,7 @@ func newAuditFixture(t *testing.T) auditFixture {
 	return f
 }
 
-func (f auditFixture) query(t *testing.T, q store.AuditQuery) []store.AuditEntry {
+func (f auditFixture) query(t *testing.T, q store.AuditQuery) []srm.AuditEntry {
 	t.Helper()
 	q.Limit = store.MaxAuditLimit
 	page, err := f.st.Audit(t.Context(), q)
@@ -580,7 +581,7 @@ func (f auditFixture) query(t *testing.T, q store.AuditQuery) []store.AuditEntry
 }
 
 // described is each entry as "action object", newest first.
-func described(es []store.AuditEntry) []string {
+func described(es []srm.AuditEntry) []string {
 	out := make([]string, len(es))
 	for i, e := range es {
 		out[i] = e.Action + " " + e.ObjectName
@@ -751,14 +752,14 @@ func TestAuditChangesShowWhatARowHeld(t *testing.T) {
 	azure := baselineBySlug(t, st, "azure-chart")
 	createWorkload(t, st, "Depot scanner", srm.SaaS, azure.ID)
 	es := auditSince(t, st, 0)
-	var created store.AuditEntry
+	var created srm.AuditEntry
 	for _, e := range es {
 		if e.Action == "workload.created" {
 			created = e
 		}
 	}
 	var fields []string
-	for _, c := range created.Changes() {
+	for _, c := range views.AuditChanges(created) {
 		fields = append(fields, c.Field)
 		if c.HasBefore || !c.HasAfter {
 			t.Errorf("creation: %s has before %v, after %v; want only after", c.Field, c.HasBefore, c.HasAfter)
@@ -776,9 +777,9 @@ func TestAuditChangesShowWhatARowHeld(t *testing.T) {
 	}
 
 	// An identity event shows its details as the values after.
-	e := store.AuditEntry{Action: "signin.failed", After: json.RawMessage(`{"reason": "wrong password", "failures": 3, "empty": "", "gone": null}`)}
+	e := srm.AuditEntry{Action: "signin.failed", After: json.RawMessage(`{"reason": "wrong password", "failures": 3, "empty": "", "gone": null}`)}
 	got := map[string]string{}
-	for _, c := range e.Changes() {
+	for _, c := range views.AuditChanges(e) {
 		got[c.Field] = c.After
 	}
 	wantEvent := map[string]string{"reason": "wrong password", "failures": "3", "empty": "(empty)", "gone": "(none)"}
@@ -790,8 +791,8 @@ func TestAuditChangesShowWhatARowHeld(t *testing.T) {
 func TestAuditCSVStreamsEveryMatchingRow(t *testing.T) {
 	t.Parallel()
 	f := newAuditFixture(t)
-	var got []store.AuditEntry
-	err := f.st.AuditCSV(t.Context(), store.AuditQuery{ActorID: f.ada.ID}, func(e store.AuditEntry) error {
+	var got []srm.AuditEntry
+	err := f.st.AuditCSV(t.Context(), store.AuditQuery{ActorID: f.ada.ID}, func(e srm.AuditEntry) error {
 		got = append(got, e)
 		return nil
 	})
@@ -807,7 +808,7 @@ func TestAuditCSVStreamsEveryMatchingRow(t *testing.T) {
 
 	stop := errors.New("stop")
 	calls := 0
-	err = f.st.AuditCSV(t.Context(), store.AuditQuery{}, func(store.AuditEntry) error { calls++; return stop })
+	err = f.st.AuditCSV(t.Context(), store.AuditQuery{}, func(srm.AuditEntry) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("AuditCSV with a failing fn = %v after %d calls, want stop after 1", err, calls)
 	}
@@ -826,13 +827,13 @@ func TestAuditFiltersListWhatIsOnTheTrail(t *testing.T) {
 	if want := []string{"user.created", "workload.created", "workload.deleted", "workload.updated"}; !slices.Equal(got.Actions, want) {
 		t.Errorf("Actions = %v, want %v", got.Actions, want)
 	}
-	if want := []store.AuditName{{f.ada.ID, "ada@example.com"}, {f.bob.ID, "bob@example.com"}}; !slices.Equal(got.Actors, want) {
+	if want := []srm.AuditName{{ID: f.ada.ID, Name: "ada@example.com"}, {ID: f.bob.ID, Name: "bob@example.com"}}; !slices.Equal(got.Actors, want) {
 		t.Errorf("Actors = %v, want %v", got.Actors, want)
 	}
 	// Sorted by name in the database's collation; compare them by id.
-	want := []store.AuditName{{f.ledger.ID, "Ledger 100% done"}, {f.lookalike.ID, "Ledger 100x done"}, {f.pay.ID, "Pay a_b"}, {f.payx.ID, "Pay axb"}}
+	want := []srm.AuditName{{ID: f.ledger.ID, Name: "Ledger 100% done"}, {ID: f.lookalike.ID, Name: "Ledger 100x done"}, {ID: f.pay.ID, Name: "Pay a_b"}, {ID: f.payx.ID, Name: "Pay axb"}}
 	byID := slices.Clone(got.Workloads)
-	slices.SortFunc(byID, func(a, b store.AuditName) int { return int(a.ID - b.ID) })
+	slices.SortFunc(byID, func(a, b srm.AuditName) int { return int(a.ID - b.ID) })
 	if !slices.Equal(byID, want) {
 		t.Errorf("Workloads = %v, want %v (a deleted one by its last name)", got.Workloads, want)
 	}

@@ -162,3 +162,42 @@ func bumpSessionStamp(ctx context.Context, tx pgx.Tx, id int64) (int64, error) {
 	}
 	return stamp, nil
 }
+
+// revokeSessions ends every session of u, now and in flight: it raises
+// the account's session stamp (setting u.SessionStamp), so no session made
+// from the account as it was before works again or can still be stored,
+// then deletes the stored ones, with an audit row when there were any.
+func revokeSessions(ctx context.Context, tx pgx.Tx, u *srm.User, why string) error {
+	stamp, err := bumpSessionStamp(ctx, tx, u.ID)
+	if err != nil {
+		return err
+	}
+	u.SessionStamp = stamp
+	return deleteSessions(ctx, tx, *u, why)
+}
+
+// deleteSessions deletes the stored sessions of u, with an audit row when
+// there were any.
+func deleteSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) error {
+	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil
+	}
+	return recordEvent(ctx, tx, "sessions.revoked", u, map[string]any{"sessions": tag.RowsAffected(), "why": why})
+}
+
+// RevokeSessions ends every session of a user, and any sign-in of theirs
+// in flight ("sign out everywhere"): the user is signed out on their next
+// request.
+func (s *Store) RevokeSessions(ctx context.Context, id int64) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := New(tx).User(ctx, id)
+		if err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, &u, "revoked by an admin")
+	})
+}

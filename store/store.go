@@ -7,9 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -43,8 +40,11 @@ type Store struct {
 	owners *ownersCache
 }
 
-// New returns a Store that runs its queries on db.
-func New(db DBTX) *Store { return &Store{db: db, cache: &catalogCache{}, owners: &ownersCache{}} }
+// New returns a Store that runs its queries on db. Every error that means
+// the database is unreachable comes out of it wrapping srm.ErrUnavailable.
+func New(db DBTX) *Store {
+	return &Store{db: withMarks(db), cache: &catalogCache{}, owners: &ownersCache{}}
+}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -164,34 +164,4 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		}
 		return fn(tx)
 	})
-}
-
-// Unavailable reports whether err means the database could not be reached
-// or went away mid-request (refused, reset, shutting down, timed out), as
-// opposed to a problem with the request itself. Callers answer 503.
-func Unavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code[:2] {
-		case "08", // connection exception
-			"53", // insufficient resources, such as too many connections
-			"57": // operator intervention: shutdown, crash, cannot connect now
-			return true
-		}
-		return false
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection reset") ||
-		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "closed pool")
 }

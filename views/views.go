@@ -82,8 +82,6 @@ func dateTime(t time.Time) string {
 	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 }
 
-func workloadURL(id int64) string { return "/workloads/" + itoa(id) }
-
 func controlAnchor(id int64) string { return "control-" + itoa(id) }
 
 // fieldIDs are the ids of a status form's fields.

@@ -80,51 +80,6 @@ func auditQuery(v url.Values) (store.AuditQuery, views.AuditFilter, srm.Problems
 	return q, f, p
 }
 
-// auditEntries turns store rows into table rows: what each row is about,
-// by name, with a link while it still has a page.
-func auditEntries(es []store.AuditEntry) []views.AuditEntry {
-	out := make([]views.AuditEntry, len(es))
-	for i, e := range es {
-		v := views.AuditEntry{
-			ID: e.ID, At: e.At, ActorID: e.ActorID, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType,
-			Object: e.ObjectName, ClientIP: e.ClientIP, UserAgent: e.UserAgent,
-		}
-		workloadURL := ""
-		if e.WorkloadExists {
-			workloadURL = "/workloads/" + strconv.FormatInt(e.WorkloadID, 10)
-		}
-		switch e.ObjectType {
-		case "workload":
-			v.ObjectURL = workloadURL
-		case "status", "override":
-			v.Object = e.ControlTitle
-			if v.Object == "" {
-				v.Object = "control " + e.ObjectID
-			}
-			v.Workload, v.WorkloadURL = e.WorkloadName, workloadURL
-			if v.WorkloadURL != "" {
-				v.ObjectURL = v.WorkloadURL + "#control-" + e.ObjectID
-			}
-		}
-		if v.Object == "" {
-			v.Object = strings.TrimSpace(e.ObjectType + " " + e.ObjectID)
-		}
-		for _, c := range e.Changes() {
-			v.Changes = append(v.Changes, views.AuditChange(c))
-		}
-		out[i] = v
-	}
-	return out
-}
-
-func auditOptions(ns []store.AuditName) []views.AuditOption {
-	out := make([]views.AuditOption, len(ns))
-	for i, n := range ns {
-		out[i] = views.AuditOption(n)
-	}
-	return out
-}
-
 // auditPage handles "GET /audit": the audit trail, filtered by workload,
 // user, action, dates and a search, one page at a time, newest first. A
 // filter that cannot be read comes back with a message per field and 400.
@@ -137,7 +92,7 @@ func auditPage(st *store.Store) handlerFunc {
 			return err
 		}
 		v := views.AuditView{Filter: f, Problems: problems, Paged: q.Before > 0, Actions: filters.Actions,
-			Actors: auditOptions(filters.Actors), Workloads: auditOptions(filters.Workloads)}
+			Actors: filters.Actors, Workloads: filters.Workloads}
 		if len(problems) > 0 {
 			return render(w, r, http.StatusBadRequest, views.AuditPage(v))
 		}
@@ -145,7 +100,7 @@ func auditPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v.Entries, v.Older = auditEntries(page.Entries), page.Older
+		v.Entries, v.Older = page.Entries, page.Older
 		return render(w, r, http.StatusOK, views.AuditPage(v))
 	}
 }
@@ -174,7 +129,7 @@ func auditCSV(st *store.Store) handlerFunc {
 
 		err := out.Write(auditCSVColumns)
 		if err == nil {
-			err = st.AuditCSV(r.Context(), q, func(e store.AuditEntry) error { return out.Write(auditCSVRecord(e)) })
+			err = st.AuditCSV(r.Context(), q, func(e srm.AuditEntry) error { return out.Write(auditCSVRecord(e)) })
 		}
 		if err == nil {
 			out.Flush()
@@ -194,7 +149,7 @@ func auditCSV(st *store.Store) handlerFunc {
 }
 
 // auditCSVRecord is one row of the export.
-func auditCSVRecord(e store.AuditEntry) []string {
+func auditCSVRecord(e srm.AuditEntry) []string {
 	id := func(n int64) string {
 		if n == 0 {
 			return ""
@@ -251,7 +206,7 @@ func workloadHistoryPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v := views.WorkloadHistoryView{WorkloadID: id, Entries: auditEntries(page.Entries), Older: page.Older, Paged: before > 0}
+		v := views.WorkloadHistoryView{WorkloadID: id, Entries: page.Entries, Older: page.Older, Paged: before > 0}
 		if len(page.Entries) > 0 {
 			v.Name, v.Exists = page.Entries[0].WorkloadName, page.Entries[0].WorkloadExists
 		}

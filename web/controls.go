@@ -110,7 +110,7 @@ func saveStatus(st *store.Store) handlerFunc {
 			ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.OwnerKind})
 		}
 		if len(edit.Problems) == 0 && !conflict && !wantsFragment(r) {
-			return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", id, cid))
+			return seeOther(w, r, views.ControlURL(id, cid))
 		}
 		// Either a rejected form or an htmx swap: render the body again from
 		// what is now saved, without reading anything back.
@@ -223,7 +223,7 @@ func saveOverride(st *store.Store) handlerFunc {
 			}
 			cur := current[a.Control.ID] // zero: removed in between
 			if cur.Party == o.Party && cur.Reason == o.Reason {
-				return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", v.Workload.ID, a.Control.ID))
+				return seeOther(w, r, views.ControlURL(v.Workload.ID, a.Control.ID))
 			}
 			o.Version = cur.Version
 			return render(w, r, http.StatusConflict, views.OverridePage(views.OverrideView{Workload: v.Workload, Assignment: a, Override: o, Current: &cur}))
@@ -231,7 +231,7 @@ func saveOverride(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", v.Workload.ID, a.Control.ID))
+		return seeOther(w, r, views.ControlURL(v.Workload.ID, a.Control.ID))
 	}
 }
 
@@ -246,7 +246,7 @@ func deleteOverride(st *store.Store) handlerFunc {
 		if err := st.DeleteOverride(r.Context(), v.Workload.ID, a.Control.ID); err != nil {
 			return err
 		}
-		return seeOther(w, r, fmt.Sprintf("/workloads/%d#control-%d", v.Workload.ID, a.Control.ID))
+		return seeOther(w, r, views.ControlURL(v.Workload.ID, a.Control.ID))
 	}
 }
 

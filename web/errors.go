@@ -60,7 +60,7 @@ func describe(err error) (int, string, string) {
 		return http.StatusConflict, "Sign in again", "Your account changed while you were signing in (an admin changed it, or you did in another window), so srm did not sign you in. Sign in again."
 	case errors.Is(err, srm.ErrConflict):
 		return http.StatusConflict, "Someone got there first", "The change conflicts with another one. Reload the page and try again."
-	case store.Unavailable(err):
+	case errors.Is(err, srm.ErrUnavailable):
 		return http.StatusServiceUnavailable, "The database is not answering", "srm cannot reach its database right now. Nothing you sent was half-saved: try again in a few seconds."
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request."

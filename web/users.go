@@ -14,9 +14,6 @@ import (
 	"github.com/srmhq/srm/views"
 )
 
-// userPath is the admin page of one user.
-func userPath(id int64) string { return "/admin/users/" + strconv.FormatInt(id, 10) }
-
 // notices are the messages a redirect after a change may ask a page to
 // show, by key. Only these are ever shown, so the address bar cannot put
 // words on the page.
@@ -42,11 +39,7 @@ func usersView(ctx context.Context, st *store.Store, add srm.User, problems srm.
 	if err != nil {
 		return views.UsersView{}, err
 	}
-	v := views.UsersView{RequireMFA: required, New: add, Problems: problems}
-	for _, u := range us {
-		v.Users = append(v.Users, views.UserRow{User: u.User, Sessions: u.Sessions, Owner: u.Owner})
-	}
-	return v, nil
+	return views.UsersView{Users: us, RequireMFA: required, New: add, Problems: problems}, nil
 }
 
 // usersPage handles "GET /admin/users": every account, the form to add a
@@ -102,7 +95,7 @@ func createUser(st *store.Store) handlerFunc {
 			}
 			return render(w, r, http.StatusUnprocessableEntity, views.UsersPage(v))
 		}
-		return seeOther(w, r, userPath(u.ID)+"?done=added")
+		return seeOther(w, r, views.UserURL(u.ID)+"?done=added")
 	}
 }
 
@@ -113,17 +106,12 @@ func userView(ctx context.Context, st *store.Store, id int64, in *srm.User) (vie
 	if err != nil {
 		return views.UserView{}, err
 	}
-	u := d.User
-	v := views.UserView{User: u, Stored: u, Sessions: d.Sessions,
-		OnlyAdmin: d.ActiveAdmins == 1 && u.Role == srm.Admin && !u.Disabled}
+	v := views.UserView{User: d.User, Stored: d}
 	if in != nil {
 		v.User = *in
 	}
-	if v.LockedUntil, err = st.LockedUntil(ctx, store.ThrottleKey(u), lockWindow); err != nil {
+	if v.LockedUntil, err = st.LockedUntil(ctx, store.ThrottleKey(d.User), lockWindow); err != nil {
 		return views.UserView{}, err
-	}
-	for _, l := range d.Owners {
-		v.Owners = append(v.Owners, views.OwnerChoice{Owner: l.Owner, UserID: l.UserID, UserEmail: l.UserEmail})
 	}
 	return v, nil
 }
@@ -202,7 +190,7 @@ func updateUser(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 			}
 			sessions.Put(ctx, keyName, out.Name)
 		}
-		return seeOther(w, r, userPath(id)+"?done=saved")
+		return seeOther(w, r, views.UserURL(id)+"?done=saved")
 	}
 }
 
@@ -252,7 +240,7 @@ func revokeUser(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 		if id == viewer(r).ID {
 			return signedOutHere(w, r, sessions)
 		}
-		return seeOther(w, r, userPath(id)+"?done=revoked")
+		return seeOther(w, r, views.UserURL(id)+"?done=revoked")
 	}
 }
 
@@ -272,7 +260,7 @@ func unlockUser(st *store.Store) handlerFunc {
 		if err := st.Unlock(r.Context(), u); err != nil {
 			return err
 		}
-		return seeOther(w, r, userPath(id)+"?done=unlocked")
+		return seeOther(w, r, views.UserURL(id)+"?done=unlocked")
 	}
 }
 
@@ -295,12 +283,12 @@ func resetMFA(st *store.Store) handlerFunc {
 			return err
 		}
 		if !u.MFA {
-			return seeOther(w, r, userPath(id))
+			return seeOther(w, r, views.UserURL(id))
 		}
 		if err := st.ResetMFA(r.Context(), id); err != nil {
 			return err
 		}
-		return seeOther(w, r, userPath(id)+"?done=mfa-reset")
+		return seeOther(w, r, views.UserURL(id)+"?done=mfa-reset")
 	}
 }
 
@@ -335,7 +323,7 @@ func linkUserOwner(st *store.Store) handlerFunc {
 		if len(problems) > 0 {
 			return renderUser(w, r, st, http.StatusUnprocessableEntity, nil, problems, nil)
 		}
-		return seeOther(w, r, userPath(id)+"?done=linked")
+		return seeOther(w, r, views.UserURL(id)+"?done=linked")
 	}
 }
 

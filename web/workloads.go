@@ -145,7 +145,7 @@ func createWorkload(st *store.Store) handlerFunc {
 		if len(problems) > 0 {
 			return render(w, r, http.StatusUnprocessableEntity, views.WorkloadForm(views.WorkloadFormView{Workload: wl, Baselines: bs, Problems: problems}))
 		}
-		return seeOther(w, r, "/workloads/"+strconv.FormatInt(wl.ID, 10))
+		return seeOther(w, r, views.WorkloadURL(wl.ID))
 	}
 }
 
@@ -301,7 +301,7 @@ func updateWorkload(st *store.Store) handlerFunc {
 		case err != nil:
 			return err
 		}
-		return seeOther(w, r, "/workloads/"+strconv.FormatInt(id, 10))
+		return seeOther(w, r, views.WorkloadURL(id))
 	}
 }
 
