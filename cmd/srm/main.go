@@ -603,7 +603,6 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 	var stopping atomic.Bool
 	wcfg := cfg.Web
 	wcfg.Ready = func() bool { return !stopping.Load() }
-	wcfg.Bench = cfg.BenchCeiling
 	handler, err := web.NewServer(ctx, logger, st, wcfg)
 	if err != nil {
 		return err
@@ -619,10 +618,6 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 			logger.Warn("clearing dead sessions failed", "err", err)
 		})
 	})
-	if cfg.BenchCeiling {
-		logger.Warn("benchmark ceiling enabled", "path", benchCeilingPath)
-		handler = withBenchCeiling(handler, st)
-	}
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           handler,
@@ -657,26 +652,4 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
-}
-
-// benchCeilingPath is served only with SRM_BENCH_CEILING=1.
-const benchCeilingPath = "/_bench/ceiling"
-
-// withBenchCeiling answers GET /_bench/ceiling with one SELECT 1 through the
-// store's pool and no middleware: the most a page that touches the database
-// could do on this machine, for benchmarks to compare pages against. Every
-// other request goes to next.
-func withBenchCeiling(next http.Handler, st *store.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != benchCeilingPath || r.Method != http.MethodGet {
-			next.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := st.Ping(r.Context()); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
 }

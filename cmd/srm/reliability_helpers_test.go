@@ -101,7 +101,7 @@ func spawnSRM(t *testing.T, bin, dbURL string, args ...string) *srmProc {
 	t.Helper()
 	p := &srmProc{t: t, logs: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SRM_ADDR=127.0.0.1:0", "SRM_BENCH_CEILING=",
+	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SRM_ADDR=127.0.0.1:0",
 		"SRM_ALLOW_OWNER_ROLE=1") // the drills connect as the test cluster's superuser
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
