@@ -93,7 +93,11 @@ type srmProc struct {
 	code   int // exit code once exited; -1 when killed by a signal
 }
 
-var servingLine = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
+// servingLine is the log line srm serve writes once it listens, with the
+// address: the drills run the binary with SRM_ADDR=127.0.0.1:0, so the
+// system picks a free port (none is picked here and then raced for), and
+// this line is how the binary tells which (srm help documents it).
+var servingLine = regexp.MustCompile(`msg="srm is serving" url=(http://127\.0\.0\.1:\d+)`)
 
 // spawnSRM starts `srm args...` on dbURL, listening on a free loopback port.
 // The process is killed when the test ends, if it still runs.
