@@ -24,8 +24,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sys := system{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		listen: func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }}
+	sys := system{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, listen: listenTCP}
 	if err := run(ctx, os.Args[1:], sys); err != nil {
 		fmt.Fprintln(os.Stderr, "srm:", err)
 		os.Exit(1)
@@ -42,6 +41,9 @@ type system struct {
 	// address (SRM_ADDR).
 	listen func(addr string) (net.Listener, error)
 }
+
+// listenTCP listens on the TCP address addr, as main does for serve.
+func listenTCP(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
 
 // invocation is what a command runs with: the system, the configuration and the log.
 type invocation struct {
@@ -103,7 +105,7 @@ func run(ctx context.Context, args []string, sys system) error {
 		sys.stderr = io.Discard
 	}
 	if sys.listen == nil {
-		sys.listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+		sys.listen = listenTCP
 	}
 	if len(args) == 0 {
 		fmt.Fprint(sys.stderr, usage())
