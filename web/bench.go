@@ -3,7 +3,6 @@
 package web
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -14,6 +13,9 @@ import (
 // This file is built only into the binary that `make bench` measures
 // (go build -tags srmbench; docs/performance.md). A normal build has
 // nobench.go instead, and none of these routes.
+
+// BenchBuild reports whether this build serves the benchmark endpoints.
+const BenchBuild = true
 
 // addBenchRoutes adds, among the viewer's routes, GET /_bench/workload/{id}:
 // the workload page, signed in, without its HTML.
@@ -46,8 +48,7 @@ const benchCeilingPath = "/_bench/ceiling"
 // store's pool and no middleware: the most a page that touches the database
 // could do on this machine, for benchmarks to compare pages against. Every
 // other request goes to next.
-func withBenchCeiling(next http.Handler, st *store.Store, logger *slog.Logger) http.Handler {
-	logger.Warn("benchmark build: serving the benchmark endpoints", "paths", benchCeilingPath+", /_bench/workload/{id}")
+func withBenchCeiling(next http.Handler, st *store.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != benchCeilingPath || r.Method != http.MethodGet {
 			next.ServeHTTP(w, r)

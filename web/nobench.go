@@ -3,7 +3,6 @@
 package web
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -14,6 +13,9 @@ import (
 // A normal build serves no benchmark endpoints: bench.go, with its
 // /_bench/ routes, is built only with -tags srmbench, for `make bench`.
 
+// BenchBuild reports whether this build serves the benchmark endpoints.
+const BenchBuild = false
+
 func addBenchRoutes(chi.Router, func(handlerFunc) http.HandlerFunc, *store.Store) {}
 
-func withBenchCeiling(next http.Handler, _ *store.Store, _ *slog.Logger) http.Handler { return next }
+func withBenchCeiling(next http.Handler, _ *store.Store) http.Handler { return next }

@@ -95,7 +95,7 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	r.Use(securityHeaders, limitBody, deadline(cfg.RequestTimeout, cfg.ExportTimeout))
 	addRoutes(r, logger, st, a, cfg)
 	// Only a binary built with -tags srmbench (make bench) has a ceiling.
-	return withBenchCeiling(r, st, logger), nil
+	return withBenchCeiling(r, st), nil
 }
 
 // logRequests writes one structured line per request.

@@ -98,6 +98,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	if web.BenchBuild {
+		logger.Warn("benchmark build (-tags srmbench): serving /_bench/ceiling and /_bench/workload/{id}; never in production")
+	}
 	// The address with its port: with SRM_ADDR's port 0, the one the system
 	// chose. Scripts that start srm read it from this line.
 	logger.Info("srm is serving", "url", "http://"+ln.Addr().String())
