@@ -117,7 +117,8 @@ func TestMigrateMakesTheAppRoleAndServeRunsAsIt(t *testing.T) {
 
 	for i := range 2 { // idempotent: every deploy runs it
 		var out, errOut bytes.Buffer
-		if err := run(t.Context(), []string{"migrate", "--app-role", role}, system{getenv: env(map[string]string{"DATABASE_URL": ownerURL}), stdout: &out, stderr: &errOut}); err != nil {
+		if err := run(t.Context(), []string{"migrate", "--app-role", role},
+			system{getenv: env(map[string]string{"DATABASE_URL": ownerURL}), stdout: &out, stderr: &errOut}); err != nil {
 			t.Fatalf("migrate --app-role %s (run %d): %v\n%s", role, i+1, err, errOut.String())
 		}
 	}
@@ -138,7 +139,8 @@ func TestMigrateMakesTheAppRoleAndServeRunsAsIt(t *testing.T) {
 	}
 
 	// srm seed pauses triggers, which only the owner may: it says so.
-	if err := run(t.Context(), []string{"seed", "--workloads", "1"}, system{getenv: env(map[string]string{"DATABASE_URL": appURL})}); err == nil || !strings.Contains(err.Error(), "run it as the owner") {
+	if err := run(t.Context(), []string{"seed", "--workloads", "1"},
+		system{getenv: env(map[string]string{"DATABASE_URL": appURL})}); err == nil || !strings.Contains(err.Error(), "run it as the owner") {
 		t.Errorf("seed as %s: %v, want it refused as not the owner", role, err)
 	}
 
