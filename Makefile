@@ -22,13 +22,15 @@ run:
 	DATABASE_URL="$$DATABASE_URL" bin/srm migrate --app-role $(APP_ROLE); \
 	DATABASE_URL="$$APP_DATABASE_URL" exec bin/srm serve --demo
 
-# Run all tests against a throwaway PostgreSQL cluster.
+# Run all tests against a throwaway PostgreSQL cluster, and the benchmark
+# build's own test (its endpoints exist only with -tags srmbench).
 # Every benchmark also runs once, so none can rot unseen. Fuzzing runs a
 # number of inputs per target, not a time: Go 1.26's fuzzer can fail a target
 # with "context deadline exceeded" when a -fuzztime duration ends while a
 # worker is mid-input (golang/go#75804, fixed in Go 1.27).
 test:
 	.ci/pg test -- go test -race -count=1 -timeout 25m ./...
+	.ci/pg test -- go test -tags srmbench -count=1 -run Bench ./web/
 	.ci/pg test -- go test -run '^$$' -bench . -benchtime 1x -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=300x
 
@@ -71,9 +73,11 @@ clean:
 
 # Load test on loopback against a throwaway, seeded PostgreSQL (fsync off):
 # see docs/performance.md. BENCHFLAGS=-check fails the run when a budget is missed.
+# The binary measured is built with -tags srmbench, which adds the benchmark
+# endpoints (/_bench/...), into bin/srm-bench: bin/srm never has them.
 .PHONY: bench
 bench:
-	.ci/pg test -- bash -c 'go build -o bin/srm ./cmd/srm && DATABASE_URL="$$TEST_DATABASE_URL" go run ./cmd/srmbench -srm bin/srm $(BENCHFLAGS)'
+	.ci/pg test -- bash -c 'go build -tags srmbench -o bin/srm-bench ./cmd/srm && DATABASE_URL="$$TEST_DATABASE_URL" go run ./cmd/srmbench -srm bin/srm-bench $(BENCHFLAGS)'
 
 # Fuzz every Fuzz target of every package for FUZZTIME each (default 60s; a
 # count such as 300x avoids golang/go#75804, see test above), on a

@@ -64,9 +64,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Get("/owners", h(ownersPage(st)))
 			r.Get("/owners/{id}", h(queuePage(st)))
 			r.Get("/controls", h(catalogPage(st)))
-			if cfg.Bench {
-				r.Get("/_bench/workload/{id}", h(benchWorkload(st)))
-			}
+			addBenchRoutes(r, h, st) // none unless built with -tags srmbench
 		})
 
 		r.Group(func(r chi.Router) {

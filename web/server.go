@@ -47,9 +47,6 @@ type Config struct {
 	// Now is the clock of session times (idleness, proofs of identity);
 	// nil means time.Now. Tests move it instead of waiting.
 	Now func() time.Time
-	// Bench adds GET /_bench/workload/{id} for `make bench`: the workload
-	// page, signed in, without its HTML. Never on in production.
-	Bench bool
 }
 
 // NewServer returns the application's root handler. Every dependency is a
@@ -97,7 +94,8 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	r.Use(http.NewCrossOriginProtection().Handler)
 	r.Use(securityHeaders, limitBody, deadline(cfg.RequestTimeout, cfg.ExportTimeout))
 	addRoutes(r, logger, st, a, cfg)
-	return r, nil
+	// Only a binary built with -tags srmbench (make bench) has a ceiling.
+	return withBenchCeiling(r, st), nil
 }
 
 // logRequests writes one structured line per request.

@@ -211,25 +211,6 @@ func workloadPage(st *store.Store) handlerFunc {
 	}
 }
 
-// benchWorkload does what workloadPage does except render: it reads the
-// session, loads the workload and assesses every control, then answers
-// "ok". With Config.Bench only, so that `make bench` can show what the
-// page costs before its HTML (docs/performance.md).
-func benchWorkload(st *store.Store) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return err
-		}
-		if _, _, err := loadWorkloadView(r, st, id); err != nil {
-			return err
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-		return nil
-	}
-}
-
 // editWorkloadForm handles "GET /workloads/{id}/edit".
 func editWorkloadForm(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {

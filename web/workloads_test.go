@@ -12,7 +12,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
-	"github.com/srmhq/srm/web"
 )
 
 func TestCreateWorkloadRedirectsToItsPage(t *testing.T) {
@@ -542,30 +541,5 @@ func TestPortfolioPagerLinksWalkEveryPage(t *testing.T) {
 	doc := h.page(fmt.Sprintf("/?sort=-progress&page=2&after=%d", gone))
 	if got := rowNames(doc); len(got) != 50 || label(doc) != "Page 2 of 3 · 119 workloads" {
 		t.Errorf("a link from a deleted workload shows %d workloads, %q; want page 2 by its number", len(got), label(doc))
-	}
-}
-
-// TestBenchWorkloadRouteExistsOnlyForBenchmarks: the unrendered workload
-// page that `make bench` measures needs Config.Bench, and even then a
-// session like the real page.
-func TestBenchWorkloadRouteExistsOnlyForBenchmarks(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	w := h.workload("Depot servers", srm.IaaS)
-	path := "/_bench/workload/" + itoa(w.ID)
-	if rec := h.get(path); rec.Code != http.StatusNotFound {
-		t.Errorf("GET %s without Config.Bench = %d, want 404", path, rec.Code)
-	}
-	bench := &harness{t: t, st: h.st, pool: h.pool, srv: newServer(t, h.st, web.Config{Bench: true})}
-	bench.signInAs(srm.Viewer)
-	rec := bench.get(path)
-	if rec.Code != http.StatusOK || rec.Body.String() != "ok\n" {
-		t.Errorf("GET %s with Config.Bench, signed in = %d %q, want 200 ok", path, rec.Code, rec.Body.String())
-	}
-	if rec := bench.get("/_bench/workload/999999"); rec.Code != http.StatusNotFound {
-		t.Errorf("GET an unknown workload with Config.Bench = %d, want 404", rec.Code)
-	}
-	if rec := bench.signedOut().get(path); rec.Code != http.StatusSeeOther {
-		t.Errorf("GET %s with Config.Bench, signed out = %d, want 303 to sign in", path, rec.Code)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -65,33 +64,23 @@ func serveOnce(t *testing.T, kv map[string]string) (string, error) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs := &syncBuffer{}
-	kv["SRM_ADDR"], kv["SRM_SHUTDOWN_DRAIN"] = "127.0.0.1:0", "0s"
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, env(kv), strings.NewReader(""), io.Discard, logs) }()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		select {
-		case err := <-done:
-			return logs.String(), err
-		default:
-		}
-		if m := servingLine.FindStringSubmatch(logs.String()); m != nil {
-			resp, err := http.Get(m[1] + "/readyz")
-			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Errorf("GET /readyz = %v, %v; want 200", resp, err)
-			}
-			if resp != nil {
-				resp.Body.Close()
-			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve stopped with %v", err)
-			}
-			return logs.String(), nil
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("srm neither served nor failed; logs:\n%s", logs.String())
-		}
+	kv["SRM_SHUTDOWN_DRAIN"] = "0s"
+	base, done := serveInProcess(ctx, t, []string{"serve"}, kv, io.Discard, logs)
+	if base == "" {
+		return logs.String(), <-done
 	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /readyz = %v, %v; want 200", resp, err)
+	}
+	if resp != nil {
+		resp.Body.Close()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve stopped with %v", err)
+	}
+	return logs.String(), nil
 }
 
 // The superuser (what make run and docker compose used to serve as) could
@@ -128,8 +117,8 @@ func TestMigrateMakesTheAppRoleAndServeRunsAsIt(t *testing.T) {
 
 	for i := range 2 { // idempotent: every deploy runs it
 		var out, errOut bytes.Buffer
-		if err := run(t.Context(), []string{"migrate", "--app-role", role}, env(map[string]string{"DATABASE_URL": ownerURL}),
-			strings.NewReader(""), &out, &errOut); err != nil {
+		if err := run(t.Context(), []string{"migrate", "--app-role", role},
+			system{getenv: env(map[string]string{"DATABASE_URL": ownerURL}), stdout: &out, stderr: &errOut}); err != nil {
 			t.Fatalf("migrate --app-role %s (run %d): %v\n%s", role, i+1, err, errOut.String())
 		}
 	}
@@ -150,8 +139,8 @@ func TestMigrateMakesTheAppRoleAndServeRunsAsIt(t *testing.T) {
 	}
 
 	// srm seed pauses triggers, which only the owner may: it says so.
-	if err := run(t.Context(), []string{"seed", "--workloads", "1"}, env(map[string]string{"DATABASE_URL": appURL}),
-		strings.NewReader(""), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "run it as the owner") {
+	if err := run(t.Context(), []string{"seed", "--workloads", "1"},
+		system{getenv: env(map[string]string{"DATABASE_URL": appURL})}); err == nil || !strings.Contains(err.Error(), "run it as the owner") {
 		t.Errorf("seed as %s: %v, want it refused as not the owner", role, err)
 	}
 
@@ -207,7 +196,7 @@ func TestMigrateAppRoleRefusesBadInput(t *testing.T) {
 			for k, v := range tt.env {
 				kv[k] = v
 			}
-			err := run(t.Context(), tt.args, env(kv), strings.NewReader("pw\n"), io.Discard, io.Discard)
+			err := run(t.Context(), tt.args, system{getenv: env(kv), stdin: strings.NewReader("pw\n")})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
 			}

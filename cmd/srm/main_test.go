@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +37,7 @@ func TestCommandLineExplainsItselfAndRefusesBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(t.Context(), tt.args, env(tt.env), strings.NewReader(""), &out, &errOut)
+			err := run(t.Context(), tt.args, system{getenv: env(tt.env), stdout: &out, stderr: &errOut})
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("run(%q) = %v, want success", tt.args, err)
@@ -69,6 +69,49 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// serveInProcess runs `srm args...` (serve) in this process on a listener
+// of its own on 127.0.0.1:0, so the test knows the port without reading the
+// log. It returns once srm serves, with its base URL (http://127.0.0.1:port)
+// and the channel run's result will arrive on; or, when run returns before
+// it listens, with no URL and the result waiting in the channel.
+func serveInProcess(ctx context.Context, t *testing.T, args []string, kv map[string]string, stdout, stderr io.Writer) (string, chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() }) // when run never took it
+	listened := make(chan struct{})
+	done := make(chan error, 1)
+	sys := system{getenv: env(kv), stdout: stdout, stderr: stderr,
+		listen: func(string) (net.Listener, error) { close(listened); return ln, nil }}
+	go func() { done <- run(ctx, args, sys) }()
+	select {
+	case <-listened:
+	case err := <-done:
+		done <- err
+		return "", done
+	case <-time.After(20 * time.Second):
+		t.Fatalf("srm %q neither listened nor returned within 20 s", args)
+	}
+	// Until it serves, a request waits in the listener's queue; if run
+	// fails meanwhile, it closes the listener and the request fails.
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Get(base + "/healthz")
+	if err != nil {
+		select {
+		case err := <-done:
+			done <- err
+			return "", done
+		case <-time.After(15 * time.Second):
+			t.Fatalf("GET /healthz on %s: %v, and srm did not return", base, err)
+		}
+	}
+	resp.Body.Close()
+	return base, done
+}
+
 // Served as srm's least-privilege role, as make run and docker compose do.
 func TestServeWithDemoThenShutDownGracefully(t *testing.T) {
 	t.Parallel()
@@ -76,20 +119,9 @@ func TestServeWithDemoThenShutDownGracefully(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--demo"}, env(map[string]string{"DATABASE_URL": url, "SRM_ADDR": "127.0.0.1:0"}), strings.NewReader(""), io.Discard, logs)
-	}()
-
-	serving := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
-	var base string
-	for deadline := time.Now().Add(20 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("srm did not start; logs:\n%s", logs.String())
-		}
-		if m := serving.FindStringSubmatch(logs.String()); m != nil {
-			base = m[1]
-		}
+	base, done := serveInProcess(ctx, t, []string{"serve", "--demo"}, map[string]string{"DATABASE_URL": url}, io.Discard, logs)
+	if base == "" {
+		t.Fatalf("srm did not start: %v; logs:\n%s", <-done, logs.String())
 	}
 	get := func(path string) (int, string) {
 		t.Helper()

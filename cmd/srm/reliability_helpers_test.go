@@ -93,7 +93,11 @@ type srmProc struct {
 	code   int // exit code once exited; -1 when killed by a signal
 }
 
-var servingLine = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
+// servingLine is the log line srm serve writes once it listens, with the
+// address: the drills run the binary with SRM_ADDR=127.0.0.1:0, so the
+// system picks a free port (none is picked here and then raced for), and
+// this line is how the binary tells which (srm help documents it).
+var servingLine = regexp.MustCompile(`msg="srm is serving" url=(http://127\.0\.0\.1:\d+)`)
 
 // spawnSRM starts `srm args...` on dbURL, listening on a free loopback port.
 // The process is killed when the test ends, if it still runs.
@@ -101,7 +105,7 @@ func spawnSRM(t *testing.T, bin, dbURL string, args ...string) *srmProc {
 	t.Helper()
 	p := &srmProc{t: t, logs: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SRM_ADDR=127.0.0.1:0", "SRM_BENCH_CEILING=",
+	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SRM_ADDR=127.0.0.1:0",
 		"SRM_ALLOW_OWNER_ROLE=1") // the drills connect as the test cluster's superuser
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {

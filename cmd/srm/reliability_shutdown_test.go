@@ -102,7 +102,7 @@ func TestSIGTERMWithARequestInFlight(t *testing.T) {
 	}
 	if saw503 < 0 {
 		t.Errorf("/readyz never answered 503 after SIGTERM; it went %s. "+
-			"cmd/srm/main.go serve() sets stopping and calls srv.Shutdown at once, and Shutdown closes the listener "+
+			"cmd/srm/serve.go serve() sets stopping and calls srv.Shutdown at once, and Shutdown closes the listener "+
 			"first, so a readiness probe gets no answer instead of 503 and the flag is never seen. A load balancer only "+
 			"notices after its probe fails repeatedly, while it may still route new requests to a port that refuses "+
 			"them. Suggested fix: after the signal, set stopping, keep serving for a short drain delay (a few seconds, "+

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +14,14 @@ import (
 	"github.com/srmhq/srm/store/storetest"
 )
 
-// slowlorisHeaderTimeout is serve's ReadHeaderTimeout: a client must have
-// sent its whole request head by then.
-const slowlorisHeaderTimeout = 5 * time.Second
+// slowlorisHeaderTimeout is serve's ReadHeaderTimeout in this test
+// (SRM_HTTP_READ_HEADER_TIMEOUT; 5 s by default): a client must have sent
+// its whole request head by then. slowlorisByte is how often a slow client
+// sends one more byte: its head takes far longer than the timeout.
+const (
+	slowlorisHeaderTimeout = time.Second
+	slowlorisByte          = slowlorisHeaderTimeout / 10
+)
 
 // slowlorisLog is the server's log, safe for its goroutines.
 type slowlorisLog struct {
@@ -38,21 +42,16 @@ func (l *slowlorisLog) String() string {
 }
 
 // TestSlowClientsAreCutOff runs serve as main does and opens connections
-// that send their request head one byte a second (slowloris). The server
-// must close each within about ReadHeaderTimeout (5 s), and keep answering
+// that send their request head one byte at a time, slowly (slowloris). The
+// server must close each within about ReadHeaderTimeout, and keep answering
 // everybody else meanwhile.
 func TestSlowClientsAreCutOff(t *testing.T) {
 	t.Parallel()
 	dbURL := storetest.URL(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	logs := &slowlorisLog{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string {
-			return map[string]string{"DATABASE_URL": dbURL, "SRM_ADDR": "127.0.0.1:0", "SRM_SHUTDOWN_DRAIN": "0s",
-				"SRM_ALLOW_OWNER_ROLE": "1"}[k]
-		}, strings.NewReader(""), io.Discard, logs)
-	}()
+	base, done := serveInProcess(ctx, t, []string{"serve"}, map[string]string{"DATABASE_URL": dbURL, "SRM_SHUTDOWN_DRAIN": "0s",
+		"SRM_ALLOW_OWNER_ROLE": "1", "SRM_HTTP_READ_HEADER_TIMEOUT": slowlorisHeaderTimeout.String()}, io.Discard, logs)
 	defer func() {
 		cancel()
 		select {
@@ -64,16 +63,10 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 			t.Error("serve did not shut down within 15 s")
 		}
 	}()
-	serving := regexp.MustCompile(`url=http://(127\.0\.0\.1:\d+)`)
-	var addr string
-	for deadline := time.Now().Add(20 * time.Second); addr == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("srm did not start; logs:\n%s", logs.String())
-		}
-		if m := serving.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
-		}
+	if base == "" {
+		t.Fatalf("srm did not start; logs:\n%s", logs.String())
 	}
+	addr := strings.TrimPrefix(base, "http://")
 
 	const slow = 20
 	head := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: slowloris\r\nX-Padding: " + strings.Repeat("a", 60) + "\r\n\r\n"
@@ -109,7 +102,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 				select {
 				case <-closed:
 					break write
-				case <-time.After(time.Second):
+				case <-time.After(slowlorisByte):
 				}
 			}
 			<-closed
@@ -122,7 +115,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 
 	// While the slow clients hang on, others are served at once.
-	time.Sleep(time.Second)
+	time.Sleep(slowlorisHeaderTimeout / 4)
 	for i := range 3 {
 		reqStart := time.Now()
 		resp, err := http.Get("http://" + addr + "/healthz")
@@ -144,12 +137,12 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		case c.after > slowlorisHeaderTimeout+1500*time.Millisecond:
 			t.Errorf("a slow client was cut off after %v (%d bytes sent), want about %v (ReadHeaderTimeout)",
 				c.after.Round(time.Millisecond), c.sent, slowlorisHeaderTimeout)
-		case c.after < slowlorisHeaderTimeout-time.Second:
+		case c.after < slowlorisHeaderTimeout-2*slowlorisByte:
 			t.Errorf("a slow client was cut off after only %v (%d bytes sent): sooner than ReadHeaderTimeout (%v)",
 				c.after.Round(time.Millisecond), c.sent, slowlorisHeaderTimeout)
 		}
 		longest = max(longest, c.after)
 	}
-	t.Logf("%d slow clients, each sending one byte a second, were all cut off within %v (test took %v)",
-		slow, longest.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d slow clients, each sending one byte every %v, were all cut off within %v (test took %v)",
+		slow, slowlorisByte, longest.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -52,7 +51,7 @@ func TestUserAddReadsThePasswordFromStandardInput(t *testing.T) {
 	const pw = "a long and private first password"
 	var out, errOut bytes.Buffer
 	err := run(t.Context(), []string{"user", "add", "--email", "Ana@Example.com", "--role", "admin", "--name", "Ana Lima"},
-		env(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(pw+"\r\nignored second line\n"), &out, &errOut)
+		system{getenv: env(map[string]string{"DATABASE_URL": dbURL}), stdin: strings.NewReader(pw + "\r\nignored second line\n"), stdout: &out, stderr: &errOut})
 	if err != nil {
 		t.Fatalf("user add = %v; stderr:\n%s", err, errOut.String())
 	}
@@ -69,7 +68,7 @@ func TestUserAddReadsThePasswordFromStandardInput(t *testing.T) {
 
 	// The same email again, in another case, is refused.
 	err = run(t.Context(), []string{"user", "add", "--email", "ANA@example.com", "--role", "viewer"},
-		env(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(pw+"\n"), io.Discard, io.Discard)
+		system{getenv: env(map[string]string{"DATABASE_URL": dbURL}), stdin: strings.NewReader(pw + "\n")})
 	if err == nil || !strings.Contains(err.Error(), "already an account") {
 		t.Errorf("user add of a taken email = %v, want already an account", err)
 	}
@@ -100,7 +99,7 @@ func TestUserAddRefusesBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(t.Context(), tt.args, env(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(tt.stdin), &out, &errOut)
+			err := run(t.Context(), tt.args, system{getenv: env(map[string]string{"DATABASE_URL": dbURL}), stdin: strings.NewReader(tt.stdin), stdout: &out, stderr: &errOut})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("run(%q) = %v, want an error containing %q", tt.args, err, tt.wantErr)
 			}
@@ -123,7 +122,7 @@ func TestDemoMakesADemoAdminOnceOnAnEmptyDatabase(t *testing.T) {
 	dbURL := storetest.URL(t)
 	var out, logs bytes.Buffer
 	e := env(map[string]string{"DATABASE_URL": dbURL, "SRM_ADDR": ":8080"})
-	if err := run(t.Context(), []string{"demo"}, e, strings.NewReader(""), &out, &logs); err != nil {
+	if err := run(t.Context(), []string{"demo"}, system{getenv: e, stdout: &out, stderr: &logs}); err != nil {
 		t.Fatalf("demo = %v; logs:\n%s", err, logs.String())
 	}
 	m := demoSignIn.FindStringSubmatch(out.String())
@@ -146,7 +145,7 @@ func TestDemoMakesADemoAdminOnceOnAnEmptyDatabase(t *testing.T) {
 
 	// Again: the portfolio is there, so nothing is added or printed.
 	out.Reset()
-	if err := run(t.Context(), []string{"demo"}, e, strings.NewReader(""), &out, io.Discard); err != nil {
+	if err := run(t.Context(), []string{"demo"}, system{getenv: e, stdout: &out}); err != nil {
 		t.Fatalf("demo again = %v", err)
 	}
 	if out.Len() != 0 {
@@ -163,12 +162,12 @@ func TestDemoMakesNoAdminWhenAccountsExist(t *testing.T) {
 	dbURL := storetest.URL(t)
 	e := env(map[string]string{"DATABASE_URL": dbURL})
 	const pw = "a long and private first password"
-	if err := run(t.Context(), []string{"user", "add", "--email", "ops@example.com", "--role", "admin"}, e,
-		strings.NewReader(pw), io.Discard, io.Discard); err != nil {
+	if err := run(t.Context(), []string{"user", "add", "--email", "ops@example.com", "--role", "admin"},
+		system{getenv: e, stdin: strings.NewReader(pw)}); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"demo"}, e, strings.NewReader(""), &out, io.Discard); err != nil {
+	if err := run(t.Context(), []string{"demo"}, system{getenv: e, stdout: &out}); err != nil {
 		t.Fatal(err)
 	}
 	if out.Len() != 0 {
@@ -185,24 +184,17 @@ func TestServeDemoPrintsHowToSignInAndTheDemoAdminCan(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	out, logs := &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--demo"}, env(map[string]string{"DATABASE_URL": dbURL, "SRM_ADDR": "127.0.0.1:0",
-			"SRM_SHUTDOWN_DRAIN": "0s", "SRM_ALLOW_OWNER_ROLE": "1"}), strings.NewReader(""), out, logs)
-	}()
-	serving := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
-	var base string
-	for deadline := time.Now().Add(20 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("srm did not start; logs:\n%s", logs.String())
-		}
-		if m := serving.FindStringSubmatch(logs.String()); m != nil {
-			base = m[1]
-		}
+	base, done := serveInProcess(ctx, t, []string{"serve", "--demo"}, map[string]string{"DATABASE_URL": dbURL,
+		"SRM_SHUTDOWN_DRAIN": "0s", "SRM_ALLOW_OWNER_ROLE": "1"}, out, logs)
+	if base == "" {
+		t.Fatalf("srm did not start: %v; logs:\n%s", <-done, logs.String())
 	}
 	m := demoSignIn.FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("serve --demo printed %q, want how to sign in", out.String())
+	}
+	if m[1] != base {
+		t.Errorf("serve --demo: sign in at %q, want %q, where it listens", m[1], base)
 	}
 	if strings.Contains(logs.String(), m[2]) {
 		t.Error("the demo password went to the log")
@@ -236,7 +228,7 @@ func TestUserPasswordReplacesThePasswordAndEndsSessions(t *testing.T) {
 	const first, second = "a long and private first password", "another long private password"
 	do := func(args []string, stdin string) (string, error) {
 		var out bytes.Buffer
-		err := run(t.Context(), args, env(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(stdin), &out, io.Discard)
+		err := run(t.Context(), args, system{getenv: env(map[string]string{"DATABASE_URL": dbURL}), stdin: strings.NewReader(stdin), stdout: &out})
 		return out.String(), err
 	}
 	if _, err := do([]string{"user", "add", "--email", "bo@example.com", "--role", "editor"}, first+"\n"); err != nil {

@@ -1,14 +1,14 @@
 // Command srmbench measures srm under a bounded load on loopback and checks
 // it against the performance budgets in docs/performance.md.
 //
-//	DATABASE_URL=... srmbench [-srm bin/srm] [-workloads 10000] [-duration 10s] [-check]
+//	DATABASE_URL=... srmbench [-srm bin/srm-bench] [-workloads 10000] [-duration 10s] [-check]
 //
 // It creates a fresh database (-db, default srm_bench) on the server that
 // DATABASE_URL points at, refusing to run if that database exists; runs
-// `srm migrate` and `srm seed`; starts `srm serve` on a free port of
-// 127.0.0.1 with SRM_BENCH_CEILING=1; times start-up to /readyz; drives the
-// ceiling handler, the portfolio, the workload page and completing a control
-// in turn, each with a fixed number of concurrent clients at maximum rate for
+// `srm migrate` and `srm seed`; starts `srm serve` (a binary built with
+// -tags srmbench, which has the benchmark endpoints) on a free port of
+// 127.0.0.1; times start-up to /readyz; drives the ceiling handler, the
+// portfolio, the workload page and completing a control in turn, each with a fixed number of concurrent clients at maximum rate for
 // a fixed time after a short warm-up; and prints a table, with the CPU each
 // request cost srm, PostgreSQL and the load generator, read from /proc. On
 // exit, also on Ctrl-C, it stops srm and drops the database. `make bench`
@@ -68,11 +68,12 @@ var errBudget = errors.New("budgets missed")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil // before stop, which cancels ctx too
 	stop()
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
-	case ctx.Err() != nil:
+	case interrupted:
 		fmt.Fprintln(os.Stderr, "srmbench: interrupted; srm stopped and the database dropped")
 		os.Exit(130)
 	default:
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var o options
 	fs := flag.NewFlagSet("srmbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.srm, "srm", "", "srm binary to run (default: build ./cmd/srm into a temporary folder)")
+	fs.StringVar(&o.srm, "srm", "", "srm binary to run, built with -tags srmbench (default: build ./cmd/srm so, into a temporary folder)")
 	fs.StringVar(&o.db, "db", "srm_bench", "database to create on DATABASE_URL's server, and drop at the end")
 	fs.IntVar(&o.workloads, "workloads", 10000, "synthetic workloads to seed")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed for the data and the requests")
@@ -130,7 +131,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if bin == "" {
 		bin = filepath.Join(tmp, "srm")
 		fmt.Fprintln(stderr, "srmbench: building ./cmd/srm")
-		if err := runQuiet(ctx, exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/srm")); err != nil {
+		if err := runQuiet(ctx, exec.CommandContext(ctx, "go", "build", "-tags", "srmbench", "-o", bin, "./cmd/srm")); err != nil {
 			return err
 		}
 	}
@@ -202,7 +203,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serve := exec.Command(bin, "serve")
 	// The bench database is throwaway and DATABASE_URL's role made it: serve
 	// as that role, as SRM_ALLOW_OWNER_ROLE allows for one-off use.
-	serve.Env = slices.Concat(env, []string{"SRM_ADDR=" + addr, "SRM_BENCH_CEILING=1", "SRM_ALLOW_OWNER_ROLE=1"})
+	serve.Env = slices.Concat(env, []string{"SRM_ADDR=" + addr, "SRM_ALLOW_OWNER_ROLE=1"})
 	serve.Stdout, serve.Stderr = logFile, logFile
 	serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	launched := time.Now()
@@ -216,7 +217,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	startup := time.Since(launched)
 	if code, err := get(ctx, base+"/_bench/ceiling"); err != nil || code != http.StatusOK {
-		return fmt.Errorf("GET /_bench/ceiling: %d %v: is %s an srm with SRM_BENCH_CEILING support?", code, err, bin)
+		return fmt.Errorf("GET /_bench/ceiling: %d %v: is %s an srm built with -tags srmbench (as make bench builds it)?", code, err, bin)
 	}
 
 	auth, err := signIn(ctx, base)
@@ -677,7 +678,11 @@ func waitReady(ctx context.Context, base string, srv *server) error {
 	return errors.New("srm serve was not ready within 30 seconds")
 }
 
-var probe = &http.Client{Timeout: time.Second}
+// probe follows no redirect: an srm built without -tags srmbench answers
+// /_bench/ceiling with a redirect to its sign-in page, which must not pass
+// for the ceiling.
+var probe = &http.Client{Timeout: time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func get(ctx context.Context, u string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
