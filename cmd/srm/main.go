@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/web"
 )
@@ -431,7 +432,7 @@ func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Lo
 		return err
 	}
 	pw := randomPassword(demoPasswordLength)
-	hash, err := web.HashPassword(pw)
+	hash, err := credential.HashPassword(pw)
 	if err != nil {
 		return err
 	}
@@ -510,7 +511,7 @@ func flagValue(u srm.User, field string) string {
 // addUser adds the local account u with password pw, and says so on
 // stdout. The password is never printed or logged.
 func addUser(ctx context.Context, st *store.Store, u srm.User, pw string, stdout io.Writer) error {
-	hash, err := web.HashPassword(pw)
+	hash, err := credential.HashPassword(pw)
 	if err != nil {
 		return err
 	}
@@ -535,7 +536,7 @@ func setPassword(ctx context.Context, st *store.Store, email, pw string, stdout 
 	case err != nil:
 		return err
 	}
-	hash, err := web.HashPassword(pw)
+	hash, err := credential.HashPassword(pw)
 	if err != nil {
 		return err
 	}
