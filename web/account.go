@@ -121,7 +121,7 @@ func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
 	case verdict == credential.Locked:
 		retryAfterLock(w)
 		return refuse(http.StatusTooManyRequests, srm.Problems{"current_password": lockedOut})
-	case verdict == credential.Failed:
+	case verdict != credential.Passed:
 		return refuse(http.StatusUnprocessableEntity, srm.Problems{"current_password": "That is not your current password."})
 	}
 	problems := srm.Problems{}

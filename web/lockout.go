@@ -77,7 +77,9 @@ func (a *auth) guarded(ctx context.Context, key string, anonymous bool, check fu
 
 // throttled runs check, a yes-or-no test of what the signed-in person u
 // should know, under the account's lockout (guarded); a wrong answer is
-// audited as why.
+// audited as why. Its verdict is never ClientLimited (a signed-in person's
+// client at its cap is answered as Locked), but callers go on only when it
+// is Passed.
 func (a *auth) throttled(r *http.Request, u srm.User, why string, check func() (bool, error)) (credential.Verdict, error) {
 	return a.guarded(r.Context(), store.ThrottleKey(u), false, func() (string, error) {
 		ok, err := check()

@@ -99,7 +99,7 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
 	case verdict == credential.Locked:
 		retryAfterLock(w)
 		return fail(http.StatusTooManyRequests, lockedOut)
-	case verdict == credential.Failed: // a wrong password, or the right one for a disabled account: the same answer
+	case verdict != credential.Passed: // a wrong password, or the right one for a disabled account: the same answer
 		return fail(http.StatusUnprocessableEntity, "That email and password do not match an account.")
 	}
 	return a.finishFirstFactor(w, r, cred.User, "password", v.Next)
@@ -189,7 +189,7 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 		_ = a.sessions.Destroy(ctx)
 		retryAfterLock(w)
 		return render(w, r, http.StatusTooManyRequests, views.ErrorPage(http.StatusTooManyRequests, "Too many failed sign-ins", lockedOut))
-	case verdict == credential.Failed:
+	case verdict != credential.Passed:
 		return render(w, r, http.StatusUnprocessableEntity, views.CodePage(views.Code{Problem: "That code is not right, or it has been used already. Enter the current code from your app, or a recovery code."}))
 	}
 	next := safeNext(a.sessions.GetString(ctx, keyNext))
