@@ -9,7 +9,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -53,72 +52,6 @@ const (
 // writes it again: the idle timeout is exact to within it, and a busy
 // person's session is written at most once a minute, not on every request.
 const seenEvery = time.Minute
-
-// Sign-in throttling.
-const (
-	lockAfter       = 5               // failures of one account…
-	lockWindow      = 5 * time.Minute // …within this long lock it for as long from the last of them
-	clientFailLimit = 20              // failures from one client (store.ClientBucket) within lockWindow
-)
-
-// lockedOut is what a locked account is told, wherever the lockout stops
-// it: signing in, the code step, the account page.
-const lockedOut = "This account is locked for five minutes after too many failed attempts. Try again after that."
-
-// retryAfterLock tells the client when a lockout ends.
-func retryAfterLock(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(lockWindow.Seconds())))
-}
-
-// verdict is how a throttled check came out.
-type verdict int
-
-const (
-	passed verdict = iota
-	failed
-	locked // too many failures of the account: refused without checking
-)
-
-// throttled runs check, which tests something only the person should know
-// (the password, a code from the app or a recovery code), under the
-// account's sign-in lockout: while lockAfter failures of the account (or
-// clientFailLimit of the client) stand within lockWindow, check does not
-// run and the verdict is locked: that refusal is audited (reason "locked")
-// but not counted, so attempts while locked never prolong the lockout, as
-// at sign-in. Every wrong answer counts as a failed sign-in (reason why)
-// and may start the lockout, so no form can be used to guess what the
-// sign-in form guards; the attempt is counted before check runs
-// (store.BeginSignInAttempt), so parallel guesses cannot either.
-func (a *auth) throttled(r *http.Request, u srm.User, why string, check func() (bool, error)) (verdict, error) {
-	ctx, key := r.Context(), store.ThrottleKey(u)
-	since := time.Now().Add(-lockWindow)
-	attempt, _, _, err := a.st.BeginSignInAttempt(ctx, key, since, lockAfter, clientFailLimit)
-	if err != nil {
-		return failed, err
-	}
-	if attempt == 0 {
-		why = "locked"
-	} else {
-		ok, checkErr := check()
-		if checkErr != nil || ok { // not a wrong answer: forget the attempt
-			if _, err := a.st.EndSignInAttempt(ctx, attempt, key, "", since, lockAfter); err != nil {
-				return failed, err
-			}
-			if checkErr != nil {
-				return failed, checkErr
-			}
-			return passed, nil
-		}
-	}
-	n, err := a.st.EndSignInAttempt(ctx, attempt, key, why, since, lockAfter)
-	if err != nil {
-		return failed, err
-	}
-	if n >= lockAfter || attempt == 0 {
-		return locked, nil
-	}
-	return failed, nil
-}
 
 // auth holds what signing in and checking access need.
 type auth struct {

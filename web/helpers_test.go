@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -74,7 +75,7 @@ func newLoggingServer(t testing.TB, st *store.Store, logger *slog.Logger) http.H
 // newUser adds a local account with testPassword and the given role.
 func newUser(t testing.TB, st *store.Store, email string, role srm.Role) srm.User {
 	t.Helper()
-	hash, err := web.HashPassword(testPassword)
+	hash, err := credential.HashPassword(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -125,7 +126,7 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 
 	// Signed in as an admin whose name is a payload, linked to the fixture's
 	// owner, with another payload-named account for the admin pages.
-	hash, err := web.HashPassword(testPassword)
+	hash, err := credential.HashPassword(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,25 +13,23 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"golang.org/x/crypto/argon2"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/web"
 )
 
-// cheapHash is an argon2id hash of pw in the PHC form srm reads, with
-// parameters far below srm's own (1 MiB, one pass), so that a test can sign
-// in hundreds of times. CheckPassword takes the parameters from the hash.
+// cheapHash is an argon2id hash of pw with credential.CheapParams, far
+// below srm's own (1 MiB, one pass), so that a test can sign in hundreds
+// of times. CheckPassword takes the parameters from the hash.
 func cheapHash(t testing.TB, pw string) string {
 	t.Helper()
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
+	h, err := credential.CheapParams.Hash(pw)
+	if err != nil {
 		t.Fatal(err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, 1, 1024, 1, 32)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=1024,t=1,p=1$%s$%s", argon2.Version, b64.EncodeToString(salt), b64.EncodeToString(key))
+	return h
 }
 
 // probe is one request made with a session cookie, and how it was served.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/views"
 )
@@ -73,44 +74,32 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request) error {
 	if !found && srm.EmailProblem(email) != "" {
 		key = ""
 	}
-	since := time.Now().Add(-lockWindow)
-	attempt, account, client, err := a.st.BeginSignInAttempt(ctx, key, since, lockAfter, clientFailLimit)
-	if err != nil {
-		return err
-	}
-	if client >= clientFailLimit {
-		retryAfterLock(w)
-		return fail(http.StatusTooManyRequests, "Too many failed sign-ins from your network. Wait five minutes, then try again.")
-	}
-	reason := "locked"
-	if account < lockAfter {
+	verdict, err := a.guarded(ctx, key, true, func() (string, error) {
 		hash := cred.PasswordHash
 		if !found || hash == "" {
-			hash = decoyHash()
+			hash = credential.DecoyHash()
 		}
-		ok, err := CheckPassword(hash, pw)
-		if err != nil {
-			return err
-		}
+		ok, err := credential.CheckPassword(hash, pw)
 		switch {
+		case err != nil:
+			return "", err
 		case !ok || !found || cred.PasswordHash == "":
-			reason = "wrong email or password"
+			return "wrong email or password", nil
 		case cred.User.Disabled:
-			reason = "account disabled"
-		default:
-			reason = ""
+			return "account disabled", nil
 		}
-	}
-	n, err := a.st.EndSignInAttempt(ctx, attempt, key, reason, since, lockAfter)
-	if err != nil {
-		return err
-	}
+		return "", nil
+	})
 	switch {
-	case reason == "":
-	case reason == "locked" || n >= lockAfter:
+	case err != nil:
+		return err
+	case verdict == credential.ClientLimited:
+		retryAfterLock(w)
+		return fail(http.StatusTooManyRequests, "Too many failed sign-ins from your network. Wait five minutes, then try again.")
+	case verdict == credential.Locked:
 		retryAfterLock(w)
 		return fail(http.StatusTooManyRequests, lockedOut)
-	default: // a wrong password, or the right one for a disabled account: the same answer
+	case verdict != credential.Passed: // a wrong password, or the right one for a disabled account: the same answer
 		return fail(http.StatusUnprocessableEntity, "That email and password do not match an account.")
 	}
 	return a.finishFirstFactor(w, r, cred.User, "password", v.Next)
@@ -196,11 +185,11 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case err != nil:
 		return err
-	case verdict == locked:
+	case verdict == credential.Locked:
 		_ = a.sessions.Destroy(ctx)
 		retryAfterLock(w)
 		return render(w, r, http.StatusTooManyRequests, views.ErrorPage(http.StatusTooManyRequests, "Too many failed sign-ins", lockedOut))
-	case verdict == failed:
+	case verdict != credential.Passed:
 		return render(w, r, http.StatusUnprocessableEntity, views.CodePage(views.Code{Problem: "That code is not right, or it has been used already. Enter the current code from your app, or a recovery code."}))
 	}
 	next := safeNext(a.sessions.GetString(ctx, keyNext))

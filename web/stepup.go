@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/views"
 )
 
@@ -124,7 +125,7 @@ func (a *auth) checkProof(w http.ResponseWriter, r *http.Request, what string, n
 		if err != nil {
 			return false, err
 		}
-		ok, err := CheckPassword(cred.PasswordHash, pw)
+		ok, err := credential.CheckPassword(cred.PasswordHash, pw)
 		if !ok || err != nil || !u.MFA {
 			return ok, err
 		}
@@ -136,14 +137,14 @@ func (a *auth) checkProof(w http.ResponseWriter, r *http.Request, what string, n
 	if err != nil {
 		return err
 	}
-	if verdict != passed {
-		if verdict == locked {
+	if verdict != credential.Passed {
+		if verdict == credential.Locked {
 			why = "locked"
 		}
 		if err := a.st.RecordEvent(ctx, "reauth.failed", u, map[string]any{"action": what, "reason": why}); err != nil {
 			return err
 		}
-		if verdict == locked {
+		if verdict == credential.Locked {
 			retryAfterLock(w)
 			return a.askProof(w, r, http.StatusTooManyRequests, what, lockedOut)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -162,7 +163,7 @@ func TestStepUpAddingAnAdmin(t *testing.T) {
 	if want := "/admin/users/" + itoa(cred.User.ID) + "?done=added"; rec.Header().Get("Location") != want {
 		t.Errorf("after confirming: Location = %q, want %q", rec.Header().Get("Location"), want)
 	}
-	if ok, _ := web.CheckPassword(cred.PasswordHash, "a long initial password"); !ok {
+	if ok, _ := credential.CheckPassword(cred.PasswordHash, "a long initial password"); !ok {
 		t.Error("after confirming: the initial password typed was not kept")
 	}
 	if h.cookie == oldCookie {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -257,4 +258,47 @@ func TestAnAdminCanUnlockAnAccount(t *testing.T) {
 		t.Errorf("user.unlocked audited by %q, %v; want %s", actor, err, h.user.Email)
 	}
 	wantStatus(t, "signing in after the unlock", out.post("/signin", url.Values{"email": {u.Email}, "password": {testPassword}}), http.StatusSeeOther)
+}
+
+// TestAClientAtItsCapIsRefusedOneWayEverywhere: a client with 20 failures
+// standing is refused before any check, on the sign-in form and on the
+// forms of a signed-in person alike, and the refusals count for nothing.
+// Anonymous refusals at the sign-in form are not audited (nobody without
+// an account can fill the audit trail with them) and tell of the network;
+// a signed-in person's are audited under their account as "locked".
+func TestAClientAtItsCapIsRefusedOneWayEverywhere(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t).as(srm.Viewer)
+	other := newUser(t, h.st, "capped@example.com", srm.Viewer)
+	// httptest requests come from 192.0.2.1.
+	if _, err := h.pool.Exec(t.Context(), `INSERT INTO signin_failures (email, client_ip)
+		SELECT 'earlier' || g || '@example.com', '192.0.2.1' FROM generate_series(1, 20) g`); err != nil {
+		t.Fatal(err)
+	}
+	audited := func(who string) int {
+		return count(t, h, `SELECT count(*) FROM audit WHERE action = 'signin.failed' AND object_name = '`+who+`'`)
+	}
+	for i := range 3 {
+		rec := h.signedOut().post("/signin", url.Values{"email": {other.Email}, "password": {testPassword}})
+		wantStatus(t, fmt.Sprintf("sign-in %d from a client at its cap, right password", i), rec, http.StatusTooManyRequests)
+		if !strings.Contains(rec.Body.String(), "from your network") || rec.Header().Get("Retry-After") != "300" {
+			t.Errorf("sign-in %d at the client's cap: Retry-After %q, body %s; want 300 and a word on the network", i, rec.Header().Get("Retry-After"), snippet(rec.Body.String()))
+		}
+	}
+	if n := audited(other.Email); n != 0 {
+		t.Errorf("%d refusals at the client's cap audited for the sign-in form, want 0", n)
+	}
+	rec := h.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {newPassword}, "confirm_password": {newPassword}})
+	wantStatus(t, "a password change from a client at its cap, right password", rec, http.StatusTooManyRequests)
+	if ok, err := h.st.UserForSignIn(t.Context(), h.user.Email); err != nil {
+		t.Fatal(err)
+	} else if changed, _ := credential.CheckPassword(ok.PasswordHash, newPassword); changed {
+		t.Error("the password changed from a client at its cap")
+	}
+	if n := count(t, h, `SELECT count(*) FROM audit WHERE action = 'signin.failed' AND object_name = '`+h.user.Email+`' AND after->>'reason' = 'locked'`); n != 1 {
+		t.Errorf("%d refusals of the signed-in person at the client's cap audited as locked, want 1", n)
+	}
+	if n := count(t, h, `SELECT count(*) FROM signin_failures`); n != 20 {
+		t.Errorf("%d failures stand after the refusals, want the 20 there were", n)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/views"
 )
@@ -74,7 +75,7 @@ func createUser(st *store.Store) handlerFunc {
 			problems["password"] = msg
 		}
 		if len(problems) == 0 {
-			hash, err := HashPassword(pw)
+			hash, err := credential.HashPassword(pw)
 			if err != nil {
 				return err
 			}
@@ -110,7 +111,7 @@ func userView(ctx context.Context, st *store.Store, id int64, in *srm.User) (vie
 	if in != nil {
 		v.User = *in
 	}
-	if v.LockedUntil, err = st.LockedUntil(ctx, store.ThrottleKey(d.User), lockWindow); err != nil {
+	if v.LockedUntil, err = st.LockedUntil(ctx, store.ThrottleKey(d.User), lockout.Window); err != nil {
 		return views.UserView{}, err
 	}
 	return v, nil
@@ -351,27 +352,5 @@ func saveSettings(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 			}
 		}
 		return seeOther(w, r, "/admin/users?done=settings#settings")
-	}
-}
-
-// myControlsPage handles "GET /my": the work queue of the owner the
-// signed-in account is linked to, paged like an owner's page, or a word
-// on how to get one.
-func myControlsPage(st *store.Store) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		ctx := r.Context()
-		o, err := st.OwnerOfUser(ctx, viewer(r).ID)
-		if errors.Is(err, srm.ErrNotFound) {
-			return render(w, r, http.StatusOK, views.MyControlsPage(views.QueueView{}))
-		} else if err != nil {
-			return err
-		}
-		page := pageNumber(r.URL.Query().Get("page"))
-		items, held, progress, err := st.Queue(ctx, o.ID, page, queuePerPage)
-		if err != nil {
-			return err
-		}
-		return render(w, r, http.StatusOK, views.MyControlsPage(views.QueueView{Owner: o, Items: items, Held: held,
-			Progress: progress, Page: page, Pages: max(1, (held+queuePerPage-1)/queuePerPage)}))
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"net"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
-	"github.com/srmhq/srm/web"
 )
 
 // demoCmd is "srm demo".
@@ -51,7 +51,7 @@ func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Lo
 		return err
 	}
 	pw := randomPassword(demoPasswordLength)
-	hash, err := web.HashPassword(pw)
+	hash, err := credential.HashPassword(pw)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/web"
 )
 
@@ -162,7 +163,7 @@ func signInOver(t *testing.T, base, dbURL string) session {
 		t.Fatalf("connect to add the drill admin: %v", err)
 	}
 	defer conn.Close(ctx)
-	hash, err := web.HashPassword(drillPassword)
+	hash, err := credential.HashPassword(drillPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

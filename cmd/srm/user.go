@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
-	"github.com/srmhq/srm/web"
 )
 
 const userAddDetails = `  --email  the account's email address, used to sign in (required)
@@ -125,7 +125,7 @@ func flagValue(u srm.User, field string) string {
 // addUser adds the local account u with password pw, and says so on
 // stdout. The password is never printed or logged.
 func addUser(ctx context.Context, st *store.Store, u srm.User, pw string, stdout io.Writer) error {
-	hash, err := web.HashPassword(pw)
+	hash, err := credential.HashPassword(pw)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func setPassword(ctx context.Context, st *store.Store, email, pw string, stdout 
 	case err != nil:
 		return err
 	}
-	hash, err := web.HashPassword(pw)
+	hash, err := credential.HashPassword(pw)
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
-	"github.com/srmhq/srm/web"
 )
 
 // openStore opens the database at url as srm does, for checking what a
@@ -39,7 +39,7 @@ func wantPassword(t *testing.T, st *store.Store, email, pw string) srm.User {
 	if err != nil {
 		t.Fatalf("UserForSignIn(%q) = %v", email, err)
 	}
-	if ok, err := web.CheckPassword(cred.PasswordHash, pw); err != nil || !ok {
+	if ok, err := credential.CheckPassword(cred.PasswordHash, pw); err != nil || !ok {
 		t.Fatalf("CheckPassword(%s) = %v, %v; want the password given", email, ok, err)
 	}
 	return cred.User

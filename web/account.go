@@ -1,187 +1,12 @@
 package web
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/base32"
-	"image/png"
 	"net/http"
-	"strconv"
-	"strings"
-	"time"
-
-	"github.com/pquerna/otp/totp"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/views"
 )
-
-// recoveryCodes is how many recovery codes an enrolment makes.
-const recoveryCodes = 10
-
-// enrolForm handles "GET /account/mfa": it shows a new authenticator
-// secret as a QR code and as text, and asks for the first code. The secret
-// waits in the session (keyPending), never in the page's form, until a
-// code confirms it; reloading shows the same one.
-func (a *auth) enrolForm(w http.ResponseWriter, r *http.Request) error {
-	u, stage, done, err := a.enrolee(w, r)
-	if done || err != nil {
-		return err
-	}
-	if u.MFA {
-		return render(w, r, http.StatusOK, views.EnrolPage(views.Enrol{Email: u.Email, Enrolled: true}))
-	}
-	secret := a.pendingSecret(r.Context(), u.ID)
-	if secret == "" {
-		key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: u.Email,
-			Period: totpOptions.Period, Digits: totpOptions.Digits, Algorithm: totpOptions.Algorithm})
-		if err != nil {
-			return err
-		}
-		secret = key.Secret()
-		a.sessions.Put(r.Context(), keyPending, strconv.FormatInt(u.ID, 10)+":"+secret)
-	}
-	return a.renderEnrol(w, r, http.StatusOK, u, stage, secret, "")
-}
-
-// enrol handles "POST /account/mfa": a right code turns the pending
-// authenticator on, with ten new recovery codes that the answer shows once,
-// and lifts the enrol-only stage; a wrong one shows the same secret again
-// with 422.
-func (a *auth) enrol(w http.ResponseWriter, r *http.Request) error {
-	u, stage, done, err := a.enrolee(w, r)
-	if done || err != nil {
-		return err
-	}
-	if u.MFA {
-		return render(w, r, http.StatusConflict, views.EnrolPage(views.Enrol{Email: u.Email, Enrolled: true}))
-	}
-	ctx := r.Context()
-	secret := a.pendingSecret(ctx, u.ID)
-	if secret == "" { // the session was renewed, or the form came from elsewhere
-		return seeOther(w, r, "/account/mfa")
-	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
-	step, ok := totpStep(secret, strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("code")), " ", ""), time.Now())
-	if !ok {
-		return a.renderEnrol(w, r, http.StatusUnprocessableEntity, u, stage, secret,
-			"That code does not match. Check that the app's clock is right, then enter the code it shows now.")
-	}
-	codes, hashes := newRecoveryCodes()
-	if err := a.st.EnableTOTP(ctx, u.ID, secret, step, hashes); err != nil {
-		return err
-	}
-	a.sessions.Remove(ctx, keyPending)
-	next := safeNext(a.sessions.GetString(ctx, keyNext))
-	a.sessions.Remove(ctx, keyNext)
-	if err := a.restart(ctx, u.ID); err != nil {
-		return err
-	}
-	// This page is rendered for the session as it is now: full menu.
-	v := viewer(r)
-	v.MFA, v.Limited = true, false
-	r = r.WithContext(views.WithViewer(ctx, v))
-	return render(w, r, http.StatusOK, views.RecoveryCodesPage("Authenticator turned on", codes, next))
-}
-
-// totpIssuer names srm in authenticator apps.
-const totpIssuer = "srm"
-
-// enrolee is the user enrolling through r, fresh from the database, and
-// the session's stage. A person who still owes the code of an authenticator
-// they have is sent to enter it first (done is then true: r is answered).
-func (a *auth) enrolee(w http.ResponseWriter, r *http.Request) (u srm.User, stage string, done bool, err error) {
-	ctx := r.Context()
-	stage, _ = a.stage(r)
-	if stage == stageCode {
-		a.redirect(w, r, "/signin/code", "Enter the code from your authenticator app first.")
-		return srm.User{}, "", true, nil
-	}
-	u, err = a.st.User(ctx, viewer(r).ID)
-	if err != nil {
-		return srm.User{}, "", true, err
-	}
-	if stage == stageEnrol && u.MFA {
-		// Enrolled meanwhile in another session: this one must now show a
-		// code from that authenticator, like any sign-in.
-		if err := a.establish(ctx, u, stageCode); err != nil {
-			return srm.User{}, "", true, err
-		}
-		a.redirect(w, r, "/signin/code", "Enter the code from your authenticator app first.")
-		return srm.User{}, "", true, nil
-	}
-	return u, stage, false, nil
-}
-
-// pendingSecret is the authenticator secret being enrolled in this session
-// for user id, or "". The secret is kept with the id it was made for, so
-// that another person signing in later in the same browser never confirms
-// a secret someone else has seen.
-func (a *auth) pendingSecret(ctx context.Context, id int64) string {
-	owner, secret, ok := strings.Cut(a.sessions.GetString(ctx, keyPending), ":")
-	if !ok || owner != strconv.FormatInt(id, 10) {
-		return ""
-	}
-	return secret
-}
-
-// renderEnrol shows the enrolment page for secret.
-func (a *auth) renderEnrol(w http.ResponseWriter, r *http.Request, status int, u srm.User, stage, secret, problem string) error {
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: u.Email,
-		Period: totpOptions.Period, Digits: totpOptions.Digits, Algorithm: totpOptions.Algorithm,
-		Secret: decodeSecret(secret)})
-	if err != nil {
-		return err
-	}
-	img, err := key.Image(200, 200)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return err
-	}
-	return render(w, r, status, views.EnrolPage(views.Enrol{
-		Email:    u.Email,
-		Required: stage == stageEnrol,
-		QR:       buf.Bytes(),
-		Secret:   secret,
-		Problem:  problem,
-	}))
-}
-
-// decodeSecret turns a secret as totp.Generate made it (base32, no
-// padding) back into its bytes.
-func decodeSecret(s string) []byte {
-	b, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s) // made by totp.Generate
-	return b
-}
-
-// newRecoveryCodes makes the recovery codes of an enrolment, as a person
-// reads them (xxxxx-xxxxx: 50 random bits each), and their hashes for
-// storing.
-func newRecoveryCodes() (codes, hashes []string) {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz234567" // base32: no 0/o or 1/l to mix up
-	seen := make(map[string]bool, recoveryCodes)
-	for len(codes) < recoveryCodes {
-		b := make([]byte, 10)
-		_, _ = rand.Read(b) // never fails on supported platforms
-		for i := range b {
-			b[i] = alphabet[b[i]&31] // 256 is a multiple of 32: no bias
-		}
-		code := string(b[:5]) + "-" + string(b[5:])
-		if seen[code] {
-			continue
-		}
-		seen[code] = true
-		codes = append(codes, code)
-		hashes = append(hashes, hashRecoveryCode(code))
-	}
-	return codes, hashes
-}
 
 // accountPage handles "GET /account": who the signed-in person is, how
 // they sign in, and their authenticator.
@@ -283,15 +108,15 @@ func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
 		if err != nil || current == "" || len(current) > 4*srm.MaxPassword {
 			return false, err
 		}
-		return CheckPassword(cred.PasswordHash, current)
+		return credential.CheckPassword(cred.PasswordHash, current)
 	})
 	switch {
 	case err != nil:
 		return err
-	case verdict == locked:
+	case verdict == credential.Locked:
 		retryAfterLock(w)
 		return refuse(http.StatusTooManyRequests, srm.Problems{"current_password": lockedOut})
-	case verdict == failed:
+	case verdict != credential.Passed:
 		return refuse(http.StatusUnprocessableEntity, srm.Problems{"current_password": "That is not your current password."})
 	}
 	problems := srm.Problems{}
@@ -306,7 +131,7 @@ func (a *auth) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if len(problems) > 0 {
 		return refuse(http.StatusUnprocessableEntity, problems)
 	}
-	hash, err := HashPassword(next)
+	hash, err := credential.HashPassword(next)
 	if err != nil {
 		return err
 	}
@@ -336,7 +161,7 @@ func (a *auth) newCodes(w http.ResponseWriter, r *http.Request) error {
 	if ok, err := a.proveAuthenticator(w, r, &v, "new recovery codes", &v.CodesProblem); !ok || err != nil {
 		return err
 	}
-	codes, hashes := newRecoveryCodes()
+	codes, hashes := credential.NewRecoveryCodes()
 	if err := a.st.ReplaceRecoveryCodes(r.Context(), v.User.ID, hashes); err != nil {
 		return err
 	}
@@ -358,11 +183,11 @@ func (a *auth) proveAuthenticator(w http.ResponseWriter, r *http.Request, v *vie
 		ok, _, err := a.secondFactor(r, v.User.ID, r.PostForm.Get("code"))
 		return ok, err
 	})
-	if err != nil || verdict == passed {
+	if err != nil || verdict == credential.Passed {
 		return err == nil, err
 	}
 	status, why := http.StatusUnprocessableEntity, "That code is not right, or it has been used already. Enter the code your app shows now, or a recovery code."
-	if verdict == locked {
+	if verdict == credential.Locked {
 		retryAfterLock(w)
 		status, why = http.StatusTooManyRequests, lockedOut
 	}
