@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/srmhq/srm"
+)
+
+// The assignments table holds, for every workload and control, what the Go
+// engine decided: the party (srm.Assess) and whether the control counts and
+// is done (srm.Assignment.Counted and Done). The database only sums these
+// facts into the progress summaries (migration 000011); it never decides
+// a party itself. Every change that can move a party or a count writes the
+// engine's answer in the same transaction:
+//
+//	a workload created, its model or baseline changed   reassess that workload
+//	an override set or removed                          reassess that control of that workload
+//	a control added, or moved to another layer or area  reassess that control of every workload
+//	a control removed                                    its rows go by ON DELETE CASCADE
+//	a status saved                                       the engine's answer for the new status
+//	                                                     (RecordStatus, see outcomes)
+//	baseline rows changed by a migration                 the migration sets catalog_version.assessed
+//	                                                     to false; Migrate reassesses everything
+//
+// Lock order, the same everywhere so that writers queue instead of
+// deadlocking: the catalog_version row (catalog changes update it, workload
+// changes hold it FOR SHARE), then workload rows (in id order when several),
+// then assignments and the summary rows.
+
+// reassessBatch is how many workloads reassess reads and writes at a time.
+const reassessBatch = 500
+
+// assignmentRows is a batch of assignments rows as parallel arrays, for one
+// INSERT … SELECT FROM unnest.
+type assignmentRows struct {
+	workload []int64
+	control  []int64
+	layer    []string
+	party    []string
+	counted  []bool
+	done     []bool
+	owner    []*int64
+}
+
+// add appends the engine's answer for one control of workload wid.
+func (r *assignmentRows) add(wid int64, a srm.Assignment) {
+	var owner *int64
+	if a.Status.OwnerID > 0 {
+		id := a.Status.OwnerID
+		owner = &id
+	}
+	r.workload = append(r.workload, wid)
+	r.control = append(r.control, a.Control.ID)
+	r.layer = append(r.layer, string(a.Control.Layer))
+	r.party = append(r.party, string(a.Party))
+	r.counted = append(r.counted, a.Counted())
+	r.done = append(r.done, a.Done())
+	r.owner = append(r.owner, owner)
+}
+
+// write stores the rows, changing only those that differ from what is
+// stored; the summaries follow by the table's triggers.
+func (r *assignmentRows) write(ctx context.Context, db DBTX) error {
+	if len(r.workload) == 0 {
+		return nil
+	}
+	_, err := db.Exec(ctx, `
+		INSERT INTO assignments AS a (workload_id, control_id, layer, party, counted, done, owner_id)
+		SELECT * FROM unnest(@workload::bigint[], @control::bigint[], @layer::text[], @party::text[],
+		                     @counted::boolean[], @done::boolean[], @owner::bigint[])
+		ORDER BY 1, 2
+		ON CONFLICT (workload_id, control_id) DO UPDATE
+			SET layer = EXCLUDED.layer, party = EXCLUDED.party, counted = EXCLUDED.counted,
+			    done = EXCLUDED.done, owner_id = EXCLUDED.owner_id
+			WHERE (a.layer, a.party, a.counted, a.done, a.owner_id)
+			      IS DISTINCT FROM (EXCLUDED.layer, EXCLUDED.party, EXCLUDED.counted, EXCLUDED.done, EXCLUDED.owner_id)`,
+		pgx.NamedArgs{"workload": r.workload, "control": r.control, "layer": r.layer, "party": r.party,
+			"counted": r.counted, "done": r.done, "owner": r.owner})
+	if err != nil {
+		return fmt.Errorf("write assignments: %w", err)
+	}
+	return nil
+}
+
+// outcomes is the engine's answer for a control whose status becomes st,
+// for each party that may carry it: whether it counts and whether it is
+// done. A status save writes the answer for the party the control has when
+// the row is written, so it needs no lock taken beforehand and decides
+// nothing in SQL.
+func outcomes(st srm.Status) (parties []string, counted, done []bool) {
+	for _, p := range srm.Parties {
+		a := srm.Assignment{Party: p, Status: st}
+		parties, counted, done = append(parties, string(p)), append(counted, a.Counted()), append(done, a.Done())
+	}
+	return parties, counted, done
+}
+
+// countedLayer is the layer whose portfolio_shards rows say how many
+// workloads there are: every workload has a layer_progress row in each of
+// srm.Layers, and each row counts it once in its shard.
+var countedLayer = string(srm.Layers[0])
+
+// layerNames is srm.Layers as the text[] SQL takes.
+func layerNames() []string {
+	out := make([]string, len(srm.Layers))
+	for i, l := range srm.Layers {
+		out[i] = string(l)
+	}
+	return out
+}
+
+// holdCatalog takes the catalog_version row FOR SHARE, so that no catalog
+// change commits before the caller's transaction does, and returns the
+// catalog at that version.
+func (s *Store) holdCatalog(ctx context.Context, tx pgx.Tx) (*Catalog, error) {
+	var version int64
+	if err := tx.QueryRow(ctx, `SELECT version FROM catalog_version FOR SHARE`).Scan(&version); err != nil {
+		return nil, fmt.Errorf("catalog version: %w", err)
+	}
+	// No catalog change can commit while the row is held, so what the pool
+	// reads is the catalog at this version.
+	return s.catalogAt(ctx, version)
+}
+
+// lockCatalog is the start of a change to the catalog: no workload change
+// (which holds the catalog_version row FOR SHARE) runs alongside it.
+func lockCatalog(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM catalog_version FOR UPDATE`); err != nil {
+		return fmt.Errorf("lock the catalog: %w", err)
+	}
+	return nil
+}
+
+// lockWorkloads holds every workload row, in id order, before a change
+// that writes the assignments of all of them.
+func lockWorkloads(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM workloads ORDER BY id FOR NO KEY UPDATE`); err != nil {
+		return fmt.Errorf("lock the workloads: %w", err)
+	}
+	return nil
+}
+
+// reassess recomputes with the engine the assignments of the workloads ids
+// (every workload when ids is nil) for the controls only (every control of
+// cat when only is nil), and writes what changed, in batches. The caller
+// holds the catalog and the workloads' rows.
+func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []srm.Control) error {
+	controls := cat.Controls
+	var controlIDs []int64 // nil: every control
+	if only != nil {
+		controls = only
+		controlIDs = make([]int64, len(only))
+		for i, c := range only {
+			controlIDs[i] = c.ID
+		}
+		if len(only) == 0 {
+			return nil
+		}
+	}
+	type workload struct {
+		ID         int64
+		Model      string
+		BaselineID int64
+	}
+	rows, _ := tx.Query(ctx, `
+		SELECT id, model, baseline_id FROM workloads
+		WHERE @ids::bigint[] IS NULL OR id = ANY(@ids::bigint[]) ORDER BY id`, pgx.NamedArgs{"ids": ids})
+	ws, err := pgx.CollectRows(rows, pgx.RowToStructByName[workload])
+	if err != nil {
+		return fmt.Errorf("reassess: workloads: %w", err)
+	}
+	for batch := range slices.Chunk(ws, reassessBatch) {
+		bids := make([]int64, len(batch))
+		for i, w := range batch {
+			bids[i] = w.ID
+		}
+		overrides, statuses, err := partiesAndWork(ctx, tx, bids, controlIDs)
+		if err != nil {
+			return err
+		}
+		// Every workload has a layer_progress row for each of srm.Layers,
+		// in its model's shard of the portfolio (a model change moves it).
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO layer_progress AS lp (workload_id, layer, model, controls, total, done)
+			SELECT w.id, l.layer, w.model, 0, 0, 0
+			FROM workloads w CROSS JOIN unnest(@layers::text[]) AS l (layer)
+			WHERE w.id = ANY(@ids::bigint[])
+			ORDER BY w.id, l.layer
+			ON CONFLICT (workload_id, layer) DO UPDATE SET model = EXCLUDED.model WHERE lp.model <> EXCLUDED.model`,
+			pgx.NamedArgs{"layers": layerNames(), "ids": bids}); err != nil {
+			return fmt.Errorf("reassess: layer rows: %w", err)
+		}
+		var out assignmentRows
+		for _, w := range batch {
+			b, ok := cat.Baseline(w.BaselineID)
+			if !ok {
+				return fmt.Errorf("reassess workload %d: baseline %d: %w", w.ID, w.BaselineID, srm.ErrNotFound)
+			}
+			as, err := srm.Assess(b, srm.ServiceModel(w.Model), controls, overrides[w.ID], statuses[w.ID])
+			if err != nil {
+				return fmt.Errorf("reassess workload %d: %w", w.ID, err)
+			}
+			for _, a := range as {
+				out.add(w.ID, a)
+			}
+		}
+		if err := out.write(ctx, tx); err != nil {
+			return fmt.Errorf("reassess: %w", err)
+		}
+	}
+	return nil
+}
+
+// partiesAndWork reads what the engine needs besides the catalog: the
+// overrides and the statuses of the workloads ids, for the controls
+// controlIDs (every control when nil), keyed by workload and control.
+func partiesAndWork(ctx context.Context, tx pgx.Tx, ids, controlIDs []int64) (map[int64]map[int64]srm.Override, map[int64]map[int64]srm.Status, error) {
+	args := pgx.NamedArgs{"ids": ids, "controls": controlIDs}
+	type overrideRow struct {
+		WorkloadID int64
+		ControlID  int64
+		Party      string
+	}
+	rows, _ := tx.Query(ctx, `
+		SELECT workload_id, control_id, party FROM overrides
+		WHERE workload_id = ANY(@ids::bigint[]) AND (@controls::bigint[] IS NULL OR control_id = ANY(@controls::bigint[]))`, args)
+	ors, err := pgx.CollectRows(rows, pgx.RowToStructByName[overrideRow])
+	if err != nil {
+		return nil, nil, fmt.Errorf("reassess: overrides: %w", err)
+	}
+	overrides := map[int64]map[int64]srm.Override{}
+	for _, o := range ors {
+		if overrides[o.WorkloadID] == nil {
+			overrides[o.WorkloadID] = map[int64]srm.Override{}
+		}
+		overrides[o.WorkloadID][o.ControlID] = srm.Override{WorkloadID: o.WorkloadID, ControlID: o.ControlID, Party: srm.Party(o.Party)}
+	}
+	type workRow struct {
+		WorkloadID    int64
+		ControlID     int64
+		OwnerID       *int64
+		Complete      bool
+		NotApplicable bool
+	}
+	rows, _ = tx.Query(ctx, `
+		SELECT workload_id, control_id, owner_id, complete, not_applicable FROM statuses
+		WHERE workload_id = ANY(@ids::bigint[]) AND (@controls::bigint[] IS NULL OR control_id = ANY(@controls::bigint[]))`, args)
+	srs, err := pgx.CollectRows(rows, pgx.RowToStructByName[workRow])
+	if err != nil {
+		return nil, nil, fmt.Errorf("reassess: statuses: %w", err)
+	}
+	statuses := map[int64]map[int64]srm.Status{}
+	for _, r := range srs {
+		if statuses[r.WorkloadID] == nil {
+			statuses[r.WorkloadID] = map[int64]srm.Status{}
+		}
+		st := srm.Status{Complete: r.Complete, NotApplicable: r.NotApplicable}
+		if r.OwnerID != nil {
+			st.OwnerID = *r.OwnerID
+		}
+		statuses[r.WorkloadID][r.ControlID] = st
+	}
+	return overrides, statuses, nil
+}
+
+// Reassess recomputes every assignment of every workload with the engine,
+// as after a change of baseline rows, and sets catalog_version.assessed.
+// Migrate calls it when a migration has cleared that flag.
+func (s *Store) Reassess(ctx context.Context) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockCatalog(ctx, tx); err != nil {
+			return err
+		}
+		if err := lockWorkloads(ctx, tx); err != nil {
+			return err
+		}
+		cat, err := New(tx).loadCatalog(ctx)
+		if err != nil {
+			return err
+		}
+		if err := reassess(ctx, tx, cat, nil, nil); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE catalog_version SET assessed = true WHERE NOT assessed`); err != nil {
+			return fmt.Errorf("store: reassess: %w", err)
+		}
+		return nil
+	})
+}
