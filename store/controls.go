@@ -32,7 +32,6 @@ func (r controlRow) control() srm.Control {
 
 const controlColumns = `id, layer, area, title, description, customer_part, provider_part, builtin`
 
-
 // Controls returns the whole catalog, ordered by layer from the outside in,
 // built-in controls first in their catalog order, then custom ones by title.
 func (s *Store) Controls(ctx context.Context) ([]srm.Control, error) {
