@@ -27,9 +27,11 @@ import (
 //	                                                     to false; Migrate reassesses everything
 //
 // Lock order, the same everywhere so that writers queue instead of
-// deadlocking: the catalog_version row (catalog changes update it, workload
-// changes hold it FOR SHARE), then workload rows (in id order when several),
-// then assignments and the summary rows.
+// deadlocking: the catalog lock (catalogLock: exclusive for catalog changes,
+// shared for workload changes), then workload rows (in id order when
+// several), then statuses, assignments and the summary rows; a catalog
+// change that moves assignments holds every workload before it writes the
+// catalog (whose triggers update the catalog_version row).
 
 // reassessBatch is how many workloads reassess reads and writes at a time.
 const reassessBatch = 500
@@ -113,30 +115,41 @@ func layerNames() []string {
 	return out
 }
 
-// holdCatalog takes the catalog_version row FOR SHARE, so that no catalog
-// change commits before the caller's transaction does, and returns the
-// catalog at that version.
+// catalogLock is the advisory lock that orders catalog changes against
+// workload changes: a catalog change holds it exclusively, a workload change
+// shared (pg_advisory_xact_lock and _shared, until the transaction ends).
+// An advisory lock rather than the catalog_version row: saving a status
+// that creates an owner updates that row (owners_version), and must not
+// queue behind a catalog change that waits for the status's workload.
+const catalogLock = 0x73726d2d636174 // "srm-cat"
+
+// holdCatalog takes the catalog lock shared, so that no catalog change runs
+// alongside the caller's transaction, and returns the catalog as it is.
 func (s *Store) holdCatalog(ctx context.Context, tx pgx.Tx) (*Catalog, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(catalogLock)); err != nil {
+		return nil, fmt.Errorf("hold the catalog: %w", err)
+	}
+	// A statement of its own, so that its snapshot is taken after the wait
+	// and includes the catalog change waited for.
 	var version int64
-	if err := tx.QueryRow(ctx, `SELECT version FROM catalog_version FOR SHARE`).Scan(&version); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil {
 		return nil, fmt.Errorf("catalog version: %w", err)
 	}
-	// No catalog change can commit while the row is held, so what the pool
-	// reads is the catalog at this version.
 	return s.catalogAt(ctx, version)
 }
 
 // lockCatalog is the start of a change to the catalog: no workload change
-// (which holds the catalog_version row FOR SHARE) runs alongside it.
+// runs alongside it.
 func lockCatalog(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM catalog_version FOR UPDATE`); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(catalogLock)); err != nil {
 		return fmt.Errorf("lock the catalog: %w", err)
 	}
 	return nil
 }
 
 // lockWorkloads holds every workload row, in id order, before a change
-// that writes the assignments of all of them.
+// that writes the assignments of all of them. It comes before anything
+// that updates the catalog_version row (see catalogLock).
 func lockWorkloads(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM workloads ORDER BY id FOR NO KEY UPDATE`); err != nil {
 		return fmt.Errorf("lock the workloads: %w", err)

@@ -59,7 +59,7 @@ func (s *Store) Control(ctx context.Context, id int64) (srm.Control, error) {
 // assesses it for every workload. A title already used in the same layer is
 // an error wrapping srm.ErrConflict.
 func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
-	err := s.changeCatalog(ctx, false, func(tx pgx.Tx) ([]int64, error) {
+	err := s.changeCatalog(ctx, everyWorkload, func(tx pgx.Tx) ([]int64, error) {
 		err := tx.QueryRow(ctx, `
 			INSERT INTO controls (layer, area, title, description, customer_part, provider_part, builtin)
 			VALUES (@layer, @area, @title, @description, @customer_part, @provider_part, false)
@@ -81,7 +81,17 @@ func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
 // the error wraps srm.ErrNotFound for them and for unknown ids.
 func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, error) {
 	var saved *controlRow
-	err := s.changeCatalog(ctx, false, func(tx pgx.Tx) ([]int64, error) {
+	// Words change no one's progress; a new layer or area does.
+	moves := func(tx pgx.Tx) (bool, error) {
+		var moved bool
+		err := tx.QueryRow(ctx, `SELECT (layer, area) IS DISTINCT FROM (@layer, @area) FROM controls WHERE id = @id`,
+			pgx.NamedArgs{"id": c.ID, "layer": string(c.Layer), "area": string(c.Area)}).Scan(&moved)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, nil
+		}
+		return moved, err
+	}
+	err := s.changeCatalog(ctx, moves, func(tx pgx.Tx) ([]int64, error) {
 		rows, _ := tx.Query(ctx, `
 			UPDATE controls c SET layer = @layer, area = @area, title = @title, description = @description,
 				customer_part = @customer_part, provider_part = @provider_part, version = c.version + 1
@@ -129,7 +139,7 @@ func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, 
 func (s *Store) DeleteControl(ctx context.Context, id int64) error {
 	// The cascade takes the control's rows off every workload's summary:
 	// hold the workloads first, as every writer of assignments does.
-	err := s.changeCatalog(ctx, true, func(tx pgx.Tx) ([]int64, error) {
+	err := s.changeCatalog(ctx, everyWorkload, func(tx pgx.Tx) ([]int64, error) {
 		tag, err := tx.Exec(ctx, `DELETE FROM controls WHERE id = $1 AND NOT builtin`, id)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = srm.ErrNotFound
@@ -142,16 +152,20 @@ func (s *Store) DeleteControl(ctx context.Context, id int64) error {
 	return nil
 }
 
-// changeCatalog runs write in a transaction that holds the catalog, then
-// assesses, for every workload, the controls whose ids write returns. The
-// workloads are held too, in id order (store/assess.go): before write when
-// lockFirst, else only when there is something to assess.
-func (s *Store) changeCatalog(ctx context.Context, lockFirst bool, write func(tx pgx.Tx) ([]int64, error)) error {
+// changeCatalog runs write in a transaction that holds the catalog lock,
+// then assesses, for every workload, the controls whose ids write returns.
+// When moves says so, every workload row is held too, in id order, before
+// write (store/assess.go); write returns ids only then.
+func (s *Store) changeCatalog(ctx context.Context, moves func(tx pgx.Tx) (bool, error), write func(tx pgx.Tx) ([]int64, error)) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockCatalog(ctx, tx); err != nil {
 			return err
 		}
-		if lockFirst {
+		held, err := moves(tx)
+		if err != nil {
+			return err
+		}
+		if held {
 			if err := lockWorkloads(ctx, tx); err != nil {
 				return err
 			}
@@ -160,10 +174,8 @@ func (s *Store) changeCatalog(ctx context.Context, lockFirst bool, write func(tx
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		if !lockFirst {
-			if err := lockWorkloads(ctx, tx); err != nil {
-				return err
-			}
+		if !held {
+			return fmt.Errorf("assess controls %v: the workloads are not held", ids)
 		}
 		cat, err := New(tx).loadCatalog(ctx)
 		if err != nil {
@@ -178,3 +190,6 @@ func (s *Store) changeCatalog(ctx context.Context, lockFirst bool, write func(tx
 		return reassess(ctx, tx, cat, nil, only)
 	})
 }
+
+// everyWorkload is the moves of a change that moves assignments whatever it is.
+func everyWorkload(pgx.Tx) (bool, error) { return true, nil }

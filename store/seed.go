@@ -37,7 +37,7 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 	var stats SeedStats
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Hold the catalog (store/assess.go) while the new workloads are assessed.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM catalog_version FOR SHARE`); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(catalogLock)); err != nil {
 			return fmt.Errorf("store: seed: %w", err)
 		}
 		cat, err := New(tx).loadCatalog(ctx)
