@@ -196,7 +196,16 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 			return err
 		}
 		// Every workload has a layer_progress row for each of srm.Layers,
-		// in its model's shard of the portfolio (a model change moves it).
+		// in its model's shard of the portfolio (a model change moves it,
+		// from the old model's rows to the new one's: lock the shards'
+		// rows first, in one order, as two workloads of one shard moving in
+		// opposite directions would otherwise take them in opposite orders).
+		if _, err := tx.Exec(ctx, `
+			SELECT 1 FROM portfolio_shards
+			WHERE shard IN (SELECT id % 16 FROM workloads WHERE id = ANY(@ids::bigint[]))
+			ORDER BY model, layer, shard FOR NO KEY UPDATE`, pgx.NamedArgs{"ids": bids}); err != nil {
+			return fmt.Errorf("reassess: lock the portfolio: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO layer_progress AS lp (workload_id, layer, model, controls, total, done)
 			SELECT w.id, l.layer, w.model, 0, 0, 0
