@@ -139,10 +139,16 @@ CREATE TRIGGER assignments_deleted AFTER DELETE ON public.assignments
 
 -- portfolio_shards counts a workload once on each of its layer rows (it was
 -- counted on the 'physical' rows only): the number of workloads is the sum
--- for any one layer, and the store asks for the first of srm.Layers.
+-- for any one layer, and the store asks for the first of srm.Layers. While
+-- srm.bulk is on, a change of many workloads at once (store/assess.go)
+-- skips these deltas and sums portfolio_shards and owner_totals afresh at
+-- the end.
 CREATE OR REPLACE FUNCTION public.layer_progress_delta() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
 BEGIN
+    IF current_setting('srm.bulk', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         UPDATE public.portfolio_shards
         SET workloads = workloads - 1,
@@ -154,20 +160,6 @@ BEGIN
         SET workloads = workloads + 1,
             controls = controls + NEW.controls, total = total + NEW.total, done = done + NEW.done
         WHERE model = NEW.model AND layer = NEW.layer AND shard = NEW.workload_id % 16;
-    END IF;
-    RETURN NULL;
-END $$;
-
--- srm.bulk belonged to refresh_progress(NULL), which is gone.
-CREATE OR REPLACE FUNCTION public.owner_progress_delta() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE public.owner_totals SET total = total - OLD.total, done = done - OLD.done WHERE owner_id = OLD.owner_id;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        INSERT INTO public.owner_totals AS t (owner_id, total, done) VALUES (NEW.owner_id, NEW.total, NEW.done)
-        ON CONFLICT (owner_id) DO UPDATE SET total = t.total + EXCLUDED.total, done = t.done + EXCLUDED.done;
     END IF;
     RETURN NULL;
 END $$;

@@ -186,6 +186,15 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 	if err != nil {
 		return fmt.Errorf("reassess: workloads: %w", err)
 	}
+	// Many workloads at once: their deltas would update each shared total
+	// (portfolio_shards, owner_totals) thousands of times in one
+	// transaction. Skip those deltas, and sum the totals afresh at the end.
+	bulk := len(ws) > 1
+	if bulk {
+		if _, err := tx.Exec(ctx, `SELECT set_config('srm.bulk', 'on', true)`); err != nil {
+			return fmt.Errorf("reassess: %w", err)
+		}
+	}
 	for batch := range slices.Chunk(ws, reassessBatch) {
 		bids := make([]int64, len(batch))
 		for i, w := range batch {
@@ -195,26 +204,28 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 		if err != nil {
 			return err
 		}
-		// Every workload has a layer_progress row for each of srm.Layers,
-		// in its model's shard of the portfolio (a model change moves it,
-		// from the old model's rows to the new one's: lock the shards'
-		// rows first, in one order, as two workloads of one shard moving in
-		// opposite directions would otherwise take them in opposite orders).
-		if _, err := tx.Exec(ctx, `
-			SELECT 1 FROM portfolio_shards
-			WHERE shard IN (SELECT id % 16 FROM workloads WHERE id = ANY(@ids::bigint[]))
-			ORDER BY model, layer, shard FOR NO KEY UPDATE`, pgx.NamedArgs{"ids": bids}); err != nil {
-			return fmt.Errorf("reassess: lock the portfolio: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO layer_progress AS lp (workload_id, layer, model, controls, total, done)
-			SELECT w.id, l.layer, w.model, 0, 0, 0
-			FROM workloads w CROSS JOIN unnest(@layers::text[]) AS l (layer)
-			WHERE w.id = ANY(@ids::bigint[])
-			ORDER BY w.id, l.layer
-			ON CONFLICT (workload_id, layer) DO UPDATE SET model = EXCLUDED.model WHERE lp.model <> EXCLUDED.model`,
-			pgx.NamedArgs{"layers": layerNames(), "ids": bids}); err != nil {
-			return fmt.Errorf("reassess: layer rows: %w", err)
+		if only == nil { // whole workloads: new ones, or a new model
+			// Every workload has a layer_progress row for each of srm.Layers,
+			// in its model's shard of the portfolio (a model change moves it,
+			// from the old model's rows to the new one's: lock the shards'
+			// rows first, in one order, as two workloads of one shard moving in
+			// opposite directions would otherwise take them in opposite orders).
+			if _, err := tx.Exec(ctx, `
+				SELECT 1 FROM portfolio_shards
+				WHERE shard IN (SELECT id % 16 FROM workloads WHERE id = ANY(@ids::bigint[]))
+				ORDER BY model, layer, shard FOR NO KEY UPDATE`, pgx.NamedArgs{"ids": bids}); err != nil {
+				return fmt.Errorf("reassess: lock the portfolio: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO layer_progress AS lp (workload_id, layer, model, controls, total, done)
+				SELECT w.id, l.layer, w.model, 0, 0, 0
+				FROM workloads w CROSS JOIN unnest(@layers::text[]) AS l (layer)
+				WHERE w.id = ANY(@ids::bigint[])
+				ORDER BY w.id, l.layer
+				ON CONFLICT (workload_id, layer) DO UPDATE SET model = EXCLUDED.model WHERE lp.model <> EXCLUDED.model`,
+				pgx.NamedArgs{"layers": layerNames(), "ids": bids}); err != nil {
+				return fmt.Errorf("reassess: layer rows: %w", err)
+			}
 		}
 		var out assignmentRows
 		for _, w := range batch {
@@ -232,6 +243,42 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 		}
 		if err := out.write(ctx, tx); err != nil {
 			return fmt.Errorf("reassess: %w", err)
+		}
+	}
+	if bulk {
+		return sumTotals(ctx, tx)
+	}
+	return nil
+}
+
+// sumTotals sums portfolio_shards and owner_totals afresh from the
+// per-workload rows, after a bulk change, and turns srm.bulk off again. It
+// holds both tables first, so that no other change's delta lands while it
+// sums (those wait and apply theirs to the fresh sums).
+func sumTotals(ctx context.Context, tx pgx.Tx) error {
+	for _, sql := range []string{
+		`LOCK TABLE portfolio_shards, owner_totals IN EXCLUSIVE MODE`,
+		`UPDATE portfolio_shards p
+		 SET workloads = COALESCE(s.workloads, 0), controls = COALESCE(s.controls, 0),
+		     total = COALESCE(s.total, 0), done = COALESCE(s.done, 0)
+		 FROM portfolio_shards p2
+		 LEFT JOIN (SELECT model, layer, (workload_id % 16)::int AS shard, count(*) AS workloads,
+		                   sum(controls) AS controls, sum(total) AS total, sum(done) AS done
+		            FROM layer_progress GROUP BY 1, 2, 3) s
+		        ON s.model = p2.model AND s.layer = p2.layer AND s.shard = p2.shard
+		 WHERE (p.model, p.layer, p.shard) = (p2.model, p2.layer, p2.shard)
+		   AND (p.workloads, p.controls, p.total, p.done)
+		       IS DISTINCT FROM (COALESCE(s.workloads, 0), COALESCE(s.controls, 0), COALESCE(s.total, 0), COALESCE(s.done, 0))`,
+		`INSERT INTO owner_totals AS t (owner_id, total, done)
+		 SELECT o.id, COALESCE(sum(op.total), 0), COALESCE(sum(op.done), 0)
+		 FROM owners o LEFT JOIN owner_progress op ON op.owner_id = o.id
+		 GROUP BY o.id
+		 ON CONFLICT (owner_id) DO UPDATE SET total = EXCLUDED.total, done = EXCLUDED.done
+		 WHERE (t.total, t.done) IS DISTINCT FROM (EXCLUDED.total, EXCLUDED.done)`,
+		`SELECT set_config('srm.bulk', 'off', true)`,
+	} {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("sum the portfolio and owners' totals: %w", err)
 		}
 	}
 	return nil
