@@ -38,7 +38,7 @@ LEFT JOIN public.overrides o ON o.workload_id = w.id AND o.control_id = c.id
 LEFT JOIN public.statuses s ON s.workload_id = w.id AND s.control_id = c.id;
 
 CREATE OR REPLACE FUNCTION public.layer_progress_delta() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
     IF current_setting('srm.bulk', true) = 'on' THEN
         RETURN NULL;
@@ -59,7 +59,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION public.refresh_progress(wid bigint) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     m text;
 BEGIN
@@ -141,7 +141,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION public.status_progress_delta() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     wid bigint := COALESCE(NEW.workload_id, OLD.workload_id);
     cid bigint := COALESCE(NEW.control_id, OLD.control_id);
@@ -212,7 +212,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION public.refresh_progress_of_row() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         PERFORM public.refresh_progress(OLD.workload_id);
@@ -227,7 +227,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION public.refresh_progress_of_all() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
     PERFORM public.refresh_progress(NULL);
     RETURN NULL;
@@ -255,7 +255,7 @@ CREATE FUNCTION public.record_status(
 RETURNS TABLE (stored boolean, owner_id bigint, owner_name text, complete boolean, completed_by text,
                completed_at timestamptz, note text, evidence text, not_applicable boolean, na_reason text,
                version bigint, updated_at timestamptz)
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     cur_version bigint;
     new_owner bigint := p_owner;

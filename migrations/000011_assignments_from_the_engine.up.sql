@@ -73,7 +73,7 @@ CREATE TYPE public.assignment_delta AS (
 -- being deleted are left to their cascade. Rows are written in key order,
 -- so that concurrent writers queue instead of deadlocking.
 CREATE FUNCTION public.apply_assignment_deltas(d public.assignment_delta[]) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
     INSERT INTO public.layer_progress AS lp (workload_id, layer, model, controls, total, done)
     SELECT x.workload_id, x.layer, w.model, sum(x.controls), sum(x.total), sum(x.done)
@@ -106,7 +106,7 @@ END $$;
 -- The statement triggers hand every changed row to apply_assignment_deltas:
 -- what the new rows add, less what the old rows added.
 CREATE FUNCTION public.assignments_summarise() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM public.apply_assignment_deltas(ARRAY(
@@ -144,7 +144,7 @@ CREATE TRIGGER assignments_deleted AFTER DELETE ON public.assignments
 -- skips these deltas and sums portfolio_shards and owner_totals afresh at
 -- the end.
 CREATE OR REPLACE FUNCTION public.layer_progress_delta() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
     IF current_setting('srm.bulk', true) = 'on' THEN
         RETURN NULL;
