@@ -1605,3 +1605,41 @@ func TestCustomControls(t *testing.T) {
 		t.Errorf("DeleteControl(deleted) error = %v, want ErrNotFound", err)
 	}
 }
+
+// TestAppRoleKeepsTheAssignments: srm's least-privilege serving role can
+// make every change that moves an assignment, the bulk ones included (they
+// lock the shared totals), and what it leaves agrees with the engine.
+func TestAppRoleKeepsTheAssignments(t *testing.T) {
+	t.Parallel()
+	pool, role := storetest.AppPool(t, nil)
+	app, owner := store.New(pool), store.New(role.Owner)
+	ctx := store.WithActor(t.Context(), store.Actor{Name: "admin@example.com"})
+	chart := baselineBySlug(t, app, "azure-chart")
+	w := srm.Workload{Name: "Served by the app role", Model: srm.IaaS, BaselineID: chart.ID}
+	if err := app.CreateWorkload(ctx, &w); err != nil {
+		t.Fatalf("CreateWorkload as the app role: %v", err)
+	}
+	other := srm.Workload{Name: "Another", Model: srm.SaaS, BaselineID: chart.ID}
+	if err := app.CreateWorkload(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	patch := titled(t, catalogOf(t, app), "Patching of systems")
+	if _, err := app.RecordStatus(ctx, w.ID, patch.ID, srm.Status{Complete: true}, srm.Owner{Name: "Ops", Kind: srm.Team}); err != nil {
+		t.Fatalf("RecordStatus as the app role: %v", err)
+	}
+	if err := app.SetOverride(ctx, srm.Override{WorkloadID: w.ID, ControlID: patch.ID, Party: srm.Provider, Reason: "Managed."}); err != nil {
+		t.Fatalf("SetOverride as the app role: %v", err)
+	}
+	c := srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Backups restored"}
+	if err := app.CreateControl(ctx, &c); err != nil {
+		t.Fatalf("CreateControl as the app role: %v", err)
+	}
+	w.Model = srm.PaaS
+	if _, err := app.UpdateWorkload(ctx, w); err != nil {
+		t.Fatalf("UpdateWorkload as the app role: %v", err)
+	}
+	if err := app.DeleteControl(ctx, c.ID); err != nil {
+		t.Fatalf("DeleteControl as the app role: %v", err)
+	}
+	agree(t, role.Owner, owner, "changes by the app role")
+}
