@@ -10,12 +10,8 @@ DROP TRIGGER owners_version ON public.owners;
 CREATE TRIGGER owners_version AFTER INSERT OR UPDATE OR DELETE ON public.owners
     FOR EACH STATEMENT EXECUTE FUNCTION public.bump_owners_version();
 
-DROP TRIGGER assignments_inserted ON public.assignments;
-DROP TRIGGER assignments_updated ON public.assignments;
-DROP TRIGGER assignments_deleted ON public.assignments;
-DROP FUNCTION public.assignments_summarise();
-DROP FUNCTION public.apply_assignment_deltas(public.assignment_delta[]);
-DROP TYPE public.assignment_delta;
+DROP TRIGGER assignments_delta ON public.assignments;
+DROP FUNCTION public.assignments_delta();
 DROP TABLE public.assignments;
 
 CREATE VIEW public.assignments AS

@@ -16,7 +16,7 @@ BEGIN;
 --                      that owners' sums need no join
 --   layer_progress, owner_progress, workloads.total/done, portfolio_shards,
 --   owner_totals       sums of counted::int and done::int, kept by deltas
---                      from the statements that write assignments
+--                      from each row written to assignments
 --
 -- Nothing here knows the parties, the service models or the layers: the
 -- rows of layer_progress come from srm.Layers, written by the store.
@@ -57,85 +57,94 @@ CREATE TABLE public.assignments (
 CREATE INDEX assignments_control ON public.assignments (control_id);
 CREATE INDEX assignments_owner ON public.assignments (owner_id) WHERE owner_id IS NOT NULL;
 
--- One change of the assignments table, as a row of what it adds to the sums.
-CREATE TYPE public.assignment_delta AS (
-    workload_id bigint,
-    layer       text,
-    owner_id    bigint,
-    controls    int,
-    total       int,
-    done        int
-);
-
--- apply_assignment_deltas adds deltas to the summaries: per workload and
--- layer, per workload, and per owner and workload (whose triggers carry
--- them on to portfolio_shards and owner_totals). Rows of a workload or owner
--- being deleted are left to their cascade. Rows are written in key order,
--- so that concurrent writers queue instead of deadlocking.
-CREATE FUNCTION public.apply_assignment_deltas(d public.assignment_delta[]) RETURNS void
+-- assignments_delta adds what one row of assignments changes to the
+-- summaries: per workload and layer, per workload, and per owner and
+-- workload (whose triggers carry it on to portfolio_shards and
+-- owner_totals). Plain arithmetic on the facts counted and done. A change
+-- of many workloads at once turns srm.bulk on and sums the summaries of
+-- those workloads afresh instead (store/assess.go). Of two owners, the one
+-- with the lower id is written first, so that two saves swapping owners
+-- queue instead of deadlocking on owner_totals.
+CREATE FUNCTION public.assignments_delta() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    old_total int := 0;
+    old_done int := 0;
+    new_total int := 0;
+    new_done int := 0;
+    wid bigint;
 BEGIN
-    INSERT INTO public.layer_progress AS lp (workload_id, layer, model, controls, total, done)
-    SELECT x.workload_id, x.layer, w.model, sum(x.controls), sum(x.total), sum(x.done)
-    FROM unnest(d) x
-    JOIN public.workloads w ON w.id = x.workload_id
-    GROUP BY x.workload_id, x.layer, w.model
-    HAVING sum(x.controls) <> 0 OR sum(x.total) <> 0 OR sum(x.done) <> 0
-    ORDER BY x.workload_id, x.layer
-    ON CONFLICT (workload_id, layer) DO UPDATE
-        SET controls = lp.controls + EXCLUDED.controls, total = lp.total + EXCLUDED.total,
-            done = lp.done + EXCLUDED.done;
+    IF current_setting('srm.bulk', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        old_total := OLD.counted::int;
+        old_done := OLD.done::int;
+        wid := OLD.workload_id;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        new_total := NEW.counted::int;
+        new_done := NEW.done::int;
+        wid := NEW.workload_id;
+    END IF;
 
-    UPDATE public.workloads w SET total = w.total + s.total, done = w.done + s.done
-    FROM (SELECT x.workload_id, sum(x.total)::int AS total, sum(x.done)::int AS done
-          FROM unnest(d) x GROUP BY x.workload_id) s
-    WHERE w.id = s.workload_id AND (s.total <> 0 OR s.done <> 0);
-
-    INSERT INTO public.owner_progress AS op (owner_id, workload_id, total, done)
-    SELECT x.owner_id, x.workload_id, sum(x.total), sum(x.done)
-    FROM unnest(d) x
-    JOIN public.owners o ON o.id = x.owner_id
-    JOIN public.workloads w ON w.id = x.workload_id
-    GROUP BY x.owner_id, x.workload_id
-    HAVING sum(x.total) <> 0 OR sum(x.done) <> 0
-    ORDER BY x.owner_id, x.workload_id
-    ON CONFLICT (owner_id, workload_id) DO UPDATE
-        SET total = op.total + EXCLUDED.total, done = op.done + EXCLUDED.done;
-END $$;
-
--- The statement triggers hand every changed row to apply_assignment_deltas:
--- what the new rows add, less what the old rows added.
-CREATE FUNCTION public.assignments_summarise() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM public.apply_assignment_deltas(ARRAY(
-            SELECT ROW(n.workload_id, n.layer, n.owner_id, 1, n.counted::int, n.done::int)::public.assignment_delta
-            FROM new_rows n));
-    ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM public.apply_assignment_deltas(ARRAY(
-            SELECT ROW(n.workload_id, n.layer, n.owner_id, 1, n.counted::int, n.done::int)::public.assignment_delta
-            FROM new_rows n
-            UNION ALL
-            SELECT ROW(o.workload_id, o.layer, o.owner_id, -1, -o.counted::int, -o.done::int)::public.assignment_delta
-            FROM old_rows o));
+    IF TG_OP = 'UPDATE' AND OLD.layer = NEW.layer THEN
+        IF new_total <> old_total OR new_done <> old_done THEN
+            UPDATE public.layer_progress
+            SET total = total + new_total - old_total, done = done + new_done - old_done
+            WHERE workload_id = wid AND layer = NEW.layer;
+        END IF;
     ELSE
-        PERFORM public.apply_assignment_deltas(ARRAY(
-            SELECT ROW(o.workload_id, o.layer, o.owner_id, -1, -o.counted::int, -o.done::int)::public.assignment_delta
-            FROM old_rows o));
+        IF TG_OP <> 'INSERT' THEN
+            UPDATE public.layer_progress
+            SET controls = controls - 1, total = total - old_total, done = done - old_done
+            WHERE workload_id = wid AND layer = OLD.layer;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            INSERT INTO public.layer_progress AS lp (workload_id, layer, model, controls, total, done)
+            SELECT wid, NEW.layer, w.model, 1, new_total, new_done FROM public.workloads w WHERE w.id = wid
+            ON CONFLICT (workload_id, layer) DO UPDATE
+                SET controls = lp.controls + 1, total = lp.total + EXCLUDED.total, done = lp.done + EXCLUDED.done;
+        END IF;
+    END IF;
+    IF new_total <> old_total OR new_done <> old_done THEN
+        UPDATE public.workloads SET total = total + new_total - old_total, done = done + new_done - old_done
+        WHERE id = wid;
+    END IF;
+
+    IF TG_OP = 'UPDATE' AND OLD.owner_id IS NOT DISTINCT FROM NEW.owner_id THEN
+        IF NEW.owner_id IS NOT NULL AND (new_total <> old_total OR new_done <> old_done) THEN
+            INSERT INTO public.owner_progress AS op (owner_id, workload_id, total, done)
+            VALUES (NEW.owner_id, wid, new_total - old_total, new_done - old_done)
+            ON CONFLICT (owner_id, workload_id) DO UPDATE
+                SET total = op.total + EXCLUDED.total, done = op.done + EXCLUDED.done;
+        END IF;
+        RETURN NULL;
+    END IF;
+    -- The owner changed (or the row came or went): take the row off the old
+    -- owner and put it on the new one, the lower id first.
+    IF TG_OP <> 'INSERT' AND OLD.owner_id IS NOT NULL AND (old_total <> 0 OR old_done <> 0)
+       AND (TG_OP = 'DELETE' OR NEW.owner_id IS NULL OR OLD.owner_id < NEW.owner_id) THEN
+        UPDATE public.owner_progress SET total = total - old_total, done = done - old_done
+        WHERE owner_id = OLD.owner_id AND workload_id = wid;
+        old_total := 0;
+        old_done := 0;
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.owner_id IS NOT NULL AND (new_total <> 0 OR new_done <> 0) THEN
+        INSERT INTO public.owner_progress AS op (owner_id, workload_id, total, done)
+        VALUES (NEW.owner_id, wid, new_total, new_done)
+        ON CONFLICT (owner_id, workload_id) DO UPDATE
+            SET total = op.total + EXCLUDED.total, done = op.done + EXCLUDED.done;
+    END IF;
+    IF TG_OP <> 'INSERT' AND OLD.owner_id IS NOT NULL AND (old_total <> 0 OR old_done <> 0) THEN
+        UPDATE public.owner_progress SET total = total - old_total, done = done - old_done
+        WHERE owner_id = OLD.owner_id AND workload_id = wid;
     END IF;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER assignments_inserted AFTER INSERT ON public.assignments
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.assignments_summarise();
-CREATE TRIGGER assignments_updated AFTER UPDATE ON public.assignments
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.assignments_summarise();
-CREATE TRIGGER assignments_deleted AFTER DELETE ON public.assignments
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.assignments_summarise();
+CREATE TRIGGER assignments_delta AFTER INSERT OR UPDATE OR DELETE ON public.assignments
+    FOR EACH ROW EXECUTE FUNCTION public.assignments_delta();
 
 -- portfolio_shards counts a workload once on each of its layer rows (it was
 -- counted on the 'physical' rows only): the number of workloads is the sum

@@ -186,9 +186,10 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 	if err != nil {
 		return fmt.Errorf("reassess: workloads: %w", err)
 	}
-	// Many workloads at once: their deltas would update each shared total
-	// (portfolio_shards, owner_totals) thousands of times in one
-	// transaction. Skip those deltas, and sum the totals afresh at the end.
+	// Many workloads at once: row by row, their deltas would update each
+	// shared total (portfolio_shards, owner_totals) thousands of times in
+	// one transaction. Skip the deltas (srm.bulk), sum each batch's
+	// workloads afresh, and the shared totals at the end.
 	bulk := len(ws) > 1
 	if bulk {
 		if _, err := tx.Exec(ctx, `SELECT set_config('srm.bulk', 'on', true)`); err != nil {
@@ -204,7 +205,7 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 		if err != nil {
 			return err
 		}
-		if only == nil { // whole workloads: new ones, or a new model
+		if only == nil && !bulk { // one whole workload: a new one, or a new model
 			// Every workload has a layer_progress row for each of srm.Layers,
 			// in its model's shard of the portfolio (a model change moves it,
 			// from the old model's rows to the new one's: lock the shards'
@@ -244,9 +245,57 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 		if err := out.write(ctx, tx); err != nil {
 			return fmt.Errorf("reassess: %w", err)
 		}
+		if bulk {
+			if err := sumWorkloads(ctx, tx, bids); err != nil {
+				return err
+			}
+		}
 	}
 	if bulk {
 		return sumTotals(ctx, tx)
+	}
+	return nil
+}
+
+// sumWorkloads sums the summaries of the workloads ids afresh from their
+// assignments: a layer_progress row for each of srm.Layers, owner_progress,
+// and workloads.total and done. Plain sums of the engine's facts.
+func sumWorkloads(ctx context.Context, tx pgx.Tx, ids []int64) error {
+	args := pgx.NamedArgs{"ids": ids, "layers": layerNames()}
+	for _, sql := range []string{
+		`INSERT INTO layer_progress AS lp (workload_id, layer, model, controls, total, done)
+		 SELECT w.id, l.layer, w.model, COALESCE(a.controls, 0), COALESCE(a.total, 0), COALESCE(a.done, 0)
+		 FROM workloads w
+		 CROSS JOIN unnest(@layers::text[]) AS l (layer)
+		 LEFT JOIN (SELECT workload_id, layer, count(*) AS controls, sum(counted::int) AS total, sum(done::int) AS done
+		            FROM assignments WHERE workload_id = ANY(@ids::bigint[]) GROUP BY workload_id, layer) a
+		        ON a.workload_id = w.id AND a.layer = l.layer
+		 WHERE w.id = ANY(@ids::bigint[])
+		 ON CONFLICT (workload_id, layer) DO UPDATE
+		     SET model = EXCLUDED.model, controls = EXCLUDED.controls, total = EXCLUDED.total, done = EXCLUDED.done
+		     WHERE (lp.model, lp.controls, lp.total, lp.done)
+		           IS DISTINCT FROM (EXCLUDED.model, EXCLUDED.controls, EXCLUDED.total, EXCLUDED.done)`,
+		`WITH sums AS (
+		     SELECT owner_id, workload_id, sum(counted::int)::int AS total, sum(done::int)::int AS done
+		     FROM assignments WHERE workload_id = ANY(@ids::bigint[]) AND owner_id IS NOT NULL
+		     GROUP BY owner_id, workload_id
+		 ), gone AS (
+		     DELETE FROM owner_progress op
+		     WHERE op.workload_id = ANY(@ids::bigint[])
+		       AND NOT EXISTS (SELECT FROM sums s WHERE s.owner_id = op.owner_id AND s.workload_id = op.workload_id)
+		 )
+		 INSERT INTO owner_progress AS op (owner_id, workload_id, total, done)
+		 SELECT owner_id, workload_id, total, done FROM sums
+		 ON CONFLICT (owner_id, workload_id) DO UPDATE SET total = EXCLUDED.total, done = EXCLUDED.done
+		     WHERE (op.total, op.done) IS DISTINCT FROM (EXCLUDED.total, EXCLUDED.done)`,
+		`UPDATE workloads w SET total = s.total, done = s.done
+		 FROM (SELECT workload_id, sum(total)::int AS total, sum(done)::int AS done
+		       FROM layer_progress WHERE workload_id = ANY(@ids::bigint[]) GROUP BY workload_id) s
+		 WHERE w.id = s.workload_id AND (w.total, w.done) IS DISTINCT FROM (s.total, s.done)`,
+	} {
+		if _, err := tx.Exec(ctx, sql, args); err != nil {
+			return fmt.Errorf("sum the workloads' progress: %w", err)
+		}
 	}
 	return nil
 }
