@@ -143,8 +143,10 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The WHEN spares a bulk change a call of the function per row.
 CREATE TRIGGER assignments_delta AFTER INSERT OR UPDATE OR DELETE ON public.assignments
-    FOR EACH ROW EXECUTE FUNCTION public.assignments_delta();
+    FOR EACH ROW WHEN (current_setting('srm.bulk', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION public.assignments_delta();
 
 -- portfolio_shards counts a workload once on each of its layer rows (it was
 -- counted on the 'physical' rows only): the number of workloads is the sum

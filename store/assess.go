@@ -65,9 +65,21 @@ func (r *assignmentRows) add(wid int64, a srm.Assignment) {
 }
 
 // write stores the rows, changing only those that differ from what is
-// stored; the summaries follow by the table's triggers.
-func (r *assignmentRows) write(ctx context.Context, db DBTX) error {
+// stored; the summaries follow by the table's triggers. fresh says none of
+// the rows is stored yet (new workloads): they are copied.
+func (r *assignmentRows) write(ctx context.Context, db DBTX, fresh bool) error {
 	if len(r.workload) == 0 {
+		return nil
+	}
+	if fresh {
+		_, err := db.CopyFrom(ctx, pgx.Identifier{"assignments"},
+			[]string{"workload_id", "control_id", "layer", "party", "counted", "done", "owner_id"},
+			pgx.CopyFromSlice(len(r.workload), func(i int) ([]any, error) {
+				return []any{r.workload[i], r.control[i], r.layer[i], r.party[i], r.counted[i], r.done[i], r.owner[i]}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("copy assignments: %w", err)
+		}
 		return nil
 	}
 	_, err := db.Exec(ctx, `
@@ -159,9 +171,10 @@ func lockWorkloads(ctx context.Context, tx pgx.Tx) error {
 
 // reassess recomputes with the engine the assignments of the workloads ids
 // (every workload when ids is nil) for the controls only (every control of
-// cat when only is nil), and writes what changed, in batches. The caller
-// holds the catalog and the workloads' rows.
-func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []srm.Control) error {
+// cat when only is nil), and writes what changed, in batches. fresh says
+// the workloads are new and have no assignments yet. The caller holds the
+// catalog and the workloads' rows.
+func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []srm.Control, fresh bool) error {
 	controls := cat.Controls
 	var controlIDs []int64 // nil: every control
 	if only != nil {
@@ -242,7 +255,7 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 				out.add(w.ID, a)
 			}
 		}
-		if err := out.write(ctx, tx); err != nil {
+		if err := out.write(ctx, tx, fresh); err != nil {
 			return fmt.Errorf("reassess: %w", err)
 		}
 		if bulk {
@@ -400,7 +413,7 @@ func (s *Store) Reassess(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := reassess(ctx, tx, cat, nil, nil); err != nil {
+		if err := reassess(ctx, tx, cat, nil, nil, false); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE catalog_version SET assessed = true WHERE NOT assessed`); err != nil {

@@ -187,7 +187,7 @@ func (s *Store) changeCatalog(ctx context.Context, moves func(tx pgx.Tx) (bool, 
 				only = append(only, c)
 			}
 		}
-		return reassess(ctx, tx, cat, nil, only)
+		return reassess(ctx, tx, cat, nil, only, false)
 	})
 }
 

@@ -135,7 +135,7 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 
 		// The engine's assignments of the new workloads, and with them the
 		// summaries, in batches.
-		if err := reassess(ctx, tx, cat, ids, nil); err != nil {
+		if err := reassess(ctx, tx, cat, ids, nil, true); err != nil {
 			return fmt.Errorf("store: seed: %w", err)
 		}
 		for _, stmt := range []string{

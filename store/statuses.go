@@ -429,7 +429,7 @@ func (s *Store) changeOverride(ctx context.Context, workloadID, controlID int64,
 		if !ok {
 			return fmt.Errorf("control %d: %w", controlID, srm.ErrNotFound)
 		}
-		return reassess(ctx, tx, cat, []int64{workloadID}, []srm.Control{c})
+		return reassess(ctx, tx, cat, []int64{workloadID}, []srm.Control{c}, false)
 	})
 }
 

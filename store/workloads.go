@@ -62,7 +62,7 @@ func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
 		if err != nil {
 			return err
 		}
-		return reassess(ctx, tx, cat, []int64{w.ID}, nil)
+		return reassess(ctx, tx, cat, []int64{w.ID}, nil, true)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create workload %q: %w", w.Name, translate(err))
@@ -105,7 +105,7 @@ func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) (srm.Workloa
 		if !moved {
 			return nil
 		}
-		return reassess(ctx, tx, cat, []int64{w.ID}, nil)
+		return reassess(ctx, tx, cat, []int64{w.ID}, nil, false)
 	})
 	if err != nil {
 		return srm.Workload{}, fmt.Errorf("store: update workload %d: %w", w.ID, translate(err))
