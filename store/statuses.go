@@ -223,8 +223,7 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 	saved, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
 	if err != nil {
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == foreignKeyViolation &&
-			(pe.ConstraintName == "statuses_owner_id_fkey" || pe.ConstraintName == "assignments_owner_id_fkey") {
+		if errors.As(err, &pe) && pe.Code == foreignKeyViolation && pe.ConstraintName == "statuses_owner_id_fkey" {
 			return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, ErrNoSuchOwner)
 		}
 		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, translate(err))
