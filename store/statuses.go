@@ -266,6 +266,15 @@ type workloadStateRow struct {
 	statusRow
 }
 
+// targets are r's fields in the order WorkloadState selects them:
+// workloadColumns, the two cache versions, the overrides, statusColumns.
+func (r *workloadStateRow) targets() []any {
+	return []any{&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.workloadRow.Version, &r.CreatedAt, &r.workloadRow.UpdatedAt,
+		&r.CatalogVersion, &r.OwnersVersion, &r.Overrides,
+		&r.ControlID, &r.OwnerID, &r.Complete, &r.CompletedBy, &r.CompletedAt, &r.Note, &r.Evidence,
+		&r.NotApplicable, &r.NAReason, &r.statusRow.Version, &r.statusRow.UpdatedAt}
+}
+
 // WorkloadState loads one workload with its statuses and overrides in one
 // statement, plus one each when the cached catalog or owners list is out of
 // date. An unknown workload is an error wrapping srm.ErrNotFound.
@@ -287,7 +296,16 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		) o
 		LEFT JOIN statuses s ON s.workload_id = w.id
 		WHERE w.id = @id`, pgx.NamedArgs{"id": id})
-	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[workloadStateRow])
+	// One struct, scanned by column name once per statement rather than
+	// once per row (a workload has a row per status).
+	var (
+		r    workloadStateRow
+		recs []workloadStateRow
+	)
+	_, err := pgx.ForEachRow(rows, r.targets(), func() error {
+		recs = append(recs, r)
+		return nil
+	})
 	if err != nil {
 		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, translate(err))
 	}
