@@ -29,8 +29,16 @@ type QueueItem struct {
 	NotApplicable bool
 }
 
-// Counted reports whether the item counts towards progress.
-func (q QueueItem) Counted() bool { return q.Party.Counted() && !q.NotApplicable }
+// Assignment is the item as the engine's answer for its control, with the
+// parts of the status that the queue shows.
+func (q QueueItem) Assignment() Assignment {
+	return Assignment{Control: q.Control, Model: q.Model, Party: q.Party,
+		Status: Status{Complete: q.Complete, CompletedBy: q.CompletedBy, CompletedAt: q.CompletedAt, NotApplicable: q.NotApplicable}}
+}
+
+// Counted reports whether the item counts towards progress, by the rule of
+// Assignment.Counted.
+func (q QueueItem) Counted() bool { return q.Assignment().Counted() }
 
 // Sum adds up per-layer tallies into one.
 func Sum(layers []LayerProgress) Progress {

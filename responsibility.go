@@ -95,6 +95,20 @@ func (a Assignment) Counted() bool { return a.Party.Counted() && !a.Status.NotAp
 // Done reports whether the control counts and is complete.
 func (a Assignment) Done() bool { return a.Counted() && a.Status.Complete }
 
+// Progress is what a adds to a tally: 0/0, 0/1 or 1/1. The store keeps the
+// same two facts per control (counted, done), so what the database sums is
+// what these methods decide.
+func (a Assignment) Progress() Progress {
+	var p Progress
+	if a.Counted() {
+		p.Total = 1
+	}
+	if a.Done() {
+		p.Done = 1
+	}
+	return p
+}
+
 // Reason says in one sentence where the party came from.
 func (a Assignment) Reason() string {
 	cell := fmt.Sprintf("%s “%s” × %s says %s", a.Baseline, a.AreaLabel, a.Model.Label(), a.ChartParty.Label())
@@ -161,19 +175,8 @@ func (p Progress) Open() int { return p.Total - p.Done }
 func (p Progress) Plus(q Progress) Progress { return Progress{p.Done + q.Done, p.Total + q.Total} }
 
 // Tally applies the counting rule to as: completed / applicable controls
-// that are the customer's or shared.
-func Tally(as []Assignment) Progress {
-	var p Progress
-	for _, a := range as {
-		if a.Counted() {
-			p.Total++
-			if a.Status.Complete {
-				p.Done++
-			}
-		}
-	}
-	return p
-}
+// that are the customer's or shared. It is TallyByLayer summed.
+func Tally(as []Assignment) Progress { return Sum(TallyByLayer(as)) }
 
 // LayerProgress is the tally of one layer.
 type LayerProgress struct {
@@ -183,7 +186,8 @@ type LayerProgress struct {
 }
 
 // TallyByLayer tallies as per layer, in the order of Layers; every layer is
-// present even when it has no controls.
+// present even when it has no controls. It is the one loop that applies the
+// counting rule (Assignment.Counted and Done) to a list.
 func TallyByLayer(as []Assignment) []LayerProgress {
 	out := make([]LayerProgress, len(Layers))
 	for i, l := range Layers {
@@ -195,12 +199,7 @@ func TallyByLayer(as []Assignment) []LayerProgress {
 			continue
 		}
 		out[i].Controls++
-		if a.Counted() {
-			out[i].Progress.Total++
-			if a.Status.Complete {
-				out[i].Progress.Done++
-			}
-		}
+		out[i].Progress = out[i].Progress.Plus(a.Progress())
 	}
 	return out
 }

@@ -156,8 +156,8 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 		       (SELECT COALESCE(json_agg(a ORDER BY a.position, a.slug), '[]') FROM areas a),
 		       (SELECT COALESCE(json_agg(b ORDER BY b.position, b.id), '[]') FROM baselines b),
 		       (SELECT COALESCE(json_agg(r ORDER BY r.baseline_id, r.position, r.area), '[]') FROM baseline_rows r),
-		       (SELECT COALESCE(json_agg(c ORDER BY `+layerOrder+`, c.position, lower(c.title), c.id), '[]')
-		          FROM controls c)`).Scan(&version, &areasJ, &baselinesJ, &rowsJ, &ctrlJ)
+		       (SELECT COALESCE(json_agg(c ORDER BY array_position($1::text[], c.layer), c.position, lower(c.title), c.id), '[]')
+		          FROM controls c)`, layerNames()).Scan(&version, &areasJ, &baselinesJ, &rowsJ, &ctrlJ)
 	if err != nil {
 		return nil, fmt.Errorf("store: load catalog: %w", err)
 	}

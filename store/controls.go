@@ -22,6 +22,7 @@ type controlRow struct {
 	ProviderPart string `json:"provider_part"`
 	Builtin      bool   `json:"builtin"`
 	Version      int64  `json:"version"`
+	Moved        bool   `json:"-" db:"moved"` // UpdateControl: its layer or area changed
 }
 
 func (r controlRow) control() srm.Control {
@@ -30,9 +31,6 @@ func (r controlRow) control() srm.Control {
 }
 
 const controlColumns = `id, layer, area, title, description, customer_part, provider_part, builtin`
-
-// layerOrder sorts by the rings from the outside in.
-const layerOrder = `array_position(ARRAY['physical','identity','perimeter','network','compute','application','data'], layer)`
 
 // Controls returns the whole catalog, ordered by layer from the outside in,
 // built-in controls first in their catalog order, then custom ones by title.
@@ -57,14 +55,19 @@ func (s *Store) Control(ctx context.Context, id int64) (srm.Control, error) {
 	return srm.Control{}, fmt.Errorf("store: control %d: %w", id, srm.ErrNotFound)
 }
 
-// CreateControl adds a custom control to the catalog and sets c.ID. A title
-// already used in the same layer is an error wrapping srm.ErrConflict.
+// CreateControl adds a custom control to the catalog and sets c.ID, and
+// assesses it for every workload. A title already used in the same layer is
+// an error wrapping srm.ErrConflict.
 func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
-	err := s.queryRow(ctx, `
-		INSERT INTO controls (layer, area, title, description, customer_part, provider_part, builtin)
-		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, false FROM actor
-		RETURNING id, version`,
-		c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart).Scan(&c.ID, &c.Version)
+	err := s.changeCatalog(ctx, everyWorkload, func(tx pgx.Tx) ([]int64, error) {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO controls (layer, area, title, description, customer_part, provider_part, builtin)
+			VALUES (@layer, @area, @title, @description, @customer_part, @provider_part, false)
+			RETURNING id, version`,
+			pgx.NamedArgs{"layer": string(c.Layer), "area": string(c.Area), "title": c.Title, "description": c.Description,
+				"customer_part": c.CustomerPart, "provider_part": c.ProviderPart}).Scan(&c.ID, &c.Version)
+		return []int64{c.ID}, err
+	})
 	if err != nil {
 		return fmt.Errorf("store: create control %q: %w", c.Title, translate(err))
 	}
@@ -73,27 +76,54 @@ func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
 
 // UpdateControl changes a custom control if it is still at c.Version;
 // otherwise nothing changes, the error wraps srm.ErrStale and the control
-// returned is the one stored now. Built-in controls are not editable: the
-// error wraps srm.ErrNotFound for them and for unknown ids.
+// returned is the one stored now. Moving it to another layer or area
+// reassesses it for every workload. Built-in controls are not editable:
+// the error wraps srm.ErrNotFound for them and for unknown ids.
 func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, error) {
-	rows, _ := s.query(ctx, `
-		UPDATE controls SET layer = $2, area = $3, title = $4, description = $5,
-			customer_part = $6, provider_part = $7, version = version + 1
-		FROM actor
-		WHERE id = $1 AND NOT builtin AND version = $8
-		RETURNING `+prefixed("controls", controlColumns)+`, controls.version`,
-		c.ID, c.Layer, c.Area, c.Title, c.Description, c.CustomerPart, c.ProviderPart, c.Version)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[controlRow])
+	var saved *controlRow
+	// Words change no one's progress; a new layer or area does.
+	moves := func(tx pgx.Tx) (bool, error) {
+		var moved bool
+		err := tx.QueryRow(ctx, `SELECT (layer, area) IS DISTINCT FROM (@layer, @area) FROM controls WHERE id = @id`,
+			pgx.NamedArgs{"id": c.ID, "layer": string(c.Layer), "area": string(c.Area)}).Scan(&moved)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, nil
+		}
+		return moved, err
+	}
+	err := s.changeCatalog(ctx, moves, func(tx pgx.Tx) ([]int64, error) {
+		rows, _ := tx.Query(ctx, `
+			UPDATE controls c SET layer = @layer, area = @area, title = @title, description = @description,
+				customer_part = @customer_part, provider_part = @provider_part, version = c.version + 1
+			FROM (SELECT layer, area FROM controls WHERE id = @id) AS was
+			WHERE c.id = @id AND NOT c.builtin AND c.version = @version
+			RETURNING `+prefixed("c", controlColumns)+`, c.version, (was.layer, was.area) IS DISTINCT FROM (c.layer, c.area) AS moved`,
+			pgx.NamedArgs{"id": c.ID, "layer": string(c.Layer), "area": string(c.Area), "title": c.Title,
+				"description": c.Description, "customer_part": c.CustomerPart, "provider_part": c.ProviderPart,
+				"version": c.Version})
+		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByNameLax[controlRow])
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		saved = &r
+		if !r.Moved {
+			return nil, nil
+		}
+		return []int64{r.ID}, nil
+	})
 	switch {
-	case err == nil:
-		return r.control(), nil
-	case !errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
 		return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, translate(err))
+	case saved != nil:
+		return saved.control(), nil
 	}
 	// Not saved: someone saved it in between, or there is no such custom
 	// control. Read it as it is now.
-	rows, _ = s.db.Query(ctx, `SELECT `+controlColumns+`, version FROM controls WHERE id = $1 AND NOT builtin`, c.ID)
-	cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[controlRow])
+	rows, _ := s.db.Query(ctx, `SELECT `+controlColumns+`, version FROM controls WHERE id = $1 AND NOT builtin`, c.ID)
+	cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByNameLax[controlRow])
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return srm.Control{}, fmt.Errorf("store: update control %d: %w", c.ID, srm.ErrNotFound)
@@ -103,15 +133,63 @@ func (s *Store) UpdateControl(ctx context.Context, c srm.Control) (srm.Control, 
 	return cur.control(), fmt.Errorf("store: update control %d from version %d: %w", c.ID, c.Version, srm.ErrStale)
 }
 
-// DeleteControl removes a custom control with its statuses and overrides.
-// Built-in controls cannot be deleted: the error wraps srm.ErrNotFound.
+// DeleteControl removes a custom control with its statuses, overrides and
+// assignments. Built-in controls cannot be deleted: the error wraps
+// srm.ErrNotFound.
 func (s *Store) DeleteControl(ctx context.Context, id int64) error {
-	tag, err := s.exec(ctx, `DELETE FROM controls USING actor WHERE id = $1 AND NOT builtin`, id)
+	// The cascade takes the control's rows off every workload's summary:
+	// hold the workloads first, as every writer of assignments does.
+	err := s.changeCatalog(ctx, everyWorkload, func(tx pgx.Tx) ([]int64, error) {
+		tag, err := tx.Exec(ctx, `DELETE FROM controls WHERE id = $1 AND NOT builtin`, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = srm.ErrNotFound
+		}
+		return nil, err
+	})
 	if err != nil {
 		return fmt.Errorf("store: delete control %d: %w", id, translate(err))
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("store: delete control %d: %w", id, srm.ErrNotFound)
-	}
 	return nil
 }
+
+// changeCatalog runs write in a transaction that holds the catalog lock,
+// then assesses, for every workload, the controls whose ids write returns.
+// When moves says so, every workload row is held too, in id order, before
+// write (store/assess.go); write returns ids only then.
+func (s *Store) changeCatalog(ctx context.Context, moves func(tx pgx.Tx) (bool, error), write func(tx pgx.Tx) ([]int64, error)) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockCatalog(ctx, tx); err != nil {
+			return err
+		}
+		held, err := moves(tx)
+		if err != nil {
+			return err
+		}
+		if held {
+			if err := lockWorkloads(ctx, tx); err != nil {
+				return err
+			}
+		}
+		ids, err := write(tx)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		if !held {
+			return fmt.Errorf("assess controls %v: the workloads are not held", ids)
+		}
+		cat, err := New(tx).loadCatalog(ctx)
+		if err != nil {
+			return err
+		}
+		var only []srm.Control
+		for _, id := range ids {
+			if c, ok := cat.Control(id); ok {
+				only = append(only, c)
+			}
+		}
+		return reassess(ctx, tx, cat, nil, only, false)
+	})
+}
+
+// everyWorkload is the moves of a change that moves assignments whatever it is.
+func everyWorkload(pgx.Tx) (bool, error) { return true, nil }

@@ -114,31 +114,37 @@ func (s *Store) Queue(ctx context.Context, ownerID int64, page, perPage int) ([]
 	if page < 1 {
 		page = 1
 	}
-	rows, err := s.db.Query(ctx, `
-		WITH held AS (
-			SELECT s.workload_id, w.name, w.model, s.control_id,
-			       COALESCE(o.party, CASE w.model WHEN 'onprem' THEN r.onprem WHEN 'iaas' THEN r.iaas
-			                                      WHEN 'paas' THEN r.paas ELSE r.saas END) AS party,
-			       s.complete, s.completed_by, s.completed_at, s.not_applicable
-			FROM statuses s
-			JOIN workloads w ON w.id = s.workload_id
-			JOIN controls c ON c.id = s.control_id
-			JOIN baseline_rows r ON r.baseline_id = w.baseline_id AND r.area = c.area
-			LEFT JOIN overrides o ON o.workload_id = s.workload_id AND o.control_id = s.control_id
-			WHERE s.owner_id = $1
-		)
-		SELECT h.workload_id, h.name, h.model, `+prefixed("c", controlColumns)+`,
-		       h.party, h.complete, h.completed_by, h.completed_at, h.not_applicable,
-		       count(*) OVER () AS held,
-		       COALESCE(t.total, 0)::int, COALESCE(t.done, 0)::int
-		FROM held h
-		JOIN controls c ON c.id = h.control_id
-		LEFT JOIN owner_totals t ON t.owner_id = $1
-		ORDER BY CASE WHEN h.party = 'provider' OR h.not_applicable THEN 2 WHEN h.complete THEN 1 ELSE 0 END,
-		         lower(h.name), h.workload_id,
-		         array_position(ARRAY['physical','identity','perimeter','network','compute','application','data'], c.layer),
-		         c.position, c.id
-		LIMIT $2 OFFSET $3`, ownerID, perPage, (page-1)*perPage)
+	// Who carries each control, and whether it counts, is what the engine
+	// stored in assignments; the owner is the status's.
+	rows, _ := s.db.Query(ctx, `
+		SELECT s.workload_id, w.name AS workload_name, w.model, `+prefixed("c", controlColumns)+`, c.version,
+		       a.party, s.complete, s.completed_by, s.completed_at, s.not_applicable,
+		       count(*) OVER () AS held, COALESCE(t.total, 0)::int AS owner_total, COALESCE(t.done, 0)::int AS owner_done
+		FROM statuses s
+		JOIN assignments a ON a.workload_id = s.workload_id AND a.control_id = s.control_id
+		JOIN workloads w ON w.id = s.workload_id
+		JOIN controls c ON c.id = s.control_id
+		LEFT JOIN owner_totals t ON t.owner_id = s.owner_id
+		WHERE s.owner_id = @owner
+		ORDER BY NOT a.counted, a.done, lower(w.name), s.workload_id,
+		         array_position(@layers::text[], c.layer), c.position, c.id
+		LIMIT @limit OFFSET @offset`,
+		pgx.NamedArgs{"owner": ownerID, "layers": layerNames(), "limit": perPage, "offset": (page - 1) * perPage})
+	type queueRow struct {
+		WorkloadID   int64
+		WorkloadName string
+		Model        string
+		controlRow
+		Party         string
+		Complete      bool
+		CompletedBy   string
+		CompletedAt   *time.Time
+		NotApplicable bool
+		Held          int
+		OwnerTotal    int
+		OwnerDone     int
+	}
+	recs, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[queueRow])
 	if err != nil {
 		return nil, 0, srm.Progress{}, fmt.Errorf("store: queue of owner %d: %w", ownerID, err)
 	}
@@ -146,22 +152,15 @@ func (s *Store) Queue(ctx context.Context, ownerID int64, page, perPage int) ([]
 		held     int
 		progress srm.Progress
 	)
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (srm.QueueItem, error) {
-		var q srm.QueueItem
-		var c controlRow
-		var model, party string
-		var at *time.Time
-		err := row.Scan(&q.WorkloadID, &q.WorkloadName, &model,
-			&c.ID, &c.Layer, &c.Area, &c.Title, &c.Description, &c.CustomerPart, &c.ProviderPart, &c.Builtin,
-			&party, &q.Complete, &q.CompletedBy, &at, &q.NotApplicable, &held, &progress.Total, &progress.Done)
-		q.Model, q.Party, q.Control = srm.ServiceModel(model), srm.Party(party), c.control()
-		if at != nil {
-			q.CompletedAt = *at
+	out := make([]srm.QueueItem, len(recs))
+	for i, r := range recs {
+		held, progress = r.Held, srm.Progress{Done: r.OwnerDone, Total: r.OwnerTotal}
+		out[i] = srm.QueueItem{WorkloadID: r.WorkloadID, WorkloadName: r.WorkloadName, Model: srm.ServiceModel(r.Model),
+			Control: r.control(), Party: srm.Party(r.Party), Complete: r.Complete, CompletedBy: r.CompletedBy,
+			NotApplicable: r.NotApplicable}
+		if r.CompletedAt != nil {
+			out[i].CompletedAt = *r.CompletedAt
 		}
-		return q, err
-	})
-	if err != nil {
-		return nil, 0, srm.Progress{}, fmt.Errorf("store: queue of owner %d: %w", ownerID, err)
 	}
 	return out, held, progress, nil
 }

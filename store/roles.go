@@ -132,6 +132,16 @@ func CheckSchema(ctx context.Context, db DBTX) error {
 	case version > int64(latest):
 		return fmt.Errorf("store: the database schema is at migration %d, newer than this srm knows (%d): run a newer srm", version, latest)
 	}
+	// The engine's assignments are written by srm migrate after the
+	// migrations (assessIfNeeded): a migrate stopped in between left none.
+	var assessed bool
+	if err := db.QueryRow(ctx, `SELECT assessed FROM catalog_version`).Scan(&assessed); err != nil {
+		return fmt.Errorf("store: read the schema state: %w", err)
+	}
+	if !assessed {
+		return errors.New("store: the workloads have not been assessed since the last migration: run " +
+			"`srm migrate --app-role ROLE` as the owner of the schema first")
+	}
 	return nil
 }
 

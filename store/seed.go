@@ -26,9 +26,9 @@ var (
 
 // SeedSynthetic adds n realistic synthetic workloads of all four models,
 // with owners and a status on every control (about half complete), for load
-// tests and benchmarks. It writes with COPY in one transaction, with the
-// progress triggers paused and the summary recomputed once at the end, so
-// 10,000 workloads take seconds. seed makes the data repeatable.
+// tests and benchmarks. It writes with COPY in one transaction, then the
+// engine's assignments in batches (as a catalog change does), so 10,000
+// workloads take seconds. seed makes the data repeatable.
 func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStats, error) {
 	if n <= 0 {
 		return SeedStats{}, fmt.Errorf("store: seed: %d workloads: %w", n, srm.ErrInvalid)
@@ -36,6 +36,10 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 	rnd := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	var stats SeedStats
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Hold the catalog (store/assess.go) while the new workloads are assessed.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(catalogLock)); err != nil {
+			return fmt.Errorf("store: seed: %w", err)
+		}
 		cat, err := New(tx).loadCatalog(ctx)
 		if err != nil {
 			return err
@@ -44,8 +48,6 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 			return fmt.Errorf("store: seed: the catalog is empty; run the migrations first")
 		}
 		for _, stmt := range []string{
-			`ALTER TABLE statuses DISABLE TRIGGER statuses_progress`,
-			`ALTER TABLE workloads DISABLE TRIGGER workloads_progress`,
 			// One audit row records the whole load (below), not one per row.
 			`ALTER TABLE statuses DISABLE TRIGGER audit_statuses`,
 			`ALTER TABLE workloads DISABLE TRIGGER audit_workloads`,
@@ -131,14 +133,17 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 			return fmt.Errorf("store: seed: %w", err)
 		}
 
+		// The engine's assignments of the new workloads, and with them the
+		// summaries, in batches.
+		if err := reassess(ctx, tx, cat, ids, nil, true); err != nil {
+			return fmt.Errorf("store: seed: %w", err)
+		}
 		for _, stmt := range []string{
-			`ALTER TABLE statuses ENABLE TRIGGER statuses_progress`,
-			`ALTER TABLE workloads ENABLE TRIGGER workloads_progress`,
 			`ALTER TABLE statuses ENABLE TRIGGER audit_statuses`,
 			`ALTER TABLE workloads ENABLE TRIGGER audit_workloads`,
 			`ALTER TABLE owners ENABLE TRIGGER audit_owners`,
-			`SELECT refresh_progress(NULL)`,
 			`ANALYZE workloads`, `ANALYZE audit`, `ANALYZE statuses`, `ANALYZE layer_progress`, `ANALYZE owners`,
+			`ANALYZE assignments`,
 		} {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("store: seed: %s: %w", stmt, err)

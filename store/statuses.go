@@ -15,37 +15,56 @@ import (
 	"github.com/srmhq/srm"
 )
 
+// statusRow is a statuses row as the store reads it, by column name (see
+// statusColumns). A workload's controls without a status read as zero.
+type statusRow struct {
+	ControlID     int64              `db:"control_id"`
+	OwnerID       int64              `db:"owner_id"`
+	Complete      bool               `db:"complete"`
+	CompletedBy   string             `db:"completed_by"`
+	CompletedAt   pgtype.Timestamptz `db:"completed_at"`
+	Note          string             `db:"note"`
+	Evidence      string             `db:"evidence"`
+	NotApplicable bool               `db:"not_applicable"`
+	NAReason      string             `db:"na_reason"`
+	Version       int64              `db:"status_version"`
+	UpdatedAt     time.Time          `db:"status_updated_at"`
+}
+
+// statusColumns selects a statusRow from the statuses row named s, which
+// may be missing (a LEFT JOIN).
+const statusColumns = `COALESCE(s.control_id, 0) AS control_id, COALESCE(s.owner_id, 0) AS owner_id,
+	COALESCE(s.complete, false) AS complete, COALESCE(s.completed_by, '') AS completed_by, s.completed_at,
+	COALESCE(s.note, '') AS note, COALESCE(s.evidence, '') AS evidence,
+	COALESCE(s.not_applicable, false) AS not_applicable, COALESCE(s.na_reason, '') AS na_reason,
+	COALESCE(s.version, 0) AS status_version, COALESCE(s.updated_at, now()) AS status_updated_at`
+
+// status is r as an srm.Status with the owner named name.
+func (r statusRow) status(name string) srm.Status {
+	st := srm.Status{OwnerID: r.OwnerID, OwnerName: name, Complete: r.Complete, CompletedBy: r.CompletedBy,
+		Note: r.Note, Evidence: r.Evidence, NotApplicable: r.NotApplicable, NAReason: r.NAReason,
+		Version: r.Version, UpdatedAt: r.UpdatedAt}
+	if r.CompletedAt.Valid {
+		st.CompletedAt = r.CompletedAt.Time
+	}
+	if st.OwnerID == 0 {
+		st.OwnerName = ""
+	}
+	return st
+}
+
 // Statuses returns the customer's work on every control of a workload that
-// has any, keyed by control id.
+// has any, keyed by control id: WorkloadState's statuses. An unknown
+// workload has none.
 func (s *Store) Statuses(ctx context.Context, workloadID int64) (map[int64]srm.Status, error) {
-	rows, err := s.db.Query(ctx, `
-		SELECT s.control_id, COALESCE(s.owner_id, 0), COALESCE(o.name, ''), s.complete, s.completed_by,
-		       s.completed_at, s.note, s.evidence, s.not_applicable, s.na_reason, s.version, s.updated_at
-		FROM statuses s
-		LEFT JOIN owners o ON o.id = s.owner_id
-		WHERE s.workload_id = $1`, workloadID)
-	if err != nil {
-		return nil, fmt.Errorf("store: statuses of workload %d: %w", workloadID, err)
+	ws, err := s.WorkloadState(ctx, workloadID)
+	if errors.Is(err, srm.ErrNotFound) {
+		return map[int64]srm.Status{}, nil
 	}
-	out := map[int64]srm.Status{}
-	var (
-		cid int64
-		st  srm.Status
-		at  *time.Time
-	)
-	_, err = pgx.ForEachRow(rows, []any{&cid, &st.OwnerID, &st.OwnerName, &st.Complete, &st.CompletedBy,
-		&at, &st.Note, &st.Evidence, &st.NotApplicable, &st.NAReason, &st.Version, &st.UpdatedAt}, func() error {
-		st.CompletedAt = time.Time{}
-		if at != nil {
-			st.CompletedAt = *at
-		}
-		out[cid] = st
-		return nil
-	})
 	if err != nil {
-		return nil, fmt.Errorf("store: statuses of workload %d: %w", workloadID, err)
+		return nil, err
 	}
-	return out, nil
+	return ws.Statuses, nil
 }
 
 // ErrNoSuchOwner is returned when a status names an owner that does not
@@ -53,12 +72,128 @@ func (s *Store) Statuses(ctx context.Context, workloadID int64) (map[int64]srm.S
 var ErrNoSuchOwner = fmt.Errorf("owner: %w", srm.ErrNotFound)
 
 // SaveStatus records the customer's work on one control of one workload,
-// whatever its version: for loading data, not for people's edits. See
-// RecordStatus.
+// whatever its version: for loading data, not for people's edits. It is
+// RecordStatus from the version stored now, tried again when someone saves
+// in between.
 func (s *Store) SaveStatus(ctx context.Context, workloadID, controlID int64, st srm.Status) error {
-	_, err := s.recordStatus(ctx, workloadID, controlID, st, srm.Owner{}, false)
-	return err
+	st.Version = 0 // right for a first status; otherwise the refusal says the version
+	for range 5 {
+		cur, err := s.RecordStatus(ctx, workloadID, controlID, st, srm.Owner{})
+		if !errors.Is(err, srm.ErrStale) {
+			return err
+		}
+		st.Version = cur.Version // 0 when there is no status (any more)
+	}
+	return fmt.Errorf("store: save status of control %d, workload %d: changed by others five times in a row: %w",
+		controlID, workloadID, srm.ErrStale)
 }
+
+// savedStatusRow is what the status save returns: the status as stored,
+// its owner's name, whether this save stored it, and the owner it created
+// when it did not (to take back).
+type savedStatusRow struct {
+	Stored       bool   `db:"stored"`
+	CreatedOwner int64  `db:"created_owner"`
+	OwnerName    string `db:"owner_name"`
+	statusRow
+}
+
+// saveStatusSQL saves a status in one statement, so that a save costs one
+// round trip. In order:
+//
+//  1. Lock the workload row, as every writer of its assignments does first
+//     (store/assess.go), then the status row: a save queues behind anyone
+//     saving the same status.
+//  2. Go on only if the stored version is still @version (0: no status).
+//  3. The owner: by name (found ignoring case, else created), or by id.
+//  4. Upsert the status. Ticking complete stamps the owner's name and the
+//     time; the stamp stays while it remains ticked. ON CONFLICT checks the
+//     version again, on the row as it is after any wait.
+//  5. Write the engine's answer to the assignment: counted and done for the
+//     party the control has when the row is written (@parties, @counted and
+//     @done are outcomes(status), computed in Go).
+//
+// A refused save returns stored = false and no status: the caller reads
+// the row as it is now in a second statement, whose snapshot includes
+// whoever it waited for.
+const saveStatusSQL = `
+WITH actor AS MATERIALIZED (SELECT set_config('srm.actor', @actor, true) AS who),
+workload AS MATERIALIZED (
+	SELECT w.id FROM workloads w, actor WHERE w.id = @workload::bigint FOR NO KEY UPDATE OF w
+),
+current AS MATERIALIZED (
+	SELECT s.version FROM statuses s
+	WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint AND (SELECT count(*) FROM workload) >= 0
+	FOR UPDATE
+),
+go_on AS MATERIALIZED (SELECT 1 AS yes WHERE COALESCE((SELECT version FROM current), 0) = @version::bigint),
+named AS MATERIALIZED (
+	SELECT o.id, o.name FROM owners o WHERE @owner_name::text IS NOT NULL AND lower(o.name) = lower(@owner_name::text)
+),
+created AS (
+	INSERT INTO owners AS o (name, kind)
+	SELECT @owner_name::text, @owner_kind::text FROM go_on
+	WHERE @owner_name::text IS NOT NULL AND NOT EXISTS (SELECT FROM named)
+	ON CONFLICT (lower(name)) DO UPDATE SET name = o.name -- added by someone else a moment ago: use theirs
+	RETURNING o.id, o.name, o.xmax = 0 AS inserted        -- xmax is 0 on a row this statement inserted
+),
+owner AS (
+	SELECT COALESCE((SELECT id FROM named), (SELECT id FROM created), @owner::bigint) AS id,
+	       COALESCE((SELECT name FROM named), (SELECT name FROM created),
+	                (SELECT o.name FROM owners o WHERE o.id = @owner::bigint), '') AS name
+),
+saved AS (
+	INSERT INTO statuses AS s (workload_id, control_id, owner_id, complete, completed_by, completed_at,
+	                           note, evidence, not_applicable, na_reason)
+	SELECT @workload::bigint, @control::bigint, owner.id, @complete::boolean,
+	       CASE WHEN @complete::boolean THEN owner.name ELSE '' END, CASE WHEN @complete::boolean THEN now() END,
+	       @note::text, @evidence::text, @not_applicable::boolean, @na_reason::text
+	FROM go_on, owner
+	ON CONFLICT (workload_id, control_id) DO UPDATE SET
+		owner_id       = EXCLUDED.owner_id,
+		complete       = EXCLUDED.complete,
+		completed_by   = CASE WHEN NOT EXCLUDED.complete THEN '' WHEN s.complete THEN s.completed_by
+		                      ELSE EXCLUDED.completed_by END,
+		completed_at   = CASE WHEN NOT EXCLUDED.complete THEN NULL WHEN s.complete THEN s.completed_at
+		                      ELSE EXCLUDED.completed_at END,
+		note           = EXCLUDED.note,
+		evidence       = EXCLUDED.evidence,
+		not_applicable = EXCLUDED.not_applicable,
+		na_reason      = EXCLUDED.na_reason,
+		version        = s.version + 1,
+		updated_at     = now()
+	WHERE s.version = @version::bigint
+	RETURNING s.*
+),
+assigned AS (
+	UPDATE assignments a SET
+		owner_id = saved.owner_id,
+		counted  = (SELECT e.counted FROM unnest(@parties::text[], @counted::boolean[]) AS e (party, counted)
+		            WHERE e.party = a.party),
+		done     = (SELECT e.done FROM unnest(@parties::text[], @done::boolean[]) AS e (party, done)
+		            WHERE e.party = a.party)
+	FROM saved
+	WHERE a.workload_id = saved.workload_id AND a.control_id = saved.control_id
+	RETURNING a.control_id
+)
+SELECT s.workload_id IS NOT NULL AS stored,
+       COALESCE((SELECT id FROM created WHERE inserted), 0) AS created_owner,
+       CASE WHEN s.owner_id IS NULL THEN '' ELSE (SELECT name FROM owner) END AS owner_name,
+       ` + statusColumns + `
+FROM (SELECT) AS one LEFT JOIN saved s ON true`
+
+// currentStatusSQL reads a status as it is now, after a refused save, and
+// takes back the owner that save created (@created_owner, 0 for none)
+// unless someone has given it a control meanwhile.
+const currentStatusSQL = `
+WITH actor AS MATERIALIZED (SELECT set_config('srm.actor', @actor, true) AS who),
+taken_back AS (
+	DELETE FROM owners o USING actor
+	WHERE o.id = @created_owner::bigint AND NOT EXISTS (SELECT FROM statuses s WHERE s.owner_id = o.id)
+)
+SELECT false AS stored, 0::bigint AS created_owner, COALESCE(o.name, '') AS owner_name, ` + statusColumns + `
+FROM statuses s LEFT JOIN owners o ON o.id = s.owner_id
+WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint`
 
 // RecordStatus records the customer's work on one control of one workload
 // in one statement and returns it as saved. When newOwner has a name, that
@@ -66,44 +201,26 @@ func (s *Store) SaveStatus(ctx context.Context, workloadID, controlID int64, st 
 // complete stamps who (the owner at that moment) and when; the stamp stays
 // while it remains ticked and is cleared when it is unticked. The save is
 // conditional on st.Version (0: there is no status yet): when someone saved
-// in between, nothing changes, the error wraps srm.ErrStale and the status
-// returned is the one stored now, so the caller can show it. An unknown
-// owner is ErrNoSuchOwner; an unknown workload or control an error wrapping
-// srm.ErrNotFound.
+// in between, nothing changes (an owner it named is not created), the error
+// wraps srm.ErrStale and the status returned is the one stored now, so the
+// caller can show it. An unknown owner is ErrNoSuchOwner; an unknown
+// workload or control an error wrapping srm.ErrNotFound.
 func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner) (srm.Status, error) {
-	return s.recordStatus(ctx, workloadID, controlID, st, newOwner, true)
-}
-
-func (s *Store) recordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner, conditional bool) (srm.Status, error) {
-	var owner *int64
+	args := pgx.NamedArgs{
+		"actor": actorJSON(ctx), "workload": workloadID, "control": controlID, "version": st.Version,
+		"owner": nil, "owner_name": nil, "owner_kind": nil,
+		"complete": st.Complete, "note": st.Note, "evidence": st.Evidence,
+		"not_applicable": st.NotApplicable, "na_reason": st.NAReason,
+	}
 	if st.OwnerID > 0 {
-		owner = &st.OwnerID
+		args["owner"] = st.OwnerID
 	}
-	var newName, newKind *string
-	if newOwner.Name != "" {
-		name, kind := strings.TrimSpace(newOwner.Name), string(newOwner.Kind)
-		newName, newKind = &name, &kind
+	if name := strings.TrimSpace(newOwner.Name); name != "" {
+		args["owner_name"], args["owner_kind"] = name, string(newOwner.Kind)
 	}
-	var (
-		out    srm.Status
-		at     *time.Time
-		stored bool
-	)
-	// record_status (migration 000004) does the whole save in one round
-	// trip: the version check, the owner, the upsert, and on a refusal the
-	// row as the winner left it.
-	err := s.db.QueryRow(ctx, `
-		SELECT stored, owner_id, owner_name, complete, completed_by, completed_at, note, evidence,
-		       not_applicable, na_reason, version, updated_at
-		FROM record_status($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		actorJSON(ctx), workloadID, controlID, owner, newName, newKind, st.Complete, st.Note, st.Evidence, st.NotApplicable, st.NAReason,
-		st.Version, conditional,
-	).Scan(&stored, &out.OwnerID, &out.OwnerName, &out.Complete, &out.CompletedBy, &at, &out.Note, &out.Evidence,
-		&out.NotApplicable, &out.NAReason, &out.Version, &out.UpdatedAt)
-	if errors.Is(err, pgx.ErrNoRows) { // not saved, and no row to show: it went away meanwhile
-		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
-			controlID, workloadID, st.Version, srm.ErrStale)
-	}
+	args["parties"], args["counted"], args["done"] = outcomes(st)
+	rows, _ := s.db.Query(ctx, saveStatusSQL, args)
+	saved, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == foreignKeyViolation && pe.ConstraintName == "statuses_owner_id_fkey" {
@@ -111,17 +228,21 @@ func (s *Store) recordStatus(ctx context.Context, workloadID, controlID int64, s
 		}
 		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, translate(err))
 	}
-	if at != nil {
-		out.CompletedAt = *at
+	if saved.Stored {
+		return saved.status(saved.OwnerName), nil
 	}
-	if out.OwnerID == 0 {
-		out.OwnerName = ""
+	stale := fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
+		controlID, workloadID, st.Version, srm.ErrStale)
+	rows, _ = s.db.Query(ctx, currentStatusSQL, pgx.NamedArgs{"actor": actorJSON(ctx), "workload": workloadID,
+		"control": controlID, "created_owner": saved.CreatedOwner})
+	cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+	switch {
+	case errors.Is(err, pgx.ErrNoRows): // not saved, and no row to show: it went away meanwhile
+		return srm.Status{}, stale
+	case err != nil:
+		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, translate(err))
 	}
-	if !stored {
-		return out, fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
-			controlID, workloadID, st.Version, srm.ErrStale)
-	}
-	return out, nil
+	return cur.status(cur.OwnerName), stale
 }
 
 // WorkloadState is everything the workload page needs from the database:
@@ -135,6 +256,25 @@ type WorkloadState struct {
 	Overrides map[int64]srm.Override
 }
 
+// workloadStateRow is one row of WorkloadState's statement: the workload,
+// the cache versions and the overrides, with one status.
+type workloadStateRow struct {
+	workloadRow
+	CatalogVersion int64  `db:"catalog_version"`
+	OwnersVersion  int64  `db:"owners_version"`
+	Overrides      []byte `db:"overrides"`
+	statusRow
+}
+
+// targets are r's fields in the order WorkloadState selects them:
+// workloadColumns, the two cache versions, the overrides, statusColumns.
+func (r *workloadStateRow) targets() []any {
+	return []any{&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.workloadRow.Version, &r.CreatedAt, &r.workloadRow.UpdatedAt,
+		&r.CatalogVersion, &r.OwnersVersion, &r.Overrides,
+		&r.ControlID, &r.OwnerID, &r.Complete, &r.CompletedBy, &r.CompletedAt, &r.Note, &r.Evidence,
+		&r.NotApplicable, &r.NAReason, &r.statusRow.Version, &r.statusRow.UpdatedAt}
+}
+
 // WorkloadState loads one workload with its statuses and overrides in one
 // statement, plus one each when the cached catalog or owners list is out of
 // date. An unknown workload is an error wrapping srm.ErrNotFound.
@@ -143,13 +283,11 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 	// and the overrides (as JSON, usually NULL); a workload without
 	// statuses gives one row whose control is 0. Owners' names come from
 	// the cached owners list, which the row's owners_version keeps current.
-	rows, err := s.db.Query(ctx, `
+	rows, _ := s.db.Query(ctx, `
 		SELECT `+prefixed("w", workloadColumns)+`,
-		       (SELECT version FROM catalog_version), (SELECT owners_version FROM catalog_version), o.overrides,
-		       COALESCE(s.control_id, 0), COALESCE(s.owner_id, 0), COALESCE(s.complete, false),
-		       COALESCE(s.completed_by, ''), s.completed_at, COALESCE(s.note, ''), COALESCE(s.evidence, ''),
-		       COALESCE(s.not_applicable, false), COALESCE(s.na_reason, ''), COALESCE(s.version, 0),
-		       COALESCE(s.updated_at, now())
+		       (SELECT version FROM catalog_version) AS catalog_version,
+		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
+		       `+statusColumns+`
 		FROM workloads w
 		CROSS JOIN LATERAL (
 			SELECT json_agg(json_build_object('control_id', control_id, 'party', party, 'reason', reason,
@@ -157,58 +295,38 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 			FROM overrides WHERE workload_id = w.id
 		) o
 		LEFT JOIN statuses s ON s.workload_id = w.id
-		WHERE w.id = $1`, id)
-	if err != nil {
-		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, translate(err))
-	}
+		WHERE w.id = @id`, pgx.NamedArgs{"id": id})
+	// One struct, scanned by column name once per statement rather than
+	// once per row (a workload has a row per status).
 	var (
-		r             workloadRow
-		version       int64
-		ownersVersion int64
-		overrides     []byte
-		cid           int64
-		st            srm.Status
-		at            pgtype.Timestamptz
-		found         bool
+		r    workloadStateRow
+		recs []workloadStateRow
 	)
-	ws := WorkloadState{Statuses: make(map[int64]srm.Status, 32)}
-	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.Version,
-		&r.CreatedAt, &r.UpdatedAt, &version, &ownersVersion, &overrides,
-		&cid, &st.OwnerID, &st.Complete, &st.CompletedBy, &at, &st.Note, &st.Evidence, &st.NotApplicable,
-		&st.NAReason, &st.Version, &st.UpdatedAt}, func() error {
-		found = true
-		if cid == 0 {
-			return nil
-		}
-		st.CompletedAt = time.Time{}
-		if at.Valid {
-			st.CompletedAt = at.Time
-		}
-		ws.Statuses[cid] = st
+	_, err := pgx.ForEachRow(rows, r.targets(), func() error {
+		recs = append(recs, r)
 		return nil
 	})
 	if err != nil {
 		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, translate(err))
 	}
-	if !found {
+	if len(recs) == 0 {
 		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
 	}
-	ws.Workload = r.workload()
-	if ws.Overrides, err = decodeOverrides(id, overrides); err != nil {
-		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
-	}
-	owners, err := s.ownersAt(ctx, ownersVersion)
+	first := recs[0]
+	owners, err := s.ownersAt(ctx, first.OwnersVersion)
 	if err != nil {
 		return WorkloadState{}, err
 	}
-	ws.Owners = owners.owners
-	for cid, st := range ws.Statuses {
-		if st.OwnerID != 0 {
-			st.OwnerName = owners.names[st.OwnerID]
-			ws.Statuses[cid] = st
+	ws := WorkloadState{Workload: first.workload(), Owners: owners.owners, Statuses: make(map[int64]srm.Status, len(recs))}
+	for _, r := range recs {
+		if r.ControlID != 0 {
+			ws.Statuses[r.ControlID] = r.status(owners.names[r.OwnerID])
 		}
 	}
-	if ws.Catalog, err = s.catalogAt(ctx, version); err != nil {
+	if ws.Overrides, err = decodeOverrides(id, first.Overrides); err != nil {
+		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
+	}
+	if ws.Catalog, err = s.catalogAt(ctx, first.CatalogVersion); err != nil {
 		return WorkloadState{}, err
 	}
 	return ws, nil
@@ -261,30 +379,30 @@ func (s *Store) Overrides(ctx context.Context, workloadID int64) (map[int64]srm.
 }
 
 // SetOverride records the override of one control of one workload, or
-// replaces it. It is conditional on o.Version (0: there is no override
-// yet); when someone saved in between the error wraps srm.ErrStale. Unknown
-// ids are an error wrapping srm.ErrNotFound.
+// replaces it, and reassesses that control. It is conditional on o.Version
+// (0: there is no override yet); when someone saved in between the error
+// wraps srm.ErrStale. Unknown ids are an error wrapping srm.ErrNotFound.
 func (s *Store) SetOverride(ctx context.Context, o srm.Override) error {
-	var tag pgconn.CommandTag
-	var err error
-	if o.Version == 0 {
-		tag, err = s.exec(ctx, `
-			INSERT INTO overrides (workload_id, control_id, party, reason)
-			SELECT $1::bigint, $2::bigint, $3::text, $4::text FROM actor
-			ON CONFLICT (workload_id, control_id) DO NOTHING`,
-			o.WorkloadID, o.ControlID, o.Party, o.Reason)
-	} else {
-		tag, err = s.exec(ctx, `
-			UPDATE overrides SET party = $3, reason = $4, created_at = now(), version = version + 1
-			FROM actor
-			WHERE workload_id = $1 AND control_id = $2 AND version = $5`,
-			o.WorkloadID, o.ControlID, o.Party, o.Reason, o.Version)
-	}
-	if err != nil {
-		return fmt.Errorf("store: override control %d of workload %d: %w", o.ControlID, o.WorkloadID, translate(err))
-	}
-	if tag.RowsAffected() == 0 {
+	err := s.changeOverride(ctx, o.WorkloadID, o.ControlID, func(tx pgx.Tx) (bool, error) {
+		args := pgx.NamedArgs{"workload": o.WorkloadID, "control": o.ControlID, "party": string(o.Party),
+			"reason": o.Reason, "version": o.Version}
+		sql := `
+			UPDATE overrides SET party = @party, reason = @reason, created_at = now(), version = version + 1
+			WHERE workload_id = @workload AND control_id = @control AND version = @version`
+		if o.Version == 0 {
+			sql = `
+				INSERT INTO overrides (workload_id, control_id, party, reason)
+				VALUES (@workload, @control, @party, @reason)
+				ON CONFLICT (workload_id, control_id) DO NOTHING`
+		}
+		tag, err := tx.Exec(ctx, sql, args)
+		return tag.RowsAffected() > 0, err
+	})
+	switch {
+	case errors.Is(err, errUnchanged):
 		return fmt.Errorf("store: override control %d of workload %d from version %d: %w", o.ControlID, o.WorkloadID, o.Version, srm.ErrStale)
+	case err != nil:
+		return fmt.Errorf("store: override control %d of workload %d: %w", o.ControlID, o.WorkloadID, translate(err))
 	}
 	return nil
 }
@@ -292,11 +410,44 @@ func (s *Store) SetOverride(ctx context.Context, o srm.Override) error {
 // DeleteOverride returns one control of one workload to its baseline. There
 // being no override is not an error.
 func (s *Store) DeleteOverride(ctx context.Context, workloadID, controlID int64) error {
-	_, err := s.exec(ctx, `DELETE FROM overrides USING actor WHERE workload_id = $1 AND control_id = $2`, workloadID, controlID)
-	if err != nil {
-		return fmt.Errorf("store: clear override of control %d, workload %d: %w", controlID, workloadID, err)
+	err := s.changeOverride(ctx, workloadID, controlID, func(tx pgx.Tx) (bool, error) {
+		tag, err := tx.Exec(ctx, `DELETE FROM overrides WHERE workload_id = @workload AND control_id = @control`,
+			pgx.NamedArgs{"workload": workloadID, "control": controlID})
+		return tag.RowsAffected() > 0, err
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		return fmt.Errorf("store: clear override of control %d, workload %d: %w", controlID, workloadID, translate(err))
 	}
 	return nil
+}
+
+// errUnchanged is what changeOverride returns when write changed nothing.
+var errUnchanged = errors.New("unchanged")
+
+// changeOverride runs write in a transaction that holds the catalog and the
+// workload's row, then reassesses the control when write changed a row.
+func (s *Store) changeOverride(ctx context.Context, workloadID, controlID int64, write func(tx pgx.Tx) (bool, error)) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		cat, err := s.holdCatalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM workloads WHERE id = $1 FOR NO KEY UPDATE`, workloadID); err != nil {
+			return err
+		}
+		changed, err := write(tx)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return errUnchanged
+		}
+		c, ok := cat.Control(controlID)
+		if !ok {
+			return fmt.Errorf("control %d: %w", controlID, srm.ErrNotFound)
+		}
+		return reassess(ctx, tx, cat, []int64{workloadID}, []srm.Control{c}, false)
+	})
 }
 
 // PortfolioProgress returns the progress of every workload together, per
@@ -305,9 +456,9 @@ func (s *Store) DeleteOverride(ctx context.Context, workloadID, controlID int64)
 func (s *Store) PortfolioProgress(ctx context.Context) ([]srm.LayerProgress, int, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT layer, sum(controls)::int, sum(total)::int, sum(done)::int,
-		       (SELECT sum(workloads) FROM portfolio_shards WHERE layer = 'physical')::int
+		       (SELECT sum(workloads) FROM portfolio_shards WHERE layer = $1)::int
 		FROM portfolio_shards
-		GROUP BY layer`)
+		GROUP BY layer`, countedLayer)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: portfolio progress: %w", err)
 	}

@@ -67,6 +67,25 @@ func Migrate(pool *pgxpool.Pool) error {
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return migrateError(pool, "up", err)
 	}
+	return assessIfNeeded(pool)
+}
+
+// assessIfNeeded writes the engine's assignments of every workload when a
+// migration has asked for it by clearing catalog_version.assessed (000011
+// does, as would one that changes baseline rows): the database holds the
+// engine's answers, and only srm can compute them.
+func assessIfNeeded(pool *pgxpool.Pool) error {
+	ctx := context.Background()
+	var assessed bool
+	if err := pool.QueryRow(ctx, `SELECT assessed FROM catalog_version`).Scan(&assessed); err != nil {
+		return fmt.Errorf("store: migrate up: %w", err)
+	}
+	if assessed {
+		return nil
+	}
+	if err := New(pool).Reassess(WithActor(ctx, Actor{Name: "srm migrate"})); err != nil {
+		return fmt.Errorf("store: migrate up: assess every workload: %w", err)
+	}
 	return nil
 }
 

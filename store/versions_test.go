@@ -488,3 +488,52 @@ func TestStaleSaveThatWaitedForTheWinnerGetsTheWinners(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentFirstSavesNamingNewOwners: many people save the first
+// status of one control at once, each naming a new owner. One save is
+// applied; every refused one leaves no owner behind, though it may have
+// created its owner before it found the winner's status.
+func TestConcurrentFirstSavesNamingNewOwners(t *testing.T) {
+	t.Parallel()
+	const n = 12
+	st := open(t)
+	chart := baselineBySlug(t, st, "azure-chart")
+	w := createWorkload(t, st, "Depot servers", srm.IaaS, chart.ID)
+	ctl := titled(t, catalogOf(t, st), "Patching of systems")
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = st.RecordStatus(t.Context(), w.ID, ctl.ID, srm.Status{Complete: true},
+				srm.Owner{Name: fmt.Sprintf("Owner %d", i), Kind: srm.Team})
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner < 0:
+			winner = i
+		case err == nil:
+			t.Errorf("savers %d and %d were both applied", winner, i)
+		case !errors.Is(err, srm.ErrStale):
+			t.Errorf("saver %d: error %v, want ErrStale", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no save was applied")
+	}
+	owners, err := st.Owners(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(owners) != 1 || owners[0].Name != fmt.Sprintf("Owner %d", winner) {
+		t.Errorf("owners after the race = %+v, want only the winner's, Owner %d", owners, winner)
+	}
+	if got := statusesOf(t, st, w.ID)[ctl.ID]; got.OwnerName != fmt.Sprintf("Owner %d", winner) || got.CompletedBy != got.OwnerName {
+		t.Errorf("stored status = %+v, want the winner's owner, stamped", got)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -42,15 +43,27 @@ func (s *Store) Workload(ctx context.Context, id int64) (srm.Workload, error) {
 	return r.workload(), nil
 }
 
-// CreateWorkload registers w and sets its ID, Version and times. A name
-// already taken (ignoring case) is an error wrapping srm.ErrConflict; an
-// unknown baseline one wrapping srm.ErrNotFound.
+// CreateWorkload registers w and sets its ID, Version and times, with the
+// engine's assignment of every control. A name already taken (ignoring
+// case) is an error wrapping srm.ErrConflict; an unknown baseline one
+// wrapping srm.ErrNotFound.
 func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
-	err := s.queryRow(ctx, `
-		INSERT INTO workloads (name, description, model, baseline_id)
-		SELECT $1::text, $2::text, $3::text, $4::bigint FROM actor
-		RETURNING id, version, created_at, updated_at`,
-		w.Name, w.Description, w.Model, w.BaselineID).Scan(&w.ID, &w.Version, &w.CreatedAt, &w.UpdatedAt)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cat, err := s.holdCatalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO workloads (name, description, model, baseline_id)
+			VALUES (@name, @description, @model, @baseline)
+			RETURNING id, version, created_at, updated_at`,
+			pgx.NamedArgs{"name": w.Name, "description": w.Description, "model": string(w.Model), "baseline": w.BaselineID},
+		).Scan(&w.ID, &w.Version, &w.CreatedAt, &w.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		return reassess(ctx, tx, cat, []int64{w.ID}, nil, true)
+	})
 	if err != nil {
 		return fmt.Errorf("store: create workload %q: %w", w.Name, translate(err))
 	}
@@ -62,19 +75,42 @@ func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
 // (someone saved it in between) and the workload returned is the one stored
 // now. Statuses are never touched, so the work on controls that stay
 // the customer's is kept, and the work on controls that moved to the
-// provider is there again if they move back. A name taken by another
+// provider is there again if they move back. A new model or baseline
+// reassesses every control of the workload. A name taken by another
 // workload is an error wrapping srm.ErrConflict.
 func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) (srm.Workload, error) {
-	tag, err := s.exec(ctx, `
-		UPDATE workloads SET name = $2, description = $3, model = $4, baseline_id = $5,
-			version = version + 1, updated_at = now()
-		FROM actor
-		WHERE id = $1 AND version = $6`,
-		w.ID, w.Name, w.Description, w.Model, w.BaselineID, w.Version)
+	var saved bool
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cat, err := s.holdCatalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var moved bool
+		err = tx.QueryRow(ctx, `
+			UPDATE workloads w SET name = @name, description = @description, model = @model, baseline_id = @baseline,
+				version = w.version + 1, updated_at = now()
+			FROM (SELECT model, baseline_id FROM workloads WHERE id = @id) AS was
+			WHERE w.id = @id AND w.version = @version
+			RETURNING (was.model, was.baseline_id) IS DISTINCT FROM (w.model, w.baseline_id)`,
+			pgx.NamedArgs{"id": w.ID, "name": w.Name, "description": w.Description, "model": string(w.Model),
+				"baseline": w.BaselineID, "version": w.Version},
+		).Scan(&moved)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // stale, or gone: read below
+		}
+		if err != nil {
+			return err
+		}
+		saved = true
+		if !moved {
+			return nil
+		}
+		return reassess(ctx, tx, cat, []int64{w.ID}, nil, false)
+	})
 	if err != nil {
 		return srm.Workload{}, fmt.Errorf("store: update workload %d: %w", w.ID, translate(err))
 	}
-	if tag.RowsAffected() == 0 {
+	if !saved {
 		cur, err := s.Workload(ctx, w.ID)
 		if err != nil {
 			return srm.Workload{}, err
@@ -196,14 +232,14 @@ func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadPage, e
 	// One statement: the count (from the summary's shards: 64 small rows,
 	// not a scan) joined to the page, so an empty page still says how many
 	// workloads match. The page's columns are never NULL on a real row.
-	args = append(args, string(q.Model))
+	args = append(args, countedLayer, string(q.Model))
 	rows, err := s.db.Query(ctx, `
 		SELECT n.matching, COALESCE(p.id, 0), COALESCE(p.name, ''), COALESCE(p.description, ''),
 		       COALESCE(p.model, ''), COALESCE(p.baseline_id, 0), COALESCE(p.version, 0),
 		       COALESCE(p.created_at, now()), COALESCE(p.updated_at, now()),
 		       COALESCE(p.baseline_name, ''), COALESCE(p.done, 0), COALESCE(p.total, 0)
 		FROM (SELECT COALESCE(sum(workloads), 0)::int AS matching FROM portfolio_shards
-		      WHERE layer = 'physical' AND (model = $`+strconv.Itoa(len(args))+` OR $`+strconv.Itoa(len(args))+` = '')) n
+		      WHERE layer = $`+strconv.Itoa(len(args)-1)+` AND (model = $`+strconv.Itoa(len(args))+` OR $`+strconv.Itoa(len(args))+` = '')) n
 		LEFT JOIN LATERAL (
 			SELECT w.id, w.name, w.description, w.model, w.baseline_id, w.version, w.created_at, w.updated_at,
 			       b.name AS baseline_name, w.done, w.total, w.n

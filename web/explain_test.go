@@ -88,7 +88,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 		t.Fatalf("recorded %d statements; the replay did not run", len(statements))
 	}
 
-	big := []string{"statuses", "workloads", "layer_progress", "owner_progress", "overrides"}
+	big := []string{"statuses", "workloads", "layer_progress", "owner_progress", "overrides", "assignments"}
 	for _, s := range statements {
 		rows, _ := pool.Query(ctx, "EXPLAIN "+s.SQL, s.Args...)
 		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])

@@ -190,7 +190,7 @@ func checkPagesServe(t *testing.T, p *srmProc, pool *pgxpool.Pool) {
 // TestSRMKilledMidWritesLeavesNoPartialChange runs srm under a mix of every
 // kind of write and SIGKILLs it at a random moment, several times. After
 // each kill the progress summary must agree with a recount through the
-// assignments view (no half-done change), and the next start must be clean:
+// assignments table (no half-done change), and the next start must be clean:
 // the migrations a no-op (same version, not dirty, same schema) and the
 // pages serving. A first round ends without a kill, to tell a concurrency
 // fault from a crash fault. It also kills `srm seed` in the middle of its

@@ -350,9 +350,8 @@ func loadData(ctx context.Context, pool *pgxpool.Pool, seed uint64) (*benchData,
 		return nil, errors.New("the seeded database has no workloads or no owners")
 	}
 	d.workloads, d.owners = ws, owners
-	// Controls to complete: customer or shared for the workload's model, as
-	// the assignments view (held to agree with the Go engine) says, on a
-	// thousand random workloads.
+	// Controls to complete: those that count, as the engine decided and the
+	// assignments table holds, on a thousand random workloads.
 	sample := make([]int64, min(1000, len(ws)))
 	for i := range sample {
 		sample[i] = ws[d.rnd.IntN(len(ws))]
@@ -360,7 +359,7 @@ func loadData(ctx context.Context, pool *pgxpool.Pool, seed uint64) (*benchData,
 	rows, _ = pool.Query(ctx, `
 		SELECT a.workload_id, a.control_id, COALESCE(s.version, 0) FROM assignments a
 		LEFT JOIN statuses s USING (workload_id, control_id)
-		WHERE a.workload_id = ANY($1) AND a.party <> 'provider' AND NOT a.not_applicable
+		WHERE a.workload_id = ANY($1) AND a.counted
 		ORDER BY 1, 2`, sample)
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (control, error) {
 		var c control
