@@ -264,6 +264,13 @@ func withUser(conn, name string) (string, error) {
 	return u.String(), nil
 }
 
+// Context is t's context with an actor, "test", as a test's own writes
+// need one (store.ErrNoActor): for setting up, not for what a test checks
+// is recorded.
+func Context(t testing.TB) context.Context {
+	return store.WithActor(t.Context(), store.Actor{Name: "test"})
+}
+
 // New returns a Store on a fresh, migrated database.
 func New(t testing.TB) *store.Store { return store.New(Pool(t)) }
 
