@@ -368,8 +368,7 @@ func whileHeld(t *testing.T, pool *pgxpool.Pool, hold string, args []any, save f
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck
-	// The winner's write names its actor, as the database asks (000012).
-	if _, err := tx.Exec(ctx, `SELECT set_config('srm.actor', '{"actor": "the winner"}', true)`); err != nil {
+	if err := storetest.NameActor(ctx, tx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tx.Exec(ctx, hold, args...); err != nil {
