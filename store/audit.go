@@ -68,7 +68,9 @@ const setActorSQL = `SELECT set_config('srm.actor', $1, true)`
 
 // Every write of the store goes through inTx or write, which set the
 // actor of ctx for the transaction from the context; nothing rewrites a
-// statement's text. The two differ only in what they send:
+// statement's text. (The one exception is Sessions, the scs session
+// store: its table is not audited, and scs saves a session where no actor
+// exists.) The two differ only in what they send:
 //
 //   - inTx is a transaction of several statements, some depending on what
 //     the ones before returned: BEGIN, the actor, fn's statements, COMMIT.
