@@ -12,14 +12,14 @@ import (
 func benchStore(b *testing.B) (*store.Store, srm.WorkloadSummary, int64) {
 	b.Helper()
 	st := storetest.New(b)
-	if _, err := st.SeedSynthetic(b.Context(), 1000, 11); err != nil {
+	if _, err := st.SeedSynthetic(storetest.Context(b), 1000, 11); err != nil {
 		b.Fatal(err)
 	}
-	page, err := st.Workloads(b.Context(), store.WorkloadQuery{Model: srm.PaaS, PerPage: 1})
+	page, err := st.Workloads(storetest.Context(b), store.WorkloadQuery{Model: srm.PaaS, PerPage: 1})
 	if err != nil || len(page.Items) == 0 {
 		b.Fatalf("no workload: %v", err)
 	}
-	cat, err := st.Catalog(b.Context())
+	cat, err := st.Catalog(storetest.Context(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func benchStore(b *testing.B) (*store.Store, srm.WorkloadSummary, int64) {
 
 func BenchmarkHotQueries(b *testing.B) {
 	st, wl, sso := benchStore(b)
-	ctx := b.Context()
+	ctx := storetest.Context(b)
 	b.Run("WorkloadState", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := st.WorkloadState(ctx, wl.ID); err != nil {

@@ -203,9 +203,11 @@ func (s *Store) seedDemo(ctx context.Context) (bool, error) {
 		}
 	}
 	// Spread completion times over the past weeks so the page looks lived in.
-	if _, err := s.exec(ctx, `
-		UPDATE statuses SET completed_at = now() - (control_id % 20) * interval '1 day' - interval '3 hours'
-		FROM actor WHERE complete`); err != nil {
+	err = s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`UPDATE statuses SET completed_at = now() - (control_id % 20) * interval '1 day' - interval '3 hours'
+			WHERE complete`)
+	})
+	if err != nil {
 		return false, fmt.Errorf("store: seed demo: %w", err)
 	}
 	return true, nil

@@ -53,8 +53,10 @@ func (s *Store) Owner(ctx context.Context, id int64) (srm.Owner, error) {
 // is an error wrapping srm.ErrConflict.
 func (s *Store) CreateOwner(ctx context.Context, o *srm.Owner) error {
 	o.Name = strings.TrimSpace(o.Name)
-	err := s.queryRow(ctx, `INSERT INTO owners (name, kind) SELECT $1::text, $2::text FROM actor RETURNING id`,
-		o.Name, o.Kind).Scan(&o.ID)
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`INSERT INTO owners (name, kind) VALUES ($1, $2) RETURNING id`, o.Name, o.Kind).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&o.ID) })
+	})
 	if err != nil {
 		return fmt.Errorf("store: create owner %q: %w", o.Name, translate(err))
 	}
@@ -68,11 +70,17 @@ func (s *Store) EnsureOwner(ctx context.Context, o srm.Owner) (srm.Owner, error)
 	o.Name = strings.TrimSpace(o.Name)
 	// DO UPDATE (a no-op) rather than DO NOTHING so the row comes back even
 	// when another request inserted it a moment earlier.
-	rows, _ := s.query(ctx, `
-		INSERT INTO owners (name, kind) SELECT $1::text, $2::text FROM actor
-		ON CONFLICT (lower(name)) DO UPDATE SET name = owners.name
-		RETURNING id, name, kind`, o.Name, o.Kind)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ownerRow])
+	var r ownerRow
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`
+			INSERT INTO owners (name, kind) VALUES ($1, $2)
+			ON CONFLICT (lower(name)) DO UPDATE SET name = owners.name
+			RETURNING id, name, kind`, o.Name, o.Kind).
+			Query(func(rows pgx.Rows) (err error) {
+				r, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ownerRow])
+				return err
+			})
+	})
 	if err != nil {
 		return srm.Owner{}, fmt.Errorf("store: ensure owner %q: %w", o.Name, translate(err))
 	}

@@ -99,7 +99,8 @@ type savedStatusRow struct {
 }
 
 // saveStatusSQL saves a status in one statement, so that a save costs one
-// round trip. In order:
+// round trip (with the actor's setting before it, in one batch: write).
+// In order:
 //
 //  1. Lock the workload row, as every writer of its assignments does first
 //     (store/assess.go), then the status row: a save queues behind anyone
@@ -117,9 +118,8 @@ type savedStatusRow struct {
 // the row as it is now in a second statement, whose snapshot includes
 // whoever it waited for.
 const saveStatusSQL = `
-WITH actor AS MATERIALIZED (SELECT set_config('srm.actor', @actor, true) AS who),
-workload AS MATERIALIZED (
-	SELECT w.id FROM workloads w, actor WHERE w.id = @workload::bigint FOR NO KEY UPDATE OF w
+WITH workload AS MATERIALIZED (
+	SELECT w.id FROM workloads w WHERE w.id = @workload::bigint FOR NO KEY UPDATE OF w
 ),
 current AS MATERIALIZED (
 	SELECT s.version FROM statuses s
@@ -186,9 +186,8 @@ FROM (SELECT) AS one LEFT JOIN saved s ON true`
 // takes back the owner that save created (@created_owner, 0 for none)
 // unless someone has given it a control meanwhile.
 const currentStatusSQL = `
-WITH actor AS MATERIALIZED (SELECT set_config('srm.actor', @actor, true) AS who),
-taken_back AS (
-	DELETE FROM owners o USING actor
+WITH taken_back AS (
+	DELETE FROM owners o
 	WHERE o.id = @created_owner::bigint AND NOT EXISTS (SELECT FROM statuses s WHERE s.owner_id = o.id)
 )
 SELECT false AS stored, 0::bigint AS created_owner, COALESCE(o.name, '') AS owner_name, ` + statusColumns + `
@@ -207,7 +206,7 @@ WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint`
 // workload or control an error wrapping srm.ErrNotFound.
 func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner) (srm.Status, error) {
 	args := pgx.NamedArgs{
-		"actor": actorJSON(ctx), "workload": workloadID, "control": controlID, "version": st.Version,
+		"workload": workloadID, "control": controlID, "version": st.Version,
 		"owner": nil, "owner_name": nil, "owner_kind": nil,
 		"complete": st.Complete, "note": st.Note, "evidence": st.Evidence,
 		"not_applicable": st.NotApplicable, "na_reason": st.NAReason,
@@ -219,8 +218,13 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 		args["owner_name"], args["owner_kind"] = name, string(newOwner.Kind)
 	}
 	args["parties"], args["counted"], args["done"] = outcomes(st)
-	rows, _ := s.db.Query(ctx, saveStatusSQL, args)
-	saved, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+	var saved savedStatusRow
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(saveStatusSQL, args).Query(func(rows pgx.Rows) (err error) {
+			saved, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+			return err
+		})
+	})
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == foreignKeyViolation && pe.ConstraintName == "statuses_owner_id_fkey" {
@@ -233,9 +237,14 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 	}
 	stale := fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
 		controlID, workloadID, st.Version, srm.ErrStale)
-	rows, _ = s.db.Query(ctx, currentStatusSQL, pgx.NamedArgs{"actor": actorJSON(ctx), "workload": workloadID,
-		"control": controlID, "created_owner": saved.CreatedOwner})
-	cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+	var cur savedStatusRow
+	err = s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(currentStatusSQL, pgx.NamedArgs{"workload": workloadID, "control": controlID,
+			"created_owner": saved.CreatedOwner}).Query(func(rows pgx.Rows) (err error) {
+			cur, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+			return err
+		})
+	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows): // not saved, and no row to show: it went away meanwhile
 		return srm.Status{}, stale

@@ -104,7 +104,7 @@ func openPool(t *testing.T) *pgxpool.Pool {
 
 func baselineBySlug(t *testing.T, st *store.Store, slug string) srm.Baseline {
 	t.Helper()
-	bs, err := st.Baselines(t.Context())
+	bs, err := st.Baselines(storetest.Context(t))
 	if err != nil {
 		t.Fatalf("Baselines() error: %v", err)
 	}
@@ -119,7 +119,7 @@ func baselineBySlug(t *testing.T, st *store.Store, slug string) srm.Baseline {
 
 func catalogOf(t *testing.T, st *store.Store) []srm.Control {
 	t.Helper()
-	cs, err := st.Controls(t.Context())
+	cs, err := st.Controls(storetest.Context(t))
 	if err != nil {
 		t.Fatalf("Controls() error: %v", err)
 	}
@@ -140,7 +140,7 @@ func titled(t *testing.T, cs []srm.Control, title string) srm.Control {
 func createWorkload(t *testing.T, st *store.Store, name string, m srm.ServiceModel, baselineID int64) srm.Workload {
 	t.Helper()
 	w := srm.Workload{Name: name, Description: "test workload", Model: m, BaselineID: baselineID}
-	if err := st.CreateWorkload(t.Context(), &w); err != nil {
+	if err := st.CreateWorkload(storetest.Context(t), &w); err != nil {
 		t.Fatalf("CreateWorkload(%q) error: %v", name, err)
 	}
 	return w
@@ -148,14 +148,14 @@ func createWorkload(t *testing.T, st *store.Store, name string, m srm.ServiceMod
 
 func saveStatus(t *testing.T, st *store.Store, workloadID, controlID int64, s srm.Status) {
 	t.Helper()
-	if err := st.SaveStatus(t.Context(), workloadID, controlID, s); err != nil {
+	if err := st.SaveStatus(storetest.Context(t), workloadID, controlID, s); err != nil {
 		t.Fatalf("SaveStatus(%d, %d) error: %v", workloadID, controlID, err)
 	}
 }
 
 func statusesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.Status {
 	t.Helper()
-	m, err := st.Statuses(t.Context(), workloadID)
+	m, err := st.Statuses(storetest.Context(t), workloadID)
 	if err != nil {
 		t.Fatalf("Statuses(%d) error: %v", workloadID, err)
 	}
@@ -164,7 +164,7 @@ func statusesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.S
 
 func overridesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.Override {
 	t.Helper()
-	m, err := st.Overrides(t.Context(), workloadID)
+	m, err := st.Overrides(storetest.Context(t), workloadID)
 	if err != nil {
 		t.Fatalf("Overrides(%d) error: %v", workloadID, err)
 	}
@@ -174,7 +174,7 @@ func overridesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.
 // summaries returns every workload's summary from store.Workloads, by id.
 func summaries(t *testing.T, st *store.Store) map[int64]srm.WorkloadSummary {
 	t.Helper()
-	page, err := st.Workloads(t.Context(), store.WorkloadQuery{PerPage: 1000})
+	page, err := st.Workloads(storetest.Context(t), store.WorkloadQuery{PerPage: 1000})
 	if err != nil {
 		t.Fatalf("Workloads() error: %v", err)
 	}
@@ -188,7 +188,7 @@ func summaries(t *testing.T, st *store.Store) map[int64]srm.WorkloadSummary {
 // assess runs the Go engine on what the store holds for w.
 func assess(t *testing.T, st *store.Store, w srm.Workload) []srm.Assignment {
 	t.Helper()
-	b, err := st.Baseline(t.Context(), w.BaselineID)
+	b, err := st.Baseline(storetest.Context(t), w.BaselineID)
 	if err != nil {
 		t.Fatalf("Baseline(%d) error: %v", w.BaselineID, err)
 	}
@@ -304,7 +304,7 @@ func TestMigrateReleasesItsConnections(t *testing.T) {
 func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	bs, err := st.Baselines(t.Context())
+	bs, err := st.Baselines(storetest.Context(t))
 	if err != nil {
 		t.Fatalf("Baselines() error: %v", err)
 	}
@@ -350,12 +350,12 @@ func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
 				})
 			}
 		}
-		again, err := st.Baseline(t.Context(), b.ID)
+		again, err := st.Baseline(storetest.Context(t), b.ID)
 		if err != nil || again.Slug != b.Slug || len(again.Rows) != len(b.Rows) {
 			t.Errorf("Baseline(%d) = %s with %d rows, %v; want %s", b.ID, again.Slug, len(again.Rows), err, b.Slug)
 		}
 	}
-	if _, err := st.Baseline(t.Context(), 987654); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := st.Baseline(storetest.Context(t), 987654); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("Baseline(unknown) error = %v, want ErrNotFound", err)
 	}
 }
@@ -363,7 +363,7 @@ func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
 func TestBuiltinCatalogCoversEveryLayerAndArea(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	cs := catalogOf(t, st)
 	areas, err := st.Areas(ctx)
 	if err != nil {
@@ -438,7 +438,7 @@ func TestBuiltinCatalogCoversEveryLayerAndArea(t *testing.T) {
 func TestMigrateDownThenUpRestoresTheCatalog(t *testing.T) {
 	t.Parallel()
 	pool := openPool(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	if err := store.MigrateDown(pool); err != nil {
 		t.Fatalf("MigrateDown() error: %v", err)
 	}
@@ -477,7 +477,7 @@ func TestMigrateDownThenUpRestoresTheCatalog(t *testing.T) {
 func TestWorkloadCreateReadUpdateDelete(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	t26 := baselineBySlug(t, st, "azure-2026")
 
@@ -532,7 +532,7 @@ func TestWorkloadCreateReadUpdateDelete(t *testing.T) {
 func TestCreateWorkloadRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	tests := []struct {
 		name string
@@ -560,7 +560,7 @@ func TestCreateWorkloadRefusesBadInput(t *testing.T) {
 func TestWorkloadNameConflictIgnoresCase(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	first := createWorkload(t, st, "Fleet Telemetry", srm.PaaS, chart.ID)
 
@@ -590,7 +590,7 @@ func TestWorkloadNameConflictIgnoresCase(t *testing.T) {
 func TestWorkloadListPagesFiltersAndSortsByName(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	// Created in an order that is not the sorted one; names mix case.
 	var want []string
@@ -663,7 +663,7 @@ func TestWorkloadListPagesFiltersAndSortsByName(t *testing.T) {
 func TestWorkloadListSortsByProgressBothWays(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 
@@ -727,7 +727,7 @@ func TestWorkloadListSortsByProgressBothWays(t *testing.T) {
 // assessments of the controls they hold. after names the change just made.
 func agree(t *testing.T, pool *pgxpool.Pool, st *store.Store, after string) {
 	t.Helper()
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	type key struct{ workload, control int64 }
 	type fact struct {
 		layer         srm.Layer
@@ -846,7 +846,7 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 	t.Parallel()
 	pool := openPool(t)
 	st := store.New(pool)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	cs := catalogOf(t, st)
 	ana, err := st.EnsureOwner(ctx, srm.Owner{Name: "Ana", Kind: srm.Person})
 	if err != nil {
@@ -1056,7 +1056,7 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 func TestEmptyPortfolioListsEveryLayer(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	got, _, err := st.PortfolioProgress(t.Context())
+	got, _, err := st.PortfolioProgress(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1072,7 +1072,7 @@ func TestEmptyPortfolioListsEveryLayer(t *testing.T) {
 func TestSaveStatusStampsCompletion(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 	w := createWorkload(t, st, "Warehouse system", srm.OnPrem, chart.ID)
@@ -1138,7 +1138,7 @@ func TestSaveStatusStampsCompletion(t *testing.T) {
 func TestSaveStatusRefusesUnknownIDsAndBadText(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	ctl := titled(t, catalogOf(t, st), "Deny by default")
 	w := createWorkload(t, st, "Web app", srm.PaaS, chart.ID)
@@ -1169,7 +1169,7 @@ func TestSaveStatusRefusesUnknownIDsAndBadText(t *testing.T) {
 func TestStatusesSurviveAModelChange(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 	w := createWorkload(t, st, "Servers moved to VMs", srm.IaaS, chart.ID)
@@ -1233,7 +1233,7 @@ func TestStatusesSurviveAModelChange(t *testing.T) {
 func TestEnsureOwnerReturnsTheExistingOwnerIgnoringCase(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	first, err := st.EnsureOwner(ctx, srm.Owner{Name: "  Platform Team ", Kind: srm.Team})
 	if err != nil {
 		t.Fatalf("EnsureOwner(new) error: %v", err)
@@ -1278,7 +1278,7 @@ func TestEnsureOwnerReturnsTheExistingOwnerIgnoringCase(t *testing.T) {
 func TestEnsureOwnerConcurrently(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	const rounds, callers = 25, 8
 	for r := range rounds {
 		name := fmt.Sprintf("Team %d", r)
@@ -1309,7 +1309,7 @@ func TestEnsureOwnerConcurrently(t *testing.T) {
 func TestOwnerSummariesAndQueue(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 	fleet := createWorkload(t, st, "Fleet telemetry", srm.PaaS, chart.ID)
@@ -1408,7 +1408,7 @@ func TestOwnerSummariesAndQueue(t *testing.T) {
 func TestOverridesSetReplaceDelete(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 	w := createWorkload(t, st, "Web app on a document database", srm.PaaS, chart.ID)
@@ -1462,7 +1462,7 @@ func TestOverridesSetReplaceDelete(t *testing.T) {
 func TestSetOverrideRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	fw := titled(t, catalogOf(t, st), "Perimeter firewall with detection and alerts")
 	w := createWorkload(t, st, "Shipment tracker", srm.PaaS, chart.ID)
@@ -1495,7 +1495,7 @@ func TestSetOverrideRefusesBadInput(t *testing.T) {
 func TestCustomControls(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	before := catalogOf(t, st)
 	w := createWorkload(t, st, "VM fleet", srm.IaaS, chart.ID)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/srmhq/srm"
 )
@@ -123,7 +124,10 @@ func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) (srm.Workloa
 
 // DeleteWorkload removes a workload with its statuses and overrides.
 func (s *Store) DeleteWorkload(ctx context.Context, id int64) error {
-	tag, err := s.exec(ctx, `DELETE FROM workloads USING actor WHERE id = $1`, id)
+	var tag pgconn.CommandTag
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`DELETE FROM workloads WHERE id = $1`, id).Exec(func(t pgconn.CommandTag) error { tag = t; return nil })
+	})
 	if err != nil {
 		return fmt.Errorf("store: delete workload %d: %w", id, translate(err))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
 )
 
@@ -150,7 +151,7 @@ func newFixture(h *harness) fixture {
 	f := fixture{workload: h.workload("Access fixture", srm.IaaS), owner: h.owner("Access team")}
 	f.control = h.controlID("Patching of systems")
 	f.custom = srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Access fixture control"}
-	if err := h.st.CreateControl(h.t.Context(), &f.custom); err != nil {
+	if err := h.st.CreateControl(storetest.Context(h.t), &f.custom); err != nil {
 		h.t.Fatal(err)
 	}
 	f.user = newUser(h.t, h.st, "fixture@example.com", srm.Viewer)

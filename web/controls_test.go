@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 func TestSaveStatusAssignsOwnerAndRedirectsToTheControl(t *testing.T) {
@@ -75,7 +76,7 @@ func TestSaveStatusInlineOwnerIsReusedIgnoringCase(t *testing.T) {
 	rec := h.post(statusPath(w.ID, endpoint), url.Values{"owner": {"  PLATFORM TEAM "}})
 	wantRedirect(t, "POST with an existing owner typed in capitals", rec, workloadPath(w.ID)+"#control-"+itoa(endpoint))
 
-	owners, err := h.st.Owners(t.Context())
+	owners, err := h.st.Owners(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestSaveStatusRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
-	owners, err := h.st.Owners(t.Context())
+	owners, err := h.st.Owners(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestOverrideDepartsFromTheBaselineAndBack(t *testing.T) {
 	if parse(t, rec).Find(tid("error-party")).Length() != 1 {
 		t.Error("override with an unknown party: no error-party")
 	}
-	if os, _ := h.st.Overrides(t.Context(), w.ID); len(os) != 0 {
+	if os, _ := h.st.Overrides(storetest.Context(t), w.ID); len(os) != 0 {
 		t.Fatalf("overrides after rejected posts = %+v, want none", os)
 	}
 
@@ -346,7 +347,7 @@ func TestCustomControlAppearsOnEveryWorkload(t *testing.T) {
 		"title": {title + " and yearly"}, "layer": {"data"}, "area": {"information-and-data"},
 		"version": {version(t, editForm)},
 	}), "/controls")
-	if c, err := h.st.Control(t.Context(), id); err != nil || c.Title != title+" and yearly" {
+	if c, err := h.st.Control(storetest.Context(t), id); err != nil || c.Title != title+" and yearly" {
 		t.Errorf("Control(%d) = %+v, %v; want the new title", id, c, err)
 	}
 	wantRedirect(t, "POST delete control", h.post("/controls/"+itoa(id)+"/delete", nil), "/controls")
@@ -385,7 +386,7 @@ func TestCreateControlRejectsBadInput(t *testing.T) {
 		})
 	}
 	// The store still works after the unique violations.
-	cs, err := h.st.Controls(t.Context())
+	cs, err := h.st.Controls(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +405,7 @@ func TestBuiltinControlsAreNotEditable(t *testing.T) {
 	wantStatus(t, "POST built-in edit", h.post("/controls/"+id, form), http.StatusNotFound)
 	wantStatus(t, "POST built-in delete", h.post("/controls/"+id+"/delete", nil), http.StatusNotFound)
 	wantStatus(t, "GET unknown control edit", h.get("/controls/99999/edit"), http.StatusNotFound)
-	if c, err := h.st.Control(t.Context(), h.controlID("Patching of systems")); err != nil || c.Title != "Patching of systems" {
+	if c, err := h.st.Control(storetest.Context(t), h.controlID("Patching of systems")); err != nil || c.Title != "Patching of systems" {
 		t.Errorf("built-in control after the attempts = %+v, %v", c, err)
 	}
 }

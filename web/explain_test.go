@@ -26,7 +26,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	}
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	if _, err := st.SeedSynthetic(ctx, 10000, 3); err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func newUser(t testing.TB, st *store.Store, email string, role srm.Role) srm.Use
 		t.Fatal(err)
 	}
 	u := srm.User{Email: email, Role: role}
-	if err := st.CreateUser(t.Context(), &u, hash); err != nil {
+	if err := st.CreateUser(storetest.Context(t), &u, hash); err != nil {
 		t.Fatalf("CreateUser(%q) = %v", email, err)
 	}
 	return u
@@ -235,7 +235,7 @@ func statusPath(wid, cid int64) string { return workloadPath(wid) + "/controls/"
 // baselineID returns the id of the baseline with the given slug.
 func (h *harness) baselineID(slug string) int64 {
 	h.t.Helper()
-	bs, err := h.st.Baselines(h.t.Context())
+	bs, err := h.st.Baselines(storetest.Context(h.t))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func (h *harness) baselineID(slug string) int64 {
 // controlID returns the id of the catalog control with the given title.
 func (h *harness) controlID(title string) int64 {
 	h.t.Helper()
-	cs, err := h.st.Controls(h.t.Context())
+	cs, err := h.st.Controls(storetest.Context(h.t))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func (h *harness) controlID(title string) int64 {
 func (h *harness) workload(name string, model srm.ServiceModel) srm.Workload {
 	h.t.Helper()
 	w := srm.Workload{Name: name, Model: model, BaselineID: h.baselineID("azure-chart")}
-	if err := h.st.CreateWorkload(h.t.Context(), &w); err != nil {
+	if err := h.st.CreateWorkload(storetest.Context(h.t), &w); err != nil {
 		h.t.Fatalf("CreateWorkload(%q) = %v", name, err)
 	}
 	return w
@@ -278,7 +278,7 @@ func (h *harness) workload(name string, model srm.ServiceModel) srm.Workload {
 func (h *harness) owner(name string) srm.Owner {
 	h.t.Helper()
 	o := srm.Owner{Name: name, Kind: srm.Team}
-	if err := h.st.CreateOwner(h.t.Context(), &o); err != nil {
+	if err := h.st.CreateOwner(storetest.Context(h.t), &o); err != nil {
 		h.t.Fatalf("CreateOwner(%q) = %v", name, err)
 	}
 	return o
@@ -287,7 +287,7 @@ func (h *harness) owner(name string) srm.Owner {
 // stored returns the workload as the database holds it.
 func (h *harness) stored(id int64) srm.Workload {
 	h.t.Helper()
-	w, err := h.st.Workload(h.t.Context(), id)
+	w, err := h.st.Workload(storetest.Context(h.t), id)
 	if err != nil {
 		h.t.Fatalf("Workload(%d) = %v", id, err)
 	}
@@ -298,7 +298,7 @@ func (h *harness) stored(id int64) srm.Workload {
 // none was saved).
 func (h *harness) status(wid, cid int64) srm.Status {
 	h.t.Helper()
-	ss, err := h.st.Statuses(h.t.Context(), wid)
+	ss, err := h.st.Statuses(storetest.Context(h.t), wid)
 	if err != nil {
 		h.t.Fatalf("Statuses(%d) = %v", wid, err)
 	}

@@ -63,7 +63,7 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 		t.Skipf("%s is missing (%v); apt-get install -y chromium to run the browser test", inertChromium, err)
 	}
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), inertBudget)
+	ctx, cancel := context.WithTimeout(storetest.Context(t), inertBudget)
 	defer cancel()
 
 	st := store.New(storetest.Pool(t))

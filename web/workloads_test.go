@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 func TestCreateWorkloadRedirectsToItsPage(t *testing.T) {
@@ -65,11 +66,11 @@ func TestWorkloadPageListsEveryControlByLayer(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	w := h.workload("Depot servers", srm.IaaS)
-	controls, err := h.st.Controls(t.Context())
+	controls, err := h.st.Controls(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs, err := h.st.Baselines(t.Context())
+	bs, err := h.st.Baselines(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func TestCreateWorkloadRejectsBadInputAndKeepsIt(t *testing.T) {
 		})
 	}
 
-	page, err := h.st.Workloads(t.Context(), storeQueryAll())
+	page, err := h.st.Workloads(storetest.Context(t), storeQueryAll())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +398,7 @@ func TestPortfolioSortsByNameAndProgress(t *testing.T) {
 	for name, titles := range done {
 		w := h.workload(name, srm.IaaS)
 		for _, title := range titles {
-			if err := h.st.SaveStatus(t.Context(), w.ID, h.controlID(title), srm.Status{OwnerID: o.ID, Complete: true}); err != nil {
+			if err := h.st.SaveStatus(storetest.Context(t), w.ID, h.controlID(title), srm.Status{OwnerID: o.ID, Complete: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -477,7 +478,7 @@ func rowNames(doc *goquery.Document) []string {
 func TestPortfolioPagerLinksWalkEveryPage(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	if _, err := h.dbOwner.SeedSynthetic(t.Context(), 120, 5); err != nil { // srm seed runs as the owner
+	if _, err := h.dbOwner.SeedSynthetic(storetest.Context(t), 120, 5); err != nil { // srm seed runs as the owner
 		t.Fatal(err)
 	}
 	rowNames := func(doc *goquery.Document) []string {
@@ -535,7 +536,7 @@ func TestPortfolioPagerLinksWalkEveryPage(t *testing.T) {
 	if err := h.pool.QueryRow(t.Context(), `SELECT id FROM workloads ORDER BY id DESC LIMIT 1`).Scan(&gone); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.st.DeleteWorkload(t.Context(), gone); err != nil {
+	if err := h.st.DeleteWorkload(storetest.Context(t), gone); err != nil {
 		t.Fatal(err)
 	}
 	doc := h.page(fmt.Sprintf("/?sort=-progress&page=2&after=%d", gone))
