@@ -192,7 +192,11 @@ func assess(t *testing.T, st *store.Store, w srm.Workload) []srm.Assignment {
 	if err != nil {
 		t.Fatalf("Baseline(%d) error: %v", w.BaselineID, err)
 	}
-	as, err := srm.Assess(b, w.Model, catalogOf(t, st), overridesOf(t, st, w.ID), statusesOf(t, st, w.ID))
+	ws, err := st.WorkloadState(t.Context(), w.ID)
+	if err != nil {
+		t.Fatalf("WorkloadState(%d) error: %v", w.ID, err)
+	}
+	as, err := srm.Assess(b, w.Model, ws.Controls(), overridesOf(t, st, w.ID), statusesOf(t, st, w.ID))
 	if err != nil {
 		t.Fatalf("Assess(%s, %s) error: %v", b.Slug, w.Model, err)
 	}
