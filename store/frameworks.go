@@ -323,7 +323,9 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 			return fmt.Errorf("controls: %w", err)
 		}
 		// Controls the new version lacks are retired: their statuses stay.
-		bulk := len(holders) > 1
+		// Many workloads lose rows at once: sum their summaries afresh
+		// rather than row by row (as reassess does, store/assess.go).
+		bulk := len(holders) > 1 && len(res.Changes.Removed) > 0
 		if bulk {
 			if _, err := tx.Exec(ctx, `SELECT set_config('srm.bulk', 'on', true)`); err != nil {
 				return err
