@@ -219,16 +219,16 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 		res.Changes = framework.Compare(old, cat)
 		// What the engine must assess again: controls new to the store or
 		// back from retirement, and those whose area or layer moves.
-		var reassessRefs []string
+		reassessRefs := map[string]bool{}
 		for _, c := range controls {
 			o, ok := was[c.ref]
 			switch {
 			case !ok || o.Retired:
-				reassessRefs = append(reassessRefs, c.ref)
+				reassessRefs[c.ref] = true
 			case o.DefaultArea != string(c.area) || o.DefaultLayer != string(c.layer):
 				res.Reread = append(res.Reread, c.ref)
 				if o.ReadingReason == "" {
-					reassessRefs = append(reassessRefs, c.ref)
+					reassessRefs[c.ref] = true
 				}
 			}
 		}
@@ -349,7 +349,7 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 		res.Framework, _ = now.Framework(fid)
 		var only []srm.Control
 		for _, c := range now.Controls {
-			if c.FrameworkID == fid && slices.Contains(reassessRefs, c.Ref) {
+			if c.FrameworkID == fid && reassessRefs[c.Ref] {
 				only = append(only, c)
 			}
 		}

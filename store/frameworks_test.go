@@ -577,3 +577,33 @@ func TestAnAdminReadsAControlDifferentlyWithAReason(t *testing.T) {
 		t.Errorf("SC-7 back to srm's reading: %s, want shared", got)
 	}
 }
+
+func TestMigrateDownWithAFrameworkImported(t *testing.T) {
+	t.Parallel()
+	pool := openPool(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	fw := mustImportBuiltin(t, st, "nist-800-53-rev5-low")
+	w := srm.Workload{Name: "Held", Model: srm.IaaS, BaselineID: baselineBySlug(t, st, "azure-2026").ID, Frameworks: []int64{fw.ID}}
+	if err := st.CreateWorkload(ctx, &w); err != nil {
+		t.Fatal(err)
+	}
+	ac2 := byRef(t, st, fw.ID, "AC-2")
+	saveStatus(t, st, w.ID, ac2.ID, srm.Status{Complete: true})
+	if err := st.SetReading(ctx, ac2.ID, "governance", srm.Identity, "accounts are an HR process here"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.MigrateDown(pool); err != nil {
+		t.Fatalf("MigrateDown() with a framework imported: %v", err)
+	}
+	if err := store.Migrate(pool); err != nil {
+		t.Fatalf("Migrate() after MigrateDown: %v", err)
+	}
+	st = store.New(pool)
+	if fws := mustFrameworks(t, st); len(fws) != 1 || fws[0].Slug != srm.SRMFramework || fws[0].Controls != len(catalogOf(t, st)) {
+		t.Errorf("frameworks after the round trip = %+v, want srm's own only", fws)
+	}
+	if _, ok := baselineBySlug(t, st, "azure-chart").Row("governance"); ok {
+		t.Errorf("the governance row the import filled is still there after the round trip")
+	}
+}
