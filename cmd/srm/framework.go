@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/framework"
 	"github.com/srmhq/srm/store"
 )
@@ -178,4 +179,88 @@ func (frameworkListCmd) run(ctx context.Context, e *invocation) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", f.Slug, f.Name, v, f.Controls)
 	}
 	return tw.Flush()
+}
+
+const frameworkReadDetails = `  --framework  the framework's slug (srm framework list)
+  --control    the control's id as people write it, e.g. SC-7 or AC-2(1)
+  --area       the responsibility area to read it as, e.g. information-and-data
+  --layer      the layer it then sits in: physical, identity, perimeter,
+               network, compute, application or data
+  --reason     why this installation departs from srm's reading (required;
+               shown with the control and kept on the audit trail)
+  --default    instead of --area, --layer and --reason: back to srm's reading
+`
+
+// frameworkReadCmd is "srm framework read": an admin's reading of one
+// control, for every workload holding its framework.
+type frameworkReadCmd struct {
+	framework, control, area, layer, reason string
+	reset                                   bool
+}
+
+func (c *frameworkReadCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.framework, "framework", "", "the framework's slug")
+	fs.StringVar(&c.control, "control", "", "the control's id, e.g. SC-7")
+	fs.StringVar(&c.area, "area", "", "the area to read it as")
+	fs.StringVar(&c.layer, "layer", "", "the layer it then sits in")
+	fs.StringVar(&c.reason, "reason", "", "why (required)")
+	fs.BoolVar(&c.reset, "default", false, "back to srm's reading")
+}
+
+func (c *frameworkReadCmd) check(rest []string) error {
+	switch {
+	case len(rest) > 0:
+		return fmt.Errorf("framework read: unexpected argument %q", rest[0])
+	case c.framework == "" || c.control == "":
+		return errors.New("framework read: give --framework SLUG and --control ID")
+	case c.reset && (c.area != "" || c.layer != "" || c.reason != ""):
+		return errors.New("framework read: --default takes no --area, --layer or --reason")
+	case !c.reset && (c.area == "" || c.layer == ""):
+		return errors.New("framework read: give --area and --layer (or --default)")
+	case !c.reset && strings.TrimSpace(c.reason) == "":
+		return errors.New("framework read: say why with --reason: the reason is shown with the control")
+	}
+	return nil
+}
+
+func (c *frameworkReadCmd) run(ctx context.Context, e *invocation) error {
+	db, err := connect(ctx, e.cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	if err := db.ready(ctx); err != nil {
+		return err
+	}
+	cat, err := db.st.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	f, ok := cat.FrameworkBySlug(c.framework)
+	if !ok {
+		return fmt.Errorf("framework read: no framework %q (srm framework list)", c.framework)
+	}
+	var ctl srm.Control
+	for _, x := range cat.Controls {
+		if x.FrameworkID == f.ID && x.Ref == c.control {
+			ctl = x
+		}
+	}
+	if ctl.ID == 0 {
+		return fmt.Errorf("framework read: %s has no control %q", f.Name, c.control)
+	}
+	ctx = store.WithActor(ctx, store.Actor{Name: "srm framework read"})
+	if c.reset {
+		if err := db.st.ResetReading(ctx, ctl.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s is read as srm reads it again: %s.\n", ctl.Name(), ctl.Reading)
+		return nil
+	}
+	if err := db.st.SetReading(ctx, ctl.ID, srm.Area(c.area), srm.Layer(c.layer), c.reason); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s is now read as %s (layer %s) for every workload holding %s: %s.\n",
+		ctl.Name(), c.area, c.layer, f.Name, strings.TrimSpace(c.reason))
+	return nil
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 )
 
@@ -104,5 +107,34 @@ family ZZ network-controls
 	out, err = srmCmd("framework", "import", "--slug", "small", "--reading", reading, v3)
 	if err != nil || !strings.Contains(out, "Updated") || !strings.Contains(list(), "3.0") {
 		t.Errorf("framework import of version 3.0 = %q, %v; list %q", out, err, list())
+	}
+
+	// An admin's reading of one control needs a reason.
+	if _, err := srmCmd("framework", "read", "--framework", "small", "--control", "XX-1", "--area", "information-and-data",
+		"--layer", "data"); err == nil || !strings.Contains(err.Error(), "--reason") {
+		t.Errorf("framework read without a reason: %v, want it refused", err)
+	}
+	out, err = srmCmd("framework", "read", "--framework", "small", "--control", "XX-1", "--area", "information-and-data",
+		"--layer", "data", "--reason", "the policy is about our data")
+	if err != nil || !strings.Contains(out, "XX-1 Policy is now read as information-and-data") {
+		t.Fatalf("framework read = %q, %v", out, err)
+	}
+	pool, err := pgxpool.New(t.Context(), kv["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	stored, err := store.New(pool).Catalog(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range stored.Controls {
+		if c.Ref == "XX-1" && (c.Area != "information-and-data" || c.ReadingReason != "the policy is about our data") {
+			t.Errorf("XX-1 after framework read = %+v", c)
+		}
+	}
+	if out, err := srmCmd("framework", "read", "--framework", "small", "--control", "XX-1", "--default"); err != nil ||
+		!strings.Contains(out, "as srm reads it again") {
+		t.Errorf("framework read --default = %q, %v", out, err)
 	}
 }

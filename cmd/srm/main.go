@@ -96,6 +96,9 @@ var commands = []command{
 		details: frameworkImportDetails, new: func() action { return &frameworkImportCmd{} }},
 	{name: "framework list", summary: "list the frameworks with their versions and controls",
 		new: func() action { return frameworkListCmd{} }},
+	{name: "framework read", args: "--framework S --control ID (--area A --layer L --reason R | --default)",
+		summary: "read one control of a framework as another responsibility\n\tarea than srm's reading, with a reason, or as srm does again",
+		details: frameworkReadDetails, new: func() action { return &frameworkReadCmd{} }},
 }
 
 // run runs the command in args.
