@@ -153,7 +153,18 @@ func (s *Store) holdCatalog(ctx context.Context, tx pgx.Tx) (*Catalog, error) {
 	if err := tx.QueryRow(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil {
 		return nil, fmt.Errorf("catalog version: %w", err)
 	}
-	return s.catalogAt(ctx, version)
+	// Loaded, when the cache lacks it, through tx: a second connection
+	// from the pool, taken while this one is held, would deadlock the pool
+	// once every connection is held by a transaction waiting for another.
+	if cat := s.cache.get(version); cat != nil {
+		return cat, nil
+	}
+	cat, err := New(tx).loadCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(cat)
+	return cat, nil
 }
 
 // lockCatalog is the start of a change to the catalog: no workload change

@@ -1693,3 +1693,44 @@ func TestAppRoleKeepsTheAssignments(t *testing.T) {
 	}
 	agree(t, role.Owner, owner, "changes by the app role")
 }
+
+// TestAWorkloadChangeNeedsOneConnectionWhenTheCatalogChanged: a workload
+// change that finds the catalog changed since the cache was filled loads it
+// on its own transaction's connection. Loading it through a second one from
+// the pool deadlocked the pool once every connection was held by such a
+// change (requests hung until their deadline under catalog edits).
+func TestAWorkloadChangeNeedsOneConnectionWhenTheCatalogChanged(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st := store.New(pool)
+	ctx := store.WithActor(t.Context(), store.Actor{Name: "test"})
+	b := baselineBySlug(t, st, "azure-chart")
+	createWorkload(t, st, "Warm the cache", srm.PaaS, b.ID)
+	// Another process of srm changes the catalog: this one's cache is stale.
+	otherPool, err := pgxpool.New(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(otherPool.Close)
+	other := store.New(otherPool)
+	custom := srm.Control{Layer: srm.Network, Area: "network-controls", Title: "Private endpoints only"}
+	if err := other.CreateControl(ctx, &custom); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	w := srm.Workload{Name: "After the change", Model: srm.IaaS, BaselineID: b.ID}
+	if err := st.CreateWorkload(ctx, &w); err != nil {
+		t.Fatalf("creating a workload on a one-connection pool after a catalog change: %v", err)
+	}
+}
