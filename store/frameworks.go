@@ -83,7 +83,10 @@ func (s *Store) ImportBuiltin(ctx context.Context, slug string, dryRun bool) (Im
 		Reading: rd, DryRun: dryRun})
 }
 
-var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
+var (
+	notSlug     = regexp.MustCompile(`[^a-z0-9]+`)
+	slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,98}[a-z0-9]$`) // as the frameworks table checks it
+)
 
 // slugOf makes a framework slug of a catalog's title.
 func slugOf(title string) string {
@@ -160,6 +163,10 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 	}
 	if opt.Name == "" {
 		opt.Name = cat.Title
+	}
+	if !slugPattern.MatchString(opt.Slug) {
+		return ImportResult{}, fmt.Errorf("store: import: slug %q: write it in lower-case letters, digits and dashes, e.g. acme-controls: %w",
+			opt.Slug, srm.ErrInvalid)
 	}
 	if opt.Slug == srm.SRMFramework {
 		return ImportResult{}, fmt.Errorf("store: import: %q is srm's own catalog; give the framework another slug: %w", opt.Slug, srm.ErrInvalid)

@@ -224,8 +224,13 @@ func TestABadCatalogChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	// A reading that leaves a control unread refuses the file too.
+	// So does a slug srm cannot name a framework by.
 	before := storeState(t, pool)
+	if _, err := st.ImportFramework(t.Context(), bytes.NewReader(file("small.json")), store.ImportOptions{Slug: "Small Catalog",
+		Reading: reading(t, smallReading)}); !errors.Is(err, srm.ErrInvalid) || !strings.Contains(err.Error(), "lower-case letters") {
+		t.Errorf("import with slug %q: %v, want it refused", "Small Catalog", err)
+	}
+	// A reading that leaves a control unread refuses the file too.
 	_, err = st.ImportFramework(t.Context(), bytes.NewReader(file("small.json")), store.ImportOptions{Slug: "bad",
 		Reading: reading(t, "area network-controls network Network controls\nfamily XX network-controls\n")})
 	var re *framework.ReadingError

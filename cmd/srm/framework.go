@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -64,7 +65,7 @@ func (c *frameworkImportCmd) check(rest []string) error {
 }
 
 func (c *frameworkImportCmd) run(ctx context.Context, e *invocation) error {
-	opt := store.ImportOptions{Slug: c.slug, Name: c.name, DryRun: c.dryRun, Source: c.file}
+	opt := store.ImportOptions{Slug: c.slug, Name: c.name, DryRun: c.dryRun, Source: "imported from " + filepath.Base(c.file)}
 	var in io.ReadCloser
 	if c.file != "" {
 		f, err := os.Open(c.file)
