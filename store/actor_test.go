@@ -117,7 +117,7 @@ func TestTheDatabaseRefusesAnAuditedWriteWithoutAnActor(t *testing.T) {
 		{"a status changed", `UPDATE statuses SET note = 'by nobody'`},
 		{"a status deleted", `DELETE FROM statuses`},
 		{"an override set", `INSERT INTO overrides (workload_id, control_id, party, reason) SELECT workload_id, control_id, 'customer', 'x' FROM statuses`},
-		{"a control added", `INSERT INTO controls (layer, area, title) SELECT layer, area, 'Ghost control' FROM controls LIMIT 1`},
+		{"a control added", `INSERT INTO controls (layer, area, title, framework_id) SELECT layer, area, 'Ghost control', framework_id FROM controls LIMIT 1`},
 		{"an owner added", `INSERT INTO owners (name, kind) VALUES ('Ghost team', 'team')`},
 		{"an owner renamed", `UPDATE owners SET name = 'Renamed team'`},
 		{"an account's role raised", `UPDATE users SET role = 'admin'`},

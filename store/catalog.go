@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/srmhq/srm"
 )
@@ -17,7 +19,48 @@ type Catalog struct {
 	Version   int64
 	Areas     []srm.AreaInfo
 	Baselines []srm.Baseline
-	Controls  []srm.Control
+	// Controls are the current controls of every framework, srm's own
+	// first in each layer; ControlsOf picks a workload's.
+	Controls []srm.Control
+	// Frameworks are srm's own catalog and the imported ones.
+	Frameworks []srm.Framework
+
+	byID map[int64]int // index of Controls
+}
+
+// ControlsOf returns the controls of the frameworks ids, in the order of
+// Controls: the controls a workload held to those frameworks is assessed on.
+func (c *Catalog) ControlsOf(ids []int64) []srm.Control {
+	if len(c.Frameworks) == 1 && len(ids) == 1 && ids[0] == c.Frameworks[0].ID {
+		return c.Controls
+	}
+	out := make([]srm.Control, 0, len(c.Controls))
+	for _, x := range c.Controls {
+		if slices.Contains(ids, x.FrameworkID) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Framework returns the framework with the given id.
+func (c *Catalog) Framework(id int64) (srm.Framework, bool) {
+	for _, f := range c.Frameworks {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return srm.Framework{}, false
+}
+
+// FrameworkBySlug returns the framework with the given slug.
+func (c *Catalog) FrameworkBySlug(slug string) (srm.Framework, bool) {
+	for _, f := range c.Frameworks {
+		if f.Slug == slug {
+			return f, true
+		}
+	}
+	return srm.Framework{}, false
 }
 
 // Baseline returns the baseline with the given id.
@@ -42,10 +85,8 @@ func (c *Catalog) BaselineBySlug(slug string) (srm.Baseline, bool) {
 
 // Control returns the control with the given id.
 func (c *Catalog) Control(id int64) (srm.Control, bool) {
-	for _, x := range c.Controls {
-		if x.ID == id {
-			return x, true
-		}
+	if i, ok := c.byID[id]; ok {
+		return c.Controls[i], true
 	}
 	return srm.Control{}, false
 }
@@ -116,6 +157,28 @@ type jsonBaseline struct {
 	Description string `json:"description"`
 }
 
+// jsonFramework mirrors a row of frameworks with its number of controls,
+// as loadCatalog reads it.
+type jsonFramework struct {
+	ID           int64     `json:"id"`
+	Slug         string    `json:"slug"`
+	Name         string    `json:"name"`
+	Version      string    `json:"version"`
+	OSCALVersion string    `json:"oscal_version"`
+	Source       string    `json:"source"`
+	SourceURL    string    `json:"source_url"`
+	Reading      string    `json:"reading"`
+	IsDefault    bool      `json:"is_default"`
+	ImportedAt   time.Time `json:"imported_at"`
+	Controls     int       `json:"controls"`
+}
+
+func (f jsonFramework) framework() srm.Framework {
+	return srm.Framework{ID: f.ID, Slug: f.Slug, Name: f.Name, Version: f.Version, OSCALVersion: f.OSCALVersion,
+		Source: f.Source, SourceURL: f.SourceURL, Reading: f.Reading, Default: f.IsDefault, ImportedAt: f.ImportedAt,
+		Controls: f.Controls}
+}
+
 // chartRow mirrors a row of baseline_rows, as loadCatalog reads it.
 type chartRow struct {
 	BaselineID int64  `json:"baseline_id"`
@@ -150,14 +213,18 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 	var (
 		version                          int64
 		areasJ, baselinesJ, rowsJ, ctrlJ []byte
+		frameworksJ                      []byte
 	)
 	err := s.db.QueryRow(ctx, `
 		SELECT `+catalogVersionSQL+`,
 		       (SELECT COALESCE(json_agg(a ORDER BY a.position, a.slug), '[]') FROM areas a),
 		       (SELECT COALESCE(json_agg(b ORDER BY b.position, b.id), '[]') FROM baselines b),
 		       (SELECT COALESCE(json_agg(r ORDER BY r.baseline_id, r.position, r.area), '[]') FROM baseline_rows r),
-		       (SELECT COALESCE(json_agg(c ORDER BY array_position($1::text[], c.layer), c.position, lower(c.title), c.id), '[]')
-		          FROM controls c)`, layerNames()).Scan(&version, &areasJ, &baselinesJ, &rowsJ, &ctrlJ)
+		       (SELECT COALESCE(json_agg(c ORDER BY array_position($1::text[], c.layer), f.position, f.id, c.position, lower(c.title), c.id), '[]')
+		          FROM controls c JOIN frameworks f ON f.id = c.framework_id WHERE c.retired_at IS NULL),
+		       (SELECT COALESCE(json_agg(f ORDER BY f.position, f.id), '[]')
+		          FROM (SELECT f.*, (SELECT count(*) FROM controls c WHERE c.framework_id = f.id AND c.retired_at IS NULL) AS controls
+		                FROM frameworks f) f)`, layerNames()).Scan(&version, &areasJ, &baselinesJ, &rowsJ, &ctrlJ, &frameworksJ)
 	if err != nil {
 		return nil, fmt.Errorf("store: load catalog: %w", err)
 	}
@@ -166,11 +233,12 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 		baselines []jsonBaseline
 		rows      []chartRow
 		controls  []controlRow
+		fws       []jsonFramework
 	)
 	for _, d := range []struct {
 		raw []byte
 		v   any
-	}{{areasJ, &areas}, {baselinesJ, &baselines}, {rowsJ, &rows}, {ctrlJ, &controls}} {
+	}{{areasJ, &areas}, {baselinesJ, &baselines}, {rowsJ, &rows}, {ctrlJ, &controls}, {frameworksJ, &fws}} {
 		if err := json.Unmarshal(d.raw, d.v); err != nil {
 			return nil, fmt.Errorf("store: load catalog: %w", err)
 		}
@@ -192,8 +260,13 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 		}
 		cat.Baselines[i].Rows = append(cat.Baselines[i].Rows, r.row())
 	}
-	for _, c := range controls {
+	cat.byID = make(map[int64]int, len(controls))
+	for i, c := range controls {
 		cat.Controls = append(cat.Controls, c.control())
+		cat.byID[c.ID] = i
+	}
+	for _, f := range fws {
+		cat.Frameworks = append(cat.Frameworks, f.framework())
 	}
 	return cat, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,12 @@ var (
 // engine's assignments in batches (as a catalog change does), so 10,000
 // workloads take seconds. seed makes the data repeatable.
 func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStats, error) {
+	return s.SeedSyntheticWith(ctx, n, seed, nil)
+}
+
+// SeedSyntheticWith is SeedSynthetic with every new workload held to the
+// frameworks slugs (imported already) as well as the default ones.
+func (s *Store) SeedSyntheticWith(ctx context.Context, n int, seed uint64, frameworks []string) (SeedStats, error) {
 	if n <= 0 {
 		return SeedStats{}, fmt.Errorf("store: seed: %d workloads: %w", n, srm.ErrInvalid)
 	}
@@ -44,7 +51,20 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 		if err != nil {
 			return err
 		}
-		if len(cat.Baselines) == 0 || len(cat.Controls) == 0 {
+		var fids []int64
+		for _, f := range cat.Frameworks {
+			if f.Default || slices.Contains(frameworks, f.Slug) {
+				fids = append(fids, f.ID)
+			}
+		}
+		for _, slug := range frameworks {
+			if _, ok := cat.FrameworkBySlug(slug); !ok {
+				return fmt.Errorf("store: seed: framework %q is not imported; import it first (srm framework import --builtin %s): %w",
+					slug, slug, srm.ErrNotFound)
+			}
+		}
+		controls := cat.ControlsOf(fids)
+		if len(cat.Baselines) == 0 || len(controls) == 0 {
 			return fmt.Errorf("store: seed: the catalog is empty; run the migrations first")
 		}
 		for _, stmt := range []string{
@@ -105,13 +125,18 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 		if err != nil {
 			return fmt.Errorf("store: seed: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO workload_frameworks (workload_id, framework_id)
+			SELECT w, f FROM unnest($1::bigint[]) AS w, unnest($2::bigint[]) AS f ORDER BY w, f`, ids, fids); err != nil {
+			return fmt.Errorf("store: seed: frameworks: %w", err)
+		}
 		now := time.Now().UTC()
 		i := 0
 		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i >= len(ids)*len(cat.Controls) {
+			if i >= len(ids)*len(controls) {
 				return nil, nil
 			}
-			wid, c := ids[i/len(cat.Controls)], cat.Controls[i%len(cat.Controls)]
+			wid, c := ids[i/len(controls)], controls[i%len(controls)]
 			i++
 			o := rnd.IntN(len(ownerIDs))
 			complete := rnd.IntN(2) == 0

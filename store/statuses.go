@@ -258,11 +258,17 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 // the workload, the catalog, the owners to choose from, and the customer's
 // work and overrides.
 type WorkloadState struct {
-	Workload  srm.Workload
+	Workload  srm.Workload // Frameworks set
 	Catalog   *Catalog
 	Owners    []srm.Owner
-	Statuses  map[int64]srm.Status
+	Statuses  map[int64]srm.Status // of every control, its frameworks' or not
 	Overrides map[int64]srm.Override
+}
+
+// Controls are the controls of the workload's frameworks: what the engine
+// assesses it on.
+func (ws WorkloadState) Controls() []srm.Control {
+	return ws.Catalog.ControlsOf(ws.Workload.Frameworks)
 }
 
 // workloadStateRow is one row of WorkloadState's statement: the workload,
@@ -272,6 +278,7 @@ type workloadStateRow struct {
 	CatalogVersion int64  `db:"catalog_version"`
 	OwnersVersion  int64  `db:"owners_version"`
 	Overrides      []byte `db:"overrides"`
+	Frameworks     []int64
 	statusRow
 }
 
@@ -279,7 +286,7 @@ type workloadStateRow struct {
 // workloadColumns, the two cache versions, the overrides, statusColumns.
 func (r *workloadStateRow) targets() []any {
 	return []any{&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.workloadRow.Version, &r.CreatedAt, &r.workloadRow.UpdatedAt,
-		&r.CatalogVersion, &r.OwnersVersion, &r.Overrides,
+		&r.CatalogVersion, &r.OwnersVersion, &r.Overrides, &r.Frameworks,
 		&r.ControlID, &r.OwnerID, &r.Complete, &r.CompletedBy, &r.CompletedAt, &r.Note, &r.Evidence,
 		&r.NotApplicable, &r.NAReason, &r.statusRow.Version, &r.statusRow.UpdatedAt}
 }
@@ -296,6 +303,7 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		SELECT `+prefixed("w", workloadColumns)+`,
 		       (SELECT version FROM catalog_version) AS catalog_version,
 		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
+		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks,
 		       `+statusColumns+`
 		FROM workloads w
 		CROSS JOIN LATERAL (
@@ -326,7 +334,9 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 	if err != nil {
 		return WorkloadState{}, err
 	}
-	ws := WorkloadState{Workload: first.workload(), Owners: owners.owners, Statuses: make(map[int64]srm.Status, len(recs))}
+	wl := first.workload()
+	wl.Frameworks = first.Frameworks
+	ws := WorkloadState{Workload: wl, Owners: owners.owners, Statuses: make(map[int64]srm.Status, len(recs))}
 	for _, r := range recs {
 		if r.ControlID != 0 {
 			ws.Statuses[r.ControlID] = r.status(owners.names[r.OwnerID])

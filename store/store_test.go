@@ -192,7 +192,11 @@ func assess(t *testing.T, st *store.Store, w srm.Workload) []srm.Assignment {
 	if err != nil {
 		t.Fatalf("Baseline(%d) error: %v", w.BaselineID, err)
 	}
-	as, err := srm.Assess(b, w.Model, catalogOf(t, st), overridesOf(t, st, w.ID), statusesOf(t, st, w.ID))
+	ws, err := st.WorkloadState(t.Context(), w.ID)
+	if err != nil {
+		t.Fatalf("WorkloadState(%d) error: %v", w.ID, err)
+	}
+	as, err := srm.Assess(b, w.Model, ws.Controls(), overridesOf(t, st, w.ID), statusesOf(t, st, w.ID))
 	if err != nil {
 		t.Fatalf("Assess(%s, %s) error: %v", b.Slug, w.Model, err)
 	}
@@ -1033,6 +1037,52 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	agree(t, pool, st, "a control removed")
+
+	// Framework controls count like srm's own, for the workloads that hold
+	// the framework only: attached, worked on, overridden, read as another
+	// area by an admin, detached from one workload, and a newer version.
+	res, err := importDoc(t, st, smallCatalog(t), store.ImportOptions{Slug: "small", Reading: reading(t, smallReading)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := res.Framework
+	for _, w := range ws[:6] {
+		if err := st.AttachFramework(ctx, w.ID, fw.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agree(t, pool, st, "a framework attached")
+	var fcs []srm.Control
+	for _, c := range catalogOf(t, st) {
+		if c.FrameworkID == fw.ID {
+			fcs = append(fcs, c)
+		}
+	}
+	for wi, w := range ws[:6] {
+		for ci, ctl := range fcs {
+			if (ci+wi)%2 == 0 {
+				saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ben.ID, Complete: (ci+wi)%4 == 0})
+			}
+		}
+	}
+	agree(t, pool, st, "statuses of framework controls")
+	xx2 := byRef(t, st, fw.ID, "XX-2")
+	if err := st.SetOverride(ctx, srm.Override{WorkloadID: ws[2].ID, ControlID: xx2.ID, Party: srm.Provider, Reason: "Managed firewall."}); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "an override of a framework control")
+	if err := st.SetReading(ctx, xx2.ID, "physical-hosts", srm.Physical, "the boundary is an appliance in the rack"); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "a framework control read as another area")
+	if err := st.DetachFramework(ctx, ws[1].ID, fw.ID); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "a framework detached from one workload")
+	if _, err := importDoc(t, st, smallV3(t), store.ImportOptions{Slug: "small", Reading: reading(t, smallReading)}); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "a newer version of a framework")
 
 	// A migration that changes a baseline's cells asks srm to reassess.
 	if _, err := pool.Exec(ctx, `UPDATE baseline_rows SET paas = 'customer', saas = 'customer'

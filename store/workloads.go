@@ -45,7 +45,10 @@ func (s *Store) Workload(ctx context.Context, id int64) (srm.Workload, error) {
 }
 
 // CreateWorkload registers w and sets its ID, Version and times, with the
-// engine's assignment of every control. A name already taken (ignoring
+// engine's assignment of every control of its frameworks: w.Frameworks, or
+// the default ones (srm's own catalog) when it names none; w.Frameworks
+// is set to those. An unknown framework is an error wrapping
+// srm.ErrNotFound. A name already taken (ignoring
 // case) is an error wrapping srm.ErrConflict; an unknown baseline one
 // wrapping srm.ErrNotFound.
 func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
@@ -61,6 +64,9 @@ func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
 			pgx.NamedArgs{"name": w.Name, "description": w.Description, "model": string(w.Model), "baseline": w.BaselineID},
 		).Scan(&w.ID, &w.Version, &w.CreatedAt, &w.UpdatedAt)
 		if err != nil {
+			return err
+		}
+		if w.Frameworks, err = attachOnCreate(ctx, tx, cat, w.ID, w.Frameworks); err != nil {
 			return err
 		}
 		return reassess(ctx, tx, cat, []int64{w.ID}, nil, true)

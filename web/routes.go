@@ -84,6 +84,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Post("/workloads/{id}", h(updateWorkload(st)))
 			r.Get("/workloads/{id}/delete", h(deleteWorkloadForm(st)))
 			r.Post("/workloads/{id}/delete", h(deleteWorkload(st)))
+			r.Get("/workloads/{id}/frameworks", h(workloadFrameworksPage(st)))
+			r.Post("/workloads/{id}/frameworks/{fid}", h(attachFramework(st)))
+			r.Post("/workloads/{id}/frameworks/{fid}/delete", h(detachFramework(st)))
 
 			r.Get("/controls/new", h(newControlForm(st)))
 			r.Post("/controls", h(createControl(st)))

@@ -167,7 +167,7 @@ func assess(ws store.WorkloadState, wl srm.Workload) (srm.Baseline, []srm.Assign
 	if !ok {
 		return srm.Baseline{}, nil, fmt.Errorf("baseline %d: %w", wl.BaselineID, srm.ErrNotFound)
 	}
-	as, err := srm.Assess(b, wl.Model, ws.Catalog.Controls, ws.Overrides, ws.Statuses)
+	as, err := srm.Assess(b, wl.Model, ws.Controls(), ws.Overrides, ws.Statuses)
 	return b, as, err
 }
 

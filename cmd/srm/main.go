@@ -2,7 +2,7 @@
 // for every workload, by service model and defense-in-depth layer.
 //
 // One file per subcommand (serve.go, migrate.go, demo.go, user.go,
-// seed.go); this one dispatches to them from the table commands, which
+// seed.go, framework.go); this one dispatches to them from the table commands, which
 // also writes the usage. config.go reads the environment, in one place.
 package main
 
@@ -88,9 +88,17 @@ var commands = []command{
 	{name: "user password", args: "--email E",
 		summary: "give a local account a new password, read the same way,\n\tand sign it out everywhere",
 		new:     func() action { return &userPasswordCmd{} }},
-	{name: "seed", args: "--workloads N [--seed S]",
-		summary: "add N synthetic workloads (all models, owners, a status on\n\tevery control, about half complete) for load tests",
+	{name: "seed", args: "--workloads N [--seed S] [--framework SLUG]",
+		summary: "add N synthetic workloads (all models, owners, a status on\n\tevery control, about half complete) for load tests; with\n\t--framework, each also holds that imported framework",
 		new:     func() action { return &seedCmd{} }},
+	{name: "framework import", args: "[--dry-run] [--slug S] FILE | --builtin SLUG",
+		summary: "import an OSCAL catalog as a framework, or a newer version\n\tof one, in one transaction; --dry-run says what changes",
+		details: frameworkImportDetails, new: func() action { return &frameworkImportCmd{} }},
+	{name: "framework list", summary: "list the frameworks with their versions and controls",
+		new: func() action { return frameworkListCmd{} }},
+	{name: "framework read", args: "--framework S --control ID (--area A --layer L --reason R | --default)",
+		summary: "read one control of a framework as another responsibility\n\tarea than srm's reading, with a reason, or as srm does again",
+		details: frameworkReadDetails, new: func() action { return &frameworkReadCmd{} }},
 }
 
 // run runs the command in args.
