@@ -2,8 +2,8 @@
 // for every workload, by service model and defense-in-depth layer.
 //
 // One file per subcommand (serve.go, migrate.go, demo.go, user.go,
-// seed.go, framework.go); this one dispatches to them from the table commands, which
-// also writes the usage. config.go reads the environment, in one place.
+// seed.go, framework.go, token.go); this one dispatches to them from the
+// table commands, which also writes the usage. config.go reads the environment, in one place.
 package main
 
 import (
@@ -99,6 +99,9 @@ var commands = []command{
 	{name: "framework read", args: "--framework S --control ID (--area A --layer L --reason R | --default)",
 		summary: "read one control of a framework as another responsibility\n\tarea than srm's reading, with a reason, or as srm does again",
 		details: frameworkReadDetails, new: func() action { return &frameworkReadCmd{} }},
+	{name: "token add", args: "--email E --name N [--write] [--expires 720h]",
+		summary: "make a personal API token for an account and print it,\n\tonce (docs/api.md)",
+		details: tokenAddDetails, new: func() action { return &tokenAddCmd{} }},
 }
 
 // run runs the command in args.

@@ -1,0 +1,5 @@
+BEGIN;
+
+DROP TABLE public.api_tokens;
+
+COMMIT;
