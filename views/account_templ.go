@@ -634,7 +634,7 @@ func AccountPage(v Account) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "</section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "</section><section class=\"card account-card\" aria-labelledby=\"tokens-heading\" data-testid=\"api-tokens\"><h2 id=\"tokens-heading\">API tokens</h2><p>Scripts call srm's API with a personal token that acts as you. <a href=\"/account/tokens\" data-testid=\"tokens-link\">Your API tokens</a></p></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -97,6 +97,12 @@ var needs = map[string]srm.Role{
 	"POST /admin/users/{id}/unlock":                srm.Admin,
 	"POST /admin/users/{id}/owner":                 srm.Admin,
 	"POST /admin/settings":                         srm.Admin,
+	"GET /account/tokens":                          srm.Viewer,
+	"POST /account/tokens":                         srm.Viewer,
+	"POST /account/tokens/{tid}/revoke":            srm.Viewer,
+	"GET /admin/users/{id}/tokens":                 srm.Admin,
+	"POST /admin/users/{id}/tokens":                srm.Admin,
+	"POST /admin/users/{id}/tokens/{tid}/revoke":   srm.Admin,
 }
 
 // route is one method and pattern of the router.
