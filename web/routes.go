@@ -28,6 +28,8 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})
 
+	r.Mount("/api", apiRoutes(logger, st, cfg)) // tokens, never the session (api.go)
+
 	r.Group(func(r chi.Router) {
 		r.Use(a.sessions.LoadAndSave, a.identify)
 
