@@ -97,6 +97,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		*d.into = t
 	}
+	if v := getenv("SRM_API_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10_000_000 {
+			return c, fmt.Errorf("SRM_API_RATE_LIMIT=%q: give the requests a minute each API token may make, from 1 to 10000000, such as %d", v, web.DefaultAPIRateLimit)
+		}
+		c.Web.APIRateLimit = n
+	}
 	var err error
 	if c.Runtime.GCPercent, err = parseGOGC(getenv("GOGC")); err != nil {
 		return c, err

@@ -55,3 +55,19 @@ func TestTokenAddPrintsATokenOnceThatActsAsTheAccount(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIRateLimitIsReadFromTheEnvironment(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{"DATABASE_URL": "x"}))
+	if err != nil || c.Web.APIRateLimit != 0 {
+		t.Errorf("default: %d, %v; want 0 (the server's default)", c.Web.APIRateLimit, err)
+	}
+	if c, err = loadConfig(env(map[string]string{"DATABASE_URL": "x", "SRM_API_RATE_LIMIT": "1200"})); err != nil || c.Web.APIRateLimit != 1200 {
+		t.Errorf("SRM_API_RATE_LIMIT=1200: %d, %v", c.Web.APIRateLimit, err)
+	}
+	for _, v := range []string{"0", "-5", "many", "20000000"} {
+		_, err := loadConfig(env(map[string]string{"DATABASE_URL": "x", "SRM_API_RATE_LIMIT": v}))
+		if err == nil || !strings.Contains(err.Error(), "SRM_API_RATE_LIMIT=") || !strings.Contains(err.Error(), "give") {
+			t.Errorf("SRM_API_RATE_LIMIT=%s: %v, want it refused, saying what to give", v, err)
+		}
+	}
+}

@@ -8,7 +8,8 @@
 // `srm migrate` and `srm seed`; starts `srm serve` (a binary built with
 // -tags srmbench, which has the benchmark endpoints) on a free port of
 // 127.0.0.1; times start-up to /readyz; drives the ceiling handler, the
-// portfolio, the workload page and completing a control in turn, each with a fixed number of concurrent clients at maximum rate for
+// portfolio, the workload page, the API's workload read and completing a
+// control in turn, each with a fixed number of concurrent clients at maximum rate for
 // a fixed time after a short warm-up; and prints a table, with the CPU each
 // request cost srm, PostgreSQL and the load generator, read from /proc. On
 // exit, also on Ctrl-C, it stops srm and drops the database. `make bench`
@@ -177,6 +178,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := runQuiet(ctx, add); err != nil {
 		return err
 	}
+	// The API is measured with a read-only token of the same account.
+	var tokenOut bytes.Buffer
+	tok := srmCmd("token", "add", "--email", benchEmail, "--name", "srmbench")
+	tok.Stdout = &tokenOut
+	if err := tok.Run(); err != nil {
+		return fmt.Errorf("srm token add: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(tokenOut.String()), "\n")
+	apiAuth := http.Header{"Authorization": {"Bearer " + lines[len(lines)-1]}}
 
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
@@ -203,7 +213,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serve := exec.Command(bin, "serve")
 	// The bench database is throwaway and DATABASE_URL's role made it: serve
 	// as that role, as SRM_ALLOW_OWNER_ROLE allows for one-off use.
-	serve.Env = slices.Concat(env, []string{"SRM_ADDR=" + addr, "SRM_ALLOW_OWNER_ROLE=1"})
+	// One token drives the API row at full speed: lift its rate limit.
+	serve.Env = slices.Concat(env, []string{"SRM_ADDR=" + addr, "SRM_ALLOW_OWNER_ROLE=1", "SRM_API_RATE_LIMIT=10000000"})
 	serve.Stdout, serve.Stderr = logFile, logFile
 	serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	launched := time.Now()
@@ -230,7 +241,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "srmbench: PostgreSQL's CPU is not measured:", err)
 	}
 	sample := func() cpuSample { return sampleCPU(os.Getpid(), serve.Process.Pid, postmaster) }
-	ts := targets(base, data, auth)
+	ts := targets(base, data, auth, apiAuth)
 	fmt.Fprintf(stderr, "srmbench: srm ready in %s; %d endpoints × (%s warm-up + %s) at %d clients\n",
 		startup.Round(time.Millisecond), len(ts), o.warmup, o.duration, o.workers)
 	rows := make([]row, 0, len(ts))
@@ -499,7 +510,7 @@ func signIn(ctx context.Context, base string) (http.Header, error) {
 
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func targets(base string, d *benchData, auth http.Header) []target {
+func targets(base string, d *benchData, auth, apiAuth http.Header) []target {
 	pages := (len(d.workloads) + 49) / 50
 	sorts := []string{"name", "progress", "-progress"}
 	form := auth.Clone()
@@ -531,6 +542,13 @@ func targets(base string, d *benchData, auth http.Header) []target {
 			// The same, up to the HTML: session, workload, assessment.
 			t.Method, t.Header = "GET", auth
 			t.URL = fmt.Sprintf("%s/_bench/workload/%d", base, d.workloads[d.intn(len(d.workloads))])
+			return nil
+		}},
+		{name: "API workload read", want: http.StatusOK, next: func(t *vegeta.Target) error {
+			// GET /api/v1/workloads/{id} with a token: the token's check,
+			// the workload, its assessment, as JSON.
+			t.Method, t.Header = "GET", apiAuth
+			t.URL = fmt.Sprintf("%s/api/v1/workloads/%d", base, d.workloads[d.intn(len(d.workloads))])
 			return nil
 		}},
 		{name: "complete a control", want: http.StatusSeeOther, next: func(t *vegeta.Target) error {
