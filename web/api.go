@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,23 +80,10 @@ func newProblem(status int, kind, title, detail string) *problem {
 // invalid is a 422 listing what is wrong with each field.
 func invalid(ps srm.Problems) *problem {
 	p := newProblem(http.StatusUnprocessableEntity, "invalid", "Some fields are not valid", "Nothing was saved. Fix the fields listed in errors.")
-	for _, f := range sortedKeys(ps) {
+	for _, f := range slices.Sorted(maps.Keys(ps)) {
 		p.Errors = append(p.Errors, fieldError{Field: f, Pointer: "/" + f, Detail: ps[f]})
 	}
 	return p
-}
-
-func sortedKeys(ps srm.Problems) []string {
-	keys := make([]string, 0, len(ps))
-	for k := range ps {
-		keys = append(keys, k)
-	}
-	for i := range keys { // a handful of keys: insertion sort
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // stale is a 409: the write was based on version sent, and current is
@@ -289,8 +278,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	err = dec.Decode(v)
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
-			err = &json.SyntaxError{Offset: dec.InputOffset()}
-			return brokenJSON(body, dec.InputOffset(), "There is more after the JSON value; send one object.", err)
+			return brokenJSON(body, dec.InputOffset(), "There is more after the JSON value; send one object.")
 		}
 		return nil
 	}
@@ -300,20 +288,20 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	)
 	switch {
 	case errors.As(err, &syntax):
-		return brokenJSON(body, syntax.Offset, "The body is not valid JSON: "+syntax.Error()+".", err)
+		return brokenJSON(body, syntax.Offset, "The body is not valid JSON: "+syntax.Error()+".")
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return brokenJSON(body, int64(len(body)), "The body ends before its JSON value does.", err)
+		return brokenJSON(body, int64(len(body)), "The body ends before its JSON value does.")
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return brokenJSON(body, typ.Offset, "Send a JSON object.", err)
+			return brokenJSON(body, typ.Offset, "Send a JSON object.")
 		}
 		return invalid(srm.Problems{field: "Expected " + jsonKind(typ.Type.Kind().String()) + ", got " + typ.Value + "."})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return invalid(srm.Problems{field: "srm does not know this field. The OpenAPI document lists the fields."})
 	}
-	return brokenJSON(body, dec.InputOffset(), "The body is not valid JSON.", err)
+	return brokenJSON(body, dec.InputOffset(), "The body is not valid JSON.")
 }
 
 func jsonKind(k string) string {
@@ -331,7 +319,7 @@ func jsonKind(k string) string {
 }
 
 // brokenJSON is a 400 saying where in body the JSON breaks.
-func brokenJSON(body []byte, offset int64, detail string, _ error) *problem {
+func brokenJSON(body []byte, offset int64, detail string) *problem {
 	p := newProblem(http.StatusBadRequest, "bad-json", "The JSON is broken", detail)
 	offset = min(max(offset, 0), int64(len(body)))
 	p.Offset, p.Line, p.Column = offset, 1, 1
