@@ -22,6 +22,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(st, cfg.Ready))
+	r.Method(http.MethodGet, "/metrics", metricsRoute(cfg)) // no session: a bearer token, or 404
 	r.Method(http.MethodGet, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Method(http.MethodHead, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
