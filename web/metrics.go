@@ -254,14 +254,3 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(poolLifetimeClosed, float64(s.LifetimeClosed))
 	counter(poolIdleClosed, float64(s.IdleClosed))
 }
-
-// metricsRoute is what /metrics answers on the application's own address:
-// the metrics to bearers of Config.MetricsToken, and 404 without one
-// (deny by default; main then serves them on an address of their own, if
-// any).
-func metricsRoute(cfg Config) http.Handler {
-	if cfg.Metrics == nil || cfg.MetricsToken == "" {
-		return http.NotFoundHandler()
-	}
-	return cfg.Metrics.Handler(cfg.MetricsToken)
-}

@@ -35,7 +35,15 @@ func newMetricsHarness(t *testing.T, cfg web.Config) *harness {
 // none) and no session.
 func scrape(h *harness, authorization string) *httptest.ResponseRecorder {
 	h.t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	return getAnon(h, "/metrics", authorization)
+}
+
+// getAnon sends GET path with the given Authorization header ("" for none),
+// the Accept header of a Prometheus scrape, and no session.
+func getAnon(h *harness, path, authorization string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1")
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
@@ -44,21 +52,34 @@ func scrape(h *harness, authorization string) *httptest.ResponseRecorder {
 	return rec
 }
 
-// Deny by default: without a token, /metrics on srm's own address does not
-// exist, for visitors, signed-in admins and would-be scrapers alike; and
-// it stays so when the metrics are collected for an address of their own.
+// Deny by default: without a token, /metrics on srm's own address is an
+// address srm does not have, answered exactly like any other (404 signed
+// in; signed out, what every unknown address gets, so nothing tells an
+// outsider it is special), token or no token; and it stays so when the
+// metrics are collected for an address of their own.
 func TestMetricsAreNotServedOnTheMainAddressWithoutAToken(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	wantStatus(t, "GET /metrics signed in, no metrics configured", h.get("/metrics"), http.StatusNotFound)
-	wantStatus(t, "GET /metrics signed out, no metrics configured", scrape(h, ""), http.StatusNotFound)
-	wantStatus(t, "GET /metrics with a bearer token, none configured", scrape(h, "Bearer "+metricsToken), http.StatusNotFound)
-
 	st := store.New(h.pool)
 	sep := &harness{t: t, st: st, pool: h.pool, srv: newServer(t, st, web.Config{Metrics: web.NewMetrics(discard, st)})}
-	wantStatus(t, "GET /metrics, metrics collected for a separate address", scrape(sep, ""), http.StatusNotFound)
-	wantStatus(t, "GET /metrics with a bearer token, metrics on a separate address", scrape(sep, "Bearer "+metricsToken),
-		http.StatusNotFound)
+	wantStatus(t, "GET /metrics signed in, no metrics configured", h.get("/metrics"), http.StatusNotFound)
+	sep.cookie, sep.csrf = h.cookie, h.csrf
+	wantStatus(t, "GET /metrics signed in, metrics on a separate address", sep.get("/metrics"), http.StatusNotFound)
+	for _, srv := range []*harness{h, sep} {
+		for _, auth := range []string{"", "Bearer " + metricsToken} {
+			got, unknown := getAnon(srv, "/metrics", auth), getAnon(srv, "/nometrics", auth)
+			// The sign-in redirect names the address asked for: compare it
+			// with that of the unknown address, renamed.
+			wantLoc := strings.ReplaceAll(unknown.Header().Get("Location"), "nometrics", "metrics")
+			if got.Code == http.StatusOK || got.Code != unknown.Code || got.Header().Get("Location") != wantLoc {
+				t.Errorf("GET /metrics signed out (Authorization %q) = %d %q; want what an unknown address gets, %d %q",
+					auth, got.Code, got.Header().Get("Location"), unknown.Code, wantLoc)
+			}
+			if strings.Contains(got.Body.String(), "srm_") {
+				t.Errorf("GET /metrics signed out leaked metrics:\n%s", snippet(got.Body.String()))
+			}
+		}
+	}
 }
 
 // With a token, /metrics answers only requests that bear it: not a signed-in

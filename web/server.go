@@ -48,8 +48,9 @@ type Config struct {
 	// nil means time.Now. Tests move it instead of waiting.
 	Now func() time.Time
 	// Metrics, when set, counts every request (NewMetrics); nil counts
-	// none. /metrics on this server serves them only with MetricsToken set,
-	// to requests that bear it, and is 404 otherwise (main may serve
+	// none. This server has a /metrics route only with MetricsToken set,
+	// and it answers only requests that bear the token; without one,
+	// /metrics is an unknown address like any other (main may serve
 	// Metrics.Handler on an address of its own). A MetricsToken without
 	// Metrics gets a new Metrics.
 	Metrics      *Metrics

@@ -235,7 +235,7 @@ const environmentHelp = `Environment:
   SRM_METRICS_ADDR
                  serve Prometheus metrics at http://ADDR/metrics, on a
                  listener of their own, such as 127.0.0.1:9090 (default: off;
-                 SRM_ADDR's /metrics is then 404). Keep it on a private network
+                 SRM_ADDR then has no /metrics). Keep it on a private network
   SRM_METRICS_TOKEN
                  the bearer token /metrics asks for (Authorization: Bearer
                  TOKEN; 32 characters or more). Without SRM_METRICS_ADDR,

@@ -15,7 +15,7 @@ import (
 
 // metricsFor returns the metrics serve collects, and the token /metrics
 // asks for on SRM_ADDR's listener: none when metrics are off, or when
-// they have an address of their own (SRM_ADDR's /metrics is then 404).
+// they have an address of their own (SRM_ADDR then has no /metrics).
 func metricsFor(mc metricsConfig, logger *slog.Logger, st *store.Store) (*web.Metrics, string) {
 	if mc.Addr == "" && mc.Token == "" {
 		return nil, ""
