@@ -251,3 +251,35 @@ func sample(t *testing.T, mfs map[string]*dto.MetricFamily, name string, labels 
 	}
 	return m.GetGauge().GetValue()
 }
+
+// Counting requests costs no SQL: a page sends as many statements with
+// metrics as without (the budget tests hold without them), and a scrape
+// sends one.
+func TestMetricsSendNoSQLPerRequestAndOnePerScrape(t *testing.T) {
+	t.Parallel()
+	pool, counter := storetest.CountingPool(t)
+	st := store.New(pool)
+	plain := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{})}
+	plain.signInAs(srm.Admin)
+	w := plain.workload("Ledger", srm.IaaS)
+	measured := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{MetricsToken: metricsToken})}
+	measured.cookie, measured.csrf = plain.cookie, plain.csrf
+
+	count := func(h *harness) int64 {
+		t.Helper()
+		wantStatus(t, "GET a workload", h.get(workloadPath(w.ID)), http.StatusOK) // warms the caches
+		counter.Reset()
+		wantStatus(t, "GET a workload", h.get(workloadPath(w.ID)), http.StatusOK)
+		return counter.Reset()
+	}
+	if without, with := count(plain), count(measured); with != without {
+		t.Errorf("GET a workload sent %d statements with metrics, %d without; counting requests must send none", with, without)
+	}
+	for i, want := range []string{"the first scrape (workloads and open controls by party)", "a scrape within the minute"} {
+		counter.Reset()
+		wantStatus(t, "GET /metrics with the token", scrape(measured, "Bearer "+metricsToken), http.StatusOK)
+		if n := counter.Reset(); n != 1 {
+			t.Errorf("scrape %d, %s, sent %d statements, want 1", i+1, want, n)
+		}
+	}
+}
