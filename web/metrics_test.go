@@ -125,7 +125,7 @@ func TestMetricsReportRoutesLatencyPoolAndPortfolio(t *testing.T) {
 	wls := []srm.Workload{h.workload("Ledger", srm.IaaS), h.workload("Portal", srm.PaaS), h.workload("Mail", srm.SaaS)}
 	// One control complete, so that "open" is not merely "counted".
 	done := h.controlID("Patching of systems") // the customer's under IaaS
-	if err := h.st.SaveStatus(t.Context(), wls[0].ID, done, srm.Status{Complete: true, CompletedBy: "test"}); err != nil {
+	if err := h.st.SaveStatus(as(t.Context(), h.user), wls[0].ID, done, srm.Status{Complete: true, CompletedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -188,7 +188,7 @@ func createWorkload(t *testing.T, app storetest.AppRole, w *srm.Workload) {
 		t.Fatalf("Baselines: %v, %v", bs, err)
 	}
 	w.BaselineID = bs[0].ID
-	if err := st.CreateWorkload(t.Context(), w); err != nil {
+	if err := st.CreateWorkload(store.WithActor(t.Context(), store.Actor{Name: "metrics test"}), w); err != nil {
 		t.Fatal(err)
 	}
 }
