@@ -22,6 +22,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(st, cfg.Ready))
+	if cfg.Metrics != nil && cfg.MetricsToken != "" { // else /metrics is an address like any unknown one
+		r.Method(http.MethodGet, "/metrics", cfg.Metrics.Handler(cfg.MetricsToken)) // no session: the bearer token
+	}
 	r.Method(http.MethodGet, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Method(http.MethodHead, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
