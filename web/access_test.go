@@ -67,6 +67,8 @@ var needs = map[string]srm.Role{
 	"GET /owners/{id}":                    srm.Viewer,
 	"GET /controls":                       srm.Viewer,
 	"POST /workloads/{id}/controls/{cid}": srm.Editor,
+	"GET /workloads/{id}/controls/{cid}":  srm.Viewer,
+	"POST /workloads/{id}/bulk":           srm.Editor,
 	"GET /workloads/{id}/controls/{cid}/override":         srm.Editor,
 	"POST /workloads/{id}/controls/{cid}/override":        srm.Editor,
 	"POST /workloads/{id}/controls/{cid}/override/delete": srm.Editor,
