@@ -128,7 +128,7 @@ func saveStatus(st *store.Store) handlerFunc {
 		if v, err = workloadView(ws, ws.Owners); err != nil {
 			return err
 		}
-		v.Filter = filter
+		v.Filter, v.Keep = filter, cid
 		if !edit.Row {
 			v.Open = cid // the control's details stay open in place
 		}

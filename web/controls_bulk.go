@@ -64,8 +64,10 @@ func bulkStatus(st *store.Store) handlerFunc {
 		versions := postedVersions(r)
 		var targets []int64
 		if r.PostFormValue("scope") == "shown" {
+			// Every row the page showed that is the customer's to do; Azure's
+			// rows have nothing to change and go unmentioned.
 			for _, a := range v.Assignments { // in the checklist's order
-				if _, ok := versions[a.Control.ID]; ok {
+				if _, ok := versions[a.Control.ID]; ok && a.Party.Counted() {
 					targets = append(targets, a.Control.ID)
 				}
 			}
