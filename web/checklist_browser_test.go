@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -200,6 +201,42 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 			t.Errorf("the unassigned filter still shows %q after assigning them", picked)
 		}
 	})
+
+	// What a person sees, at a desktop and at a phone width: the checklist
+	// with a control's details open in place.
+	j.step("checklist-looks", func() {
+		for _, w := range []struct {
+			name string
+			w, h int64
+		}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+			j.do("set the viewport", chromedp.EmulateViewport(w.w, w.h))
+			j.open(wp + "?layer=compute")
+			j.waitFor("htmx to load", `typeof window.htmx === "object"`, `typeof window.htmx`)
+			j.do("scroll to the checklist", chromedp.ScrollIntoView(chromedp.CSS(`#checklist-h`)))
+			j.viewShot("checklist-" + w.name + "-filtered")
+			j.do("open the details of "+control, chromedp.Click(chromedp.CSS(f.row(control)+` `+j.testID("details-link"))))
+			j.waitFor("the details", `!!document.querySelector('[data-testid="control-details"]')`, `document.title`)
+			j.do("scroll to the row", chromedp.ScrollIntoView(chromedp.CSS(f.row(control))))
+			j.viewShot("checklist-" + w.name + "-details")
+		}
+	})
+}
+
+// viewShot saves what the tab shows now (the viewport, not the whole page)
+// as name.png in the screenshot folder, for a person to look at.
+func (j *browserJourney) viewShot(name string) {
+	j.t.Helper()
+	ctx, cancel := context.WithTimeout(j.ctx, browserWait)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		j.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(j.dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		j.t.Logf("screenshot %s: %v", path, err)
+	}
 }
 
 // TestChecklistInTheBrowserWithoutJavaScript does the same with scripts
