@@ -166,11 +166,32 @@ func inPlace(on bool, attrs templ.Attributes) templ.Attributes {
 
 // rowIDs are the ids of a checklist row's fields, apart from those of the
 // control's details form (fieldIDsOf), which may be open below it.
-type rowIDs struct{ owner, complete, sel string }
+type rowIDs struct{ title, owner, complete string }
 
 func rowIDsOf(cid int64) rowIDs {
-	p := "r" + itoa(cid) + "-"
-	return rowIDs{owner: p + "owner", complete: p + "complete", sel: p + "select"}
+	p := "r" + itoa(cid)
+	return rowIDs{title: p + "t", owner: p + "o", complete: p + "c"}
+}
+
+// shownVersions is the version of every row of sections a person can
+// change, as "control:version" joined by commas: what a bulk action on
+// them is conditional on.
+func shownVersions(sections []checklistLayer) string {
+	var b strings.Builder
+	for _, l := range sections {
+		for _, a := range l.Rows {
+			if !a.Party.Counted() {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(itoa(a.Control.ID))
+			b.WriteByte(':')
+			b.WriteString(itoa(a.Status.Version))
+		}
+	}
+	return b.String()
 }
 
 // rowClass is a checklist row's classes: its party, and whether it is done

@@ -106,7 +106,7 @@ func TestViewersSeeTheWorkButNoForms(t *testing.T) {
 			t.Fatal(err)
 		}
 		d, _ := goquery.NewDocumentFromReader(&buf)
-		if n := d.Find(`[data-testid="row-form"]`).Length(); n != tt.form {
+		if n := d.Find(`form.ck-row`).Length(); n != tt.form {
 			t.Errorf("%s: %d checklist row forms, want %d", tt.role, n, tt.form)
 		}
 		row := d.Find(`[data-testid="control-Patching"]`)
@@ -169,7 +169,7 @@ func TestControlCardEscapesTextAndHidesTheFormForInheritedControls(t *testing.T)
 		if card.Length() != 1 {
 			t.Fatalf("%s: control card not found in the compute layer", tt.model)
 		}
-		if got := card.Find(`[data-testid="row-form"]`).Length() == 1; got != tt.wantForm {
+		if got := card.Find(`form.ck-row`).Length() == 1; got != tt.wantForm {
 			t.Errorf("%s: status form shown = %v, want %v", tt.model, got, tt.wantForm)
 		}
 		if !tt.wantForm && card.Find(`[data-testid="inherited"]`).Length() != 1 {

@@ -88,7 +88,7 @@ func newChecklistFixture(t *testing.T, noScript bool) *checklistFixture {
 // rows are the titles of the checklist's rows in the tab, in order.
 func (f *checklistFixture) rows() []string {
 	return browserEval[[]string](f.j, "the checklist rows",
-		`Array.from(document.querySelectorAll('[role="listitem"][data-testid^="control-"]')).map(r => r.dataset.testid.slice(8))`)
+		`Array.from(document.querySelectorAll('li.ck[data-testid^="control-"]')).map(r => r.dataset.testid.slice(8))`)
 }
 
 func (f *checklistFixture) row(title string) string { return f.j.testID("control-" + title) }
@@ -127,7 +127,7 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 		}
 		j.do("type in the search", chromedp.SendKeys(chromedp.CSS(`#f-q`), "patch"))
 		j.waitFor("the search to narrow the list", `location.search.includes("q=patch")`, `location.search`)
-		j.waitFor("one row", `document.querySelectorAll('[role="listitem"]').length === 1`, `document.querySelectorAll('[role="listitem"]').length`)
+		j.waitFor("one row", `document.querySelectorAll('li.ck').length === 1`, `document.querySelectorAll('li.ck').length`)
 		if got := f.rows(); !slices.Equal(got, []string{control}) {
 			t.Errorf("compute + “patch” shows %q, want only %q", got, control)
 		}
@@ -142,9 +142,9 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 		before := j.text(j.testID("workload-progress-text"))
 		// Keyboard only: type the owner, Tab away (the change saves it),
 		// then Space on the Complete box.
-		j.do("type the owner and leave the field", chromedp.SendKeys(chromedp.CSS(row+` `+j.testID("owner")), owner+"\t"))
-		j.waitFor("the owner to be saved", fmt.Sprintf(`document.querySelector(%s)?.value === %s`, j.js(row+` `+j.testID("owner")), j.js(owner)),
-			fmt.Sprintf(`document.querySelector(%s)?.value`, j.js(row+` `+j.testID("owner"))))
+		j.do("type the owner and leave the field", chromedp.SendKeys(chromedp.CSS(row+` `+`input[name="owner"]`), owner+"\t"))
+		j.waitFor("the owner to be saved", fmt.Sprintf(`document.querySelector(%s)?.value === %s`, j.js(row+` `+`input[name="owner"]`), j.js(owner)),
+			fmt.Sprintf(`document.querySelector(%s)?.value`, j.js(row+` `+`input[name="owner"]`)))
 		for i := 0; f.status(control).OwnerName != owner; i++ {
 			if i == 100 {
 				t.Fatalf("the owner was not saved within 5 s of leaving the field")
@@ -152,13 +152,13 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		j.waitFor("the swap to settle", `!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')`, `document.querySelectorAll('.htmx-request').length`)
-		j.do("focus the Complete box and press Space", chromedp.Focus(chromedp.CSS(row+` `+j.testID("complete"))), chromedp.KeyEvent(" "))
+		j.do("focus the Complete box and press Space", chromedp.Focus(chromedp.CSS(row+` `+`input[name="complete"]`)), chromedp.KeyEvent(" "))
 		j.waitFor("progress to move", fmt.Sprintf(`document.querySelector('[data-testid="workload-progress-text"]').textContent.replace(/\s+/g, " ").trim() !== %s && !!document.querySelector(%s)`,
 			j.js(before), j.js(row+` [data-testid="completed-stamp"]`)), `document.querySelector('[data-testid="workload-progress-text"]').textContent`)
 		if !j.samePage() {
 			t.Error("ticking Complete reloaded the page; htmx should swap it in place")
 		}
-		if got := browserEval[string](j, "the focused element", `document.activeElement?.getAttribute("aria-label") ?? ""`); got != "Complete #"+itoa(f.controls[control])+" "+control {
+		if got := browserEval[string](j, "the focused element", `(document.activeElement?.getAttribute("aria-labelledby") ?? "").split(" ").map(id => document.getElementById(id)?.textContent.replace(/\s+/g, " ").trim()).join(" ")`); got != "Complete #"+itoa(f.controls[control])+" "+control {
 			t.Errorf("after the swap the focus is on %q, want the Complete box of %s", got, control)
 		}
 		if got := j.text(row + ` ` + j.testID("completed-stamp")); !strings.Contains(got, owner) {
@@ -179,7 +179,7 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 		picked := rows[:2]
 		j.markPage()
 		for _, title := range picked {
-			j.do("tick "+title, chromedp.Click(chromedp.CSS(f.row(title)+` `+j.testID("select"))))
+			j.do("tick "+title, chromedp.Click(chromedp.CSS(f.row(title)+` `+`input.ck-select`)))
 		}
 		other := f.owners[1]
 		j.do("choose the owner", chromedp.SetValue(chromedp.CSS(`#bulk-owner`), itoa(other.ID)))
@@ -214,7 +214,7 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 			j.waitFor("htmx to load", `typeof window.htmx === "object"`, `typeof window.htmx`)
 			j.do("scroll to the checklist", chromedp.ScrollIntoView(chromedp.CSS(`#checklist-h`)))
 			j.viewShot("checklist-" + w.name + "-filtered")
-			j.do("open the details of "+control, chromedp.Click(chromedp.CSS(f.row(control)+` `+j.testID("details-link"))))
+			j.do("open the details of "+control, chromedp.Click(chromedp.CSS(f.row(control)+` `+`a.ck-title`)))
 			j.waitFor("the details", `!!document.querySelector('[data-testid="control-details"]')`, `document.title`)
 			j.do("scroll to the row", chromedp.ScrollIntoView(chromedp.CSS(f.row(control))))
 			j.viewShot("checklist-" + w.name + "-details")
@@ -271,9 +271,9 @@ func TestChecklistInTheBrowserWithoutJavaScript(t *testing.T) {
 	j.step("noscript-row-save", func() {
 		row := f.row(control)
 		j.do("type the owner and tick Complete",
-			chromedp.SendKeys(chromedp.CSS(row+` `+j.testID("owner")), owner),
-			chromedp.Click(chromedp.CSS(row+` `+j.testID("complete"))))
-		j.clickToPage(row+` `+j.testID("save"), http.StatusOK)
+			chromedp.SendKeys(chromedp.CSS(row+` `+`input[name="owner"]`), owner),
+			chromedp.Click(chromedp.CSS(row+` `+`input[name="complete"]`)))
+		j.clickToPage(row+` `+`button.ck-save`, http.StatusOK)
 		want := filtered + "#control-" + itoa(f.controls[control])
 		if got := browserEval[string](j, "the address", `location.pathname + location.search + location.hash`); got != want {
 			t.Errorf("after saving the browser is at %q, want back at %q", got, want)
@@ -284,7 +284,7 @@ func TestChecklistInTheBrowserWithoutJavaScript(t *testing.T) {
 	})
 
 	j.step("noscript-control-page", func() {
-		j.clickToPage(f.row("Patching of systems")+` `+j.testID("details-link"), http.StatusOK)
+		j.clickToPage(f.row("Patching of systems")+` `+`a.ck-title`, http.StatusOK)
 		if got := j.text("main h1"); !strings.Contains(got, "Patching of systems") {
 			t.Errorf("the control's page at %q is headed %q", browserEval[string](j, "the address", `location.href`), got)
 		}
@@ -310,7 +310,7 @@ func TestChecklistInTheBrowserWithoutJavaScript(t *testing.T) {
 			}
 		}
 		for _, title := range picked {
-			j.do("tick "+title, chromedp.Click(chromedp.CSS(f.row(title)+` `+j.testID("select"))))
+			j.do("tick "+title, chromedp.Click(chromedp.CSS(f.row(title)+` `+`input.ck-select`)))
 		}
 		other := f.owners[1]
 		j.do("choose the owner", chromedp.SetValue(chromedp.CSS(`#bulk-owner`), itoa(other.ID)))

@@ -16,10 +16,26 @@ import (
 // order.
 func rowTitles(doc *goquery.Document) []string {
 	var out []string
-	doc.Find(`[role="listitem"][data-testid^="control-"]`).Each(func(_ int, s *goquery.Selection) {
+	doc.Find(`li.ck[data-testid^="control-"]`).Each(func(_ int, s *goquery.Selection) {
 		out = append(out, strings.TrimPrefix(s.AttrOr("data-testid", ""), "control-"))
 	})
 	return out
+}
+
+// accessibleName is the name of el by its aria-labelledby, aria-label or
+// label, as assistive technology computes it for these simple cases.
+func accessibleName(doc *goquery.Document, el *goquery.Selection) string {
+	if ids, ok := el.Attr("aria-labelledby"); ok {
+		var parts []string
+		for _, id := range strings.Fields(ids) {
+			parts = append(parts, text(doc.Find("#"+id)))
+		}
+		return strings.Join(parts, " ")
+	}
+	if l, ok := el.Attr("aria-label"); ok {
+		return l
+	}
+	return text(doc.Find(`label[for="` + el.AttrOr("id", "") + `"]`))
 }
 
 // bulkValues is what a browser submits with the bulk form of doc: its own
@@ -133,15 +149,22 @@ func TestChecklistRowSavesWithoutJavaScriptAndReturnsToTheFilteredList(t *testin
 		workloadPath(w.ID)+"#control-"+itoa(patching))
 
 	doc := h.page(workloadPath(w.ID) + "?layer=compute&state=open")
-	form := card(doc, title).Find(tid("row-form"))
+	form := card(doc, title).Find("form.ck-row")
 	if form.Length() != 1 {
 		t.Fatalf("no row form for %q in the filtered checklist", title)
 	}
-	if got := form.Find(`input[type="checkbox"][name="complete"]`).AttrOr("aria-label", ""); got != "Complete #"+itoa(patching)+" "+title {
-		t.Errorf("the Complete box is named %q, want it to name its control", got)
+	// Each field is named by its control, as a screen reader reads it.
+	for sel, want := range map[string]string{
+		`input[type="checkbox"][name="complete"]`: "Complete #" + itoa(patching) + " " + title,
+		`input[name="owner"]`:                     "Owner of #" + itoa(patching) + " " + title,
+		`button[type="submit"]`:                   "Save #" + itoa(patching) + " " + title,
+	} {
+		if got := accessibleName(doc, form.Find(sel)); got != want {
+			t.Errorf("%s is named %q, want %q", sel, got, want)
+		}
 	}
-	if got := form.Find(`input[name="owner"]`).AttrOr("id", ""); doc.Find(`label[for="`+got+`"]`).Text() != "Owner of #"+itoa(patching)+" "+title {
-		t.Errorf("the owner field's label reads %q, want it to name its control", doc.Find(`label[for="`+got+`"]`).Text())
+	if got := accessibleName(doc, card(doc, title).Find(`input.ck-select`)); got != "Select #"+itoa(patching)+" "+title {
+		t.Errorf("the row's select box is named %q, want it to name its control", got)
 	}
 	rec := h.submit(form, url.Values{"owner": {o.Name}, "complete": {"1"}})
 	wantRedirect(t, "row save without JavaScript", rec, workloadPath(w.ID)+"?layer=compute&state=open#control-"+itoa(patching))

@@ -18,11 +18,16 @@ const (
 	bulkNA       = "na"       // mark not applicable, with na_reason
 )
 
-// postedVersions reads the bulk form's "ver" fields, "control:version" for
-// every row the page showed.
+// postedVersions reads the bulk form's versions, "control:version" for
+// every row the page showed: comma-separated in "vers", or one per "ver"
+// field.
 func postedVersions(r *http.Request) map[int64]int64 {
 	out := map[int64]int64{}
-	for _, s := range r.PostForm["ver"] {
+	pairs := r.PostForm["ver"]
+	for _, list := range r.PostForm["vers"] {
+		pairs = append(pairs, strings.Split(list, ",")...)
+	}
+	for _, s := range pairs {
 		c, v, ok := strings.Cut(s, ":")
 		if !ok {
 			continue

@@ -275,7 +275,7 @@ func TestOverrideDepartsFromTheBaselineAndBack(t *testing.T) {
 	if got := party(doc, "Patching of systems"); got != "Customer" {
 		t.Errorf("overridden party = %q, want Customer", got)
 	}
-	if c.Find(tid("row-form")).Length() != 1 {
+	if c.Find("form.ck-row").Length() != 1 {
 		t.Error("overridden to Customer: no checklist row form")
 	}
 	details := card(h.controlPage(w.ID, "Patching of systems"), "Patching of systems")

@@ -316,7 +316,7 @@ func (h *harness) controlPage(wid int64, title string) *goquery.Document {
 // workload page serves it now: owner and completion.
 func (h *harness) rowForm(wid int64, title string) *goquery.Selection {
 	h.t.Helper()
-	f := card(h.page(workloadPath(wid)), title).Find(tid("row-form"))
+	f := card(h.page(workloadPath(wid)), title).Find("form.ck-row")
 	if f.Length() != 1 {
 		h.t.Fatalf("workload %d: no checklist row form for %q", wid, title)
 	}

@@ -86,7 +86,7 @@ func TestWorkloadPageListsEveryControlByLayer(t *testing.T) {
 		t.Fatalf("layer sections = %q, want %q", layers, want)
 	}
 
-	if got := doc.Find(`[role="listitem"][data-testid^="control-"]`).Length(); got != len(controls) {
+	if got := doc.Find(`li.ck[data-testid^="control-"]`).Length(); got != len(controls) {
 		t.Errorf("control rows = %d, want every control of the catalog (%d)", got, len(controls))
 	}
 	for _, c := range controls {
@@ -100,7 +100,7 @@ func TestWorkloadPageListsEveryControlByLayer(t *testing.T) {
 			t.Errorf("control %q: party = %q, want Customer, Shared or Azure", c.Title, p)
 		}
 		// Why it is so: on the control's page, linked from its row.
-		if href := sel.Find(tid("details-link")).AttrOr("href", ""); href != statusPath(w.ID, c.ID) {
+		if href := sel.Find("a.ck-title").AttrOr("href", ""); href != statusPath(w.ID, c.ID) {
 			t.Errorf("control %q: details link = %q, want %q", c.Title, href, statusPath(w.ID, c.ID))
 		}
 		row, _ := chart.Row(c.Area)
@@ -136,7 +136,7 @@ func TestPatchingOfSystemsDependsOnTheModel(t *testing.T) {
 			if got := c.Find(tid("inherited")).Length() > 0; got != tt.inherited {
 				t.Errorf("Patching of systems under %s: inherited line = %v, want %v", tt.model, got, tt.inherited)
 			}
-			if got := c.Find(tid("row-form")).Length() > 0; got == tt.inherited {
+			if got := c.Find("form.ck-row").Length() > 0; got == tt.inherited {
 				t.Errorf("Patching of systems under %s: status form = %v, want %v", tt.model, got, !tt.inherited)
 			}
 		})
