@@ -314,9 +314,10 @@ const (
 
 // Owner is a person or team that answers for controls.
 type Owner struct {
-	ID   int64
-	Name string
-	Kind OwnerKind
+	ID     int64
+	Name   string
+	Kind   OwnerKind
+	UserID int64 // the account linked to this owner; 0 for none
 }
 
 // Validate reports what is wrong with o, field by field.

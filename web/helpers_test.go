@@ -305,7 +305,26 @@ func (h *harness) status(wid, cid int64) srm.Status {
 	return ss[cid]
 }
 
-// card is the control card titled title on a workload page.
+// controlPage is the page of the control titled title of workload wid:
+// its details and its full form.
+func (h *harness) controlPage(wid int64, title string) *goquery.Document {
+	h.t.Helper()
+	return h.page(statusPath(wid, h.controlID(title)))
+}
+
+// rowForm is the checklist row's form of the control titled title, as the
+// workload page serves it now: owner and completion.
+func (h *harness) rowForm(wid int64, title string) *goquery.Selection {
+	h.t.Helper()
+	f := card(h.page(workloadPath(wid)), title).Find("form.ck-row")
+	if f.Length() != 1 {
+		h.t.Fatalf("workload %d: no checklist row form for %q", wid, title)
+	}
+	return f
+}
+
+// card is the control titled title: its row on a workload page, or its
+// card on the control's page.
 func card(doc *goquery.Document, title string) *goquery.Selection {
 	return doc.Find(tid("control-" + title))
 }
@@ -421,11 +440,11 @@ func (h *harness) editForm(id int64) *goquery.Selection {
 	return h.page(workloadPath(id) + "/edit").Find(tid("workload-form"))
 }
 
-// statusForm is the status form of the control titled title, as the
-// workload page serves it now.
+// statusForm is the full status form of the control titled title, as the
+// control's page serves it now.
 func (h *harness) statusForm(wid int64, title string) *goquery.Selection {
 	h.t.Helper()
-	f := card(h.page(workloadPath(wid)), title).Find(tid("status-form"))
+	f := card(h.controlPage(wid, title), title).Find(tid("status-form"))
 	if f.Length() != 1 {
 		h.t.Fatalf("workload %d: no status form for %q", wid, title)
 	}

@@ -62,6 +62,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Post("/account/password", h(a.changePassword))
 			r.Get("/workloads/{id}", h(workloadPage(st)))
 			r.Get("/workloads/{id}/history", h(workloadHistoryPage(st)))
+			r.Get("/workloads/{id}/controls/{cid}", h(controlPage(st)))
 			r.Get("/matrix", h(matrixPage(st)))
 			r.Get("/matrix/compare", h(comparePage(st)))
 			r.Get("/owners", h(ownersPage(st)))
@@ -73,6 +74,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		r.Group(func(r chi.Router) {
 			r.Use(a.require(srm.Editor))
 			r.Post("/workloads/{id}/controls/{cid}", h(saveStatus(st)))
+			r.Post("/workloads/{id}/bulk", h(bulkStatus(st)))
 			r.Get("/workloads/{id}/controls/{cid}/override", h(overrideForm(st)))
 			r.Post("/workloads/{id}/controls/{cid}/override", h(saveOverride(st)))
 			r.Post("/workloads/{id}/controls/{cid}/override/delete", h(deleteOverride(st)))
