@@ -137,15 +137,15 @@ const catalogLock = 0x73726d2d636174 // "srm-cat"
 
 // holdCatalog takes the catalog lock shared, so that no catalog change runs
 // alongside the caller's transaction, and returns the catalog as it is.
-func (s *Store) holdCatalog(ctx context.Context, tx pgx.Tx) (*Catalog, error) {
+func (s *Store) holdCatalog(ctx context.Context, tx pgx.Tx) (Catalog, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(catalogLock)); err != nil {
-		return nil, fmt.Errorf("hold the catalog: %w", err)
+		return Catalog{}, fmt.Errorf("hold the catalog: %w", err)
 	}
 	// A statement of its own, so that its snapshot is taken after the wait
 	// and includes the catalog change waited for.
 	var version int64
 	if err := tx.QueryRow(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil {
-		return nil, fmt.Errorf("catalog version: %w", err)
+		return Catalog{}, fmt.Errorf("catalog version: %w", err)
 	}
 	return s.catalogAt(ctx, version)
 }
@@ -174,8 +174,8 @@ func lockWorkloads(ctx context.Context, tx pgx.Tx) error {
 // cat when only is nil), and writes what changed, in batches. fresh says
 // the workloads are new and have no assignments yet. The caller holds the
 // catalog and the workloads' rows.
-func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []srm.Control, fresh bool) error {
-	controls := cat.Controls
+func reassess(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64, only []srm.Control, fresh bool) error {
+	controls := cat.controls
 	var controlIDs []int64 // nil: every control
 	if only != nil {
 		controls = only
@@ -243,7 +243,7 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 		}
 		var out assignmentRows
 		for _, w := range batch {
-			b, ok := cat.Baseline(w.BaselineID)
+			b, ok := cat.baseline(w.BaselineID) // read only: no copy per workload
 			if !ok {
 				return fmt.Errorf("reassess workload %d: baseline %d: %w", w.ID, w.BaselineID, srm.ErrNotFound)
 			}
@@ -409,7 +409,7 @@ func (s *Store) Reassess(ctx context.Context) error {
 		if err := lockWorkloads(ctx, tx); err != nil {
 			return err
 		}
-		cat, err := New(tx).loadCatalog(ctx)
+		cat, err := loadCatalog(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ func (s *Store) Baselines(ctx context.Context) ([]srm.Baseline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cat.Baselines, nil
+	return cat.Baselines(), nil
 }
 
 // Baseline returns the baseline with the given id, or an error wrapping
@@ -36,5 +36,5 @@ func (s *Store) Areas(ctx context.Context) ([]srm.AreaInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cat.Areas, nil
+	return cat.Areas(), nil
 }

@@ -24,7 +24,7 @@ func benchStore(b *testing.B) (*store.Store, srm.WorkloadSummary, int64) {
 		b.Fatal(err)
 	}
 	var sso int64
-	for _, c := range cat.Controls {
+	for _, c := range cat.Controls() {
 		if c.Title == "Single sign-on and multi-factor authentication" {
 			sso = c.ID
 		}

@@ -39,7 +39,7 @@ func (s *Store) Controls(ctx context.Context) ([]srm.Control, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cat.Controls, nil
+	return cat.Controls(), nil
 }
 
 // Control returns the control with the given id, or an error wrapping
@@ -177,7 +177,7 @@ func (s *Store) changeCatalog(ctx context.Context, moves func(tx pgx.Tx) (bool, 
 		if !held {
 			return fmt.Errorf("assess controls %v: the workloads are not held", ids)
 		}
-		cat, err := New(tx).loadCatalog(ctx)
+		cat, err := loadCatalog(ctx, tx)
 		if err != nil {
 			return err
 		}

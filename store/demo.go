@@ -118,7 +118,7 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 	var added bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		added, err = New(tx).seedDemo(ctx)
+		added, err = s.on(tx).seedDemo(ctx)
 		return err
 	})
 	return added, err

@@ -40,11 +40,11 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(catalogLock)); err != nil {
 			return fmt.Errorf("store: seed: %w", err)
 		}
-		cat, err := New(tx).loadCatalog(ctx)
+		cat, err := loadCatalog(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if len(cat.Baselines) == 0 || len(cat.Controls) == 0 {
+		if len(cat.baselines) == 0 || len(cat.controls) == 0 {
 			return fmt.Errorf("store: seed: the catalog is empty; run the migrations first")
 		}
 		for _, stmt := range []string{
@@ -76,7 +76,7 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 			if i%3 == 0 {
 				kind, name = srm.Person, fmt.Sprintf("Engineer %04d", i+offset)
 			}
-			o, err := New(tx).EnsureOwner(ctx, srm.Owner{Name: name, Kind: kind})
+			o, err := s.on(tx).EnsureOwner(ctx, srm.Owner{Name: name, Kind: kind})
 			if err != nil {
 				return err
 			}
@@ -87,9 +87,9 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 		models := []srm.ServiceModel{srm.IaaS, srm.PaaS, srm.PaaS, srm.SaaS, srm.OnPrem, srm.PaaS, srm.IaaS}
 		rows := make([][]any, n)
 		for i := range n {
-			b := cat.Baselines[0]
+			b := cat.baselines[0]
 			if i%5 == 4 {
-				b = cat.Baselines[len(cat.Baselines)-1]
+				b = cat.baselines[len(cat.baselines)-1]
 			}
 			name := fmt.Sprintf("%s %s %05d", seedSystems[rnd.IntN(len(seedSystems))], seedKinds[rnd.IntN(len(seedKinds))], offset+i+1)
 			rows[i] = []any{name, "Synthetic workload for load tests.", string(models[i%len(models)]), b.ID}
@@ -108,10 +108,10 @@ func (s *Store) SeedSynthetic(ctx context.Context, n int, seed uint64) (SeedStat
 		now := time.Now().UTC()
 		i := 0
 		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i >= len(ids)*len(cat.Controls) {
+			if i >= len(ids)*len(cat.controls) {
 				return nil, nil
 			}
-			wid, c := ids[i/len(cat.Controls)], cat.Controls[i%len(cat.Controls)]
+			wid, c := ids[i/len(cat.controls)], cat.controls[i%len(cat.controls)]
 			i++
 			o := rnd.IntN(len(ownerIDs))
 			complete := rnd.IntN(2) == 0

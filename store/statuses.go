@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -250,7 +251,7 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 // work and overrides.
 type WorkloadState struct {
 	Workload  srm.Workload
-	Catalog   *Catalog
+	Catalog   Catalog
 	Owners    []srm.Owner
 	Statuses  map[int64]srm.Status
 	Overrides map[int64]srm.Override
@@ -317,7 +318,7 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 	if err != nil {
 		return WorkloadState{}, err
 	}
-	ws := WorkloadState{Workload: first.workload(), Owners: owners.owners, Statuses: make(map[int64]srm.Status, len(recs))}
+	ws := WorkloadState{Workload: first.workload(), Owners: slices.Clone(owners.owners), Statuses: make(map[int64]srm.Status, len(recs))}
 	for _, r := range recs {
 		if r.ControlID != 0 {
 			ws.Statuses[r.ControlID] = r.status(owners.names[r.OwnerID])

@@ -112,7 +112,7 @@ func (s *fzServer) customerControl(f *testing.F, w srm.Workload) srm.Control {
 		f.Fatal(err)
 	}
 	b, _ := ws.Catalog.Baseline(w.BaselineID)
-	as, err := srm.Assess(b, w.Model, ws.Catalog.Controls, ws.Overrides, ws.Statuses)
+	as, err := srm.Assess(b, w.Model, ws.Catalog.Controls(), ws.Overrides, ws.Statuses)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -292,7 +292,7 @@ func inertFixtures(t *testing.T, ctx context.Context, st *store.Store) inertFixt
 		t.Fatal(err)
 	}
 	b, _ := ws.Catalog.Baseline(f.workload.BaselineID)
-	as, err := srm.Assess(b, f.workload.Model, ws.Catalog.Controls, ws.Overrides, ws.Statuses)
+	as, err := srm.Assess(b, f.workload.Model, ws.Catalog.Controls(), ws.Overrides, ws.Statuses)
 	if err != nil {
 		t.Fatal(err)
 	}

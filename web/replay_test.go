@@ -471,7 +471,7 @@ func TestReplayHostileRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := ws.Catalog.Baseline(rt.baseline)
-	as, err := srm.Assess(b, srm.IaaS, ws.Catalog.Controls, nil, nil)
+	as, err := srm.Assess(b, srm.IaaS, ws.Catalog.Controls(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
