@@ -30,14 +30,14 @@ import (
 func auditSince(t *testing.T, st *store.Store, mark int64) []srm.AuditEntry {
 	t.Helper()
 	var out []srm.AuditEntry
-	err := st.AuditCSV(t.Context(), store.AuditQuery{}, func(e srm.AuditEntry) error {
+	err := st.EachAuditEntry(t.Context(), store.AuditQuery{}, func(e srm.AuditEntry) error {
 		if e.ID > mark {
 			out = append(out, e)
 		}
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("AuditCSV() error: %v", err)
+		t.Fatalf("EachAuditEntry() error: %v", err)
 	}
 	slices.Reverse(out)
 	return out
@@ -788,11 +788,11 @@ func TestAuditChangesShowWhatARowHeld(t *testing.T) {
 	}
 }
 
-func TestAuditCSVStreamsEveryMatchingRow(t *testing.T) {
+func TestEachAuditEntryStreamsEveryMatchingRow(t *testing.T) {
 	t.Parallel()
 	f := newAuditFixture(t)
 	var got []srm.AuditEntry
-	err := f.st.AuditCSV(t.Context(), store.AuditQuery{ActorID: f.ada.ID}, func(e srm.AuditEntry) error {
+	err := f.st.EachAuditEntry(t.Context(), store.AuditQuery{ActorID: f.ada.ID}, func(e srm.AuditEntry) error {
 		got = append(got, e)
 		return nil
 	})
@@ -800,7 +800,7 @@ func TestAuditCSVStreamsEveryMatchingRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := []string{"workload.updated Pay a_b", "workload.created Pay a_b", "workload.created Ledger 100% done"}; !slices.Equal(described(got), want) {
-		t.Errorf("AuditCSV(ada) = %q, want %q", described(got), want)
+		t.Errorf("EachAuditEntry(ada) = %q, want %q", described(got), want)
 	}
 	if v := field(t, got[0].After, "version"); v != float64(2) {
 		t.Errorf("the export's after.version = %v, want 2: the raw values keep what the display leaves out", v)
@@ -808,9 +808,9 @@ func TestAuditCSVStreamsEveryMatchingRow(t *testing.T) {
 
 	stop := errors.New("stop")
 	calls := 0
-	err = f.st.AuditCSV(t.Context(), store.AuditQuery{}, func(srm.AuditEntry) error { calls++; return stop })
+	err = f.st.EachAuditEntry(t.Context(), store.AuditQuery{}, func(srm.AuditEntry) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
-		t.Errorf("AuditCSV with a failing fn = %v after %d calls, want stop after 1", err, calls)
+		t.Errorf("EachAuditEntry with a failing fn = %v after %d calls, want stop after 1", err, calls)
 	}
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/srmhq/srm"
 )
@@ -15,19 +14,6 @@ func (s *Store) Baselines(ctx context.Context) ([]srm.Baseline, error) {
 		return nil, err
 	}
 	return cat.Baselines(), nil
-}
-
-// Baseline returns the baseline with the given id, or an error wrapping
-// srm.ErrNotFound.
-func (s *Store) Baseline(ctx context.Context, id int64) (srm.Baseline, error) {
-	cat, err := s.Catalog(ctx)
-	if err != nil {
-		return srm.Baseline{}, err
-	}
-	if b, ok := cat.Baseline(id); ok {
-		return b, nil
-	}
-	return srm.Baseline{}, fmt.Errorf("store: baseline %d: %w", id, srm.ErrNotFound)
 }
 
 // Areas returns every responsibility area, in the order of the chart.

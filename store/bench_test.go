@@ -72,11 +72,11 @@ func BenchmarkHotQueries(b *testing.B) {
 	})
 	b.Run("RecordStatus", func(b *testing.B) {
 		// Each save sends the version the last one left, as the page does.
-		ss, err := st.Statuses(ctx, wl.ID)
+		ws, err := st.WorkloadState(ctx, wl.ID)
 		if err != nil {
 			b.Fatal(err)
 		}
-		cur := ss[sso]
+		cur := ws.Statuses[sso]
 		for b.Loop() {
 			next := srm.Status{Complete: !cur.Complete, Version: cur.Version}
 			if cur, err = st.RecordStatus(ctx, wl.ID, sso, next, srm.Owner{Name: "Bench team", Kind: srm.Team}); err != nil {

@@ -28,9 +28,6 @@ type Catalog struct {
 	controls  []srm.Control
 }
 
-// Version is the catalog's version: it moves with every change.
-func (c Catalog) Version() int64 { return c.version }
-
 // Areas returns every responsibility area, in the order of the chart.
 func (c Catalog) Areas() []srm.AreaInfo { return slices.Clone(c.areas) }
 

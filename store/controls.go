@@ -42,19 +42,6 @@ func (s *Store) Controls(ctx context.Context) ([]srm.Control, error) {
 	return cat.Controls(), nil
 }
 
-// Control returns the control with the given id, or an error wrapping
-// srm.ErrNotFound.
-func (s *Store) Control(ctx context.Context, id int64) (srm.Control, error) {
-	cat, err := s.Catalog(ctx)
-	if err != nil {
-		return srm.Control{}, err
-	}
-	if c, ok := cat.Control(id); ok {
-		return c, nil
-	}
-	return srm.Control{}, fmt.Errorf("store: control %d: %w", id, srm.ErrNotFound)
-}
-
 // CreateControl adds a custom control to the catalog and sets c.ID, and
 // assesses it for every workload. A title already used in the same layer is
 // an error wrapping srm.ErrConflict.

@@ -54,20 +54,6 @@ func (r statusRow) status(name string) srm.Status {
 	return st
 }
 
-// Statuses returns the customer's work on every control of a workload that
-// has any, keyed by control id: WorkloadState's statuses. An unknown
-// workload has none.
-func (s *Store) Statuses(ctx context.Context, workloadID int64) (map[int64]srm.Status, error) {
-	ws, err := s.WorkloadState(ctx, workloadID)
-	if errors.Is(err, srm.ErrNotFound) {
-		return map[int64]srm.Status{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return ws.Statuses, nil
-}
-
 // ErrNoSuchOwner is returned when a status names an owner that does not
 // exist (any more). It wraps srm.ErrNotFound.
 var ErrNoSuchOwner = fmt.Errorf("owner: %w", srm.ErrNotFound)

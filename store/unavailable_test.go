@@ -36,8 +36,8 @@ func TestUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 	st := unreachableStore(t)
 	ctx := t.Context()
 	calls := map[string]func() error{
-		"User":  func() error { _, err := st.User(ctx, 1); return err },
-		"Users": func() error { _, err := st.Users(ctx); return err },
+		"User":          func() error { _, err := st.User(ctx, 1); return err },
+		"UserSummaries": func() error { _, err := st.UserSummaries(ctx); return err },
 		"UpdateUser": func() error {
 			_, err := st.UpdateUser(ctx, srm.User{ID: 1, Role: srm.Viewer, Version: 1})
 			return err
@@ -62,8 +62,8 @@ func TestOnlyAnUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 
 	expired, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
 	defer cancel()
-	if _, err := st.Users(expired); !errors.Is(err, srm.ErrUnavailable) {
-		t.Errorf("Users past the request's deadline: error = %v, want one wrapping srm.ErrUnavailable", err)
+	if _, err := st.UserSummaries(expired); !errors.Is(err, srm.ErrUnavailable) {
+		t.Errorf("UserSummaries past the request's deadline: error = %v, want one wrapping srm.ErrUnavailable", err)
 	}
 
 	_, err := st.User(ctx, 1<<40)
@@ -77,7 +77,7 @@ func TestOnlyAnUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 	}
 	gone, stop := context.WithCancel(ctx)
 	stop()
-	if _, err := st.Users(gone); errors.Is(err, srm.ErrUnavailable) {
-		t.Errorf("Users for a client that has gone: error = %v, want one not wrapping srm.ErrUnavailable", err)
+	if _, err := st.UserSummaries(gone); errors.Is(err, srm.ErrUnavailable) {
+		t.Errorf("UserSummaries for a client that has gone: error = %v, want one not wrapping srm.ErrUnavailable", err)
 	}
 }

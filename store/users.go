@@ -84,27 +84,6 @@ func (s *Store) User(ctx context.Context, id int64) (srm.User, error) {
 	return u, nil
 }
 
-// Users returns every user, by email.
-func (s *Store) Users(ctx context.Context) ([]srm.User, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY lower(email), id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: users: %w", err)
-	}
-	defer rows.Close()
-	var out []srm.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: users: %w", err)
-	}
-	return out, nil
-}
-
 // HasUsers reports whether any account exists.
 func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 	var any bool

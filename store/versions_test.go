@@ -197,7 +197,7 @@ func TestUpdateControlFromAStaleVersion(t *testing.T) {
 	if err := st.CreateControl(ctx, &c); err != nil {
 		t.Fatal(err)
 	}
-	read, err := st.Control(ctx, c.ID)
+	read, err := storedControl(st, ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestUpdateControlFromAStaleVersion(t *testing.T) {
 	if cur.ID != c.ID || cur.Title != theirs.Title || cur.Description != "first" || cur.Version != saved.Version || cur.Builtin {
 		t.Errorf("UpdateControl(stale) returned %+v, want the control stored now (%+v)", cur, saved)
 	}
-	if got, _ := st.Control(ctx, c.ID); got.Title != theirs.Title || got.Description != "first" || got.Version != saved.Version {
+	if got, _ := storedControl(st, ctx, c.ID); got.Title != theirs.Title || got.Description != "first" || got.Version != saved.Version {
 		t.Errorf("control after a stale update = %+v, want theirs unchanged", got)
 	}
 	mine.Version = cur.Version
@@ -301,7 +301,7 @@ func TestConcurrentSavesFromOneVersion(t *testing.T) {
 		if err := st.CreateControl(t.Context(), &c); err != nil {
 			t.Fatal(err)
 		}
-		read, err := st.Control(t.Context(), c.ID)
+		read, err := storedControl(st, t.Context(), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +319,7 @@ func TestConcurrentSavesFromOneVersion(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		stored, err := st.Control(t.Context(), c.ID)
+		stored, err := storedControl(st, t.Context(), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -453,7 +453,7 @@ func TestStaleSaveThatWaitedForTheWinnerGetsTheWinners(t *testing.T) {
 		if err := st.CreateControl(ctx, &c); err != nil {
 			t.Fatal(err)
 		}
-		read, err := st.Control(ctx, c.ID)
+		read, err := storedControl(st, ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

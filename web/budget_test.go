@@ -126,11 +126,11 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 		t.Helper()
 		var req *http.Request
 		if c.version != noVersion {
-			ss, err := st.Statuses(ctx, wl.ID)
+			ws, err := st.WorkloadState(ctx, wl.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := ss[sso].Version
+			v := ws.Statuses[sso].Version
 			if c.version == staleVersion {
 				v--
 			}

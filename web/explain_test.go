@@ -65,11 +65,11 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 		}
 	}
 	send("GET", "/", nil, false) // load the catalog: not a hot-path statement
-	seeded, err := st.Statuses(ctx, wl.ID)
+	seeded, err := st.WorkloadState(ctx, wl.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ssoVersion := fmt.Sprint(seeded[sso].Version) // as the workload page's status form carries it
+	ssoVersion := fmt.Sprint(seeded.Statuses[sso].Version) // as the workload page's status form carries it
 
 	counter.Record()
 	w := fmt.Sprintf("/workloads/%d", wl.ID)

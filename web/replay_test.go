@@ -141,7 +141,7 @@ func (rt *replayTargets) workloadVersion(id int64) string {
 }
 
 func (rt *replayTargets) statusVersion(wid int64) string {
-	ss, err := rt.st.Statuses(context.Background(), wid)
+	ss, err := storedStatuses(rt.st, context.Background(), wid)
 	if err != nil {
 		return "0"
 	}
@@ -157,7 +157,7 @@ func (rt *replayTargets) overrideVersion(wid int64) string {
 }
 
 func (rt *replayTargets) controlVersion() string {
-	c, err := rt.st.Control(context.Background(), rt.custom)
+	c, err := storedControl(rt.st, context.Background(), rt.custom)
 	if err != nil {
 		return "0"
 	}

@@ -140,7 +140,7 @@ func TestUserAddRejectsBadInputAndKeepsAllButThePassword(t *testing.T) {
 			}
 		})
 	}
-	users, err := h.st.Users(t.Context())
+	users, err := h.st.UserSummaries(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,9 +151,9 @@ func TestDemoMakesADemoAdminOnceOnAnEmptyDatabase(t *testing.T) {
 	if out.Len() != 0 {
 		t.Errorf("demo again printed %q, want nothing", out.String())
 	}
-	users, err := st.Users(t.Context())
+	users, err := st.UserSummaries(t.Context())
 	if err != nil || len(users) != 1 {
-		t.Errorf("Users() = %d accounts, %v; want the one demo admin", len(users), err)
+		t.Errorf("UserSummaries() = %d accounts, %v; want the one demo admin", len(users), err)
 	}
 }
 
