@@ -39,7 +39,7 @@ func TestUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 		"User":          func() error { _, err := st.User(ctx, 1); return err },
 		"UserSummaries": func() error { _, err := st.UserSummaries(ctx); return err },
 		"UpdateUser": func() error {
-			_, err := st.UpdateUser(ctx, srm.User{ID: 1, Role: srm.Viewer, Version: 1})
+			_, err := st.UpdateUser(ctx, srm.User{ID: 1, Role: srm.RoleViewer, Version: 1})
 			return err
 		},
 		"Ping": func() error { return st.Ping(ctx) },
@@ -70,8 +70,8 @@ func TestOnlyAnUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 	if !errors.Is(err, srm.ErrNotFound) || errors.Is(err, srm.ErrUnavailable) {
 		t.Errorf("User of an unknown id: error = %v, want srm.ErrNotFound and not srm.ErrUnavailable", err)
 	}
-	u := newUser(t, st, "ada@example.com", srm.Admin)
-	err = st.CreateUser(ctx, &srm.User{Email: u.Email, Role: srm.Viewer}, "x")
+	u := newUser(t, st, "ada@example.com", srm.RoleAdmin)
+	err = st.CreateUser(ctx, &srm.User{Email: u.Email, Role: srm.RoleViewer}, "x")
 	if !errors.Is(err, srm.ErrConflict) || errors.Is(err, srm.ErrUnavailable) {
 		t.Errorf("CreateUser with a taken email: error = %v, want srm.ErrConflict and not srm.ErrUnavailable", err)
 	}

@@ -93,9 +93,9 @@ func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 	return any, nil
 }
 
-// SignedIn records a successful sign-in of u: the time, a clean slate of
+// RecordSignIn records a successful sign-in of u: the time, a clean slate of
 // failures for the account, and the audit row, in one transaction.
-func (s *Store) SignedIn(ctx context.Context, u srm.User, method string) error {
+func (s *Store) RecordSignIn(ctx context.Context, u srm.User, method string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET last_signin_at = now() WHERE id = $1`, u.ID); err != nil {
 			return fmt.Errorf("store: sign in %d: %w", u.ID, err)
@@ -138,7 +138,7 @@ func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 			out = cur
 			return srm.ErrStale
 		}
-		if stillAdmin := u.Role == srm.Admin && !u.Disabled; !stillAdmin && slices.Equal(admins, []int64{u.ID}) {
+		if stillAdmin := u.Role == srm.RoleAdmin && !u.Disabled; !stillAdmin && slices.Equal(admins, []int64{u.ID}) {
 			return ErrLastAdmin
 		}
 		out, err = scanUser(tx.QueryRow(ctx, `

@@ -59,7 +59,7 @@ func TestBrowserJourney(t *testing.T) {
 	if added, err := st.SeedDemo(ctx); err != nil || !added {
 		t.Fatalf("SeedDemo = %v, %v; want true, nil on a fresh database", added, err)
 	}
-	admin := newUser(t, st, "journey@example.com", srm.Admin)
+	admin := newUser(t, st, "journey@example.com", srm.RoleAdmin)
 	srv := httptest.NewServer(newServer(t, st, web.Config{}))
 	defer srv.Close()
 

@@ -121,7 +121,7 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 	srv := newServer(t, st, web.Config{Now: func() time.Time { return frozen }})
 	// Every request is made signed in, as a person would make it: the
 	// session's statements count.
-	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.Admin)
+	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.RoleAdmin)
 	run := func(c budgetCase) int64 {
 		t.Helper()
 		var req *http.Request

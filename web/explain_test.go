@@ -46,7 +46,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 		}
 	}
 	srv := newServer(t, st, web.Config{})
-	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.Editor)
+	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.RoleEditor)
 	send := func(method, path string, form url.Values, htmx bool) {
 		t.Helper()
 		var req *http.Request

@@ -82,7 +82,7 @@ func newFzServer(f *testing.F) *fzServer {
 	logs := &fzLog{}
 	s := &fzServer{pool: pool, st: st, logs: logs,
 		srv: newLoggingServer(f, st, slog.New(slog.NewTextHandler(logs, nil)))}
-	s.session = (&harness{t: f, st: st, srv: s.srv}).signInAs(srm.Admin)
+	s.session = (&harness{t: f, st: st, srv: s.srv}).signInAs(srm.RoleAdmin)
 	ctx := context.Background()
 	bs, err := st.Baselines(ctx)
 	if err != nil || len(bs) == 0 {

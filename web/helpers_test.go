@@ -50,7 +50,7 @@ func newHarness(t *testing.T) *harness {
 	pool, role := storetest.AppPool(t, nil)
 	st := store.New(pool)
 	h := &harness{t: t, st: st, pool: pool, dbOwner: store.New(role.Owner), srv: newServer(t, st, web.Config{})}
-	h.signInAs(srm.Admin)
+	h.signInAs(srm.RoleAdmin)
 	return h
 }
 

@@ -130,8 +130,8 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := srm.User{Email: "inert-admin@example.com", Name: "Admin " + inertPayloads[0], Role: srm.Admin}
-	other := srm.User{Email: "inert-other@example.com", Name: "Other " + inertAll, Role: srm.Viewer}
+	admin := srm.User{Email: "inert-admin@example.com", Name: "Admin " + inertPayloads[0], Role: srm.RoleAdmin}
+	other := srm.User{Email: "inert-other@example.com", Name: "Other " + inertAll, Role: srm.RoleViewer}
 	for _, u := range []*srm.User{&admin, &other} {
 		if err := st.CreateUser(ctx, u, hash); err != nil {
 			t.Fatal(err)

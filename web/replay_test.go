@@ -445,7 +445,7 @@ func TestReplayHostileRequests(t *testing.T) {
 
 	// Every request is made signed in as an admin, so it reaches the
 	// handlers rather than stopping at the sign-in check.
-	session := remoteSession(t, ts.URL, st, srm.Admin)
+	session := remoteSession(t, ts.URL, st, srm.RoleAdmin)
 	probe, _ := http.NewRequest(http.MethodGet, ts.URL, nil)
 	session(probe)
 	creds := "Cookie: " + probe.Header.Get("Cookie") + "\r\nX-CSRF-Token: " + probe.Header.Get("X-CSRF-Token") + "\r\n"

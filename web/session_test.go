@@ -22,7 +22,7 @@ import (
 func TestSessionCookieIsHostOnlySecureHTTPOnlyLaxAndStoredHashed(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t).signedOut()
-	u := newUser(t, h.st, "cookie@example.com", srm.Editor)
+	u := newUser(t, h.st, "cookie@example.com", srm.RoleEditor)
 	rec := h.post("/signin", url.Values{"email": {u.Email}, "password": {testPassword}})
 	wantRedirect(t, "sign in", rec, "/")
 	var c *http.Cookie
@@ -85,7 +85,7 @@ func timedServer(t *testing.T, idle, lifetime time.Duration) *harness {
 	pool := storetest.Pool(t)
 	st := store.New(pool)
 	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{IdleTimeout: idle, Lifetime: lifetime})}
-	return h.signInAs(srm.Viewer)
+	return h.signInAs(srm.RoleViewer)
 }
 
 func TestIdleSessionsEnd(t *testing.T) {
@@ -120,7 +120,7 @@ func TestSessionsEndAfterTheirLifetimeHoweverBusy(t *testing.T) {
 func TestRevokedSessionsEndOnTheNextRequest(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	other := h.as(srm.Editor)
+	other := h.as(srm.RoleEditor)
 	wantStatus(t, "before", other.get("/"), http.StatusOK)
 	if err := h.st.RevokeSessions(t.Context(), other.user.ID); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestWrongPasswordsLockTheAccountForFiveMinutes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	out := h.signedOut()
-	u := newUser(t, h.st, "locked@example.com", srm.Editor)
+	u := newUser(t, h.st, "locked@example.com", srm.RoleEditor)
 	for i := range 5 {
 		rec := out.post("/signin", url.Values{"email": {"Locked@Example.com"}, "password": {"wrong password " + fmt.Sprint(i)}})
 		want := http.StatusUnprocessableEntity
@@ -169,7 +169,7 @@ func TestOneClientIsCappedWhateverItClaimsInXForwardedFor(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	out := h.signedOut()
-	u := newUser(t, h.st, "victim@example.com", srm.Viewer)
+	u := newUser(t, h.st, "victim@example.com", srm.RoleViewer)
 	for i := range 20 {
 		rec := out.post("/signin", url.Values{"email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"wrong password"}},
 			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
@@ -182,7 +182,7 @@ func TestOneClientIsCappedWhateverItClaimsInXForwardedFor(t *testing.T) {
 	pool := storetest.Pool(t)
 	st := store.New(pool)
 	proxied := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{TrustedProxies: []string{"192.0.2.0/24"}})}
-	v := newUser(t, st, "proxied@example.com", srm.Viewer)
+	v := newUser(t, st, "proxied@example.com", srm.RoleViewer)
 	for i := range 20 {
 		proxied.post("/signin", url.Values{"email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"wrong password"}},
 			"X-Forwarded-For", "203.0.113.9")
@@ -198,7 +198,7 @@ func TestOneClientIsCappedWhateverItClaimsInXForwardedFor(t *testing.T) {
 func TestUnknownEmailsCostAsMuchAsWrongPasswords(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	u := newUser(t, h.st, "timing@example.com", srm.Viewer)
+	u := newUser(t, h.st, "timing@example.com", srm.RoleViewer)
 	median := func(email string) time.Duration {
 		var ds []time.Duration
 		for range 7 {
@@ -297,7 +297,7 @@ func TestSecurityHeadersOnEveryHTMLResponse(t *testing.T) {
 		{"failed sign-in", out.post("/signin", url.Values{"email": {"x@example.com"}, "password": {"wrong password"}}), false},
 		{"portfolio", h.get("/"), true},
 		{"not found, signed in", h.get("/no/such/page"), true},
-		{"forbidden", h.as(srm.Viewer).get("/admin/users"), true},
+		{"forbidden", h.as(srm.RoleViewer).get("/admin/users"), true},
 		{"unauthorized", out.post("/owners", url.Values{"owner_name": {"x"}}), false},
 	}
 	for _, c := range cases {
@@ -332,7 +332,7 @@ func TestSecurityHeadersOnEveryHTMLResponse(t *testing.T) {
 func TestARevokedSessionStaysRevoked(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	other := h.as(srm.Editor)
+	other := h.as(srm.RoleEditor)
 	sum := sha256.Sum256([]byte(other.cookie))
 	hash := base64.RawURLEncoding.EncodeToString(sum[:])
 	var data []byte
@@ -363,7 +363,7 @@ func TestARevokedSessionStaysRevoked(t *testing.T) {
 func TestParallelGuessesCannotPassTheLockout(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	u := newUser(t, h.st, "parallel@example.com", srm.Viewer)
+	u := newUser(t, h.st, "parallel@example.com", srm.RoleViewer)
 	codes := make([]int, 12)
 	var wg sync.WaitGroup
 	for i := range codes {

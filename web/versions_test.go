@@ -539,7 +539,7 @@ func TestStatusSaveThatLosesARaceShowsTheWinner(t *testing.T) {
 			pool := storetest.Pool(t)
 			st := store.New(pool)
 			h := &harness{t: t, st: st, srv: newServer(t, st, web.Config{})}
-			h.signInAs(srm.Editor)
+			h.signInAs(srm.RoleEditor)
 			w := h.workload("Depot servers", srm.IaaS)
 			title := "Patching of systems"
 			patching := h.controlID(title)

@@ -55,7 +55,7 @@ func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Lo
 	if err != nil {
 		return err
 	}
-	u := srm.User{Email: demoAdmin, Name: "Demo admin", Role: srm.Admin}
+	u := srm.User{Email: demoAdmin, Name: "Demo admin", Role: srm.RoleAdmin}
 	if err := st.CreateUser(store.WithActor(ctx, store.Actor{Name: "srm demo"}), &u, hash); err != nil {
 		return err
 	}
