@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 )
@@ -12,7 +13,7 @@ import (
 func benchStore(b *testing.B) (*store.Store, srm.WorkloadSummary, int64) {
 	b.Helper()
 	st := storetest.New(b)
-	if _, err := st.SeedSynthetic(b.Context(), 1000, 11); err != nil {
+	if _, err := fixture.Synthetic(b.Context(), st, 1000, 11); err != nil {
 		b.Fatal(err)
 	}
 	page, err := st.Workloads(b.Context(), store.WorkloadQuery{Model: srm.PaaS, PerPage: 1})

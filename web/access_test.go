@@ -135,9 +135,9 @@ func TestEveryRouteHasAnAccessDecision(t *testing.T) {
 	}
 }
 
-// fixture is one of each thing the routes name, and the paths with their
+// routeFixture is one of each thing the routes name, and the paths with their
 // ids filled in.
-type fixture struct {
+type routeFixture struct {
 	workload srm.Workload
 	control  int64 // a customer control of the workload
 	custom   srm.Control
@@ -145,9 +145,9 @@ type fixture struct {
 	user     srm.User // an account for the /admin/users/{id} routes
 }
 
-func newFixture(h *harness) fixture {
+func newFixture(h *harness) routeFixture {
 	h.t.Helper()
-	f := fixture{workload: h.workload("Access fixture", srm.IaaS), owner: h.owner("Access team")}
+	f := routeFixture{workload: h.workload("Access fixture", srm.IaaS), owner: h.owner("Access team")}
 	f.control = h.controlID("Patching of systems")
 	f.custom = srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Access fixture control"}
 	if err := h.st.CreateControl(h.t.Context(), &f.custom); err != nil {
@@ -157,7 +157,7 @@ func newFixture(h *harness) fixture {
 	return f
 }
 
-func (f fixture) path(pattern string) string {
+func (f routeFixture) path(pattern string) string {
 	p := pattern
 	switch {
 	case strings.HasPrefix(p, "/workloads/{id}"):

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -45,7 +46,7 @@ func measureQueries(t *testing.T, n int) (warm, cold map[string]int64) {
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
 	ctx := t.Context()
-	if _, err := st.SeedSynthetic(ctx, n, 7); err != nil {
+	if _, err := fixture.Synthetic(ctx, st, n, 7); err != nil {
 		t.Fatal(err)
 	}
 	page, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.IaaS, PerPage: 1})

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -27,7 +28,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
 	ctx := t.Context()
-	if _, err := st.SeedSynthetic(ctx, 10000, 3); err != nil {
+	if _, err := fixture.Synthetic(ctx, st, 10000, 3); err != nil {
 		t.Fatal(err)
 	}
 	list, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.SaaS, PerPage: 1, Page: 40})

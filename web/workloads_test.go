@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 )
 
 func TestCreateWorkloadRedirectsToItsPage(t *testing.T) {
@@ -477,7 +478,7 @@ func rowNames(doc *goquery.Document) []string {
 func TestPortfolioPagerLinksWalkEveryPage(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	if _, err := h.dbOwner.SeedSynthetic(t.Context(), 120, 5); err != nil { // srm seed runs as the owner
+	if _, err := fixture.Synthetic(t.Context(), h.dbOwner, 120, 5); err != nil { // srm seed runs as the owner
 		t.Fatal(err)
 	}
 	rowNames := func(doc *goquery.Document) []string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/credential"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 )
 
@@ -37,7 +38,7 @@ func (demoCmd) run(ctx context.Context, e *invocation) error {
 // When it does and the database has no accounts either, it adds the demo
 // admin and prints to stdout (never to the log) how to sign in at addr.
 func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Logger, stdout io.Writer) error {
-	added, err := st.SeedDemo(ctx)
+	added, err := fixture.Demo(ctx, st)
 	if err != nil {
 		return err
 	}

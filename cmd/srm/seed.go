@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"time"
+
+	"github.com/srmhq/srm/fixture"
 )
 
 // seedCmd is "srm seed --workloads N [--seed S]".
@@ -40,7 +42,7 @@ func (c *seedCmd) run(ctx context.Context, e *invocation) error {
 		return fmt.Errorf("seed: run it as the owner of srm's schema; %s is not", db.role.Name)
 	}
 	start := time.Now()
-	stats, err := db.st.SeedSynthetic(ctx, c.workloads, c.seed)
+	stats, err := fixture.Synthetic(ctx, db.st, c.workloads, c.seed)
 	if err != nil {
 		return err
 	}
