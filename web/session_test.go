@@ -80,19 +80,20 @@ func TestSigningInAgainRenewsTheTokenAndSigningOutEndsIt(t *testing.T) {
 }
 
 // timedServer is a harness whose server signs people out after idle without
-// a request, or lifetime whatever they do.
-func timedServer(t *testing.T, idle, lifetime time.Duration) *harness {
+// a request, or lifetime whatever they do, by a clock the test moves.
+func timedServer(t *testing.T, idle, lifetime time.Duration) (*harness, *testClock) {
 	pool := storetest.Pool(t)
 	st := store.New(pool)
-	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{IdleTimeout: idle, Lifetime: lifetime})}
-	return h.signInAs(srm.RoleViewer)
+	clock := &testClock{}
+	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{IdleTimeout: idle, Lifetime: lifetime, Now: clock.Now})}
+	return h.signInAs(srm.RoleViewer), clock
 }
 
 func TestIdleSessionsEnd(t *testing.T) {
 	t.Parallel()
-	h := timedServer(t, time.Second, time.Hour)
+	h, clock := timedServer(t, time.Second, time.Hour)
 	wantStatus(t, "at once", h.get("/"), http.StatusOK)
-	time.Sleep(2200 * time.Millisecond)
+	clock.advance(2200 * time.Millisecond)
 	rec := h.get("/owners")
 	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/signin?idle=1") {
 		t.Fatalf("GET /owners after 2 s idle with a 1 s idle timeout: %d to %q, want 303 to /signin?idle=1…", rec.Code, rec.Header().Get("Location"))
@@ -105,13 +106,14 @@ func TestIdleSessionsEnd(t *testing.T) {
 
 func TestSessionsEndAfterTheirLifetimeHoweverBusy(t *testing.T) {
 	t.Parallel()
-	h := timedServer(t, time.Hour, 2*time.Second)
-	deadline := time.Now().Add(1500 * time.Millisecond)
-	for time.Now().Before(deadline) {
+	// An hour, so that the database's own expiry (by the wall clock) stays
+	// far off while the server's clock is moved past it.
+	h, clock := timedServer(t, 24*time.Hour, time.Hour)
+	for range 6 { // a request every 10 minutes, for 50 minutes
 		wantStatus(t, "within the lifetime", h.get("/"), http.StatusOK)
-		time.Sleep(300 * time.Millisecond)
+		clock.advance(10 * time.Minute)
 	}
-	time.Sleep(800 * time.Millisecond)
+	clock.advance(10*time.Minute + time.Second)
 	if rec := h.get("/"); rec.Code != http.StatusSeeOther {
 		t.Errorf("GET / after the session's lifetime: %d, want 303 to sign in", rec.Code)
 	}
