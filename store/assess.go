@@ -147,7 +147,16 @@ func (s *Store) holdCatalog(ctx context.Context, tx pgx.Tx) (Catalog, error) {
 	if err := tx.QueryRow(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil {
 		return Catalog{}, fmt.Errorf("catalog version: %w", err)
 	}
-	return s.catalogAt(ctx, version)
+	// On a miss, load it in tx, on the connection already held: loading
+	// on another from the pool, while this one waits, could take the last
+	// free connection, or wait for one that never frees. No catalog
+	// change can run while the lock is held, so what tx reads is the
+	// committed catalog at version, fit to cache (unless s is itself bound
+	// to a transaction, which may have changed the catalog).
+	return s.catalog.at(version, !s.bound, func() (Catalog, int64, error) {
+		cat, err := loadCatalog(ctx, tx)
+		return cat, cat.version, err
+	})
 }
 
 // lockCatalog is the start of a change to the catalog: no workload change
