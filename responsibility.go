@@ -91,9 +91,19 @@ func (a Assignment) Progress() Progress {
 	return p
 }
 
-// Reason says in one sentence where the party came from.
+// Reason says in one sentence where the party came from. For a framework
+// control it starts with the control and how srm reads it: "SC-7 Boundary
+// Protection: srm reads family SC as Network controls; Azure chart
+// “Network controls” × PaaS says Shared."
 func (a Assignment) Reason() string {
 	cell := fmt.Sprintf("%s “%s” × %s says %s", a.Baseline, a.AreaLabel, a.Model.Label(), a.ChartParty.Label())
+	if c := a.Control; c.Ref != "" {
+		reading := c.Reading
+		if c.ReadDifferently() {
+			reading = fmt.Sprintf("read as “%s” by an admin: %s (srm's default: %s)", a.AreaLabel, c.ReadingReason, c.Reading)
+		}
+		cell = c.Name() + ": " + reading + "; " + cell
+	}
 	if a.Override != nil {
 		return fmt.Sprintf("Overridden to %s for this workload: %s (%s.)", a.Party.Label(), a.Override.Reason, cell)
 	}

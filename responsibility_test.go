@@ -772,3 +772,35 @@ func TestBaselineCell(t *testing.T) {
 		t.Errorf("Cell(unknown model) error = %v, want ErrInvalid", err)
 	}
 }
+
+func TestReasonOfAFrameworkControlSaysHowSrmReadsIt(t *testing.T) {
+	sc7 := Control{ID: 7, Layer: Perimeter, Area: areaNetwork, Title: "Boundary Protection", Ref: "SC-7", Family: "SC",
+		Reading: "srm reads family SC as Network controls", DefaultArea: areaNetwork, DefaultLayer: Perimeter}
+	as, err := Assess(chartBaseline(), PaaS, []Control{sc7}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SC-7 Boundary Protection: srm reads family SC as Network controls; Azure chart “Network controls” × PaaS says Shared."
+	if got := as[0].Reason(); got != want {
+		t.Errorf("Reason() = %q\nwant %q", got, want)
+	}
+
+	// An admin's reading: the party follows the area it is read as, and the
+	// sentence says who departs from srm's default, and why.
+	sc7.Area, sc7.Layer, sc7.ReadingReason = areaData, Data, "our boundary is the data's encryption"
+	as, err = Assess(chartBaseline(), PaaS, []Control{sc7}, map[int64]Override{7: {Party: Provider, Reason: "vendor appliance"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if as[0].ChartParty != Customer || as[0].Party != Provider {
+		t.Errorf("read as information and data, overridden: chart %s, party %s; want customer, then Azure", as[0].ChartParty, as[0].Party)
+	}
+	want = "Overridden to Azure for this workload: vendor appliance (SC-7 Boundary Protection: read as “Information and data” by an admin: " +
+		"our boundary is the data's encryption (srm's default: srm reads family SC as Network controls); Azure chart “Information and data” × PaaS says Customer.)"
+	if got := as[0].Reason(); got != want {
+		t.Errorf("Reason() = %q\nwant %q", got, want)
+	}
+	if !sc7.ReadDifferently() || sc7.Name() != "SC-7 Boundary Protection" {
+		t.Errorf("ReadDifferently() = %v, Name() = %q", sc7.ReadDifferently(), sc7.Name())
+	}
+}

@@ -193,7 +193,38 @@ type Control struct {
 	ProviderPart string
 	Builtin      bool
 	Version      int64 // saves of a custom control are conditional on it
+
+	// FrameworkID is the framework the control belongs to: srm's own
+	// catalog, or one imported from OSCAL (see Framework).
+	FrameworkID int64
+	// The fields below are set for a control of an imported framework. Its
+	// Description is the control's statement.
+	Ref      string // the id as people write it: "AC-2", "AC-2(1)"
+	Family   string // "AC"
+	Parent   string // the Ref of the control an enhancement belongs to
+	Guidance string
+	// Reading says why srm reads the control as its area by default: "srm
+	// reads family SC as Network controls". ReadingReason is set when an
+	// admin changed the reading: Area and Layer are then theirs, and
+	// DefaultArea and DefaultLayer srm's.
+	Reading       string
+	ReadingReason string
+	DefaultArea   Area
+	DefaultLayer  Layer
 }
+
+// Name is how a person refers to c: "SC-7 Boundary Protection" for a
+// framework control, the title for one of srm's own.
+func (c Control) Name() string {
+	if c.Ref == "" {
+		return c.Title
+	}
+	return c.Ref + " " + c.Title
+}
+
+// ReadDifferently reports whether an admin departs from srm's default
+// reading of the control.
+func (c Control) ReadDifferently() bool { return c.ReadingReason != "" }
 
 // Limits on text people type. They keep pages readable and the database sane.
 const (
@@ -240,6 +271,10 @@ type Workload struct {
 	Version     int64
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Frameworks are the ids of the frameworks the workload is held to.
+	// Creating a workload without any attaches the default ones (srm's own
+	// catalog).
+	Frameworks []int64
 }
 
 // Validate reports what is wrong with w, field by field. It does not know
@@ -268,9 +303,10 @@ const (
 
 // Owner is a person or team that answers for controls.
 type Owner struct {
-	ID   int64
-	Name string
-	Kind OwnerKind
+	ID     int64
+	Name   string
+	Kind   OwnerKind
+	UserID int64 // the account linked to this owner; 0 for none
 }
 
 // Validate reports what is wrong with o, field by field.

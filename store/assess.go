@@ -21,6 +21,12 @@ import (
 //	an override set or removed                          reassess that control of that workload
 //	a control added, or moved to another layer or area  reassess that control of every workload
 //	a control removed                                    its rows go by ON DELETE CASCADE
+//	a framework attached to a workload                   reassess its controls for that workload
+//	a framework detached                                 its rows of that workload are deleted
+//	a framework imported anew (store/frameworks.go)      reassess added and re-read controls for the
+//	                                                     workloads it is attached to; retired ones'
+//	                                                     rows are deleted
+//	a control's reading changed by an admin              reassess that control, as a moved control
 //	a status saved                                       the engine's answer for the new status
 //	                                                     (RecordStatus, see outcomes)
 //	baseline rows changed by a migration                 the migration sets catalog_version.assessed
@@ -200,10 +206,13 @@ func reassess(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64, only []s
 		ID         int64
 		Model      string
 		BaselineID int64
+		Frameworks []int64
 	}
 	rows, _ := tx.Query(ctx, `
-		SELECT id, model, baseline_id FROM workloads
-		WHERE @ids::bigint[] IS NULL OR id = ANY(@ids::bigint[]) ORDER BY id`, pgx.NamedArgs{"ids": ids})
+		SELECT w.id, w.model, w.baseline_id,
+		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks
+		FROM workloads w
+		WHERE @ids::bigint[] IS NULL OR w.id = ANY(@ids::bigint[]) ORDER BY w.id`, pgx.NamedArgs{"ids": ids})
 	ws, err := pgx.CollectRows(rows, pgx.RowToStructByName[workload])
 	if err != nil {
 		return fmt.Errorf("reassess: workloads: %w", err)
@@ -213,6 +222,23 @@ func reassess(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64, only []s
 	// one transaction. Skip the deltas (srm.bulk), sum each batch's
 	// workloads afresh, and the shared totals at the end.
 	bulk := len(ws) > 1
+	// A workload is assessed on the controls of its frameworks only; the
+	// lists are the same for every workload held to the same frameworks.
+	lists := map[string][]srm.Control{}
+	controlsOf := func(fws []int64) []srm.Control {
+		key := fmt.Sprint(fws)
+		l, ok := lists[key]
+		if !ok {
+			l = make([]srm.Control, 0, len(controls))
+			for _, c := range controls {
+				if slices.Contains(fws, c.FrameworkID) {
+					l = append(l, c)
+				}
+			}
+			lists[key] = l
+		}
+		return l
+	}
 	if bulk {
 		if _, err := tx.Exec(ctx, `SELECT set_config('srm.bulk', 'on', true)`); err != nil {
 			return fmt.Errorf("reassess: %w", err)
@@ -250,13 +276,25 @@ func reassess(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64, only []s
 				return fmt.Errorf("reassess: layer rows: %w", err)
 			}
 		}
+		if only == nil && !fresh {
+			// Whole workloads: drop what the engine no longer assesses for
+			// them (a framework removed, a control retired).
+			if _, err := tx.Exec(ctx, `
+				DELETE FROM assignments a USING controls c
+				WHERE a.workload_id = ANY(@ids::bigint[]) AND c.id = a.control_id
+				  AND (c.retired_at IS NOT NULL OR NOT EXISTS (
+				      SELECT FROM workload_frameworks wf WHERE wf.workload_id = a.workload_id AND wf.framework_id = c.framework_id))`,
+				pgx.NamedArgs{"ids": bids}); err != nil {
+				return fmt.Errorf("reassess: drop assignments: %w", err)
+			}
+		}
 		var out assignmentRows
 		for _, w := range batch {
 			b, ok := cat.baseline(w.BaselineID) // read only: no copy per workload
 			if !ok {
 				return fmt.Errorf("reassess workload %d: baseline %d: %w", w.ID, w.BaselineID, srm.ErrNotFound)
 			}
-			as, err := srm.Assess(b, srm.ServiceModel(w.Model), controls, overrides[w.ID], statuses[w.ID])
+			as, err := srm.Assess(b, srm.ServiceModel(w.Model), controlsOf(w.Frameworks), overrides[w.ID], statuses[w.ID])
 			if err != nil {
 				return fmt.Errorf("reassess workload %d: %w", w.ID, err)
 			}

@@ -30,7 +30,7 @@ import (
 func auditSince(t *testing.T, st *store.Store, mark int64) []srm.AuditEntry {
 	t.Helper()
 	var out []srm.AuditEntry
-	err := st.EachAuditEntry(t.Context(), store.AuditQuery{}, func(e srm.AuditEntry) error {
+	err := st.EachAuditEntry(storetest.Context(t), store.AuditQuery{}, func(e srm.AuditEntry) error {
 		if e.ID > mark {
 			out = append(out, e)
 		}
@@ -46,7 +46,7 @@ func auditSince(t *testing.T, st *store.Store, mark int64) []srm.AuditEntry {
 // auditMark is the id of the newest audit row, 0 when there is none.
 func auditMark(t *testing.T, st *store.Store) int64 {
 	t.Helper()
-	page, err := st.Audit(t.Context(), store.AuditQuery{Limit: 1})
+	page, err := st.Audit(storetest.Context(t), store.AuditQuery{Limit: 1})
 	if err != nil {
 		t.Fatalf("Audit() error: %v", err)
 	}
@@ -91,7 +91,7 @@ func change(e srm.AuditEntry, name string) (views.AuditChange, bool) {
 func newUser(t *testing.T, st *store.Store, email string, role srm.Role) srm.User {
 	t.Helper()
 	u := srm.User{Email: email, Role: role}
-	if err := st.CreateUser(t.Context(), &u, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
+	if err := st.CreateUser(storetest.Context(t), &u, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
 		t.Fatalf("CreateUser(%q) error: %v", email, err)
 	}
 	return u
@@ -115,7 +115,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 	t.Parallel()
 	pool := openPool(t)
 	st := store.New(pool)
-	bg := t.Context()
+	bg := storetest.Context(t)
 
 	admin := newUser(t, st, "ada@example.com", srm.RoleAdmin)
 	actor := store.Actor{UserID: admin.ID, Name: admin.Email, IP: "203.0.113.7", UserAgent: "AuditTest/1.0"}
@@ -428,7 +428,7 @@ func TestAuditKeepsNoSecrets(t *testing.T) {
 
 func TestAuditIsAppendOnlyForEveryRole(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	url := storetest.URL(t)
 	super, err := pgxpool.New(ctx, url)
 	if err != nil {
@@ -573,7 +573,7 @@ func newAuditFixture(t *testing.T) auditFixture {
 func (f auditFixture) query(t *testing.T, q store.AuditQuery) []srm.AuditEntry {
 	t.Helper()
 	q.Limit = store.MaxAuditLimit
-	page, err := f.st.Audit(t.Context(), q)
+	page, err := f.st.Audit(storetest.Context(t), q)
 	if err != nil {
 		t.Fatalf("Audit(%+v) error: %v", q, err)
 	}
@@ -638,7 +638,7 @@ func TestAuditFiltersAndSearch(t *testing.T) {
 func TestAuditPagesByKeyset(t *testing.T) {
 	t.Parallel()
 	f := newAuditFixture(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	all := f.query(t, store.AuditQuery{})
 	if len(all) < 7 {
 		t.Fatalf("fixture wrote %d rows, want at least 7", len(all))
@@ -695,7 +695,7 @@ func TestAuditPagesByKeyset(t *testing.T) {
 func TestAuditNamesWhatRowsAreAboutEvenAfterDeletion(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	azure := baselineBySlug(t, st, "azure-chart")
 	w := createWorkload(t, st, "Fleet portal", srm.IaaS, azure.ID)
 	ctl := srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Backups restored monthly"}
@@ -792,7 +792,7 @@ func TestEachAuditEntryStreamsEveryMatchingRow(t *testing.T) {
 	t.Parallel()
 	f := newAuditFixture(t)
 	var got []srm.AuditEntry
-	err := f.st.EachAuditEntry(t.Context(), store.AuditQuery{ActorID: f.ada.ID}, func(e srm.AuditEntry) error {
+	err := f.st.EachAuditEntry(storetest.Context(t), store.AuditQuery{ActorID: f.ada.ID}, func(e srm.AuditEntry) error {
 		got = append(got, e)
 		return nil
 	})
@@ -808,7 +808,7 @@ func TestEachAuditEntryStreamsEveryMatchingRow(t *testing.T) {
 
 	stop := errors.New("stop")
 	calls := 0
-	err = f.st.EachAuditEntry(t.Context(), store.AuditQuery{}, func(srm.AuditEntry) error { calls++; return stop })
+	err = f.st.EachAuditEntry(storetest.Context(t), store.AuditQuery{}, func(srm.AuditEntry) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("EachAuditEntry with a failing fn = %v after %d calls, want stop after 1", err, calls)
 	}
@@ -820,7 +820,7 @@ func TestAuditFiltersListWhatIsOnTheTrail(t *testing.T) {
 	if err := f.st.DeleteWorkload(store.WithActor(t.Context(), store.Actor{UserID: f.bob.ID, Name: f.bob.Email}), f.payx.ID); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.st.AuditFilters(t.Context())
+	got, err := f.st.AuditFilters(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,14 @@ import (
 func benchStore(b *testing.B) (*store.Store, srm.WorkloadSummary, int64) {
 	b.Helper()
 	st := storetest.New(b)
-	if _, err := fixture.Synthetic(b.Context(), st, 1000, 11); err != nil {
+	if _, err := fixture.Synthetic(storetest.Context(b), st, 1000, 11, nil); err != nil {
 		b.Fatal(err)
 	}
-	page, err := st.Workloads(b.Context(), store.WorkloadQuery{Model: srm.PaaS, PerPage: 1})
+	page, err := st.Workloads(storetest.Context(b), store.WorkloadQuery{Model: srm.PaaS, PerPage: 1})
 	if err != nil || len(page.Items) == 0 {
 		b.Fatalf("no workload: %v", err)
 	}
-	cat, err := st.Catalog(b.Context())
+	cat, err := st.Catalog(storetest.Context(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func benchStore(b *testing.B) (*store.Store, srm.WorkloadSummary, int64) {
 
 func BenchmarkHotQueries(b *testing.B) {
 	st, wl, sso := benchStore(b)
-	ctx := b.Context()
+	ctx := storetest.Context(b)
 	b.Run("WorkloadState", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := st.WorkloadState(ctx, wl.ID); err != nil {

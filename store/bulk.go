@@ -90,9 +90,24 @@ func (b *Bulk) EnsureOwner(ctx context.Context, o srm.Owner) (srm.Owner, error) 
 	return b.on.EnsureOwner(ctx, o)
 }
 
-// AddWorkloads stores ws (their name, description, model and baseline)
-// and returns their ids, in the order of ws.
+// AddWorkloads stores ws (their name, description, model, baseline and
+// frameworks: w.Frameworks, or the default ones when it names none) and
+// returns their ids, in the order of ws. A framework id not in the
+// catalog is an error wrapping srm.ErrNotFound.
 func (b *Bulk) AddWorkloads(ctx context.Context, ws []srm.Workload) ([]int64, error) {
+	var defaults []int64
+	for _, f := range b.cat.frameworks {
+		if f.Default {
+			defaults = append(defaults, f.ID)
+		}
+	}
+	for _, w := range ws {
+		for _, id := range w.Frameworks {
+			if _, ok := b.cat.Framework(id); !ok {
+				return nil, fmt.Errorf("store: bulk load: framework %d: %w", id, srm.ErrNotFound)
+			}
+		}
+	}
 	var last int64
 	if err := b.tx.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM workloads`).Scan(&last); err != nil {
 		return nil, fmt.Errorf("store: bulk load: %w", err)
@@ -110,6 +125,22 @@ func (b *Bulk) AddWorkloads(ctx context.Context, ws []srm.Workload) ([]int64, er
 	ids, err := pgx.CollectRows(rs, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
+	var wids, fids []int64
+	for i, w := range ws {
+		fws := w.Frameworks
+		if len(fws) == 0 {
+			fws = defaults
+		}
+		for _, f := range fws {
+			wids, fids = append(wids, ids[i]), append(fids, f)
+		}
+	}
+	if _, err := b.tx.Exec(ctx, `
+		INSERT INTO workload_frameworks (workload_id, framework_id)
+		SELECT w, f FROM unnest($1::bigint[], $2::bigint[]) AS t(w, f) ORDER BY w, f
+		ON CONFLICT DO NOTHING`, wids, fids); err != nil {
+		return nil, fmt.Errorf("store: bulk load frameworks: %w", translate(err))
 	}
 	b.workloads = append(b.workloads, ids...)
 	return ids, nil
@@ -155,9 +186,11 @@ func (s *Store) Atomically(ctx context.Context, fn func(*Store) error) error {
 // statuses over the past three weeks (by control), so that a demo
 // portfolio looks lived in.
 func (s *Store) BackdateCompletions(ctx context.Context) error {
-	if _, err := s.exec(ctx, `
-		UPDATE statuses SET completed_at = now() - (control_id % 20) * interval '1 day' - interval '3 hours'
-		FROM actor WHERE complete`); err != nil {
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`UPDATE statuses SET completed_at = now() - (control_id % 20) * interval '1 day' - interval '3 hours'
+			WHERE complete`)
+	})
+	if err != nil {
 		return fmt.Errorf("store: backdate completions: %w", err)
 	}
 	return nil

@@ -7,18 +7,19 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 // TestWhatTheStoreHandsOutIsTheCallersToChange checks that the cached
 // catalog and owners list are shared safely: one request that changes
 // every slice and map the store gave it (controls, areas, baselines with
-// their cells, the owners of the workload page, the baseline Assess
-// returns) leaves what the next request gets, and the party the engine
+// their cells, frameworks, a workload's controls, the owners of the
+// workload page, the baseline Assess returns) leaves what the next request gets, and the party the engine
 // decides, as they were.
 func TestWhatTheStoreHandsOutIsTheCallersToChange(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	w := createWorkload(t, st, "Depot servers", srm.IaaS, chart.ID)
 	if err := st.CreateOwner(ctx, &srm.Owner{Name: "Platform team", Kind: srm.Team}); err != nil {
@@ -55,6 +56,11 @@ func TestWhatTheStoreHandsOutIsTheCallersToChange(t *testing.T) {
 	b, _ := cat.Baseline(chart.ID)
 	bySlug, _ := cat.BaselineBySlug("azure-chart")
 	scribble(nil, nil, b, bySlug)
+	scribble(cat.ControlsOf(w.Frameworks), nil)
+	fws := cat.Frameworks()
+	for i := range fws {
+		fws[i].Name, fws[i].Slug = "scribbled", "scribbled"
+	}
 	controls, err := st.Controls(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -75,11 +81,12 @@ func TestWhatTheStoreHandsOutIsTheCallersToChange(t *testing.T) {
 	for i := range ws.Owners {
 		ws.Owners[i].Name = "scribbled"
 	}
-	assessed, _, err := ws.Catalog.Assess(chart.ID, srm.IaaS, nil, nil)
+	assessed, _, err := ws.Catalog.Assess(chart.ID, ws.Workload.Frameworks, srm.IaaS, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	scribble(ws.Catalog.Controls(), ws.Catalog.Areas(), assessed)
+	scribble(ws.Controls(), nil)
 
 	if got := handedOut(ctx, t, st, w.ID); got != want {
 		t.Errorf("after one caller changed what it was given, the next gets\n%s\nwant\n%s", got, want)
@@ -110,15 +117,15 @@ func handedOut(ctx context.Context, t *testing.T, st *store.Store, workloadID in
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, as, err := ws.Catalog.Assess(ws.Workload.BaselineID, ws.Workload.Model, ws.Overrides, ws.Statuses)
+	b, as, err := ws.Catalog.Assess(ws.Workload.BaselineID, ws.Workload.Frameworks, ws.Workload.Model, ws.Overrides, ws.Statuses)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := json.MarshalIndent(map[string]any{
-		"catalog": []any{cat.Controls(), cat.Areas(), cat.Baselines()},
+		"catalog": []any{cat.Controls(), cat.Areas(), cat.Baselines(), cat.Frameworks(), cat.ControlsOf(ws.Workload.Frameworks)},
 		"store":   []any{controls, areas, baselines},
 		"owners":  ws.Owners,
-		"page":    []any{ws.Catalog.Controls(), b, as},
+		"page":    []any{ws.Catalog.Controls(), ws.Controls(), b, as},
 	}, "", " ")
 	if err != nil {
 		t.Fatal(err)

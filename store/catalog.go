@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/srmhq/srm"
 )
@@ -25,15 +26,21 @@ type Catalog struct {
 	version   int64
 	areas     []srm.AreaInfo
 	baselines []srm.Baseline
-	controls  []srm.Control
+	// controls are the current controls of every framework, srm's own
+	// first in each layer; controlsOf picks a workload's.
+	controls []srm.Control
+	// frameworks are srm's own catalog and the imported ones.
+	frameworks []srm.Framework
+
+	byID map[int64]int // index of controls
 }
 
 // Areas returns every responsibility area, in the order of the chart.
 func (c Catalog) Areas() []srm.AreaInfo { return slices.Clone(c.areas) }
 
-// Controls returns every control, ordered by layer from the outside in,
-// built-in controls first in their catalog order, then custom ones by
-// title.
+// Controls returns the current controls of every framework, ordered by
+// layer from the outside in, srm's own first in each layer, built-in
+// controls in their catalog order, then custom ones by title.
 func (c Catalog) Controls() []srm.Control { return slices.Clone(c.controls) }
 
 // Baselines returns every baseline with its rows, in the order they are
@@ -44,6 +51,50 @@ func (c Catalog) Baselines() []srm.Baseline {
 		out[i] = cloneBaseline(b)
 	}
 	return out
+}
+
+// Frameworks returns srm's own catalog and the imported ones.
+func (c Catalog) Frameworks() []srm.Framework { return slices.Clone(c.frameworks) }
+
+// ControlsOf returns the controls of the frameworks ids, in the order of
+// Controls: the controls a workload held to those frameworks is assessed on.
+func (c Catalog) ControlsOf(ids []int64) []srm.Control {
+	return slices.Clone(c.controlsOf(ids))
+}
+
+// controlsOf is ControlsOf without the copy, for readers that do not change
+// what they get: it may be the catalog's own slice.
+func (c Catalog) controlsOf(ids []int64) []srm.Control {
+	if len(c.frameworks) == 1 && len(ids) == 1 && ids[0] == c.frameworks[0].ID {
+		return c.controls
+	}
+	out := make([]srm.Control, 0, len(c.controls))
+	for _, x := range c.controls {
+		if slices.Contains(ids, x.FrameworkID) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Framework returns the framework with the given id.
+func (c Catalog) Framework(id int64) (srm.Framework, bool) {
+	for _, f := range c.frameworks {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return srm.Framework{}, false
+}
+
+// FrameworkBySlug returns the framework with the given slug.
+func (c Catalog) FrameworkBySlug(slug string) (srm.Framework, bool) {
+	for _, f := range c.frameworks {
+		if f.Slug == slug {
+			return f, true
+		}
+	}
+	return srm.Framework{}, false
 }
 
 // Baseline returns the baseline with the given id.
@@ -78,24 +129,23 @@ func (c Catalog) BaselineBySlug(slug string) (srm.Baseline, bool) {
 
 // Control returns the control with the given id.
 func (c Catalog) Control(id int64) (srm.Control, bool) {
-	for _, x := range c.controls {
-		if x.ID == id {
-			return x, true
-		}
+	if i, ok := c.byID[id]; ok {
+		return c.controls[i], true
 	}
 	return srm.Control{}, false
 }
 
 // Assess runs the engine (srm.Assess) for a workload of model on the
-// baseline with id baselineID over every control, and returns that
-// baseline too. It reads the catalog in place: the assignments hold copies
-// of the controls, and the baseline returned is a copy.
-func (c Catalog) Assess(baselineID int64, m srm.ServiceModel, overrides map[int64]srm.Override, statuses map[int64]srm.Status) (srm.Baseline, []srm.Assignment, error) {
+// baseline with id baselineID over the controls of the frameworks with
+// ids frameworks, and returns that baseline too. It reads the catalog in
+// place: the assignments hold copies of the controls, and the baseline
+// returned is a copy.
+func (c Catalog) Assess(baselineID int64, frameworks []int64, m srm.ServiceModel, overrides map[int64]srm.Override, statuses map[int64]srm.Status) (srm.Baseline, []srm.Assignment, error) {
 	b, ok := c.baseline(baselineID)
 	if !ok {
 		return srm.Baseline{}, nil, fmt.Errorf("baseline %d: %w", baselineID, srm.ErrNotFound)
 	}
-	as, err := srm.Assess(b, m, c.controls, overrides, statuses)
+	as, err := srm.Assess(b, m, c.controlsOf(frameworks), overrides, statuses)
 	if err != nil {
 		return srm.Baseline{}, nil, err
 	}
@@ -150,6 +200,28 @@ type jsonBaseline struct {
 	Description string `json:"description"`
 }
 
+// jsonFramework mirrors a row of frameworks with its number of controls,
+// as loadCatalog reads it.
+type jsonFramework struct {
+	ID           int64     `json:"id"`
+	Slug         string    `json:"slug"`
+	Name         string    `json:"name"`
+	Version      string    `json:"version"`
+	OSCALVersion string    `json:"oscal_version"`
+	Source       string    `json:"source"`
+	SourceURL    string    `json:"source_url"`
+	Reading      string    `json:"reading"`
+	IsDefault    bool      `json:"is_default"`
+	ImportedAt   time.Time `json:"imported_at"`
+	Controls     int       `json:"controls"`
+}
+
+func (f jsonFramework) framework() srm.Framework {
+	return srm.Framework{ID: f.ID, Slug: f.Slug, Name: f.Name, Version: f.Version, OSCALVersion: f.OSCALVersion,
+		Source: f.Source, SourceURL: f.SourceURL, Reading: f.Reading, Default: f.IsDefault, ImportedAt: f.ImportedAt,
+		Controls: f.Controls}
+}
+
 // chartRow mirrors a row of baseline_rows, as loadCatalog reads it.
 type chartRow struct {
 	BaselineID int64  `json:"baseline_id"`
@@ -185,14 +257,18 @@ func loadCatalog(ctx context.Context, db DBTX) (Catalog, error) {
 	var (
 		version                          int64
 		areasJ, baselinesJ, rowsJ, ctrlJ []byte
+		frameworksJ                      []byte
 	)
 	err := db.QueryRow(ctx, `
 		SELECT `+catalogVersionSQL+`,
 		       (SELECT COALESCE(json_agg(a ORDER BY a.position, a.slug), '[]') FROM areas a),
 		       (SELECT COALESCE(json_agg(b ORDER BY b.position, b.id), '[]') FROM baselines b),
 		       (SELECT COALESCE(json_agg(r ORDER BY r.baseline_id, r.position, r.area), '[]') FROM baseline_rows r),
-		       (SELECT COALESCE(json_agg(c ORDER BY array_position($1::text[], c.layer), c.position, lower(c.title), c.id), '[]')
-		          FROM controls c)`, layerNames()).Scan(&version, &areasJ, &baselinesJ, &rowsJ, &ctrlJ)
+		       (SELECT COALESCE(json_agg(c ORDER BY array_position($1::text[], c.layer), f.position, f.id, c.position, lower(c.title), c.id), '[]')
+		          FROM controls c JOIN frameworks f ON f.id = c.framework_id WHERE c.retired_at IS NULL),
+		       (SELECT COALESCE(json_agg(f ORDER BY f.position, f.id), '[]')
+		          FROM (SELECT f.*, (SELECT count(*) FROM controls c WHERE c.framework_id = f.id AND c.retired_at IS NULL) AS controls
+		                FROM frameworks f) f)`, layerNames()).Scan(&version, &areasJ, &baselinesJ, &rowsJ, &ctrlJ, &frameworksJ)
 	if err != nil {
 		return Catalog{}, fmt.Errorf("store: load catalog: %w", err)
 	}
@@ -201,11 +277,12 @@ func loadCatalog(ctx context.Context, db DBTX) (Catalog, error) {
 		baselines []jsonBaseline
 		rows      []chartRow
 		controls  []controlRow
+		fws       []jsonFramework
 	)
 	for _, d := range []struct {
 		raw []byte
 		v   any
-	}{{areasJ, &areas}, {baselinesJ, &baselines}, {rowsJ, &rows}, {ctrlJ, &controls}} {
+	}{{areasJ, &areas}, {baselinesJ, &baselines}, {rowsJ, &rows}, {ctrlJ, &controls}, {frameworksJ, &fws}} {
 		if err := json.Unmarshal(d.raw, d.v); err != nil {
 			return Catalog{}, fmt.Errorf("store: load catalog: %w", err)
 		}
@@ -227,8 +304,13 @@ func loadCatalog(ctx context.Context, db DBTX) (Catalog, error) {
 		}
 		cat.baselines[i].Rows = append(cat.baselines[i].Rows, r.row())
 	}
-	for _, c := range controls {
+	cat.byID = make(map[int64]int, len(controls))
+	for i, c := range controls {
 		cat.controls = append(cat.controls, c.control())
+		cat.byID[c.ID] = i
+	}
+	for _, f := range fws {
+		cat.frameworks = append(cat.frameworks, f.framework())
 	}
 	return cat, nil
 }

@@ -23,11 +23,33 @@ type controlRow struct {
 	Builtin      bool   `json:"builtin"`
 	Version      int64  `json:"version"`
 	Moved        bool   `json:"-" db:"moved"` // UpdateControl: its layer or area changed
+	// Framework columns (migration 000013), read by loadCatalog only.
+	FrameworkID   int64   `json:"framework_id" db:"-"`
+	Ref           *string `json:"ref" db:"-"`
+	Family        string  `json:"family" db:"-"`
+	ParentRef     string  `json:"parent_ref" db:"-"`
+	Guidance      string  `json:"guidance" db:"-"`
+	Reading       string  `json:"reading" db:"-"`
+	ReadingReason string  `json:"reading_reason" db:"-"`
+	DefaultArea   *string `json:"default_area" db:"-"`
+	DefaultLayer  *string `json:"default_layer" db:"-"`
 }
 
 func (r controlRow) control() srm.Control {
-	return srm.Control{ID: r.ID, Layer: srm.Layer(r.Layer), Area: srm.Area(r.Area), Title: r.Title,
-		Description: r.Description, CustomerPart: r.CustomerPart, ProviderPart: r.ProviderPart, Builtin: r.Builtin, Version: r.Version}
+	c := srm.Control{ID: r.ID, Layer: srm.Layer(r.Layer), Area: srm.Area(r.Area), Title: r.Title,
+		Description: r.Description, CustomerPart: r.CustomerPart, ProviderPart: r.ProviderPart, Builtin: r.Builtin, Version: r.Version,
+		FrameworkID: r.FrameworkID, Family: r.Family, Parent: r.ParentRef, Guidance: r.Guidance,
+		Reading: r.Reading, ReadingReason: r.ReadingReason}
+	if r.Ref != nil {
+		c.Ref = *r.Ref
+	}
+	if r.DefaultArea != nil {
+		c.DefaultArea = srm.Area(*r.DefaultArea)
+	}
+	if r.DefaultLayer != nil {
+		c.DefaultLayer = srm.Layer(*r.DefaultLayer)
+	}
+	return c
 }
 
 const controlColumns = `id, layer, area, title, description, customer_part, provider_part, builtin`
@@ -48,11 +70,12 @@ func (s *Store) Controls(ctx context.Context) ([]srm.Control, error) {
 func (s *Store) CreateControl(ctx context.Context, c *srm.Control) error {
 	err := s.changeCatalog(ctx, everyWorkload, func(tx pgx.Tx) ([]int64, error) {
 		err := tx.QueryRow(ctx, `
-			INSERT INTO controls (layer, area, title, description, customer_part, provider_part, builtin)
-			VALUES (@layer, @area, @title, @description, @customer_part, @provider_part, false)
-			RETURNING id, version`,
+			INSERT INTO controls (layer, area, title, description, customer_part, provider_part, builtin, framework_id)
+			VALUES (@layer, @area, @title, @description, @customer_part, @provider_part, false,
+			        (SELECT id FROM frameworks WHERE slug = '`+srm.SRMFramework+`'))
+			RETURNING id, version, framework_id`,
 			pgx.NamedArgs{"layer": string(c.Layer), "area": string(c.Area), "title": c.Title, "description": c.Description,
-				"customer_part": c.CustomerPart, "provider_part": c.ProviderPart}).Scan(&c.ID, &c.Version)
+				"customer_part": c.CustomerPart, "provider_part": c.ProviderPart}).Scan(&c.ID, &c.Version, &c.FrameworkID)
 		return []int64{c.ID}, err
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 // TestPagerLinksWalkTheListLikePageNumbers pages through the workload list
@@ -16,7 +17,7 @@ import (
 func TestPagerLinksWalkTheListLikePageNumbers(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	controls, err := st.Controls(ctx)
 	if err != nil {

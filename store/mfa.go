@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/srmhq/srm"
 )
@@ -116,7 +117,11 @@ func removeTOTP(ctx context.Context, tx pgx.Tx, id int64) (srm.User, error) {
 // false when that step, or a later one, has been used already, so each
 // code works once.
 func (s *Store) UseTOTPStep(ctx context.Context, id, step int64) (bool, error) {
-	tag, err := s.db.Exec(ctx, `UPDATE users SET totp_step = $2 WHERE id = $1 AND totp_step < $2`, id, step)
+	var tag pgconn.CommandTag
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`UPDATE users SET totp_step = $2 WHERE id = $1 AND totp_step < $2`, id, step).
+			Exec(func(t pgconn.CommandTag) error { tag = t; return nil })
+	})
 	if err != nil {
 		return false, fmt.Errorf("store: use code of %d: %w", id, err)
 	}
@@ -126,15 +131,17 @@ func (s *Store) UseTOTPStep(ctx context.Context, id, step int64) (bool, error) {
 // UseRecoveryCode spends one recovery code, given by its hash. It reports
 // whether the code was valid and unused, and how many remain.
 func (s *Store) UseRecoveryCode(ctx context.Context, id int64, hash string) (ok bool, remaining int, err error) {
-	err = s.db.QueryRow(ctx, `
-		WITH used AS (
-			UPDATE recovery_codes SET used_at = now()
-			WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
-			RETURNING 1
-		)
-		SELECT EXISTS (SELECT 1 FROM used),
-		       (SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) - (SELECT count(*) FROM used)`,
-		id, hash).Scan(&ok, &remaining)
+	err = s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`
+			WITH used AS (
+				UPDATE recovery_codes SET used_at = now()
+				WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
+				RETURNING 1
+			)
+			SELECT EXISTS (SELECT 1 FROM used),
+			       (SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) - (SELECT count(*) FROM used)`,
+			id, hash).QueryRow(func(r pgx.Row) error { return r.Scan(&ok, &remaining) })
+	})
 	if err != nil {
 		return false, 0, fmt.Errorf("store: use recovery code of %d: %w", id, err)
 	}

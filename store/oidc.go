@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/srmhq/srm"
 )
 
@@ -22,11 +24,12 @@ func (s *Store) UserByOIDC(ctx context.Context, issuer, subject string) (srm.Use
 // CreateOIDCUser adds an account for a person a single-sign-on provider
 // vouches for, keyed by u.Issuer and u.Subject, and sets u.ID.
 func (s *Store) CreateOIDCUser(ctx context.Context, u *srm.User) error {
-	err := s.queryRow(ctx, `
-		INSERT INTO users (email, name, role, oidc_issuer, oidc_subject)
-		SELECT $1::text, $2::text, $3::text, $4::text, $5::text FROM actor
-		RETURNING id, created_at, version`,
-		u.Email, u.Name, u.Role, u.Issuer, u.Subject).Scan(&u.ID, &u.CreatedAt, &u.Version)
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`
+			INSERT INTO users (email, name, role, oidc_issuer, oidc_subject) VALUES ($1, $2, $3, $4, $5)
+			RETURNING id, created_at, version`, u.Email, u.Name, u.Role, u.Issuer, u.Subject).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&u.ID, &u.CreatedAt, &u.Version) })
+	})
 	if err != nil {
 		return fmt.Errorf("store: create user from %s: %w", u.Issuer, translate(err))
 	}
@@ -45,10 +48,12 @@ type OIDCFlow struct {
 // SaveOIDCFlow keeps f until it is taken or expires. Expired flows are
 // cleared on the way.
 func (s *Store) SaveOIDCFlow(ctx context.Context, f OIDCFlow) error {
-	_, err := s.db.Exec(ctx, `
-		WITH gone AS (DELETE FROM oidc_flows WHERE expires_at < now())
-		INSERT INTO oidc_flows (state_hash, nonce, verifier, return_to, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		f.StateHash, f.Nonce, f.Verifier, f.ReturnTo, f.ExpiresAt)
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`
+			WITH gone AS (DELETE FROM oidc_flows WHERE expires_at < now())
+			INSERT INTO oidc_flows (state_hash, nonce, verifier, return_to, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			f.StateHash, f.Nonce, f.Verifier, f.ReturnTo, f.ExpiresAt)
+	})
 	if err != nil {
 		return fmt.Errorf("store: save sign-in flow: %w", translate(err))
 	}
@@ -60,9 +65,10 @@ func (s *Store) SaveOIDCFlow(ctx context.Context, f OIDCFlow) error {
 // srm.ErrNotFound.
 func (s *Store) TakeOIDCFlow(ctx context.Context, stateHash string) (OIDCFlow, error) {
 	f := OIDCFlow{StateHash: stateHash}
-	err := s.db.QueryRow(ctx, `
-		DELETE FROM oidc_flows WHERE state_hash = $1
-		RETURNING nonce, verifier, return_to, expires_at`, stateHash).Scan(&f.Nonce, &f.Verifier, &f.ReturnTo, &f.ExpiresAt)
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`DELETE FROM oidc_flows WHERE state_hash = $1 RETURNING nonce, verifier, return_to, expires_at`, stateHash).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&f.Nonce, &f.Verifier, &f.ReturnTo, &f.ExpiresAt) })
+	})
 	if err != nil {
 		return OIDCFlow{}, fmt.Errorf("store: sign-in flow: %w", translate(err))
 	}

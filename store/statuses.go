@@ -86,7 +86,8 @@ type savedStatusRow struct {
 }
 
 // saveStatusSQL saves a status in one statement, so that a save costs one
-// round trip. In order:
+// round trip (with the actor's setting before it, in one batch: write).
+// In order:
 //
 //  1. Lock the workload row, as every writer of its assignments does first
 //     (store/assess.go), then the status row: a save queues behind anyone
@@ -104,9 +105,8 @@ type savedStatusRow struct {
 // the row as it is now in a second statement, whose snapshot includes
 // whoever it waited for.
 const saveStatusSQL = `
-WITH actor AS MATERIALIZED (SELECT set_config('srm.actor', @actor, true) AS who),
-workload AS MATERIALIZED (
-	SELECT w.id FROM workloads w, actor WHERE w.id = @workload::bigint FOR NO KEY UPDATE OF w
+WITH workload AS MATERIALIZED (
+	SELECT w.id FROM workloads w WHERE w.id = @workload::bigint FOR NO KEY UPDATE OF w
 ),
 current AS MATERIALIZED (
 	SELECT s.version FROM statuses s
@@ -173,9 +173,8 @@ FROM (SELECT) AS one LEFT JOIN saved s ON true`
 // takes back the owner that save created (@created_owner, 0 for none)
 // unless someone has given it a control meanwhile.
 const currentStatusSQL = `
-WITH actor AS MATERIALIZED (SELECT set_config('srm.actor', @actor, true) AS who),
-taken_back AS (
-	DELETE FROM owners o USING actor
+WITH taken_back AS (
+	DELETE FROM owners o
 	WHERE o.id = @created_owner::bigint AND NOT EXISTS (SELECT FROM statuses s WHERE s.owner_id = o.id)
 )
 SELECT false AS stored, 0::bigint AS created_owner, COALESCE(o.name, '') AS owner_name, ` + statusColumns + `
@@ -194,7 +193,7 @@ WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint`
 // workload or control an error wrapping srm.ErrNotFound.
 func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner) (srm.Status, error) {
 	args := pgx.NamedArgs{
-		"actor": actorJSON(ctx), "workload": workloadID, "control": controlID, "version": st.Version,
+		"workload": workloadID, "control": controlID, "version": st.Version,
 		"owner": nil, "owner_name": nil, "owner_kind": nil,
 		"complete": st.Complete, "note": st.Note, "evidence": st.Evidence,
 		"not_applicable": st.NotApplicable, "na_reason": st.NAReason,
@@ -206,8 +205,13 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 		args["owner_name"], args["owner_kind"] = name, string(newOwner.Kind)
 	}
 	args["parties"], args["counted"], args["done"] = outcomes(st)
-	rows, _ := s.db.Query(ctx, saveStatusSQL, args)
-	saved, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+	var saved savedStatusRow
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(saveStatusSQL, args).Query(func(rows pgx.Rows) (err error) {
+			saved, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+			return err
+		})
+	})
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == foreignKeyViolation && pe.ConstraintName == "statuses_owner_id_fkey" {
@@ -220,9 +224,14 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 	}
 	stale := fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
 		controlID, workloadID, st.Version, srm.ErrStale)
-	rows, _ = s.db.Query(ctx, currentStatusSQL, pgx.NamedArgs{"actor": actorJSON(ctx), "workload": workloadID,
-		"control": controlID, "created_owner": saved.CreatedOwner})
-	cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+	var cur savedStatusRow
+	err = s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(currentStatusSQL, pgx.NamedArgs{"workload": workloadID, "control": controlID,
+			"created_owner": saved.CreatedOwner}).Query(func(rows pgx.Rows) (err error) {
+			cur, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[savedStatusRow])
+			return err
+		})
+	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows): // not saved, and no row to show: it went away meanwhile
 		return srm.Status{}, stale
@@ -236,11 +245,17 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 // the workload, the catalog, the owners to choose from, and the customer's
 // work and overrides.
 type WorkloadState struct {
-	Workload  srm.Workload
+	Workload  srm.Workload // Frameworks set
 	Catalog   Catalog
 	Owners    []srm.Owner
-	Statuses  map[int64]srm.Status
+	Statuses  map[int64]srm.Status // of every control, its frameworks' or not
 	Overrides map[int64]srm.Override
+}
+
+// Controls are the controls of the workload's frameworks: what the engine
+// assesses it on.
+func (ws WorkloadState) Controls() []srm.Control {
+	return ws.Catalog.ControlsOf(ws.Workload.Frameworks)
 }
 
 // workloadStateRow is one row of WorkloadState's statement: the workload,
@@ -250,6 +265,7 @@ type workloadStateRow struct {
 	CatalogVersion int64  `db:"catalog_version"`
 	OwnersVersion  int64  `db:"owners_version"`
 	Overrides      []byte `db:"overrides"`
+	Frameworks     []int64
 	statusRow
 }
 
@@ -257,7 +273,7 @@ type workloadStateRow struct {
 // workloadColumns, the two cache versions, the overrides, statusColumns.
 func (r *workloadStateRow) targets() []any {
 	return []any{&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.workloadRow.Version, &r.CreatedAt, &r.workloadRow.UpdatedAt,
-		&r.CatalogVersion, &r.OwnersVersion, &r.Overrides,
+		&r.CatalogVersion, &r.OwnersVersion, &r.Overrides, &r.Frameworks,
 		&r.ControlID, &r.OwnerID, &r.Complete, &r.CompletedBy, &r.CompletedAt, &r.Note, &r.Evidence,
 		&r.NotApplicable, &r.NAReason, &r.statusRow.Version, &r.statusRow.UpdatedAt}
 }
@@ -274,6 +290,7 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		SELECT `+prefixed("w", workloadColumns)+`,
 		       (SELECT version FROM catalog_version) AS catalog_version,
 		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
+		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks,
 		       `+statusColumns+`
 		FROM workloads w
 		CROSS JOIN LATERAL (
@@ -304,7 +321,9 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 	if err != nil {
 		return WorkloadState{}, err
 	}
-	ws := WorkloadState{Workload: first.workload(), Owners: slices.Clone(owners.owners), Statuses: make(map[int64]srm.Status, len(recs))}
+	wl := first.workload()
+	wl.Frameworks = first.Frameworks
+	ws := WorkloadState{Workload: wl, Owners: slices.Clone(owners.owners), Statuses: make(map[int64]srm.Status, len(recs))}
 	for _, r := range recs {
 		if r.ControlID != 0 {
 			ws.Statuses[r.ControlID] = r.status(owners.names[r.OwnerID])

@@ -30,6 +30,7 @@ type DBTX interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Begin(ctx context.Context) (pgx.Tx, error)
 	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // Store is the application's only gateway to the database. It is safe for
@@ -99,7 +100,7 @@ func assessIfNeeded(pool *pgxpool.Pool) error {
 	if assessed {
 		return nil
 	}
-	if err := New(pool).Reassess(WithActor(ctx, Actor{Name: "srm migrate"})); err != nil {
+	if err := New(pool).Reassess(WithActor(ctx, Command("migrate"))); err != nil {
 		return fmt.Errorf("store: migrate up: assess every workload: %w", err)
 	}
 	return nil
@@ -187,16 +188,4 @@ func translate(err error) error {
 		}
 	}
 	return err
-}
-
-// inTx runs fn in a transaction on s's database, committing when fn
-// returns nil.
-// Its writes are recorded in the audit trail as done by the actor of ctx.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('srm.actor', $1, true)`, actorJSON(ctx)); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
 }

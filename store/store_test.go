@@ -105,7 +105,7 @@ func openPool(t *testing.T) *pgxpool.Pool {
 
 func baselineBySlug(t *testing.T, st *store.Store, slug string) srm.Baseline {
 	t.Helper()
-	bs, err := st.Baselines(t.Context())
+	bs, err := st.Baselines(storetest.Context(t))
 	if err != nil {
 		t.Fatalf("Baselines() error: %v", err)
 	}
@@ -120,7 +120,7 @@ func baselineBySlug(t *testing.T, st *store.Store, slug string) srm.Baseline {
 
 func catalogOf(t *testing.T, st *store.Store) []srm.Control {
 	t.Helper()
-	cs, err := st.Controls(t.Context())
+	cs, err := st.Controls(storetest.Context(t))
 	if err != nil {
 		t.Fatalf("Controls() error: %v", err)
 	}
@@ -141,7 +141,7 @@ func titled(t *testing.T, cs []srm.Control, title string) srm.Control {
 func createWorkload(t *testing.T, st *store.Store, name string, m srm.ServiceModel, baselineID int64) srm.Workload {
 	t.Helper()
 	w := srm.Workload{Name: name, Description: "test workload", Model: m, BaselineID: baselineID}
-	if err := st.CreateWorkload(t.Context(), &w); err != nil {
+	if err := st.CreateWorkload(storetest.Context(t), &w); err != nil {
 		t.Fatalf("CreateWorkload(%q) error: %v", name, err)
 	}
 	return w
@@ -149,14 +149,14 @@ func createWorkload(t *testing.T, st *store.Store, name string, m srm.ServiceMod
 
 func saveStatus(t *testing.T, st *store.Store, workloadID, controlID int64, s srm.Status) {
 	t.Helper()
-	if err := st.SaveStatus(t.Context(), workloadID, controlID, s); err != nil {
+	if err := st.SaveStatus(storetest.Context(t), workloadID, controlID, s); err != nil {
 		t.Fatalf("SaveStatus(%d, %d) error: %v", workloadID, controlID, err)
 	}
 }
 
 func statusesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.Status {
 	t.Helper()
-	ws, err := st.WorkloadState(t.Context(), workloadID)
+	ws, err := st.WorkloadState(storetest.Context(t), workloadID)
 	if errors.Is(err, srm.ErrNotFound) {
 		return map[int64]srm.Status{} // an unknown workload has none
 	}
@@ -194,7 +194,7 @@ func storedControl(st *store.Store, ctx context.Context, id int64) (srm.Control,
 
 func overridesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.Override {
 	t.Helper()
-	m, err := st.Overrides(t.Context(), workloadID)
+	m, err := st.Overrides(storetest.Context(t), workloadID)
 	if err != nil {
 		t.Fatalf("Overrides(%d) error: %v", workloadID, err)
 	}
@@ -204,7 +204,7 @@ func overridesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.
 // summaries returns every workload's summary from store.Workloads, by id.
 func summaries(t *testing.T, st *store.Store) map[int64]srm.WorkloadSummary {
 	t.Helper()
-	page, err := st.Workloads(t.Context(), store.WorkloadQuery{PerPage: 1000})
+	page, err := st.Workloads(storetest.Context(t), store.WorkloadQuery{PerPage: 1000})
 	if err != nil {
 		t.Fatalf("Workloads() error: %v", err)
 	}
@@ -218,11 +218,15 @@ func summaries(t *testing.T, st *store.Store) map[int64]srm.WorkloadSummary {
 // assess runs the Go engine on what the store holds for w.
 func assess(t *testing.T, st *store.Store, w srm.Workload) []srm.Assignment {
 	t.Helper()
-	b, err := storedBaseline(st, t.Context(), w.BaselineID)
+	b, err := storedBaseline(st, storetest.Context(t), w.BaselineID)
 	if err != nil {
 		t.Fatalf("Baseline(%d) error: %v", w.BaselineID, err)
 	}
-	as, err := srm.Assess(b, w.Model, catalogOf(t, st), overridesOf(t, st, w.ID), statusesOf(t, st, w.ID))
+	ws, err := st.WorkloadState(t.Context(), w.ID)
+	if err != nil {
+		t.Fatalf("WorkloadState(%d) error: %v", w.ID, err)
+	}
+	as, err := srm.Assess(b, w.Model, ws.Controls(), overridesOf(t, st, w.ID), statusesOf(t, st, w.ID))
 	if err != nil {
 		t.Fatalf("Assess(%s, %s) error: %v", b.Slug, w.Model, err)
 	}
@@ -334,7 +338,7 @@ func TestMigrateReleasesItsConnections(t *testing.T) {
 func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	bs, err := st.Baselines(t.Context())
+	bs, err := st.Baselines(storetest.Context(t))
 	if err != nil {
 		t.Fatalf("Baselines() error: %v", err)
 	}
@@ -380,12 +384,12 @@ func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
 				})
 			}
 		}
-		again, err := storedBaseline(st, t.Context(), b.ID)
+		again, err := storedBaseline(st, storetest.Context(t), b.ID)
 		if err != nil || again.Slug != b.Slug || len(again.Rows) != len(b.Rows) {
 			t.Errorf("Baseline(%d) = %s with %d rows, %v; want %s", b.ID, again.Slug, len(again.Rows), err, b.Slug)
 		}
 	}
-	if _, err := storedBaseline(st, t.Context(), 987654); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := storedBaseline(st, storetest.Context(t), 987654); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("Baseline(unknown) error = %v, want ErrNotFound", err)
 	}
 }
@@ -393,7 +397,7 @@ func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
 func TestBuiltinCatalogCoversEveryLayerAndArea(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	cs := catalogOf(t, st)
 	areas, err := st.Areas(ctx)
 	if err != nil {
@@ -468,7 +472,7 @@ func TestBuiltinCatalogCoversEveryLayerAndArea(t *testing.T) {
 func TestMigrateDownThenUpRestoresTheCatalog(t *testing.T) {
 	t.Parallel()
 	pool := openPool(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	if err := store.MigrateDown(pool); err != nil {
 		t.Fatalf("MigrateDown() error: %v", err)
 	}
@@ -507,7 +511,7 @@ func TestMigrateDownThenUpRestoresTheCatalog(t *testing.T) {
 func TestWorkloadCreateReadUpdateDelete(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	t26 := baselineBySlug(t, st, "azure-2026")
 
@@ -562,7 +566,7 @@ func TestWorkloadCreateReadUpdateDelete(t *testing.T) {
 func TestCreateWorkloadRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	tests := []struct {
 		name string
@@ -590,7 +594,7 @@ func TestCreateWorkloadRefusesBadInput(t *testing.T) {
 func TestWorkloadNameConflictIgnoresCase(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	first := createWorkload(t, st, "Fleet Telemetry", srm.PaaS, chart.ID)
 
@@ -620,7 +624,7 @@ func TestWorkloadNameConflictIgnoresCase(t *testing.T) {
 func TestWorkloadListPagesFiltersAndSortsByName(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	// Created in an order that is not the sorted one; names mix case.
 	var want []string
@@ -693,7 +697,7 @@ func TestWorkloadListPagesFiltersAndSortsByName(t *testing.T) {
 func TestWorkloadListSortsByProgressBothWays(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 
@@ -757,7 +761,7 @@ func TestWorkloadListSortsByProgressBothWays(t *testing.T) {
 // assessments of the controls they hold. after names the change just made.
 func agree(t *testing.T, pool *pgxpool.Pool, st *store.Store, after string) {
 	t.Helper()
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	type key struct{ workload, control int64 }
 	type fact struct {
 		layer         srm.Layer
@@ -876,7 +880,7 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 	t.Parallel()
 	pool := openPool(t)
 	st := store.New(pool)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	cs := catalogOf(t, st)
 	ana, err := st.EnsureOwner(ctx, srm.Owner{Name: "Ana", Kind: srm.Person})
 	if err != nil {
@@ -1064,6 +1068,52 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 	}
 	agree(t, pool, st, "a control removed")
 
+	// Framework controls count like srm's own, for the workloads that hold
+	// the framework only: attached, worked on, overridden, read as another
+	// area by an admin, detached from one workload, and a newer version.
+	res, err := importDoc(t, st, smallCatalog(t), store.ImportOptions{Slug: "small", Reading: reading(t, smallReading)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := res.Framework
+	for _, w := range ws[:6] {
+		if err := st.AttachFramework(ctx, w.ID, fw.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agree(t, pool, st, "a framework attached")
+	var fcs []srm.Control
+	for _, c := range catalogOf(t, st) {
+		if c.FrameworkID == fw.ID {
+			fcs = append(fcs, c)
+		}
+	}
+	for wi, w := range ws[:6] {
+		for ci, ctl := range fcs {
+			if (ci+wi)%2 == 0 {
+				saveStatus(t, st, w.ID, ctl.ID, srm.Status{OwnerID: ben.ID, Complete: (ci+wi)%4 == 0})
+			}
+		}
+	}
+	agree(t, pool, st, "statuses of framework controls")
+	xx2 := byRef(t, st, fw.ID, "XX-2")
+	if err := st.SetOverride(ctx, srm.Override{WorkloadID: ws[2].ID, ControlID: xx2.ID, Party: srm.Provider, Reason: "Managed firewall."}); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "an override of a framework control")
+	if err := st.SetReading(ctx, xx2.ID, "physical-hosts", srm.Physical, "the boundary is an appliance in the rack"); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "a framework control read as another area")
+	if err := st.DetachFramework(ctx, ws[1].ID, fw.ID); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "a framework detached from one workload")
+	if _, err := importDoc(t, st, smallV3(t), store.ImportOptions{Slug: "small", Reading: reading(t, smallReading)}); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "a newer version of a framework")
+
 	// A migration that changes a baseline's cells asks srm to reassess.
 	if _, err := pool.Exec(ctx, `UPDATE baseline_rows SET paas = 'customer', saas = 'customer'
 		WHERE baseline_id = $1 AND area = 'network-controls'`, chart.ID); err != nil {
@@ -1086,7 +1136,7 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 func TestEmptyPortfolioListsEveryLayer(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	got, _, err := st.PortfolioProgress(t.Context())
+	got, _, err := st.PortfolioProgress(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1102,7 +1152,7 @@ func TestEmptyPortfolioListsEveryLayer(t *testing.T) {
 func TestSaveStatusStampsCompletion(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 	w := createWorkload(t, st, "Warehouse system", srm.OnPrem, chart.ID)
@@ -1168,7 +1218,7 @@ func TestSaveStatusStampsCompletion(t *testing.T) {
 func TestSaveStatusRefusesUnknownIDsAndBadText(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	ctl := titled(t, catalogOf(t, st), "Deny by default")
 	w := createWorkload(t, st, "Web app", srm.PaaS, chart.ID)
@@ -1199,7 +1249,7 @@ func TestSaveStatusRefusesUnknownIDsAndBadText(t *testing.T) {
 func TestStatusesSurviveAModelChange(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 	w := createWorkload(t, st, "Servers moved to VMs", srm.IaaS, chart.ID)
@@ -1263,7 +1313,7 @@ func TestStatusesSurviveAModelChange(t *testing.T) {
 func TestEnsureOwnerReturnsTheExistingOwnerIgnoringCase(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	first, err := st.EnsureOwner(ctx, srm.Owner{Name: "  Platform Team ", Kind: srm.Team})
 	if err != nil {
 		t.Fatalf("EnsureOwner(new) error: %v", err)
@@ -1308,7 +1358,7 @@ func TestEnsureOwnerReturnsTheExistingOwnerIgnoringCase(t *testing.T) {
 func TestEnsureOwnerConcurrently(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	const rounds, callers = 25, 8
 	for r := range rounds {
 		name := fmt.Sprintf("Team %d", r)
@@ -1339,7 +1389,7 @@ func TestEnsureOwnerConcurrently(t *testing.T) {
 func TestOwnerSummariesAndQueue(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 	fleet := createWorkload(t, st, "Fleet telemetry", srm.PaaS, chart.ID)
@@ -1438,7 +1488,7 @@ func TestOwnerSummariesAndQueue(t *testing.T) {
 func TestOverridesSetReplaceDelete(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	cs := catalogOf(t, st)
 	w := createWorkload(t, st, "Web app on a document database", srm.PaaS, chart.ID)
@@ -1492,7 +1542,7 @@ func TestOverridesSetReplaceDelete(t *testing.T) {
 func TestSetOverrideRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	fw := titled(t, catalogOf(t, st), "Perimeter firewall with detection and alerts")
 	w := createWorkload(t, st, "Shipment tracker", srm.PaaS, chart.ID)
@@ -1525,7 +1575,7 @@ func TestSetOverrideRefusesBadInput(t *testing.T) {
 func TestCustomControls(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	before := catalogOf(t, st)
 	w := createWorkload(t, st, "VM fleet", srm.IaaS, chart.ID)
@@ -1686,5 +1736,46 @@ func TestABaselineListsEachAreaOnce(t *testing.T) {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "23505" {
 		t.Errorf("a second row for an area of a baseline: error = %v, want a unique violation", err)
+	}
+}
+
+// TestAWorkloadChangeNeedsOneConnectionWhenTheCatalogChanged: a workload
+// change that finds the catalog changed since the cache was filled loads it
+// on its own transaction's connection. Loading it through a second one from
+// the pool deadlocked the pool once every connection was held by such a
+// change (requests hung until their deadline under catalog edits).
+func TestAWorkloadChangeNeedsOneConnectionWhenTheCatalogChanged(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st := store.New(pool)
+	ctx := store.WithActor(t.Context(), store.Actor{Name: "test"})
+	b := baselineBySlug(t, st, "azure-chart")
+	createWorkload(t, st, "Warm the cache", srm.PaaS, b.ID)
+	// Another process of srm changes the catalog: this one's cache is stale.
+	otherPool, err := pgxpool.New(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(otherPool.Close)
+	other := store.New(otherPool)
+	custom := srm.Control{Layer: srm.Network, Area: "network-controls", Title: "Private endpoints only"}
+	if err := other.CreateControl(ctx, &custom); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	w := srm.Workload{Name: "After the change", Model: srm.IaaS, BaselineID: b.ID}
+	if err := st.CreateWorkload(ctx, &w); err != nil {
+		t.Fatalf("creating a workload on a one-connection pool after a catalog change: %v", err)
 	}
 }

@@ -119,7 +119,8 @@ func ThrottleKey(u srm.User) string {
 // than a day are cleared on the way. Settle the attempt with
 // EndSignInAttempt.
 func (s *Store) BeginSignInAttempt(ctx context.Context, key string, since time.Time, lockAt, clientLimit int) (attempt int64, account, client int, err error) {
-	key, bucket := srm.NormalizeEmail(key), ClientBucket(ActorFrom(ctx).IP)
+	actor, _ := ActorFrom(ctx) // inTx refuses a context without one
+	key, bucket := srm.NormalizeEmail(key), ClientBucket(actor.IP)
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockSignIn(ctx, tx, key, bucket); err != nil {
 			return err
@@ -185,7 +186,8 @@ func failureName(key string) string {
 func (s *Store) EndSignInAttempt(ctx context.Context, attempt int64, key, reason string, since time.Time, lockAt int) (int, error) {
 	key = srm.NormalizeEmail(key)
 	if reason == "" {
-		if _, err := s.db.Exec(ctx, `DELETE FROM signin_failures WHERE id = $1`, attempt); err != nil {
+		err := s.write(ctx, func(b *pgx.Batch) { b.Queue(`DELETE FROM signin_failures WHERE id = $1`, attempt) })
+		if err != nil {
 			return 0, fmt.Errorf("store: end sign-in attempt: %w", err)
 		}
 		return 0, nil

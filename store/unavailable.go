@@ -94,6 +94,30 @@ func (m marking) CopyFrom(ctx context.Context, table pgx.Identifier, columns []s
 	return n, markUnavailable(err)
 }
 
+func (m marking) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return markingBatch{m.db.SendBatch(ctx, b)}
+}
+
+// markingBatch are a batch's results that mark their errors.
+type markingBatch struct{ pgx.BatchResults }
+
+func (r markingBatch) Exec() (pgconn.CommandTag, error) {
+	tag, err := r.BatchResults.Exec()
+	return tag, markUnavailable(err)
+}
+
+func (r markingBatch) Query() (pgx.Rows, error) {
+	rows, err := r.BatchResults.Query()
+	if err != nil {
+		return rows, markUnavailable(err)
+	}
+	return markingRows{rows}, nil
+}
+
+func (r markingBatch) QueryRow() pgx.Row { return markingRow{r.BatchResults.QueryRow()} }
+
+func (r markingBatch) Close() error { return markUnavailable(r.BatchResults.Close()) }
+
 // markingTx is a transaction that marks its errors.
 type markingTx struct{ pgx.Tx }
 
@@ -113,6 +137,10 @@ func (t markingTx) Begin(ctx context.Context) (pgx.Tx, error) { return marking{t
 
 func (t markingTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	return marking{t.Tx}.CopyFrom(ctx, table, columns, src)
+}
+
+func (t markingTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return marking{t.Tx}.SendBatch(ctx, b)
 }
 
 func (t markingTx) Commit(ctx context.Context) error { return markUnavailable(t.Tx.Commit(ctx)) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 // unreachableStore is a store on a pool whose server refuses connections.
@@ -34,7 +35,7 @@ func unreachableStore(t *testing.T) *store.Store {
 func TestUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 	t.Parallel()
 	st := unreachableStore(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	calls := map[string]func() error{
 		"User":          func() error { _, err := st.User(ctx, 1); return err },
 		"UserSummaries": func() error { _, err := st.UserSummaries(ctx); return err },
@@ -58,7 +59,7 @@ func TestUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 func TestOnlyAnUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 
 	expired, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
 	defer cancel()

@@ -40,11 +40,12 @@ func scanUser(row pgx.Row, extra ...any) (srm.User, error) {
 // wrapping srm.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *srm.User, passwordHash string) error {
 	u.Email = srm.NormalizeEmail(u.Email)
-	err := s.queryRow(ctx, `
-		INSERT INTO users (email, name, role, password_hash)
-		SELECT $1::text, $2::text, $3::text, $4::text FROM actor
-		RETURNING id, created_at, version`,
-		u.Email, u.Name, u.Role, passwordHash).Scan(&u.ID, &u.CreatedAt, &u.Version)
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`
+			INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4)
+			RETURNING id, created_at, version`, u.Email, u.Name, u.Role, passwordHash).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&u.ID, &u.CreatedAt, &u.Version) })
+	})
 	if err != nil {
 		return fmt.Errorf("store: create user %q: %w", u.Email, translate(err))
 	}

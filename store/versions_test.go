@@ -12,6 +12,7 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 // Saves of what people edit are conditional on the version they read: a
@@ -21,7 +22,7 @@ import (
 func TestRecordStatusFromAStaleVersion(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	w := createWorkload(t, st, "Depot servers", srm.IaaS, chart.ID)
 	ctl := titled(t, catalogOf(t, st), "Patching of systems")
@@ -73,7 +74,7 @@ func TestRecordStatusFromAStaleVersion(t *testing.T) {
 func TestStaleRecordStatusAddsNoOwner(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	w := createWorkload(t, st, "Depot servers", srm.IaaS, chart.ID)
 	ctl := titled(t, catalogOf(t, st), "Patching of systems")
@@ -98,7 +99,7 @@ func TestStaleRecordStatusAddsNoOwner(t *testing.T) {
 func TestUpdateWorkloadFromAStaleVersion(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	t26 := baselineBySlug(t, st, "azure-2026")
 	read := createWorkload(t, st, "Depot servers", srm.IaaS, chart.ID) // version 1: both people read this
@@ -137,7 +138,7 @@ func TestUpdateWorkloadFromAStaleVersion(t *testing.T) {
 func TestSetOverrideIsConditionalOnItsVersion(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	w := createWorkload(t, st, "Web app", srm.PaaS, chart.ID)
 	fw := titled(t, catalogOf(t, st), "Perimeter firewall with detection and alerts")
@@ -192,7 +193,7 @@ func TestSetOverrideIsConditionalOnItsVersion(t *testing.T) {
 func TestUpdateControlFromAStaleVersion(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	c := srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Backups restored", Description: "first"}
 	if err := st.CreateControl(ctx, &c); err != nil {
 		t.Fatal(err)
@@ -255,7 +256,7 @@ func TestConcurrentSavesFromOneVersion(t *testing.T) {
 				for i := range n {
 					wg.Go(func() {
 						<-start
-						got[i], errs[i] = st.RecordStatus(t.Context(), w.ID, ctl.ID,
+						got[i], errs[i] = st.RecordStatus(storetest.Context(t), w.ID, ctl.ID,
 							srm.Status{Version: from, Note: fmt.Sprintf("note %d", i)}, srm.Owner{})
 					})
 				}
@@ -298,10 +299,10 @@ func TestConcurrentSavesFromOneVersion(t *testing.T) {
 	t.Run("UpdateControl", func(t *testing.T) {
 		st := open(t)
 		c := srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Backups restored"}
-		if err := st.CreateControl(t.Context(), &c); err != nil {
+		if err := st.CreateControl(storetest.Context(t), &c); err != nil {
 			t.Fatal(err)
 		}
-		read, err := storedControl(st, t.Context(), c.ID)
+		read, err := storedControl(st, storetest.Context(t), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,12 +315,12 @@ func TestConcurrentSavesFromOneVersion(t *testing.T) {
 				<-start
 				edit := read
 				edit.Description = fmt.Sprintf("description %d", i)
-				got[i], errs[i] = st.UpdateControl(t.Context(), edit)
+				got[i], errs[i] = st.UpdateControl(storetest.Context(t), edit)
 			})
 		}
 		close(start)
 		wg.Wait()
-		stored, err := storedControl(st, t.Context(), c.ID)
+		stored, err := storedControl(st, storetest.Context(t), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,12 +362,15 @@ const snapshotBug = "\nBug: the SELECT that returns the stored row when the cond
 // into the winner's committed change, as the loser of a race does.
 func whileHeld(t *testing.T, pool *pgxpool.Pool, hold string, args []any, save func()) {
 	t.Helper()
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck
+	if err := storetest.NameActor(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := tx.Exec(ctx, hold, args...); err != nil {
 		t.Fatalf("%s: %v", hold, err)
 	}
@@ -411,7 +415,7 @@ func TestStaleSaveThatWaitedForTheWinnerGetsTheWinners(t *testing.T) {
 	t.Parallel()
 	pool := openPool(t)
 	st := store.New(pool)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	w := createWorkload(t, st, "Depot servers", srm.IaaS, chart.ID)
 	ctl := titled(t, catalogOf(t, st), "Patching of systems")
@@ -506,7 +510,7 @@ func TestConcurrentFirstSavesNamingNewOwners(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = st.RecordStatus(t.Context(), w.ID, ctl.ID, srm.Status{Complete: true},
+			_, errs[i] = st.RecordStatus(storetest.Context(t), w.ID, ctl.ID, srm.Status{Complete: true},
 				srm.Owner{Name: fmt.Sprintf("Owner %d", i), Kind: srm.Team})
 		})
 	}
@@ -526,7 +530,7 @@ func TestConcurrentFirstSavesNamingNewOwners(t *testing.T) {
 	if winner < 0 {
 		t.Fatal("no save was applied")
 	}
-	owners, err := st.Owners(t.Context())
+	owners, err := st.Owners(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/srmhq/srm"
 )
@@ -44,7 +45,10 @@ func (s *Store) Workload(ctx context.Context, id int64) (srm.Workload, error) {
 }
 
 // CreateWorkload registers w and sets its ID, Version and times, with the
-// engine's assignment of every control. A name already taken (ignoring
+// engine's assignment of every control of its frameworks: w.Frameworks, or
+// the default ones (srm's own catalog) when it names none; w.Frameworks
+// is set to those. An unknown framework is an error wrapping
+// srm.ErrNotFound. A name already taken (ignoring
 // case) is an error wrapping srm.ErrConflict; an unknown baseline one
 // wrapping srm.ErrNotFound.
 func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
@@ -60,6 +64,9 @@ func (s *Store) CreateWorkload(ctx context.Context, w *srm.Workload) error {
 			pgx.NamedArgs{"name": w.Name, "description": w.Description, "model": string(w.Model), "baseline": w.BaselineID},
 		).Scan(&w.ID, &w.Version, &w.CreatedAt, &w.UpdatedAt)
 		if err != nil {
+			return err
+		}
+		if w.Frameworks, err = attachOnCreate(ctx, tx, cat, w.ID, w.Frameworks); err != nil {
 			return err
 		}
 		return reassess(ctx, tx, cat, []int64{w.ID}, nil, true)
@@ -123,7 +130,10 @@ func (s *Store) UpdateWorkload(ctx context.Context, w srm.Workload) (srm.Workloa
 
 // DeleteWorkload removes a workload with its statuses and overrides.
 func (s *Store) DeleteWorkload(ctx context.Context, id int64) error {
-	tag, err := s.exec(ctx, `DELETE FROM workloads USING actor WHERE id = $1`, id)
+	var tag pgconn.CommandTag
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`DELETE FROM workloads WHERE id = $1`, id).Exec(func(t pgconn.CommandTag) error { tag = t; return nil })
+	})
 	if err != nil {
 		return fmt.Errorf("store: delete workload %d: %w", id, translate(err))
 	}

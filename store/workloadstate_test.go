@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 // TestWorkloadStateReadsBackWhatWasSaved checks the workload page's one
@@ -16,7 +17,7 @@ import (
 func TestWorkloadStateReadsBackWhatWasSaved(t *testing.T) {
 	t.Parallel()
 	st := open(t)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	chart := baselineBySlug(t, st, "azure-chart")
 	controls, err := st.Controls(ctx)
 	if err != nil {

@@ -128,7 +128,7 @@ func UsersPage(v UsersView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, " <div class=\"table-scroll\"><table class=\"list\" data-testid=\"users\"><thead><tr><th scope=\"col\">Account</th><th scope=\"col\">Role</th><th scope=\"col\">Signs in with</th><th scope=\"col\">MFA</th><th scope=\"col\">State</th><th scope=\"col\">Last sign-in</th><th scope=\"col\">Sessions</th><th scope=\"col\">Owner</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, " <div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Accounts\"><table class=\"list\" data-testid=\"users\"><thead><tr><th scope=\"col\">Account</th><th scope=\"col\">Role</th><th scope=\"col\">Signs in with</th><th scope=\"col\">MFA</th><th scope=\"col\">State</th><th scope=\"col\">Last sign-in</th><th scope=\"col\">Sessions</th><th scope=\"col\">Owner</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
 )
 
@@ -53,46 +54,51 @@ var anyStage = map[string]bool{
 // must be here, in public or in anyStage: a new route without a decision
 // fails TestEveryRouteHasAnAccessDecision.
 var needs = map[string]srm.Role{
-	"GET /":                               srm.RoleViewer,
-	"GET /my":                             srm.RoleViewer,
-	"GET /account":                        srm.RoleViewer,
-	"POST /account/mfa/remove":            srm.RoleViewer,
-	"POST /account/mfa/codes":             srm.RoleViewer,
-	"POST /account/password":              srm.RoleViewer,
-	"GET /workloads/{id}":                 srm.RoleViewer,
-	"GET /workloads/{id}/history":         srm.RoleViewer,
-	"GET /matrix":                         srm.RoleViewer,
-	"GET /matrix/compare":                 srm.RoleViewer,
-	"GET /owners":                         srm.RoleViewer,
-	"GET /owners/{id}":                    srm.RoleViewer,
-	"GET /controls":                       srm.RoleViewer,
-	"POST /workloads/{id}/controls/{cid}": srm.RoleEditor,
-	"GET /workloads/{id}/controls/{cid}/override":         srm.RoleEditor,
-	"POST /workloads/{id}/controls/{cid}/override":        srm.RoleEditor,
+	"GET /":                                        srm.RoleViewer,
+	"GET /my":                                      srm.RoleViewer,
+	"GET /account":                                 srm.RoleViewer,
+	"POST /account/mfa/remove":                     srm.RoleViewer,
+	"POST /account/mfa/codes":                      srm.RoleViewer,
+	"POST /account/password":                       srm.RoleViewer,
+	"GET /workloads/{id}":                          srm.RoleViewer,
+	"GET /workloads/{id}/history":                  srm.RoleViewer,
+	"GET /matrix":                                  srm.RoleViewer,
+	"GET /matrix/compare":                          srm.RoleViewer,
+	"GET /owners":                                  srm.RoleViewer,
+	"GET /owners/{id}":                             srm.RoleViewer,
+	"GET /controls":                                srm.RoleViewer,
+	"POST /workloads/{id}/controls/{cid}":          srm.RoleEditor,
+	"GET /workloads/{id}/controls/{cid}":           srm.RoleViewer,
+	"POST /workloads/{id}/bulk":                    srm.RoleEditor,
+	"GET /workloads/{id}/controls/{cid}/override":  srm.RoleEditor,
+	"POST /workloads/{id}/controls/{cid}/override": srm.RoleEditor,
 	"POST /workloads/{id}/controls/{cid}/override/delete": srm.RoleEditor,
-	"POST /owners":                     srm.RoleEditor,
-	"GET /workloads/new":               srm.RoleAdmin,
-	"POST /workloads":                  srm.RoleAdmin,
-	"GET /workloads/{id}/edit":         srm.RoleAdmin,
-	"POST /workloads/{id}":             srm.RoleAdmin,
-	"GET /workloads/{id}/delete":       srm.RoleAdmin,
-	"POST /workloads/{id}/delete":      srm.RoleAdmin,
-	"GET /controls/new":                srm.RoleAdmin,
-	"POST /controls":                   srm.RoleAdmin,
-	"GET /controls/{id}/edit":          srm.RoleAdmin,
-	"POST /controls/{id}":              srm.RoleAdmin,
-	"POST /controls/{id}/delete":       srm.RoleAdmin,
-	"GET /audit":                       srm.RoleAdmin,
-	"GET /audit.csv":                   srm.RoleAdmin,
-	"GET /admin/users":                 srm.RoleAdmin,
-	"POST /admin/users":                srm.RoleAdmin,
-	"GET /admin/users/{id}":            srm.RoleAdmin,
-	"POST /admin/users/{id}":           srm.RoleAdmin,
-	"POST /admin/users/{id}/revoke":    srm.RoleAdmin,
-	"POST /admin/users/{id}/mfa/reset": srm.RoleAdmin,
-	"POST /admin/users/{id}/unlock":    srm.RoleAdmin,
-	"POST /admin/users/{id}/owner":     srm.RoleAdmin,
-	"POST /admin/settings":             srm.RoleAdmin,
+	"POST /owners":                                 srm.RoleEditor,
+	"GET /workloads/new":                           srm.RoleAdmin,
+	"POST /workloads":                              srm.RoleAdmin,
+	"GET /workloads/{id}/edit":                     srm.RoleAdmin,
+	"POST /workloads/{id}":                         srm.RoleAdmin,
+	"GET /workloads/{id}/delete":                   srm.RoleAdmin,
+	"POST /workloads/{id}/delete":                  srm.RoleAdmin,
+	"GET /workloads/{id}/frameworks":               srm.RoleAdmin,
+	"POST /workloads/{id}/frameworks/{fid}":        srm.RoleAdmin,
+	"POST /workloads/{id}/frameworks/{fid}/delete": srm.RoleAdmin,
+	"GET /controls/new":                            srm.RoleAdmin,
+	"POST /controls":                               srm.RoleAdmin,
+	"GET /controls/{id}/edit":                      srm.RoleAdmin,
+	"POST /controls/{id}":                          srm.RoleAdmin,
+	"POST /controls/{id}/delete":                   srm.RoleAdmin,
+	"GET /audit":                                   srm.RoleAdmin,
+	"GET /audit.csv":                               srm.RoleAdmin,
+	"GET /admin/users":                             srm.RoleAdmin,
+	"POST /admin/users":                            srm.RoleAdmin,
+	"GET /admin/users/{id}":                        srm.RoleAdmin,
+	"POST /admin/users/{id}":                       srm.RoleAdmin,
+	"POST /admin/users/{id}/revoke":                srm.RoleAdmin,
+	"POST /admin/users/{id}/mfa/reset":             srm.RoleAdmin,
+	"POST /admin/users/{id}/unlock":                srm.RoleAdmin,
+	"POST /admin/users/{id}/owner":                 srm.RoleAdmin,
+	"POST /admin/settings":                         srm.RoleAdmin,
 }
 
 // route is one method and pattern of the router.
@@ -150,7 +156,7 @@ func newFixture(h *harness) routeFixture {
 	f := routeFixture{workload: h.workload("Access fixture", srm.IaaS), owner: h.owner("Access team")}
 	f.control = h.controlID("Patching of systems")
 	f.custom = srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Access fixture control"}
-	if err := h.st.CreateControl(h.t.Context(), &f.custom); err != nil {
+	if err := h.st.CreateControl(storetest.Context(h.t), &f.custom); err != nil {
 		h.t.Fatal(err)
 	}
 	f.user = newUser(h.t, h.st, "fixture@example.com", srm.RoleViewer)

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 const newPassword = "purple elephants dance at noon"
@@ -92,7 +95,14 @@ func TestChangePasswordGuessingLocksOut(t *testing.T) {
 func TestSingleSignOnAccountsHaveNoPasswordToChange(t *testing.T) {
 	t.Parallel()
 	h, pool := newMFAHarness(t, srm.RoleViewer)
-	if _, err := pool.Exec(t.Context(), `UPDATE users SET password_hash = NULL, oidc_issuer = 'https://login.example.com', oidc_subject = 'sub-' || id WHERE id = $1`, h.user.ID); err != nil {
+	err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+		if err := storetest.NameActor(t.Context(), tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(t.Context(), `UPDATE users SET password_hash = NULL, oidc_issuer = 'https://login.example.com', oidc_subject = 'sub-' || id WHERE id = $1`, h.user.ID)
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if h.page("/account").Find(tid("password-form")).Length() != 0 {
@@ -100,7 +110,7 @@ func TestSingleSignOnAccountsHaveNoPasswordToChange(t *testing.T) {
 	}
 	rec := h.post("/account/password", url.Values{"current_password": {""}, "new_password": {newPassword}, "confirm_password": {newPassword}})
 	wantStatus(t, "POST /account/password without a password", rec, http.StatusForbidden)
-	if u, err := h.st.User(t.Context(), h.user.ID); err != nil || u.HasPassword {
+	if u, err := h.st.User(storetest.Context(t), h.user.ID); err != nil || u.HasPassword {
 		t.Errorf("after the refusal: User = %+v, %v; want still no password", u, err)
 	}
 }

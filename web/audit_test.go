@@ -136,7 +136,7 @@ func newAuditScene(t *testing.T) auditScene {
 	t.Helper()
 	h := newHarness(t)
 	s := auditScene{h: h, ada: newUser(t, h.st, "ada@example.com", srm.RoleEditor), bob: newUser(t, h.st, "bob@example.com", srm.RoleEditor)}
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	create := func(u srm.User, name string) srm.Workload {
 		w := srm.Workload{Name: name, Model: srm.PaaS, BaselineID: h.baselineID("azure-chart")}
 		if err := h.st.CreateWorkload(as(ctx, u), &w); err != nil {
@@ -263,11 +263,11 @@ func TestAuditPagePagesOlderByKeyset(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	for i := range 60 {
-		if err := h.st.CreateOwner(t.Context(), &srm.Owner{Name: fmt.Sprintf("Team %02d", i), Kind: srm.Team}); err != nil {
+		if err := h.st.CreateOwner(storetest.Context(t), &srm.Owner{Name: fmt.Sprintf("Team %02d", i), Kind: srm.Team}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	page, err := h.st.Audit(t.Context(), store.AuditQuery{Action: "owner.created", Limit: store.MaxAuditLimit})
+	page, err := h.st.Audit(storetest.Context(t), store.AuditQuery{Action: "owner.created", Limit: store.MaxAuditLimit})
 	if err != nil || len(page.Entries) != 60 {
 		t.Fatalf("owner.created rows = %d (%v), want 60", len(page.Entries), err)
 	}
@@ -326,7 +326,7 @@ func TestAuditCSVExport(t *testing.T) {
 	if !slices.Equal(records[0], wantHead) {
 		t.Fatalf("columns = %q, want %q", records[0], wantHead)
 	}
-	all, err := h.st.Audit(t.Context(), store.AuditQuery{Limit: store.MaxAuditLimit})
+	all, err := h.st.Audit(storetest.Context(t), store.AuditQuery{Limit: store.MaxAuditLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestAuditIsForAdminsOnly(t *testing.T) {
 func TestWorkloadHistoryShowsOnlyThatWorkload(t *testing.T) {
 	t.Parallel()
 	s := newAuditScene(t)
-	h, ctx := s.h, t.Context()
+	h, ctx := s.h, storetest.Context(t)
 	if err := h.st.SetOverride(as(ctx, s.bob), srm.Override{WorkloadID: s.ledger.ID, ControlID: h.controlID("Patching of systems"),
 		Party: srm.Shared, Reason: "our own image"}); err != nil {
 		t.Fatal(err)

@@ -27,8 +27,8 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	}
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
-	ctx := t.Context()
-	if _, err := fixture.Synthetic(ctx, st, 10000, 3); err != nil {
+	ctx := storetest.Context(t)
+	if _, err := fixture.Synthetic(ctx, st, 10000, 3, nil); err != nil {
 		t.Fatal(err)
 	}
 	list, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.SaaS, PerPage: 1, Page: 40})
@@ -84,6 +84,23 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	send("GET", w, nil, false)
 	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"owner": {"Explain team"}, "complete": {"1"}, "version": {ssoVersion}}, true)
 	send("GET", "/owners", nil, false)
+	// The checklist filtered, a control's page, and a bulk action on every
+	// row, each from the version stored now.
+	send("GET", w+"?layer=compute&state=open&owner=none&q=patch", nil, false)
+	send("GET", fmt.Sprintf("%s/controls/%d", w, sso), nil, true)
+	now, err := storedStatuses(st, ctx, wl.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, err := st.Owners(ctx)
+	if err != nil || len(owners) == 0 {
+		t.Fatalf("no owners: %v", err)
+	}
+	bulk := url.Values{"scope": {"shown"}, "action": {"owner"}, "owner_id": {fmt.Sprint(owners[0].ID)}}
+	for _, c := range controls {
+		bulk.Add("ver", fmt.Sprintf("%d:%d", c.ID, now[c.ID].Version))
+	}
+	send("POST", w+"/bulk", bulk, true)
 	statements := counter.Recorded()
 	if len(statements) < 8 {
 		t.Fatalf("recorded %d statements; the replay did not run", len(statements))

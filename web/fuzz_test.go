@@ -99,7 +99,7 @@ func newFzServer(f *testing.F) *fzServer {
 func (s *fzServer) workload(f *testing.F, name string, model srm.ServiceModel) srm.Workload {
 	f.Helper()
 	w := srm.Workload{Name: name, Model: model, BaselineID: s.baseline.ID}
-	if err := s.st.CreateWorkload(context.Background(), &w); err != nil {
+	if err := s.st.CreateWorkload(storetest.Context(f), &w); err != nil {
 		f.Fatalf("CreateWorkload(%q) = %v", name, err)
 	}
 	return w
@@ -559,7 +559,7 @@ func FuzzOwnerForm(f *testing.F) {
 func FuzzControlForm(f *testing.F) {
 	s := newFzServer(f)
 	custom := srm.Control{Layer: srm.Data, Area: s.areas[len(s.areas)-1].Slug, Title: "Fuzzed control"}
-	if err := s.st.CreateControl(context.Background(), &custom); err != nil {
+	if err := s.st.CreateControl(storetest.Context(f), &custom); err != nil {
 		f.Fatal(err)
 	}
 	area := func(i int) string { return string(s.areas[i%len(s.areas)].Slug) }
@@ -644,7 +644,7 @@ func FuzzFormBody(f *testing.F) {
 	w := s.workload(f, "Raw target", srm.OnPrem)
 	c := s.customerControl(f, w)
 	custom := srm.Control{Layer: srm.Data, Area: s.areas[0].Slug, Title: "Raw control"}
-	if err := s.st.CreateControl(context.Background(), &custom); err != nil {
+	if err := s.st.CreateControl(storetest.Context(f), &custom); err != nil {
 		f.Fatal(err)
 	}
 	paths := fzPostPaths(w.ID, c.ID, custom.ID)
@@ -695,7 +695,7 @@ func FuzzRequest(f *testing.F) {
 	s := newFzServer(f)
 	w := s.workload(f, "Request target", srm.IaaS)
 	o := srm.Owner{Name: "Request owner", Kind: srm.Team}
-	if err := s.st.CreateOwner(context.Background(), &o); err != nil {
+	if err := s.st.CreateOwner(storetest.Context(f), &o); err != nil {
 		f.Fatal(err)
 	}
 	wp := workloadPath(w.ID)

@@ -106,7 +106,7 @@ func newUser(t testing.TB, st *store.Store, email string, role srm.Role) srm.Use
 		t.Fatal(err)
 	}
 	u := srm.User{Email: email, Role: role}
-	if err := st.CreateUser(t.Context(), &u, hash); err != nil {
+	if err := st.CreateUser(storetest.Context(t), &u, hash); err != nil {
 		t.Fatalf("CreateUser(%q) = %v", email, err)
 	}
 	return u
@@ -261,7 +261,7 @@ func statusPath(wid, cid int64) string { return workloadPath(wid) + "/controls/"
 // baselineID returns the id of the baseline with the given slug.
 func (h *harness) baselineID(slug string) int64 {
 	h.t.Helper()
-	bs, err := h.st.Baselines(h.t.Context())
+	bs, err := h.st.Baselines(storetest.Context(h.t))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func (h *harness) baselineID(slug string) int64 {
 // controlID returns the id of the catalog control with the given title.
 func (h *harness) controlID(title string) int64 {
 	h.t.Helper()
-	cs, err := h.st.Controls(h.t.Context())
+	cs, err := h.st.Controls(storetest.Context(h.t))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func (h *harness) controlID(title string) int64 {
 func (h *harness) workload(name string, model srm.ServiceModel) srm.Workload {
 	h.t.Helper()
 	w := srm.Workload{Name: name, Model: model, BaselineID: h.baselineID("azure-chart")}
-	if err := h.st.CreateWorkload(h.t.Context(), &w); err != nil {
+	if err := h.st.CreateWorkload(storetest.Context(h.t), &w); err != nil {
 		h.t.Fatalf("CreateWorkload(%q) = %v", name, err)
 	}
 	return w
@@ -304,7 +304,7 @@ func (h *harness) workload(name string, model srm.ServiceModel) srm.Workload {
 func (h *harness) owner(name string) srm.Owner {
 	h.t.Helper()
 	o := srm.Owner{Name: name, Kind: srm.Team}
-	if err := h.st.CreateOwner(h.t.Context(), &o); err != nil {
+	if err := h.st.CreateOwner(storetest.Context(h.t), &o); err != nil {
 		h.t.Fatalf("CreateOwner(%q) = %v", name, err)
 	}
 	return o
@@ -313,7 +313,7 @@ func (h *harness) owner(name string) srm.Owner {
 // stored returns the workload as the database holds it.
 func (h *harness) stored(id int64) srm.Workload {
 	h.t.Helper()
-	w, err := h.st.Workload(h.t.Context(), id)
+	w, err := h.st.Workload(storetest.Context(h.t), id)
 	if err != nil {
 		h.t.Fatalf("Workload(%d) = %v", id, err)
 	}
@@ -324,14 +324,33 @@ func (h *harness) stored(id int64) srm.Workload {
 // none was saved).
 func (h *harness) status(wid, cid int64) srm.Status {
 	h.t.Helper()
-	ss, err := storedStatuses(h.st, h.t.Context(), wid)
+	ss, err := storedStatuses(h.st, storetest.Context(h.t), wid)
 	if err != nil {
 		h.t.Fatalf("Statuses(%d) = %v", wid, err)
 	}
 	return ss[cid]
 }
 
-// card is the control card titled title on a workload page.
+// controlPage is the page of the control titled title of workload wid:
+// its details and its full form.
+func (h *harness) controlPage(wid int64, title string) *goquery.Document {
+	h.t.Helper()
+	return h.page(statusPath(wid, h.controlID(title)))
+}
+
+// rowForm is the checklist row's form of the control titled title, as the
+// workload page serves it now: owner and completion.
+func (h *harness) rowForm(wid int64, title string) *goquery.Selection {
+	h.t.Helper()
+	f := card(h.page(workloadPath(wid)), title).Find("form.ck-row")
+	if f.Length() != 1 {
+		h.t.Fatalf("workload %d: no checklist row form for %q", wid, title)
+	}
+	return f
+}
+
+// card is the control titled title: its row on a workload page, or its
+// card on the control's page.
 func card(doc *goquery.Document, title string) *goquery.Selection {
 	return doc.Find(tid("control-" + title))
 }
@@ -447,11 +466,11 @@ func (h *harness) editForm(id int64) *goquery.Selection {
 	return h.page(workloadPath(id) + "/edit").Find(tid("workload-form"))
 }
 
-// statusForm is the status form of the control titled title, as the
-// workload page serves it now.
+// statusForm is the full status form of the control titled title, as the
+// control's page serves it now.
 func (h *harness) statusForm(wid int64, title string) *goquery.Selection {
 	h.t.Helper()
-	f := card(h.page(workloadPath(wid)), title).Find(tid("status-form"))
+	f := card(h.controlPage(wid, title), title).Find(tid("status-form"))
 	if f.Length() != 1 {
 		h.t.Fatalf("workload %d: no status form for %q", wid, title)
 	}

@@ -63,7 +63,7 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 		t.Skipf("%s is missing (%v); apt-get install -y chromium to run the browser test", inertChromium, err)
 	}
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), inertBudget)
+	ctx, cancel := context.WithTimeout(storetest.Context(t), inertBudget)
 	defer cancel()
 
 	st := store.New(storetest.Pool(t))
@@ -191,10 +191,13 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 	tab.open(wp, http.StatusOK)
 	tab.waitFor("htmx to load", `typeof window.htmx === "object"`)
 	card := "#control-" + itoa(f.custom.ID)
+	tab.do("open the control's details in place", chromedp.Click(chromedp.CSS(card+` `+"a.ck-title")))
+	tab.waitFor("the details to open in place", `!!document.querySelector(`+jsString(card+` textarea[name="note"]`)+`)`)
+	tab.checkInert("the details of a control opened in place on " + wp)
 	tab.do("type payloads and a javascript: evidence link, then save",
 		chromedp.SetValue(chromedp.CSS(card+` textarea[name="note"]`), "Changed "+inertAll),
 		chromedp.SetValue(chromedp.CSS(card+` input[name="evidence"]`), "javascript:"+inertJS),
-		chromedp.Click(chromedp.CSS(card+` `+tid("save"))))
+		chromedp.Click(chromedp.CSS(card+` `+tid("status-form")+` `+tid("save"))))
 	tab.waitFor("the rejected form to be swapped in", `!!document.querySelector(`+jsString(card+` .form-error`)+`)`)
 	tab.checkInert("the htmx swap of a rejected status on " + wp)
 	t.Logf("%d pages checked with %d payloads stored in every text field; none ran", tab.checked, len(inertPayloads))

@@ -125,7 +125,7 @@ func TestMFAEnrolmentRefusesAWrongCode(t *testing.T) {
 		}
 		wantQR(t, doc)
 	}
-	if u, err := h.st.User(t.Context(), h.user.ID); err != nil || u.MFA {
+	if u, err := h.st.User(storetest.Context(t), h.user.ID); err != nil || u.MFA {
 		t.Errorf("after wrong codes: User = %+v, %v; want no authenticator", u, err)
 	}
 	if slices.Contains(audited(t, pool, h.user.ID), "mfa.enrolled") {
@@ -211,7 +211,7 @@ func TestMFARequiredAllowsOnlyEnrolment(t *testing.T) {
 	h := admin.as(srm.RoleEditor)
 	wantStatus(t, "GET / before the requirement", h.get("/"), http.StatusOK)
 
-	if err := h.st.SetMFARequired(t.Context(), true); err != nil {
+	if err := h.st.SetMFARequired(storetest.Context(t), true); err != nil {
 		t.Fatal(err)
 	}
 	// The sessions of everyone without an authenticator have ended.
@@ -299,7 +299,7 @@ func TestAccountRemoveMFANeedsACodeAndIsRefusedWhileRequired(t *testing.T) {
 	secret, _ := h.enrolTOTP()
 
 	// Required: refused whatever the code.
-	if err := h.st.SetMFARequired(t.Context(), true); err != nil {
+	if err := h.st.SetMFARequired(storetest.Context(t), true); err != nil {
 		t.Fatal(err)
 	}
 	if doc := h.page("/account"); doc.Find(tid("remove-mfa-form")).Length() != 0 || doc.Find(tid("mfa-required")).Length() != 1 {
@@ -310,7 +310,7 @@ func TestAccountRemoveMFANeedsACodeAndIsRefusedWhileRequired(t *testing.T) {
 	if parse(t, rec).Find(tid("form-error")).Length() != 1 {
 		t.Error("removal while required is refused without a message")
 	}
-	if err := h.st.SetMFARequired(t.Context(), false); err != nil {
+	if err := h.st.SetMFARequired(storetest.Context(t), false); err != nil {
 		t.Fatal(err)
 	}
 
@@ -322,7 +322,7 @@ func TestAccountRemoveMFANeedsACodeAndIsRefusedWhileRequired(t *testing.T) {
 			t.Errorf("removal with %q refused without a message", code)
 		}
 	}
-	if u, err := h.st.User(t.Context(), h.user.ID); err != nil || !u.MFA {
+	if u, err := h.st.User(storetest.Context(t), h.user.ID); err != nil || !u.MFA {
 		t.Fatalf("after refused removals: User = %+v, %v; want the authenticator kept", u, err)
 	}
 	if slices.Contains(audited(t, pool, h.user.ID), "mfa.removed") {
@@ -343,7 +343,7 @@ func TestAccountRemoveMFANeedsACodeAndIsRefusedWhileRequired(t *testing.T) {
 	if !slices.Contains(audited(t, pool, h.user.ID), "mfa.removed") {
 		t.Errorf("audit of user %d = %q, want mfa.removed", h.user.ID, audited(t, pool, h.user.ID))
 	}
-	if n, err := h.st.RecoveryCodesLeft(t.Context(), h.user.ID); err != nil || n != 0 {
+	if n, err := h.st.RecoveryCodesLeft(storetest.Context(t), h.user.ID); err != nil || n != 0 {
 		t.Errorf("RecoveryCodesLeft after removal = %d, %v; want 0", n, err)
 	}
 
@@ -356,7 +356,7 @@ func TestAccountRemoveMFAWithARecoveryCode(t *testing.T) {
 	h, _ := newMFAHarness(t, srm.RoleViewer)
 	_, codes := h.enrolTOTP()
 	wantRedirect(t, "POST /account/mfa/remove with a recovery code", h.post("/account/mfa/remove", url.Values{"code": {codes[0]}}), "/account?mfa=removed")
-	if u, err := h.st.User(t.Context(), h.user.ID); err != nil || u.MFA {
+	if u, err := h.st.User(storetest.Context(t), h.user.ID); err != nil || u.MFA {
 		t.Errorf("after removal: User = %+v, %v; want no authenticator", u, err)
 	}
 }
@@ -371,7 +371,7 @@ func TestAccountRemoveMFAGuessingLocksOut(t *testing.T) {
 	}
 	wantStatus(t, "wrong code 5", h.post("/account/mfa/remove", url.Values{"code": {bad}}), http.StatusTooManyRequests)
 	wantStatus(t, "right code while locked", h.post("/account/mfa/remove", url.Values{"code": {totpAt(t, secret, time.Now().Add(30*time.Second))}}), http.StatusTooManyRequests)
-	if u, err := h.st.User(t.Context(), h.user.ID); err != nil || !u.MFA {
+	if u, err := h.st.User(storetest.Context(t), h.user.ID); err != nil || !u.MFA {
 		t.Errorf("after guessing: User = %+v, %v; want the authenticator kept", u, err)
 	}
 }
@@ -516,10 +516,10 @@ func TestAdminResetsALostAuthenticator(t *testing.T) {
 	if doc.Find(tid("notice")).Length() != 1 || doc.Find(tid("mfa-reset-form")).Length() != 0 {
 		t.Error("after the reset: want a notice and no reset form (there is nothing left to reset)")
 	}
-	if u, err := user.st.User(t.Context(), user.user.ID); err != nil || u.MFA {
+	if u, err := user.st.User(storetest.Context(t), user.user.ID); err != nil || u.MFA {
 		t.Errorf("after the reset: User = %+v, %v; want no authenticator", u, err)
 	}
-	if n, err := user.st.RecoveryCodesLeft(t.Context(), user.user.ID); err != nil || n != 0 {
+	if n, err := user.st.RecoveryCodesLeft(storetest.Context(t), user.user.ID); err != nil || n != 0 {
 		t.Errorf("RecoveryCodesLeft after the reset = %d, %v; want 0", n, err)
 	}
 	if rec := user.get("/account"); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/signin") {
@@ -539,7 +539,7 @@ func TestAdminResetsALostAuthenticator(t *testing.T) {
 	// one up first.)
 	user.enrolTOTP()
 	admin.enrolTOTP()
-	if err := user.st.SetMFARequired(t.Context(), true); err != nil {
+	if err := user.st.SetMFARequired(storetest.Context(t), true); err != nil {
 		t.Fatal(err)
 	}
 	wantRedirect(t, "POST reset while MFA is required", admin.post(page+"/mfa/reset", nil), page+"?done=mfa-reset")
@@ -551,7 +551,7 @@ func TestAdminResetsALostAuthenticator(t *testing.T) {
 		t.Error("an admin's own page offers to reset their own authenticator")
 	}
 	wantStatus(t, "POST reset own authenticator", admin.post(own+"/mfa/reset", nil), http.StatusForbidden)
-	if u, err := admin.st.User(t.Context(), admin.user.ID); err != nil || !u.MFA {
+	if u, err := admin.st.User(storetest.Context(t), admin.user.ID); err != nil || !u.MFA {
 		t.Errorf("after trying to reset their own: User = %+v, %v; want the authenticator kept", u, err)
 	}
 }
@@ -564,7 +564,7 @@ func TestNewRecoveryCodesReplaceTheOldOnes(t *testing.T) {
 	t.Parallel()
 	h, pool := newMFAHarness(t, srm.RoleViewer)
 	secret, old := h.enrolTOTP()
-	if err := h.st.SetMFARequired(t.Context(), true); err != nil {
+	if err := h.st.SetMFARequired(storetest.Context(t), true); err != nil {
 		t.Fatal(err)
 	}
 

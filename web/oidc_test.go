@@ -430,7 +430,7 @@ func (s *ssoServer) count(t *testing.T, sql string, args ...any) int {
 func TestSSOSignsInByIssuerAndSubjectNotEmail(t *testing.T) {
 	t.Parallel()
 	s := newSSOServer(t, nil)
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	local := newUser(t, s.st, "alice@example.com", srm.RoleAdmin) // same email as the provider's Alice
 
 	b := s.browser(t)
@@ -495,7 +495,7 @@ func TestSSOEmailFallsBackToUsernameThenSubject(t *testing.T) {
 			}
 		})
 		s.signIn(s.browser(t), "/", "/")
-		u, err := s.st.UserByOIDC(t.Context(), s.op.issuer(), tt.subject)
+		u, err := s.st.UserByOIDC(storetest.Context(t), s.op.issuer(), tt.subject)
 		if err != nil {
 			t.Fatalf("UserByOIDC(%s) = %v", tt.subject, err)
 		}
@@ -564,11 +564,11 @@ func TestSSORefusesWhatItCannotTrust(t *testing.T) {
 		}, wantProblem: "denied", wantReason: "access_denied"},
 		{name: "disabled account", setup: func(s *ssoServer, t *testing.T) {
 			u := srm.User{Email: "alice@example.com", Role: srm.RoleViewer, Issuer: s.op.issuer(), Subject: s.op.subject}
-			if err := s.st.CreateOIDCUser(t.Context(), &u); err != nil {
+			if err := s.st.CreateOIDCUser(storetest.Context(t), &u); err != nil {
 				t.Fatal(err)
 			}
 			u.Disabled = true
-			if _, err := s.st.UpdateUser(t.Context(), u); err != nil {
+			if _, err := s.st.UpdateUser(storetest.Context(t), u); err != nil {
 				t.Fatal(err)
 			}
 		}, wantProblem: "disabled", wantReason: "account disabled"},

@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
 )
 
@@ -101,7 +102,7 @@ func TestOwnersListQueueAndCreate(t *testing.T) {
 	wantStatus(t, "GET /owners with none", h.get("/owners"), http.StatusOK)
 
 	wantRedirect(t, "POST /owners", h.post("/owners", url.Values{"owner_name": {"Platform team"}, "owner_kind": {"team"}}), "/owners")
-	owners, err := h.st.Owners(t.Context())
+	owners, err := h.st.Owners(storetest.Context(t))
 	if err != nil || len(owners) != 1 {
 		t.Fatalf("Owners() = %+v, %v; want one", owners, err)
 	}
@@ -158,7 +159,7 @@ func TestOwnersListQueueAndCreate(t *testing.T) {
 			}
 		})
 	}
-	if owners, _ := h.st.Owners(t.Context()); len(owners) != 1 {
+	if owners, _ := h.st.Owners(storetest.Context(t)); len(owners) != 1 {
 		t.Errorf("owners after rejected posts = %d, want 1", len(owners))
 	}
 
@@ -300,7 +301,7 @@ func TestCrossSitePostIsRefused(t *testing.T) {
 	form := url.Values{"name": {"Planted"}, "model": {"iaas"}, "baseline": {itoa(h.baselineID("azure-chart"))}}
 	rec := h.post("/workloads", form, "Sec-Fetch-Site", "cross-site")
 	wantStatus(t, "cross-site POST /workloads", rec, http.StatusForbidden)
-	if page, _ := h.st.Workloads(t.Context(), storeQueryAll()); page.Total != 0 {
+	if page, _ := h.st.Workloads(storetest.Context(t), storeQueryAll()); page.Total != 0 {
 		t.Errorf("workloads after a cross-site POST = %d, want 0", page.Total)
 	}
 	rec = h.post("/workloads", form, "Sec-Fetch-Site", "same-origin")

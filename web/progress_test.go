@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 // checkPortfolioAgrees holds the portfolio's progress (a summary the
@@ -55,7 +56,7 @@ func TestPortfolioProgressFollowsEveryChange(t *testing.T) {
 		t.Helper()
 		rec := h.post("/workloads", url.Values{"name": {name}, "model": {model}, "baseline": {chart}})
 		wantStatus(t, "POST /workloads "+name, rec, http.StatusSeeOther)
-		page, err := h.st.Workloads(t.Context(), storeQueryAll())
+		page, err := h.st.Workloads(storetest.Context(t), storeQueryAll())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +136,7 @@ func TestConcurrentStatusSavesOnOneWorkload(t *testing.T) {
 	doc := h.page(workloadPath(w.ID))
 	var cids []int64
 	for _, c := range mustControls(t, h) {
-		if card(doc, c.Title).Find(tid("status-form")).Length() == 1 {
+		if card(doc, c.Title).Find("form.ck-row").Length() == 1 {
 			cids = append(cids, c.ID)
 		}
 	}
@@ -214,7 +215,7 @@ func parseString(t *testing.T, html string) *goquery.Document {
 
 func mustControls(t *testing.T, h *harness) []srm.Control {
 	t.Helper()
-	cs, err := h.st.Controls(t.Context())
+	cs, err := h.st.Controls(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 	logs := &replayLog{}
 	srv := httptest.NewServer(newLoggingServer(t, st, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))))
 	defer srv.Close()
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	bs, err := st.Baselines(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestAVersionThatIsNotANumberIsRefused(t *testing.T) {
 			"baseline": {itoa(w.BaselineID)}, "version": {v}, "confirm": {"1"}})
 		wantStatus(t, "version "+v, rec, http.StatusBadRequest)
 	}
-	got, err := h.st.Workload(t.Context(), w.ID)
+	got, err := h.st.Workload(storetest.Context(t), w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -426,7 +426,7 @@ func replaySized(form url.Values, n int) string {
 func TestReplayHostileRequests(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(t.Context(), replayBudget)
+	ctx, cancel := context.WithTimeout(storetest.Context(t), replayBudget)
 	defer cancel()
 
 	pool := storetest.Pool(t)

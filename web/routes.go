@@ -22,6 +22,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(st, cfg.Ready))
+	if cfg.Metrics != nil && cfg.MetricsToken != "" { // else /metrics is an address like any unknown one
+		r.Method(http.MethodGet, "/metrics", cfg.Metrics.Handler(cfg.MetricsToken)) // no session: the bearer token
+	}
 	r.Method(http.MethodGet, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Method(http.MethodHead, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +62,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Post("/account/password", h(a.changePassword))
 			r.Get("/workloads/{id}", h(workloadPage(st)))
 			r.Get("/workloads/{id}/history", h(workloadHistoryPage(st)))
+			r.Get("/workloads/{id}/controls/{cid}", h(controlPage(st)))
 			r.Get("/matrix", h(matrixPage(st)))
 			r.Get("/matrix/compare", h(comparePage(st)))
 			r.Get("/owners", h(ownersPage(st)))
@@ -70,6 +74,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		r.Group(func(r chi.Router) {
 			r.Use(a.require(srm.RoleEditor))
 			r.Post("/workloads/{id}/controls/{cid}", h(saveStatus(st)))
+			r.Post("/workloads/{id}/bulk", h(bulkStatus(st)))
 			r.Get("/workloads/{id}/controls/{cid}/override", h(overrideForm(st)))
 			r.Post("/workloads/{id}/controls/{cid}/override", h(saveOverride(st)))
 			r.Post("/workloads/{id}/controls/{cid}/override/delete", h(deleteOverride(st)))
@@ -84,6 +89,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Post("/workloads/{id}", h(updateWorkload(st)))
 			r.Get("/workloads/{id}/delete", h(deleteWorkloadForm(st)))
 			r.Post("/workloads/{id}/delete", h(deleteWorkload(st)))
+			r.Get("/workloads/{id}/frameworks", h(workloadFrameworksPage(st)))
+			r.Post("/workloads/{id}/frameworks/{fid}", h(attachFramework(st)))
+			r.Post("/workloads/{id}/frameworks/{fid}/delete", h(detachFramework(st)))
 
 			r.Get("/controls/new", h(newControlForm(st)))
 			r.Post("/controls", h(createControl(st)))

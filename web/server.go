@@ -47,6 +47,14 @@ type Config struct {
 	// Now is the clock of session times (idleness, proofs of identity);
 	// nil means time.Now. Tests move it instead of waiting.
 	Now func() time.Time
+	// Metrics, when set, counts every request (NewMetrics); nil counts
+	// none. This server has a /metrics route only with MetricsToken set,
+	// and it answers only requests that bear the token; without one,
+	// /metrics is an unknown address like any other (main may serve
+	// Metrics.Handler on an address of its own). A MetricsToken without
+	// Metrics gets a new Metrics.
+	Metrics      *Metrics
+	MetricsToken string
 }
 
 // NewServer returns the application's root handler. Every dependency is a
@@ -89,7 +97,13 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	if len(cfg.TrustedProxies) > 0 {
 		clientIPs = middleware.ClientIPFromXFF(cfg.TrustedProxies...)
 	}
+	if cfg.MetricsToken != "" && cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(logger, st)
+	}
 	r := chi.NewRouter()
+	if cfg.Metrics != nil {
+		r.Use(cfg.Metrics.instrument) // first: it sees every answer, the recovered panics' 500 included
+	}
 	r.Use(middleware.RequestID, clientIPs, logRequests(logger), middleware.Recoverer, headAsGet)
 	r.Use(http.NewCrossOriginProtection().Handler)
 	r.Use(securityHeaders, limitBody, deadline(cfg.RequestTimeout, cfg.ExportTimeout))

@@ -124,7 +124,7 @@ func TestRevokedSessionsEndOnTheNextRequest(t *testing.T) {
 	h := newHarness(t)
 	other := h.as(srm.RoleEditor)
 	wantStatus(t, "before", other.get("/"), http.StatusOK)
-	if err := h.st.RevokeSessions(t.Context(), other.user.ID); err != nil {
+	if err := h.st.RevokeSessions(storetest.Context(t), other.user.ID); err != nil {
 		t.Fatal(err)
 	}
 	if rec := other.get("/"); rec.Code != http.StatusSeeOther {
@@ -342,7 +342,7 @@ func TestARevokedSessionStaysRevoked(t *testing.T) {
 	if err := h.pool.QueryRow(t.Context(), `SELECT data, expiry FROM sessions WHERE token = $1`, hash).Scan(&data, &expiry); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.st.RevokeSessions(t.Context(), other.user.ID); err != nil {
+	if err := h.st.RevokeSessions(storetest.Context(t), other.user.ID); err != nil {
 		t.Fatal(err)
 	}
 	// What scs does at the end of that request.

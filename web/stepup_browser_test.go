@@ -30,7 +30,7 @@ func TestBrowserStepUp(t *testing.T) {
 		}
 		t.Skipf("%s is missing (%v); apt-get install -y chromium to run the browser tests", browserChromium, err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), browserBudget)
+	ctx, cancel := context.WithTimeout(storetest.Context(t), browserBudget)
 	defer cancel()
 
 	st := store.New(storetest.Pool(t))

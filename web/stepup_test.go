@@ -108,7 +108,7 @@ func TestStepUpAddingAnAdmin(t *testing.T) {
 			"email": {email}, "name": {"Ada Lovelace"}, "role": {role}, "password": {"a long initial password"}})
 	}
 	exists := func(email string) bool {
-		_, err := h.st.UserForSignIn(t.Context(), email)
+		_, err := h.st.UserForSignIn(storetest.Context(t), email)
 		return err == nil
 	}
 
@@ -153,7 +153,7 @@ func TestStepUpAddingAnAdmin(t *testing.T) {
 	oldCookie := h.cookie
 	rec = h.submit(form, url.Values{"reauth_password": {testPassword}})
 	wantStatus(t, "confirm with the right password", rec, http.StatusSeeOther)
-	cred, err := h.st.UserForSignIn(t.Context(), "ada@example.com")
+	cred, err := h.st.UserForSignIn(storetest.Context(t), "ada@example.com")
 	if err != nil {
 		t.Fatalf("after confirming: no account ada@example.com: %v", err)
 	}
@@ -211,7 +211,7 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 			return func() *httptest.ResponseRecorder {
 					return h.submit(h.page(userPath(u.ID)).Find(tid("user-form")), url.Values{"role": {"admin"}})
 				}, func() bool {
-					got, err := h.st.User(t.Context(), u.ID)
+					got, err := h.st.User(storetest.Context(t), u.ID)
 					return err == nil && got.Role == srm.RoleAdmin
 				}
 		}},
@@ -221,7 +221,7 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 			return func() *httptest.ResponseRecorder {
 					return h.submit(h.page(userPath(other.user.ID)).Find(tid("mfa-reset-form")), nil)
 				}, func() bool {
-					got, err := h.st.User(t.Context(), other.user.ID)
+					got, err := h.st.User(storetest.Context(t), other.user.ID)
 					return err == nil && !got.MFA
 				}
 		}},
@@ -229,7 +229,7 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 			return func() *httptest.ResponseRecorder {
 					return h.submit(h.page("/admin/users").Find(tid("settings-form")), url.Values{"require_mfa": {"1"}})
 				}, func() bool {
-					on, err := h.st.MFARequired(t.Context())
+					on, err := h.st.MFARequired(storetest.Context(t))
 					return err == nil && on
 				}
 		}},
@@ -238,7 +238,7 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 					form := h.page("/account/mfa").Find(tid("enrol-form"))
 					return h.submit(form, url.Values{"code": {totpAt(t, h.enrolSecret(), time.Now())}})
 				}, func() bool {
-					got, err := h.st.User(t.Context(), h.user.ID)
+					got, err := h.st.User(storetest.Context(t), h.user.ID)
 					return err == nil && got.MFA
 				}
 		}},
@@ -248,7 +248,7 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 					// current one.
 					return h.submit(h.page("/account").Find(tid("remove-mfa-form")), url.Values{"code": {h.spareCode()}})
 				}, func() bool {
-					got, err := h.st.User(t.Context(), h.user.ID)
+					got, err := h.st.User(storetest.Context(t), h.user.ID)
 					return err == nil && !got.MFA
 				}
 		}},
@@ -341,12 +341,12 @@ func TestStepUpStopsAStolenAdminSession(t *testing.T) {
 	attacker.cookie, attacker.csrf = victim.cookie, victim.csrf
 	confirmForm(t, "stolen session adds an admin", attacker.post("/admin/users", url.Values{
 		"email": {"mallory@example.com"}, "role": {"admin"}, "password": {"mallory's own password"}}))
-	if _, err := victim.st.UserForSignIn(t.Context(), "mallory@example.com"); err == nil {
+	if _, err := victim.st.UserForSignIn(storetest.Context(t), "mallory@example.com"); err == nil {
 		t.Fatal("a stolen session added an admin account")
 	}
 	confirmForm(t, "stolen session raises an account to admin", attacker.post(userPath(accomplice.ID), url.Values{
 		"name": {""}, "role": {"admin"}, "version": {itoa(accomplice.Version)}}))
-	if u, _ := victim.st.User(t.Context(), accomplice.ID); u.Role != srm.RoleEditor {
+	if u, _ := victim.st.User(storetest.Context(t), accomplice.ID); u.Role != srm.RoleEditor {
 		t.Fatalf("a stolen session raised an account to %s", u.Role)
 	}
 	// Guessing the password on the way locks the account like sign-in does.
@@ -357,7 +357,7 @@ func TestStepUpStopsAStolenAdminSession(t *testing.T) {
 	rec := attacker.post("/admin/users", url.Values{"email": {"mallory@example.com"}, "role": {"admin"},
 		"password": {"mallory's own password"}, "reauth": {"1"}, "reauth_password": {"guess"}})
 	wantStatus(t, "the sixth guess", rec, http.StatusTooManyRequests)
-	if u, _ := victim.st.User(t.Context(), victim.user.ID); !u.MFA {
+	if u, _ := victim.st.User(storetest.Context(t), victim.user.ID); !u.MFA {
 		t.Fatal("the victim's authenticator is gone")
 	}
 
@@ -369,7 +369,7 @@ func TestStepUpStopsAStolenAdminSession(t *testing.T) {
 	thief.cookie, thief.csrf = viewer.cookie, viewer.csrf
 	secret := thief.enrolSecret()
 	confirmForm(t, "stolen session enrols an authenticator", thief.post("/account/mfa", url.Values{"code": {totpAt(t, secret, time.Now())}}))
-	if u, _ := victim.st.User(t.Context(), viewer.user.ID); u.MFA {
+	if u, _ := victim.st.User(storetest.Context(t), viewer.user.ID); u.MFA {
 		t.Fatal("a stolen session enrolled the attacker's authenticator")
 	}
 }
@@ -393,7 +393,7 @@ func TestStepUpAfterCodeSignIn(t *testing.T) {
 
 	clock.advance(stale)
 	form := confirmForm(t, "turn the requirement off with a stale proof", h.submit(off, url.Values{"require_mfa": nil}))
-	if on, _ := h.st.MFARequired(t.Context()); !on {
+	if on, _ := h.st.MFARequired(storetest.Context(t)); !on {
 		t.Fatal("the requirement was turned off without a fresh proof")
 	}
 	if _, has := form.Find(`input[type="hidden"][name="require_mfa"]`).Attr("value"); has {
@@ -401,7 +401,7 @@ func TestStepUpAfterCodeSignIn(t *testing.T) {
 	}
 	rec := h.submit(form, url.Values{"reauth_password": {testPassword}, "reauth_code": {codes[0]}})
 	wantRedirect(t, "confirm with a recovery code", rec, "/admin/users?done=settings#settings")
-	if on, _ := h.st.MFARequired(t.Context()); on {
+	if on, _ := h.st.MFARequired(storetest.Context(t)); on {
 		t.Error("confirming with the password and a recovery code did not turn the requirement off")
 	}
 }
@@ -414,7 +414,7 @@ func TestStepUpBySingleSignOn(t *testing.T) {
 	clock := &testClock{}
 	s := newSSOServerWith(t, nil, func(c *web.Config) { c.Now = clock.Now })
 	admin := srm.User{Email: "sso-admin@example.com", Role: srm.RoleAdmin, Issuer: s.op.issuer(), Subject: s.op.subject}
-	if err := s.st.CreateOIDCUser(t.Context(), &admin); err != nil {
+	if err := s.st.CreateOIDCUser(storetest.Context(t), &admin); err != nil {
 		t.Fatal(err)
 	}
 	b := s.browser(t)
@@ -432,7 +432,7 @@ func TestStepUpBySingleSignOn(t *testing.T) {
 		t.Fatal("confirmation page of a single-sign-on account: want a single-sign-on button and no password field")
 	}
 	wantLabelled(t, "single-sign-on confirmation", doc)
-	if u, _ := s.st.User(t.Context(), target.ID); u.Role != srm.RoleViewer {
+	if u, _ := s.st.User(storetest.Context(t), target.ID); u.Role != srm.RoleViewer {
 		t.Fatal("raised without a fresh proof")
 	}
 
@@ -447,7 +447,7 @@ func TestStepUpBySingleSignOn(t *testing.T) {
 	}
 	rec = b.submit(form, nil)
 	wantRedirect(t, "continue", rec, userPath(target.ID)+"?done=saved")
-	if u, _ := s.st.User(t.Context(), target.ID); u.Role != srm.RoleAdmin || u.Name != "Raised by SSO" {
+	if u, _ := s.st.User(storetest.Context(t), target.ID); u.Role != srm.RoleAdmin || u.Name != "Raised by SSO" {
 		t.Errorf("after confirming by single sign-on: %+v, want admin named as typed", u)
 	}
 	if !slices.Contains(audited(t, s.pool, admin.ID), "reauth.succeeded") {

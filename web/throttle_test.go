@@ -290,7 +290,7 @@ func TestAClientAtItsCapIsRefusedOneWayEverywhere(t *testing.T) {
 	}
 	rec := h.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {newPassword}, "confirm_password": {newPassword}})
 	wantStatus(t, "a password change from a client at its cap, right password", rec, http.StatusTooManyRequests)
-	if ok, err := h.st.UserForSignIn(t.Context(), h.user.Email); err != nil {
+	if ok, err := h.st.UserForSignIn(storetest.Context(t), h.user.Email); err != nil {
 		t.Fatal(err)
 	} else if changed, _ := credential.CheckPassword(ok.PasswordHash, newPassword); changed {
 		t.Error("the password changed from a client at its cap")

@@ -31,7 +31,7 @@ func (h *harness) userForm(id int64) *goquery.Selection {
 // storedUser returns the account as the database holds it.
 func (h *harness) storedUser(id int64) srm.User {
 	h.t.Helper()
-	u, err := h.st.User(h.t.Context(), id)
+	u, err := h.st.User(storetest.Context(h.t), id)
 	if err != nil {
 		h.t.Fatalf("User(%d) = %v", id, err)
 	}
@@ -140,7 +140,7 @@ func TestUserAddRejectsBadInputAndKeepsAllButThePassword(t *testing.T) {
 			}
 		})
 	}
-	users, err := h.st.UserSummaries(t.Context())
+	users, err := h.st.UserSummaries(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestUserAdminsDemotingEachOtherAtOnceLeaveOneAdmin(t *testing.T) {
 		for i, u := range []srm.User{a, b} {
 			wg.Go(func() {
 				u.Role = srm.RoleEditor
-				_, errs[i] = h.st.UpdateUser(t.Context(), u)
+				_, errs[i] = h.st.UpdateUser(storetest.Context(t), u)
 			})
 		}
 		wg.Wait()
@@ -320,7 +320,7 @@ func TestUserAdminsDemotingEachOtherAtOnceLeaveOneAdmin(t *testing.T) {
 		for _, id := range []int64{a.ID, b.ID} {
 			u := h.storedUser(id)
 			u.Role = srm.RoleAdmin
-			if _, err := h.st.UpdateUser(t.Context(), u); err != nil {
+			if _, err := h.st.UpdateUser(storetest.Context(t), u); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -336,7 +336,7 @@ func TestUserStaleEditIsAConflictShowingWhatIsStored(t *testing.T) {
 	// Someone else renames Vic in between.
 	u := h.storedUser(v.ID)
 	u.Name = "Victoria"
-	if _, err := h.st.UpdateUser(t.Context(), u); err != nil {
+	if _, err := h.st.UpdateUser(storetest.Context(t), u); err != nil {
 		t.Fatal(err)
 	}
 
@@ -426,7 +426,7 @@ func TestMyControlsShowTheLinkedOwnersQueue(t *testing.T) {
 	// Moving the link replaces the old one.
 	wantRedirect(t, "relink", h.post("/admin/users/"+itoa(ed.user.ID)+"/owner", url.Values{"owner_id": {itoa(other.ID)}}),
 		"/admin/users/"+itoa(ed.user.ID)+"?done=linked")
-	if got, err := h.st.OwnerOfUser(t.Context(), ed.user.ID); err != nil || got.ID != other.ID {
+	if got, err := h.st.OwnerOfUser(storetest.Context(t), ed.user.ID); err != nil || got.ID != other.ID {
 		t.Errorf("OwnerOfUser after relinking = %+v, %v; want Network team", got, err)
 	}
 	if doc := ed.page("/my"); doc.Find(tid("queue-item-Patching of systems")).Length() != 0 {
@@ -445,7 +445,7 @@ func TestMyControlsPagesLikeAnOwnersQueue(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	o := h.owner("Everything team")
-	controls, err := h.st.Controls(t.Context())
+	controls, err := h.st.Controls(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,12 +453,12 @@ func TestMyControlsPagesLikeAnOwnersQueue(t *testing.T) {
 	for i := 0; i*len(controls) < 110; i++ {
 		w := h.workload("Workload "+itoa(int64(i)), srm.OnPrem)
 		for _, c := range controls {
-			if err := h.st.SaveStatus(t.Context(), w.ID, c.ID, srm.Status{OwnerID: o.ID}); err != nil {
+			if err := h.st.SaveStatus(storetest.Context(t), w.ID, c.ID, srm.Status{OwnerID: o.ID}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := h.st.LinkUserOwner(t.Context(), h.user.ID, o.ID); err != nil {
+	if err := h.st.LinkUserOwner(storetest.Context(t), h.user.ID, o.ID); err != nil {
 		t.Fatal(err)
 	}
 	doc := h.page("/my")
@@ -493,7 +493,7 @@ func TestSettingsRequireMFASignsOutThoseWithoutAnAuthenticator(t *testing.T) {
 	}
 	// The admin turning it on has no authenticator: signed out at once.
 	wantRedirect(t, "turn on", h.submit(settings, url.Values{"require_mfa": {"1"}}), "/signin?out=1")
-	if on, err := h.st.MFARequired(t.Context()); err != nil || !on {
+	if on, err := h.st.MFARequired(storetest.Context(t)); err != nil || !on {
 		t.Fatalf("MFARequired() = %v, %v; want true", on, err)
 	}
 	wantSignedOut(t, "admin without MFA", h)
@@ -504,7 +504,7 @@ func TestSettingsRequireMFASignsOutThoseWithoutAnAuthenticator(t *testing.T) {
 		t.Error("require MFA shown off after turning it on")
 	}
 	wantRedirect(t, "turn off", keeper.submit(settings, url.Values{"require_mfa": nil}), "/admin/users?done=settings#settings")
-	if on, err := h.st.MFARequired(t.Context()); err != nil || on {
+	if on, err := h.st.MFARequired(storetest.Context(t)); err != nil || on {
 		t.Fatalf("MFARequired() = %v, %v; want false", on, err)
 	}
 	if keeper.page("/admin/users?done=settings").Find(tid("notice")).Length() != 1 {
@@ -546,13 +546,13 @@ func TestAdminRoutesAreForbiddenToEditorsAndViewers(t *testing.T) {
 	if u := h.storedUser(target.ID); u.Role != srm.RoleViewer || u.Name != "" {
 		t.Errorf("target changed: %+v", u)
 	}
-	if on, _ := h.st.MFARequired(t.Context()); on {
+	if on, _ := h.st.MFARequired(storetest.Context(t)); on {
 		t.Error("require MFA turned on by a non-admin")
 	}
-	if _, err := h.st.OwnerOfUser(t.Context(), target.ID); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := h.st.OwnerOfUser(storetest.Context(t), target.ID); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("target linked to an owner by a non-admin: %v", err)
 	}
-	if _, err := h.st.UserForSignIn(t.Context(), "sneaky@example.com"); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := h.st.UserForSignIn(storetest.Context(t), "sneaky@example.com"); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("account added by a non-admin: %v", err)
 	}
 }
@@ -564,7 +564,7 @@ func TestUserPagesQueriesDoNotGrowWithTheAccounts(t *testing.T) {
 	h := &harness{t: t, st: st, srv: newServer(t, st, web.Config{})}
 	h.signInAs(srm.RoleAdmin)
 	o := h.owner("Platform team")
-	if err := st.LinkUserOwner(t.Context(), h.user.ID, o.ID); err != nil {
+	if err := st.LinkUserOwner(storetest.Context(t), h.user.ID, o.ID); err != nil {
 		t.Fatal(err)
 	}
 	pages := []string{"/admin/users", "/admin/users/" + itoa(h.user.ID), "/my"}

@@ -262,7 +262,7 @@ func TestDoubleSubmitIsSavedOnce(t *testing.T) {
 	t.Run("override", func(t *testing.T) {
 		// Under PaaS patching is Azure's; the override gives it back.
 		twice("new override", h.overrideForm(w.ID, patching), url.Values{"party": {"customer"}, "reason": {"Own VM image."}}, http.StatusSeeOther)
-		os, err := h.st.Overrides(t.Context(), w.ID)
+		os, err := h.st.Overrides(storetest.Context(t), w.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +270,7 @@ func TestDoubleSubmitIsSavedOnce(t *testing.T) {
 			t.Errorf("overrides after a double submit = %+v, want one, saved once (version 1)", os)
 		}
 		twice("changed override", h.overrideForm(w.ID, patching), url.Values{"party": {"shared"}, "reason": {"Azure patches the host."}}, http.StatusSeeOther)
-		os, err = h.st.Overrides(t.Context(), w.ID)
+		os, err = h.st.Overrides(storetest.Context(t), w.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,12 +282,12 @@ func TestDoubleSubmitIsSavedOnce(t *testing.T) {
 	t.Run("custom control edit", func(t *testing.T) {
 		wantRedirect(t, "POST /controls", h.post("/controls", url.Values{"title": {"Backups restored"}, "layer": {"data"}, "area": {"information-and-data"}}), "/controls")
 		id := h.controlID("Backups restored")
-		before, err := storedControl(h.st, t.Context(), id)
+		before, err := storedControl(h.st, storetest.Context(t), id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		twice("control edit", h.controlForm(id), url.Values{"description": {"A restore is tried."}}, http.StatusSeeOther)
-		if got, err := storedControl(h.st, t.Context(), id); err != nil || got.Version != before.Version+1 || got.Description != "A restore is tried." {
+		if got, err := storedControl(h.st, storetest.Context(t), id); err != nil || got.Version != before.Version+1 || got.Description != "A restore is tried." {
 			t.Errorf("control after a double submit = %+v, %v; want it saved once (version %d)", got, err, before.Version+1)
 		}
 	})
@@ -428,7 +428,7 @@ func TestStaleOverrideShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 	path := statusPath(w.ID, patching) + "/override"
 	overrides := func() map[int64]srm.Override {
 		t.Helper()
-		os, err := h.st.Overrides(t.Context(), w.ID)
+		os, err := h.st.Overrides(storetest.Context(t), w.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -490,7 +490,7 @@ func TestStaleCustomControlEditShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 
 	mine := h.controlForm(id)
 	wantRedirect(t, "their edit", h.submit(h.controlForm(id), url.Values{"title": {"Backups restored every quarter"}}), "/controls")
-	theirs, err := storedControl(h.st, t.Context(), id)
+	theirs, err := storedControl(h.st, storetest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,11 +513,11 @@ func TestStaleCustomControlEditShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 	if got := version(t, form); got != itoa(theirs.Version) {
 		t.Errorf("version in the form = %s, want the stored %d", got, theirs.Version)
 	}
-	if got, _ := storedControl(h.st, t.Context(), id); got != theirs {
+	if got, _ := storedControl(h.st, storetest.Context(t), id); got != theirs {
 		t.Errorf("control after the refused edit = %+v, want theirs unchanged", got)
 	}
 	wantRedirect(t, "second save", h.submit(form, nil), "/controls")
-	if got, _ := storedControl(h.st, t.Context(), id); got.Title != "Backups restored" || got.Description != "Mine." || got.Version != theirs.Version+1 {
+	if got, _ := storedControl(h.st, storetest.Context(t), id); got.Title != "Backups restored" || got.Description != "Mine." || got.Version != theirs.Version+1 {
 		t.Errorf("control after the second save = %+v, want mine at version %d", got, theirs.Version+1)
 	}
 }
@@ -587,12 +587,15 @@ func TestStatusSaveThatLosesARaceShowsTheWinner(t *testing.T) {
 // winner's committed change, as the loser of a race does.
 func whileHeld(t *testing.T, pool *pgxpool.Pool, hold string, args []any, save func()) {
 	t.Helper()
-	ctx := t.Context()
+	ctx := storetest.Context(t)
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck
+	if err := storetest.NameActor(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := tx.Exec(ctx, hold, args...); err != nil {
 		t.Fatalf("%s: %v", hold, err)
 	}

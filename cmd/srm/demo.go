@@ -38,6 +38,7 @@ func (demoCmd) run(ctx context.Context, e *invocation) error {
 // When it does and the database has no accounts either, it adds the demo
 // admin and prints to stdout (never to the log) how to sign in at addr.
 func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Logger, stdout io.Writer) error {
+	ctx = store.WithActor(ctx, store.Command("demo"))
 	added, err := fixture.Demo(ctx, st)
 	if err != nil {
 		return err
@@ -57,7 +58,7 @@ func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Lo
 		return err
 	}
 	u := srm.User{Email: demoAdmin, Name: "Demo admin", Role: srm.RoleAdmin}
-	if err := st.CreateUser(store.WithActor(ctx, store.Actor{Name: "srm demo"}), &u, hash); err != nil {
+	if err := st.CreateUser(ctx, &u, hash); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nSign in at http://%s/signin as %s with password %s\n"+

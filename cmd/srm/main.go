@@ -2,7 +2,7 @@
 // for every workload, by service model and defense-in-depth layer.
 //
 // One file per subcommand (serve.go, migrate.go, demo.go, user.go,
-// seed.go); this one dispatches to them from the table commands, which
+// seed.go, framework.go); this one dispatches to them from the table commands, which
 // also writes the usage. config.go reads the environment, in one place.
 package main
 
@@ -37,8 +37,8 @@ type system struct {
 	getenv         func(string) string
 	stdin          io.Reader // read only by "user add", "user password" and "migrate --app-password-stdin"
 	stdout, stderr io.Writer // stdout: what a command tells the person; stderr: the log
-	// listen opens the listener serve serves on, for the configured
-	// address (SRM_ADDR).
+	// listen opens a listener serve serves on, for a configured address
+	// (SRM_ADDR, and SRM_METRICS_ADDR when set).
 	listen func(addr string) (net.Listener, error)
 }
 
@@ -88,9 +88,17 @@ var commands = []command{
 	{name: "user password", args: "--email E",
 		summary: "give a local account a new password, read the same way,\n\tand sign it out everywhere",
 		new:     func() action { return &userPasswordCmd{} }},
-	{name: "seed", args: "--workloads N [--seed S]",
-		summary: "add N synthetic workloads (all models, owners, a status on\n\tevery control, about half complete) for load tests",
+	{name: "seed", args: "--workloads N [--seed S] [--framework SLUG]",
+		summary: "add N synthetic workloads (all models, owners, a status on\n\tevery control, about half complete) for load tests; with\n\t--framework, each also holds that imported framework",
 		new:     func() action { return &seedCmd{} }},
+	{name: "framework import", args: "[--dry-run] [--slug S] FILE | --builtin SLUG",
+		summary: "import an OSCAL catalog as a framework, or a newer version\n\tof one, in one transaction; --dry-run says what changes",
+		details: frameworkImportDetails, new: func() action { return &frameworkImportCmd{} }},
+	{name: "framework list", summary: "list the frameworks with their versions and controls",
+		new: func() action { return frameworkListCmd{} }},
+	{name: "framework read", args: "--framework S --control ID (--area A --layer L --reason R | --default)",
+		summary: "read one control of a framework as another responsibility\n\tarea than srm's reading, with a reason, or as srm does again",
+		details: frameworkReadDetails, new: func() action { return &frameworkReadCmd{} }},
 }
 
 // run runs the command in args.
@@ -232,6 +240,15 @@ const environmentHelp = `Environment:
   SRM_OIDC_NAME  the provider's name on the sign-in button (default "single sign-on")
   SRM_OIDC_ROLE  the role of a person's account the first time they sign in
                  with single sign-on (default viewer)
+  SRM_METRICS_ADDR
+                 serve Prometheus metrics at http://ADDR/metrics, on a
+                 listener of their own, such as 127.0.0.1:9090 (default: off;
+                 SRM_ADDR then has no /metrics). Keep it on a private network
+  SRM_METRICS_TOKEN
+                 the bearer token /metrics asks for (Authorization: Bearer
+                 TOKEN; 32 characters or more). Without SRM_METRICS_ADDR,
+                 metrics are served on SRM_ADDR to bearers of it. Neither set:
+                 no metrics
   GOGC, GOMEMLIMIT
                  the Go runtime's collector settings, which srm serve sets to
                  400 and 64MiB unless they are set (off is allowed)

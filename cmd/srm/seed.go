@@ -8,17 +8,20 @@ import (
 	"time"
 
 	"github.com/srmhq/srm/fixture"
+	"github.com/srmhq/srm/store"
 )
 
 // seedCmd is "srm seed --workloads N [--seed S]".
 type seedCmd struct {
 	workloads int
 	seed      uint64
+	framework string
 }
 
 func (c *seedCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.workloads, "workloads", 0, "number of synthetic workloads to add")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed, for repeatable data")
+	fs.StringVar(&c.framework, "framework", "", "an imported framework every new workload also holds")
 }
 
 func (c *seedCmd) check([]string) error {
@@ -42,7 +45,11 @@ func (c *seedCmd) run(ctx context.Context, e *invocation) error {
 		return fmt.Errorf("seed: run it as the owner of srm's schema; %s is not", db.role.Name)
 	}
 	start := time.Now()
-	stats, err := fixture.Synthetic(ctx, db.st, c.workloads, c.seed)
+	var frameworks []string
+	if c.framework != "" {
+		frameworks = []string{c.framework}
+	}
+	stats, err := fixture.Synthetic(store.WithActor(ctx, store.Command("seed")), db.st, c.workloads, c.seed, frameworks)
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func addUser(ctx context.Context, st *store.Store, u srm.User, pw string, stdout
 	if err != nil {
 		return err
 	}
-	err = st.CreateUser(store.WithActor(ctx, store.Actor{Name: "srm user add"}), &u, hash)
+	err = st.CreateUser(store.WithActor(ctx, store.Command("user add")), &u, hash)
 	switch {
 	case errors.Is(err, srm.ErrConflict):
 		return fmt.Errorf("user add: there is already an account with the email %s", u.Email)
@@ -154,7 +154,7 @@ func setPassword(ctx context.Context, st *store.Store, email, pw string, stdout 
 	if err != nil {
 		return err
 	}
-	if err := st.SetPassword(store.WithActor(ctx, store.Actor{Name: "srm user password"}), cred.User.ID, hash); err != nil {
+	if err := st.SetPassword(store.WithActor(ctx, store.Command("user password")), cred.User.ID, hash); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "changed the password of %s and signed it out everywhere\n", cred.User.Email)

@@ -105,14 +105,20 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
-// Counter counts the SQL statements sent through a pool, and keeps them
-// while recording. It is a pgx.QueryTracer; tests use it to hold pages to
-// a query budget and to EXPLAIN what the pages really send.
+// Counter counts the round trips to the database made through a pool, and
+// the SQL statements they carry, and keeps the statements while recording.
+// A statement sent on its own is one round trip; a batch (the store sends
+// a write and its actor's setting as one: store/audit.go) is one round
+// trip of several statements. It is a pgx.QueryTracer and BatchTracer;
+// tests use it to hold pages to a query budget and to EXPLAIN what the
+// pages really send.
 type Counter struct {
-	n         atomic.Int64
-	recording atomic.Bool
-	mu        sync.Mutex
-	kept      []Statement
+	n          atomic.Int64 // round trips
+	statements atomic.Int64
+	batch      atomic.Int64 // the most statements in one batch
+	recording  atomic.Bool
+	mu         sync.Mutex
+	kept       []Statement
 }
 
 // Statement is one SQL statement as sent, with its arguments.
@@ -121,15 +127,43 @@ type Statement struct {
 	Args []any
 }
 
-// TraceQueryStart counts one statement, and keeps it while recording.
+// TraceQueryStart counts one round trip of one statement, and keeps it
+// while recording.
 func (c *Counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
-	if c.recording.Load() {
-		c.mu.Lock()
-		c.kept = append(c.kept, Statement{SQL: d.SQL, Args: d.Args})
-		c.mu.Unlock()
+	c.statements.Add(1)
+	c.keep(d.SQL, d.Args)
+	return ctx
+}
+
+// TraceBatchStart counts one round trip of the batch's statements.
+func (c *Counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	n := int64(d.Batch.Len())
+	c.n.Add(1)
+	c.statements.Add(n)
+	for {
+		most := c.batch.Load()
+		if n <= most || c.batch.CompareAndSwap(most, n) {
+			break
+		}
 	}
 	return ctx
+}
+
+// TraceBatchQuery keeps one statement of a batch while recording.
+func (c *Counter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	c.keep(d.SQL, d.Args)
+}
+
+// TraceBatchEnd does nothing.
+func (c *Counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (c *Counter) keep(sql string, args []any) {
+	if c.recording.Load() {
+		c.mu.Lock()
+		c.kept = append(c.kept, Statement{SQL: sql, Args: args})
+		c.mu.Unlock()
+	}
 }
 
 // Record starts keeping statements, forgetting those kept before.
@@ -151,11 +185,23 @@ func (c *Counter) Recorded() []Statement {
 // TraceQueryEnd does nothing.
 func (c *Counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// Reset sets the count to zero and returns what it was.
-func (c *Counter) Reset() int64 { return c.n.Swap(0) }
+// Reset sets the counts to zero and returns the round trips counted.
+func (c *Counter) Reset() int64 {
+	c.statements.Store(0)
+	c.batch.Store(0)
+	return c.n.Swap(0)
+}
 
-// Count is the number of statements since the last Reset.
+// Count is the number of round trips since the last Reset.
 func (c *Counter) Count() int64 { return c.n.Load() }
+
+// Statements is the number of statements since the last Reset, each of a
+// batch's counted.
+func (c *Counter) Statements() int64 { return c.statements.Load() }
+
+// LargestBatch is the most statements sent in one batch since the last
+// Reset, 0 when there was no batch.
+func (c *Counter) LargestBatch() int64 { return c.batch.Load() }
 
 // CountingPool is Pool with a Counter on every connection.
 func CountingPool(t testing.TB) (*pgxpool.Pool, *Counter) {
@@ -262,6 +308,21 @@ func withUser(conn, name string) (string, error) {
 		u.User = url.User(name)
 	}
 	return u.String(), nil
+}
+
+// Context is t's context with an actor, "test", as a test's own writes
+// need one (store.ErrNoActor): for setting up, not for what a test checks
+// is recorded.
+func Context(t testing.TB) context.Context {
+	return store.WithActor(t.Context(), store.Actor{Name: "test"})
+}
+
+// NameActor sets srm.actor to "test" for the rest of tx, as the database
+// asks before a write to an audited table (migration 000012): for tests
+// that write SQL by hand.
+func NameActor(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT set_config('srm.actor', '{"actor": "test"}', true)`)
+	return err
 }
 
 // New returns a Store on a fresh, migrated database.

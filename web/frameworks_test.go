@@ -1,0 +1,96 @@
+package web_test
+
+import (
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/framework"
+	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
+)
+
+func TestAdminAddsAndRemovesAFrameworkKeepingTheWork(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := storetest.Context(t)
+	f, err := os.Open("../framework/testdata/small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := framework.ParseReading(strings.NewReader("area network-controls network Network controls\nfamily XX network-controls\nfamily YY network-controls\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.st.ImportFramework(ctx, f, store.ImportOptions{Slug: "small", Name: "Small catalog", Reading: rd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := res.Framework
+	w := h.workload("Portal", srm.PaaS) // network controls: shared under PaaS
+	path := workloadPath(w.ID) + "/frameworks"
+	held := func() []int64 {
+		ws, err := h.st.WorkloadState(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws.Workload.Frameworks
+	}
+
+	doc := h.page(path)
+	row := doc.Find(tid("framework-small"))
+	if got := text(row.Find(tid("framework-work"))); got != "Adding it puts 4 controls on the workload's list." {
+		t.Errorf("before adding: %q", got)
+	}
+	if !strings.Contains(text(row), "0 customer, 4 shared, 0 Azure") {
+		t.Errorf("the row does not say the parties under PaaS: %q", text(row))
+	}
+	if got := text(doc.Find(tid("framework-srm"))); !strings.Contains(got, "The workload's only framework") {
+		t.Errorf("srm's row = %q, want it to say it cannot be removed", got)
+	}
+	wantRedirect(t, "add", h.submit(row.Find("form"), nil), path)
+	if got := held(); len(got) != 2 || !slices.Contains(got, fw.ID) {
+		t.Fatalf("after adding: frameworks %v", got)
+	}
+	if page := h.get(workloadPath(w.ID)).Body.String(); !strings.Contains(page, "Automated Policy") {
+		t.Errorf("the workload page does not list the framework's controls")
+	}
+	var xx1 int64
+	cat, _ := h.st.Catalog(ctx)
+	for _, c := range cat.Controls() {
+		if c.FrameworkID == fw.ID && c.Ref == "XX-1" {
+			xx1 = c.ID
+		}
+	}
+	if err := h.st.SaveStatus(ctx, w.ID, xx1, srm.Status{Complete: true, Note: "done"}); err != nil {
+		t.Fatal(err)
+	}
+
+	doc = h.page(path)
+	wantRedirect(t, "remove", h.submit(doc.Find(tid("framework-small")).Find("form"), nil), path)
+	if got := held(); slices.Contains(got, fw.ID) {
+		t.Fatalf("after removing: frameworks %v", got)
+	}
+	doc = h.page(path)
+	if got := text(doc.Find(tid("framework-small")).Find(tid("framework-work"))); got != "Adding it puts 4 controls on the workload's list, 1 of them complete from before." {
+		t.Errorf("after removing, the work kept: %q", got)
+	}
+	if st := h.status(w.ID, xx1); !st.Complete || st.Note != "done" {
+		t.Errorf("XX-1's status after removing = %+v, want it kept", st)
+	}
+
+	// The last framework stays, with a reason.
+	rec := h.post(path+"/"+itoa(cat.Frameworks()[0].ID)+"/delete", nil)
+	wantStatus(t, "remove the last framework", rec, http.StatusUnprocessableEntity)
+	if !strings.Contains(text(parse(t, rec).Find(tid("form-error"))), "at least one framework") {
+		t.Errorf("removing the last framework does not say why it is refused")
+	}
+	// Only admins change frameworks.
+	if rec := h.as(srm.RoleEditor).get(path); rec.Code != http.StatusForbidden {
+		t.Errorf("GET %s as an editor = %d, want 403", path, rec.Code)
+	}
+}
