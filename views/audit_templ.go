@@ -560,7 +560,7 @@ func WorkloadHistoryPage(v WorkloadHistoryView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if can(ctx, srm.Admin) {
+			if can(ctx, srm.RoleAdmin) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "<div class=\"actions\"><a class=\"button\" href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -583,7 +583,7 @@ func WorkloadHistoryPage(v WorkloadHistoryView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = AuditTable(v.Entries, can(ctx, srm.Admin), "Nothing has changed since this workload was registered.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = AuditTable(v.Entries, can(ctx, srm.RoleAdmin), "Nothing has changed since this workload was registered.").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

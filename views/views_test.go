@@ -84,7 +84,7 @@ func TestProgressBarShowsNumbersBesideTheBar(t *testing.T) {
 }
 
 // editor is the context of a page rendered for a signed-in editor.
-var editor = views.WithViewer(context.Background(), views.Viewer{ID: 1, Email: "editor@example.com", Role: srm.Editor, CSRF: "token"})
+var editor = views.WithViewer(context.Background(), views.Viewer{ID: 1, Email: "editor@example.com", Role: srm.RoleEditor, CSRF: "token"})
 
 func TestViewersSeeTheWorkButNoForms(t *testing.T) {
 	b := srm.Baseline{Name: "Chart", Rows: []srm.Row{{Area: "os", Label: "Operating system", InSource: true,
@@ -99,7 +99,7 @@ func TestViewersSeeTheWorkButNoForms(t *testing.T) {
 	for _, tt := range []struct {
 		role          srm.Role
 		form, summary int
-	}{{srm.Viewer, 0, 1}, {srm.Editor, 1, 0}, {srm.Admin, 1, 0}} {
+	}{{srm.RoleViewer, 0, 1}, {srm.RoleEditor, 1, 0}, {srm.RoleAdmin, 1, 0}} {
 		ctx := views.WithViewer(context.Background(), views.Viewer{ID: 1, Email: "x@example.com", Role: tt.role, CSRF: "token"})
 		var buf bytes.Buffer
 		if err := views.WorkloadPage(v).Render(ctx, &buf); err != nil {
@@ -113,7 +113,7 @@ func TestViewersSeeTheWorkButNoForms(t *testing.T) {
 		if !strings.Contains(row.Text(), "Compute guild") && row.Find(`input[name="owner"][value="Compute guild"]`).Length() != 1 {
 			t.Errorf("%s: the checklist row does not name the owner", tt.role)
 		}
-		if got, want := d.Find(`[data-testid="edit-workload"]`).Length() == 1, tt.role == srm.Admin; got != want {
+		if got, want := d.Find(`[data-testid="edit-workload"]`).Length() == 1, tt.role == srm.RoleAdmin; got != want {
 			t.Errorf("%s: edit link shown = %v, want %v", tt.role, got, want)
 		}
 		for _, f := range d.Find(`form[method="post"]`).EachIter() {

@@ -295,7 +295,7 @@ func WorkloadPage(v WorkloadView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if can(ctx, srm.Admin) {
+			if can(ctx, srm.RoleAdmin) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<a class=\"button\" href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -368,7 +368,7 @@ func WorkloadBody(v WorkloadView) templ.Component {
 		layers := v.layers()
 		sections := v.sections(layers)
 		shown := shownCount(sections)
-		editor := can(ctx, srm.Editor)
+		editor := can(ctx, srm.RoleEditor)
 		back := FilterQuery(v.Filter)
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<div id=\"workload-body\" data-testid=\"workload-body\" hx-target=\"#workload-body\" hx-swap=\"outerHTML\">")
 		if templ_7745c5c3_Err != nil {
@@ -2277,7 +2277,7 @@ func ControlPage(v WorkloadView, a srm.Assignment, edit *ControlEdit) templ.Comp
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if can(ctx, srm.Editor) {
+			if can(ctx, srm.RoleEditor) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 198, "<p class=\"hint\" id=\"owner-hint\"><strong>Owners:</strong> pick a person or team from the list, or type a new name to add one; the menu beside it says whether a new name is a person or a team. Leave it empty for nobody.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -2747,7 +2747,7 @@ func controlCardBody(v WorkloadView, a srm.Assignment, edit *ControlEdit, standa
 			}
 		}
 		if a.Party.Counted() {
-			if can(ctx, srm.Editor) {
+			if can(ctx, srm.RoleEditor) {
 				templ_7745c5c3_Err = StatusForm(v, a, edit, standalone).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -2759,7 +2759,7 @@ func controlCardBody(v WorkloadView, a srm.Assignment, edit *ControlEdit, standa
 				}
 			}
 		}
-		if can(ctx, srm.Editor) {
+		if can(ctx, srm.RoleEditor) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 240, "<p class=\"control-foot\"><a href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

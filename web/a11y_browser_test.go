@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -58,11 +59,11 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	defer cancel()
 
 	st := store.New(storetest.Pool(t))
-	if added, err := st.SeedDemo(ctx); err != nil || !added {
-		t.Fatalf("SeedDemo = %v, %v; want true, nil on a fresh database", added, err)
+	if added, err := fixture.Demo(ctx, st); err != nil || !added {
+		t.Fatalf("fixture.Demo = %v, %v; want true, nil on a fresh database", added, err)
 	}
-	admin := newUser(t, st, "a11y@example.com", srm.Admin)
-	other := newUser(t, st, "viewer@example.com", srm.Viewer)
+	admin := newUser(t, st, "a11y@example.com", srm.RoleAdmin)
+	other := newUser(t, st, "viewer@example.com", srm.RoleViewer)
 	owners, err := st.Owners(ctx)
 	if err != nil || len(owners) == 0 {
 		t.Fatalf("Owners = %d, %v; want the demo's", len(owners), err)

@@ -22,6 +22,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
@@ -56,10 +57,10 @@ func TestBrowserJourney(t *testing.T) {
 	defer cancel()
 
 	st := store.New(storetest.Pool(t))
-	if added, err := st.SeedDemo(ctx); err != nil || !added {
-		t.Fatalf("SeedDemo = %v, %v; want true, nil on a fresh database", added, err)
+	if added, err := fixture.Demo(ctx, st); err != nil || !added {
+		t.Fatalf("fixture.Demo = %v, %v; want true, nil on a fresh database", added, err)
 	}
-	admin := newUser(t, st, "journey@example.com", srm.Admin)
+	admin := newUser(t, st, "journey@example.com", srm.RoleAdmin)
 	srv := httptest.NewServer(newServer(t, st, web.Config{}))
 	defer srv.Close()
 

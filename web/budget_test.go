@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -53,7 +54,7 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
 	ctx := storetest.Context(t)
-	if _, err := st.SeedSynthetic(ctx, n, 7); err != nil {
+	if _, err := fixture.Synthetic(ctx, st, n, 7, nil); err != nil {
 		t.Fatal(err)
 	}
 	page, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.IaaS, PerPage: 1})
@@ -140,18 +141,18 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 	srv := newServer(t, st, web.Config{Now: func() time.Time { return frozen }})
 	// Every request is made signed in, as a person would make it: the
 	// session's statements count.
-	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.Admin)
+	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.RoleAdmin)
 	statements = map[string]int64{} // sent by the last run of each case, with a warm cache
 	flip := 0
 	run := func(c budgetCase) int64 {
 		t.Helper()
 		var req *http.Request
 		if c.version != noVersion {
-			ss, err := st.Statuses(ctx, wl.ID)
+			ws, err := st.WorkloadState(ctx, wl.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := ss[sso].Version
+			v := ws.Statuses[sso].Version
 			if c.version == staleVersion {
 				v--
 			}
@@ -161,7 +162,7 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 		if c.path == w+"/bulk" {
 			// Every control's version as the page shows it now; the
 			// conflicting action claims one version too old for the first.
-			ss, err := st.Statuses(ctx, wl.ID)
+			ss, err := storedStatuses(st, ctx, wl.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

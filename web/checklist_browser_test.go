@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -42,10 +43,10 @@ func newChecklistFixture(t *testing.T, noScript bool) *checklistFixture {
 	ctx, cancel := context.WithTimeout(storetest.Context(t), browserBudget)
 	t.Cleanup(cancel)
 	st := store.New(storetest.Pool(t))
-	if added, err := st.SeedDemo(ctx); err != nil || !added {
-		t.Fatalf("SeedDemo = %v, %v; want true, nil on a fresh database", added, err)
+	if added, err := fixture.Demo(ctx, st); err != nil || !added {
+		t.Fatalf("fixture.Demo = %v, %v; want true, nil on a fresh database", added, err)
 	}
-	admin := newUser(t, st, "checklist@example.com", srm.Admin)
+	admin := newUser(t, st, "checklist@example.com", srm.RoleAdmin)
 	f := &checklistFixture{st: st, controls: map[string]int64{}}
 	// A workload of its own, so the demo's work does not decide what the
 	// filters show.
@@ -95,7 +96,7 @@ func (f *checklistFixture) row(title string) string { return f.j.testID("control
 
 func (f *checklistFixture) status(title string) srm.Status {
 	f.j.t.Helper()
-	ss, err := f.st.Statuses(f.j.t.Context(), f.wl.ID)
+	ss, err := storedStatuses(f.st, f.j.t.Context(), f.wl.ID)
 	if err != nil {
 		f.j.t.Fatal(err)
 	}

@@ -199,7 +199,7 @@ func TestBulkActionMeetingAVersionConflictSavesTheRestAndNamesWhatItLeft(t *test
 	}
 	// Someone else saves the first compute control after the page was read.
 	first := h.controlID(rows[0])
-	wantRedirect(t, "their save", h.as(srm.Editor).post(statusPath(w.ID, first), url.Values{"note": {"Theirs."}}),
+	wantRedirect(t, "their save", h.as(srm.RoleEditor).post(statusPath(w.ID, first), url.Values{"note": {"Theirs."}}),
 		workloadPath(w.ID)+"#control-"+itoa(first))
 	auditBefore := workloadAuditCount(t, h, w.ID)
 

@@ -278,7 +278,7 @@ func catalogPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return render(w, r, http.StatusOK, views.CatalogPage(views.CatalogView{Controls: cat.Controls, Areas: cat.Areas}))
+		return render(w, r, http.StatusOK, views.CatalogPage(views.CatalogView{Controls: cat.Controls(), Areas: cat.Areas()}))
 	}
 }
 
@@ -379,7 +379,7 @@ func editControlForm(st *store.Store) handlerFunc {
 		if !ok || c.Builtin {
 			return fmt.Errorf("control %d: %w", id, srm.ErrNotFound)
 		}
-		return render(w, r, http.StatusOK, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas}))
+		return render(w, r, http.StatusOK, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas()}))
 	}
 }
 
@@ -402,14 +402,15 @@ func updateControl(st *store.Store) handlerFunc {
 		}
 		c := controlInput(r)
 		c.ID = id
-		problems, current, err := saveControl(r, st, &c, cat.Areas)
+		areas := cat.Areas()
+		problems, current, err := saveControl(r, st, &c, areas)
 		switch {
 		case err != nil:
 			return err
 		case len(problems) > 0:
-			return render(w, r, http.StatusUnprocessableEntity, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas, Problems: problems}))
+			return render(w, r, http.StatusUnprocessableEntity, views.ControlForm(views.ControlFormView{Control: c, Areas: areas, Problems: problems}))
 		case current != nil:
-			return render(w, r, http.StatusConflict, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas, Current: current}))
+			return render(w, r, http.StatusConflict, views.ControlForm(views.ControlFormView{Control: c, Areas: areas, Current: current}))
 		}
 		return seeOther(w, r, "/controls")
 	}

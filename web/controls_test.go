@@ -357,7 +357,7 @@ func TestCustomControlAppearsOnEveryWorkload(t *testing.T) {
 		"title": {title + " and yearly"}, "layer": {"data"}, "area": {"information-and-data"},
 		"version": {version(t, editForm)},
 	}), "/controls")
-	if c, err := h.st.Control(storetest.Context(t), id); err != nil || c.Title != title+" and yearly" {
+	if c, err := storedControl(h.st, storetest.Context(t), id); err != nil || c.Title != title+" and yearly" {
 		t.Errorf("Control(%d) = %+v, %v; want the new title", id, c, err)
 	}
 	wantRedirect(t, "POST delete control", h.post("/controls/"+itoa(id)+"/delete", nil), "/controls")
@@ -415,7 +415,7 @@ func TestBuiltinControlsAreNotEditable(t *testing.T) {
 	wantStatus(t, "POST built-in edit", h.post("/controls/"+id, form), http.StatusNotFound)
 	wantStatus(t, "POST built-in delete", h.post("/controls/"+id+"/delete", nil), http.StatusNotFound)
 	wantStatus(t, "GET unknown control edit", h.get("/controls/99999/edit"), http.StatusNotFound)
-	if c, err := h.st.Control(storetest.Context(t), h.controlID("Patching of systems")); err != nil || c.Title != "Patching of systems" {
+	if c, err := storedControl(h.st, storetest.Context(t), h.controlID("Patching of systems")); err != nil || c.Title != "Patching of systems" {
 		t.Errorf("built-in control after the attempts = %+v, %v", c, err)
 	}
 }

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,8 +50,32 @@ func newHarness(t *testing.T) *harness {
 	pool, role := storetest.AppPool(t, nil)
 	st := store.New(pool)
 	h := &harness{t: t, st: st, pool: pool, dbOwner: store.New(role.Owner), srv: newServer(t, st, web.Config{})}
-	h.signInAs(srm.Admin)
+	h.signInAs(srm.RoleAdmin)
 	return h
+}
+
+// storedStatuses is the customer's work on every control of a workload
+// that has any, keyed by control id, as the workload page reads it; an
+// unknown workload has none.
+func storedStatuses(st *store.Store, ctx context.Context, workloadID int64) (map[int64]srm.Status, error) {
+	ws, err := st.WorkloadState(ctx, workloadID)
+	if errors.Is(err, srm.ErrNotFound) {
+		return map[int64]srm.Status{}, nil
+	}
+	return ws.Statuses, err
+}
+
+// storedControl is the control with the given id as the catalog holds it,
+// or an error wrapping srm.ErrNotFound.
+func storedControl(st *store.Store, ctx context.Context, id int64) (srm.Control, error) {
+	cat, err := st.Catalog(ctx)
+	if err != nil {
+		return srm.Control{}, err
+	}
+	if c, ok := cat.Control(id); ok {
+		return c, nil
+	}
+	return srm.Control{}, fmt.Errorf("control %d: %w", id, srm.ErrNotFound)
 }
 
 // newServer builds the server on st with cfg, failing the test on error.
@@ -298,7 +324,7 @@ func (h *harness) stored(id int64) srm.Workload {
 // none was saved).
 func (h *harness) status(wid, cid int64) srm.Status {
 	h.t.Helper()
-	ss, err := h.st.Statuses(storetest.Context(h.t), wid)
+	ss, err := storedStatuses(h.st, storetest.Context(h.t), wid)
 	if err != nil {
 		h.t.Fatalf("Statuses(%d) = %v", wid, err)
 	}

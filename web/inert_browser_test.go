@@ -130,8 +130,8 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := srm.User{Email: "inert-admin@example.com", Name: "Admin " + inertPayloads[0], Role: srm.Admin}
-	other := srm.User{Email: "inert-other@example.com", Name: "Other " + inertAll, Role: srm.Viewer}
+	admin := srm.User{Email: "inert-admin@example.com", Name: "Admin " + inertPayloads[0], Role: srm.RoleAdmin}
+	other := srm.User{Email: "inert-other@example.com", Name: "Other " + inertAll, Role: srm.RoleViewer}
 	for _, u := range []*srm.User{&admin, &other} {
 		if err := st.CreateUser(ctx, u, hash); err != nil {
 			t.Fatal(err)
@@ -295,7 +295,7 @@ func inertFixtures(t *testing.T, ctx context.Context, st *store.Store) inertFixt
 		t.Fatal(err)
 	}
 	b, _ := ws.Catalog.Baseline(f.workload.BaselineID)
-	as, err := srm.Assess(b, f.workload.Model, ws.Catalog.Controls, ws.Overrides, ws.Statuses)
+	as, err := srm.Assess(b, f.workload.Model, ws.Catalog.Controls(), ws.Overrides, ws.Statuses)
 	if err != nil {
 		t.Fatal(err)
 	}

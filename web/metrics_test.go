@@ -27,7 +27,7 @@ func newMetricsHarness(t *testing.T, cfg web.Config) *harness {
 	pool, role := storetest.AppPool(t, nil)
 	st := store.New(pool)
 	h := &harness{t: t, st: st, pool: pool, dbOwner: store.New(role.Owner), srv: newServer(t, st, cfg)}
-	h.signInAs(srm.Admin)
+	h.signInAs(srm.RoleAdmin)
 	return h
 }
 
@@ -199,7 +199,7 @@ func openByParty(t *testing.T, st *store.Store, wls []srm.Workload) map[srm.Part
 			t.Fatal(err)
 		}
 		b, _ := ws.Catalog.Baseline(ws.Workload.BaselineID)
-		as, err := srm.Assess(b, ws.Workload.Model, ws.Catalog.Controls, ws.Overrides, ws.Statuses)
+		as, err := srm.Assess(b, ws.Workload.Model, ws.Catalog.Controls(), ws.Overrides, ws.Statuses)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +260,7 @@ func TestMetricsSendNoSQLPerRequestAndOnePerScrape(t *testing.T) {
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
 	plain := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{})}
-	plain.signInAs(srm.Admin)
+	plain.signInAs(srm.RoleAdmin)
 	w := plain.workload("Ledger", srm.IaaS)
 	measured := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{MetricsToken: metricsToken})}
 	measured.cookie, measured.csrf = plain.cookie, plain.csrf

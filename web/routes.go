@@ -53,7 +53,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		})
 
 		r.Group(func(r chi.Router) {
-			r.Use(a.require(srm.Viewer))
+			r.Use(a.require(srm.RoleViewer))
 			r.Get("/", h(portfolioPage(st)))
 			r.Get("/my", h(myControlsPage(st)))
 			r.Get("/account", h(a.accountPage))
@@ -72,7 +72,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		})
 
 		r.Group(func(r chi.Router) {
-			r.Use(a.require(srm.Editor))
+			r.Use(a.require(srm.RoleEditor))
 			r.Post("/workloads/{id}/controls/{cid}", h(saveStatus(st)))
 			r.Post("/workloads/{id}/bulk", h(bulkStatus(st)))
 			r.Get("/workloads/{id}/controls/{cid}/override", h(overrideForm(st)))
@@ -82,7 +82,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		})
 
 		r.Group(func(r chi.Router) {
-			r.Use(a.require(srm.Admin))
+			r.Use(a.require(srm.RoleAdmin))
 			r.Get("/workloads/new", h(newWorkloadForm(st)))
 			r.Post("/workloads", h(createWorkload(st)))
 			r.Get("/workloads/{id}/edit", h(editWorkloadForm(st)))
@@ -118,7 +118,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 	// Anything else: signed-out visitors are sent to sign in rather than
 	// told what exists; signed-in people get 404 or 405.
 	guarded := func(fn handlerFunc) http.HandlerFunc {
-		return chi.Chain(a.sessions.LoadAndSave, a.identify, a.require(srm.Viewer)).HandlerFunc(h(fn)).ServeHTTP
+		return chi.Chain(a.sessions.LoadAndSave, a.identify, a.require(srm.RoleViewer)).HandlerFunc(h(fn)).ServeHTTP
 	}
 	r.NotFound(guarded(func(w http.ResponseWriter, r *http.Request) error { return srm.ErrNotFound }))
 	r.MethodNotAllowed(guarded(func(w http.ResponseWriter, r *http.Request) error { return errMethod }))

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -132,7 +131,7 @@ func createWorkload(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		bs := cat.Baselines
+		bs := cat.Baselines()
 		problems := checkWorkload(wl, cat)
 		if len(problems) == 0 {
 			err := st.CreateWorkload(r.Context(), &wl)
@@ -151,7 +150,7 @@ func createWorkload(st *store.Store) handlerFunc {
 }
 
 // checkWorkload validates wl and that its baseline exists.
-func checkWorkload(wl srm.Workload, cat *store.Catalog) srm.Problems {
+func checkWorkload(wl srm.Workload, cat store.Catalog) srm.Problems {
 	problems := wl.Validate()
 	if _, ok := problems["baseline"]; !ok {
 		if _, ok := cat.Baseline(wl.BaselineID); !ok {
@@ -164,12 +163,7 @@ func checkWorkload(wl srm.Workload, cat *store.Catalog) srm.Problems {
 // assess runs the engine for wl as its state stands in ws, under wl's
 // model and baseline (which may differ from the stored workload's).
 func assess(ws store.WorkloadState, wl srm.Workload) (srm.Baseline, []srm.Assignment, error) {
-	b, ok := ws.Catalog.Baseline(wl.BaselineID)
-	if !ok {
-		return srm.Baseline{}, nil, fmt.Errorf("baseline %d: %w", wl.BaselineID, srm.ErrNotFound)
-	}
-	as, err := srm.Assess(b, wl.Model, ws.Controls(), ws.Overrides, ws.Statuses)
-	return b, as, err
+	return ws.Catalog.Assess(wl.BaselineID, ws.Workload.Frameworks, wl.Model, ws.Overrides, ws.Statuses)
 }
 
 // workloadView builds the workload page from ws and the owners list.
@@ -307,7 +301,7 @@ func updateWorkload(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		before, bs := ws.Workload, ws.Catalog.Baselines
+		before, bs := ws.Workload, ws.Catalog.Baselines()
 		after := workloadInput(r)
 		after.ID, after.CreatedAt = before.ID, before.CreatedAt
 		problems := checkWorkload(after, ws.Catalog)

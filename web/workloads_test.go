@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store/storetest"
 )
 
@@ -482,7 +483,7 @@ func rowNames(doc *goquery.Document) []string {
 func TestPortfolioPagerLinksWalkEveryPage(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	if _, err := h.dbOwner.SeedSynthetic(storetest.Context(t), 120, 5); err != nil { // srm seed runs as the owner
+	if _, err := fixture.Synthetic(storetest.Context(t), h.dbOwner, 120, 5, nil); err != nil { // srm seed runs as the owner
 		t.Fatal(err)
 	}
 	rowNames := func(doc *goquery.Document) []string {

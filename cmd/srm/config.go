@@ -138,7 +138,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	case 0:
 	case 4:
 		if oidc.Role == "" {
-			oidc.Role = srm.Viewer
+			oidc.Role = srm.RoleViewer
 		}
 		if !oidc.Role.Valid() {
 			return c, fmt.Errorf("SRM_OIDC_ROLE=%q: give viewer, editor or admin", oidc.Role)
