@@ -13,25 +13,25 @@ type Role string
 
 // The three roles, from least to most trusted.
 const (
-	// Viewer reads everything and changes nothing.
-	Viewer Role = "viewer"
-	// Editor assigns owners, completes controls, edits notes and evidence
+	// RoleViewer reads everything and changes nothing.
+	RoleViewer Role = "viewer"
+	// RoleEditor assigns owners, completes controls, edits notes and evidence
 	// and overrides a control with a reason.
-	Editor Role = "editor"
-	// Admin also manages workloads, the catalog, users and settings.
-	Admin Role = "admin"
+	RoleEditor Role = "editor"
+	// RoleAdmin also manages workloads, the catalog, users and settings.
+	RoleAdmin Role = "admin"
 )
 
 // Roles lists the roles from least to most trusted.
-var Roles = []Role{Viewer, Editor, Admin}
+var Roles = []Role{RoleViewer, RoleEditor, RoleAdmin}
 
 func (r Role) rank() int {
 	switch r {
-	case Viewer:
+	case RoleViewer:
 		return 1
-	case Editor:
+	case RoleEditor:
 		return 2
-	case Admin:
+	case RoleAdmin:
 		return 3
 	}
 	return 0

@@ -39,24 +39,6 @@ func (b Baseline) Row(a Area) (Row, bool) {
 	return Row{}, false
 }
 
-// Validate reports an error wrapping ErrInvalid when b lacks a cell, holds
-// an unknown party, or lists an area twice.
-func (b Baseline) Validate() error {
-	seen := map[Area]bool{}
-	for _, r := range b.Rows {
-		if seen[r.Area] {
-			return fmt.Errorf("baseline %s: area %q listed twice: %w", b.Slug, r.Area, ErrInvalid)
-		}
-		seen[r.Area] = true
-		for _, m := range ServiceModels {
-			if !r.Cells[m].Valid() {
-				return fmt.Errorf("baseline %s: area %q, model %s: no valid party: %w", b.Slug, r.Area, m, ErrInvalid)
-			}
-		}
-	}
-	return nil
-}
-
 // Cell is the party b gives area a under model m. The error wraps ErrInvalid
 // when b has no such row or no valid cell.
 func (b Baseline) Cell(a Area, m ServiceModel) (Party, Row, error) {
@@ -220,15 +202,6 @@ type Move struct {
 	From    Party
 	To      Party
 	Status  Status // the customer's work on it, kept either way
-}
-
-// Towards says which way the work goes for the customer: "provider" when
-// the customer hands work over, "customer" when work comes back.
-func (m Move) Towards() Party {
-	if m.To.rank() < m.From.rank() {
-		return Provider
-	}
-	return Customer
 }
 
 // Diff lists the controls whose party differs between before and after,

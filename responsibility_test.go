@@ -581,8 +581,8 @@ func TestDiffIaaSToPaaSListsExactlyTheMovedControls(t *testing.T) {
 		t.Fatalf("Diff(PaaS, IaaS) has %d moves, want %d", len(back), len(want))
 	}
 	for _, m := range back {
-		if m.To != Customer || m.Towards() != Customer {
-			t.Errorf("moving back, %s: To = %q, Towards = %q; want customer, customer", m.Control.Title, m.To, m.Towards())
+		if m.To != Customer {
+			t.Errorf("moving back, %s: To = %q, want customer", m.Control.Title, m.To)
 		}
 	}
 	if same := Diff(iaas, iaas); len(same) != 0 {
@@ -591,25 +591,6 @@ func TestDiffIaaSToPaaSListsExactlyTheMovedControls(t *testing.T) {
 	// Controls only on one side are ignored.
 	if got := Diff(iaas[:3], paas[3:]); len(got) != 0 {
 		t.Errorf("Diff of disjoint control sets = %v, want none", got)
-	}
-}
-
-func TestMoveTowards(t *testing.T) {
-	tests := []struct {
-		from, to Party
-		want     Party
-	}{
-		{Customer, Provider, Provider},
-		{Customer, Shared, Provider},
-		{Shared, Provider, Provider},
-		{Shared, Customer, Customer},
-		{Provider, Shared, Customer},
-		{Provider, Customer, Customer},
-	}
-	for _, tt := range tests {
-		if got := (Move{From: tt.from, To: tt.to}).Towards(); got != tt.want {
-			t.Errorf("Move{%s → %s}.Towards() = %q, want %q", tt.from, tt.to, got, tt.want)
-		}
 	}
 }
 
@@ -752,14 +733,16 @@ func TestCompareBaselinesRefusesAMissingArea(t *testing.T) {
 	}
 }
 
-func TestBaselineValidate(t *testing.T) {
+// TestAnIncompleteBaselineIsRefused: the engine reads every cell of a
+// complete baseline, and refuses, never guesses, a cell that is missing or
+// names no party. (A baseline that lists an area twice cannot be stored:
+// see store's TestABaselineListsEachAreaOnce.)
+func TestAnIncompleteBaselineIsRefused(t *testing.T) {
 	for _, b := range []Baseline{chartBaseline(), table2026()} {
-		if err := b.Validate(); err != nil {
-			t.Errorf("%s.Validate() = %v, want nil", b.Slug, err)
+		if _, err := Matrix(b, catalog()); err != nil {
+			t.Errorf("Matrix(%s) = %v, want every cell read", b.Slug, err)
 		}
 	}
-	twice := chartBaseline()
-	twice.Rows = append(twice.Rows, twice.Rows[3])
 	missing := chartBaseline()
 	delete(missing.Rows[6].Cells, PaaS)
 	unknown := chartBaseline()
@@ -767,13 +750,12 @@ func TestBaselineValidate(t *testing.T) {
 	nilCells := chartBaseline()
 	nilCells.Rows[0].Cells = nil
 	for name, b := range map[string]Baseline{
-		"area listed twice": twice,
 		"missing cell":      missing,
 		"unknown party":     unknown,
 		"row without cells": nilCells,
 	} {
-		if err := b.Validate(); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: Validate() = %v, want ErrInvalid", name, err)
+		if _, err := Matrix(b, catalog()); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Matrix() = %v, want ErrInvalid", name, err)
 		}
 	}
 }

@@ -64,17 +64,6 @@ func (p Party) Label() string {
 // list and so count towards progress.
 func (p Party) Counted() bool { return p == Customer || p == Shared }
 
-// rank orders parties by how much work the customer keeps.
-func (p Party) rank() int {
-	switch p {
-	case Customer:
-		return 2
-	case Shared:
-		return 1
-	}
-	return 0
-}
-
 // ServiceModel is how a workload is hosted.
 type ServiceModel string
 
@@ -314,9 +303,10 @@ const (
 
 // Owner is a person or team that answers for controls.
 type Owner struct {
-	ID   int64
-	Name string
-	Kind OwnerKind
+	ID     int64
+	Name   string
+	Kind   OwnerKind
+	UserID int64 // the account linked to this owner; 0 for none
 }
 
 // Validate reports what is wrong with o, field by field.

@@ -30,20 +30,6 @@ const (
 	ClientLimited                // too many failures from the client: refused without checking
 )
 
-func (v Verdict) String() string {
-	switch v {
-	case Passed:
-		return "passed"
-	case Failed:
-		return "failed"
-	case Locked:
-		return "locked"
-	case ClientLimited:
-		return "client limited"
-	}
-	return "verdict(?)"
-}
-
 // Since is the start of the window that counts at now.
 func (l Lockout) Since(now time.Time) time.Time {
 	return now.Add(-l.Window)

@@ -48,7 +48,7 @@ func TestAWriteWithoutAnActorIsRefused(t *testing.T) {
 		}},
 		{"a workload deleted", func() error { return st.DeleteWorkload(t.Context(), w.ID) }},
 		{"an account added", func() error {
-			return st.CreateUser(t.Context(), &srm.User{Email: "ghost@example.com", Role: srm.Admin}, "x")
+			return st.CreateUser(t.Context(), &srm.User{Email: "ghost@example.com", Role: srm.RoleAdmin}, "x")
 		}},
 		{"an event recorded", func() error {
 			return st.RecordEvent(t.Context(), "signin.failed", srm.User{Email: "x@example.com"}, nil)
@@ -77,8 +77,8 @@ func TestAWriteWithoutAnActorIsRefused(t *testing.T) {
 			t.Errorf("owner %q was added by a write without an actor", o.Name)
 		}
 	}
-	if ss, err := st.Statuses(ctx, w.ID); err != nil || len(ss) != 0 {
-		t.Errorf("statuses %v (%v) after a save without an actor, want none", ss, err)
+	if ss, err := st.WorkloadState(ctx, w.ID); err != nil || len(ss.Statuses) != 0 {
+		t.Errorf("statuses %v (%v) after a save without an actor, want none", ss.Statuses, err)
 	}
 }
 
@@ -96,7 +96,7 @@ func TestTheDatabaseRefusesAnAuditedWriteWithoutAnActor(t *testing.T) {
 	if err := owner.CreateWorkload(admin, &w); err != nil {
 		t.Fatal(err)
 	}
-	u := newUser(t, owner, "ana@example.com", srm.Editor)
+	u := newUser(t, owner, "ana@example.com", srm.RoleEditor)
 	o := srm.Owner{Name: "Platform team", Kind: srm.Team}
 	if err := owner.CreateOwner(admin, &o); err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestTheDatabaseRefusesAnAuditedWriteWithoutAnActor(t *testing.T) {
 	if got := auditSince(t, owner, mark); len(got) != 0 {
 		t.Errorf("the trail gained %v from writes without an actor, want nothing", actions(got))
 	}
-	if got, err := owner.User(ctx, u.ID); err != nil || got.Role != srm.Editor {
+	if got, err := owner.User(ctx, u.ID); err != nil || got.Role != srm.RoleEditor {
 		t.Errorf("the account after the refused writes: %+v (%v), want it still an editor", got, err)
 	}
 

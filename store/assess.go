@@ -143,28 +143,26 @@ const catalogLock = 0x73726d2d636174 // "srm-cat"
 
 // holdCatalog takes the catalog lock shared, so that no catalog change runs
 // alongside the caller's transaction, and returns the catalog as it is.
-func (s *Store) holdCatalog(ctx context.Context, tx pgx.Tx) (*Catalog, error) {
+func (s *Store) holdCatalog(ctx context.Context, tx pgx.Tx) (Catalog, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(catalogLock)); err != nil {
-		return nil, fmt.Errorf("hold the catalog: %w", err)
+		return Catalog{}, fmt.Errorf("hold the catalog: %w", err)
 	}
 	// A statement of its own, so that its snapshot is taken after the wait
 	// and includes the catalog change waited for.
 	var version int64
 	if err := tx.QueryRow(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil {
-		return nil, fmt.Errorf("catalog version: %w", err)
+		return Catalog{}, fmt.Errorf("catalog version: %w", err)
 	}
-	// Loaded, when the cache lacks it, through tx: a second connection
-	// from the pool, taken while this one is held, would deadlock the pool
-	// once every connection is held by a transaction waiting for another.
-	if cat := s.cache.get(version); cat != nil {
-		return cat, nil
-	}
-	cat, err := New(tx).loadCatalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.put(cat)
-	return cat, nil
+	// On a miss, load it in tx, on the connection already held: loading
+	// on another from the pool, while this one waits, could take the last
+	// free connection, or wait for one that never frees. No catalog
+	// change can run while the lock is held, so what tx reads is the
+	// committed catalog at version, fit to cache (unless s is itself bound
+	// to a transaction, which may have changed the catalog).
+	return s.catalog.at(version, !s.bound, func() (Catalog, int64, error) {
+		cat, err := loadCatalog(ctx, tx)
+		return cat, cat.version, err
+	})
 }
 
 // lockCatalog is the start of a change to the catalog: no workload change
@@ -191,8 +189,8 @@ func lockWorkloads(ctx context.Context, tx pgx.Tx) error {
 // cat when only is nil), and writes what changed, in batches. fresh says
 // the workloads are new and have no assignments yet. The caller holds the
 // catalog and the workloads' rows.
-func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []srm.Control, fresh bool) error {
-	controls := cat.Controls
+func reassess(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64, only []srm.Control, fresh bool) error {
+	controls := cat.controls
 	var controlIDs []int64 // nil: every control
 	if only != nil {
 		controls = only
@@ -292,7 +290,7 @@ func reassess(ctx context.Context, tx pgx.Tx, cat *Catalog, ids []int64, only []
 		}
 		var out assignmentRows
 		for _, w := range batch {
-			b, ok := cat.Baseline(w.BaselineID)
+			b, ok := cat.baseline(w.BaselineID) // read only: no copy per workload
 			if !ok {
 				return fmt.Errorf("reassess workload %d: baseline %d: %w", w.ID, w.BaselineID, srm.ErrNotFound)
 			}
@@ -458,7 +456,7 @@ func (s *Store) Reassess(ctx context.Context) error {
 		if err := lockWorkloads(ctx, tx); err != nil {
 			return err
 		}
-		cat, err := New(tx).loadCatalog(ctx)
+		cat, err := loadCatalog(ctx, tx)
 		if err != nil {
 			return err
 		}

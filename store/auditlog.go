@@ -25,7 +25,7 @@ type AuditQuery struct {
 	// or after contain it, ignoring case. % and _ are matched literally.
 	Search string
 	Before int64 // keyset paging: rows with a smaller id, i.e. older rows
-	Limit  int   // Audit: rows per page (DefaultAuditLimit when 0, at most MaxAuditLimit); AuditCSV: 0 for all
+	Limit  int   // Audit: rows per page (DefaultAuditLimit when 0, at most MaxAuditLimit); EachAuditEntry: 0 for all
 }
 
 // Page sizes of Audit.
@@ -133,7 +133,7 @@ func (s *Store) Audit(ctx context.Context, q AuditQuery) (srm.AuditPage, error) 
 	var page srm.AuditPage
 	more := q
 	more.Limit++ // one more, to know whether there are older rows
-	err := s.AuditCSV(ctx, more, func(e srm.AuditEntry) error {
+	err := s.EachAuditEntry(ctx, more, func(e srm.AuditEntry) error {
 		page.Entries = append(page.Entries, e)
 		return nil
 	})
@@ -147,11 +147,12 @@ func (s *Store) Audit(ctx context.Context, q AuditQuery) (srm.AuditPage, error) 
 	return page, nil
 }
 
-// AuditCSV calls fn with every row q selects, newest first, as PostgreSQL
-// sends them, so an export of the whole trail never sits in memory. A
-// Limit of 0 means every row. An error from fn stops the export and is
+// EachAuditEntry calls fn with every row q selects, newest first, as
+// PostgreSQL sends them: the audit page collects a page of them (Audit),
+// and the CSV export streams the whole trail without holding it in memory.
+// A Limit of 0 means every row. An error from fn stops the reading and is
 // returned.
-func (s *Store) AuditCSV(ctx context.Context, q AuditQuery, fn func(srm.AuditEntry) error) error {
+func (s *Store) EachAuditEntry(ctx context.Context, q AuditQuery, fn func(srm.AuditEntry) error) error {
 	where, args := q.where()
 	sql := auditSelect + where + " ORDER BY a.id DESC"
 	if q.Limit > 0 {

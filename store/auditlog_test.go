@@ -30,14 +30,14 @@ import (
 func auditSince(t *testing.T, st *store.Store, mark int64) []srm.AuditEntry {
 	t.Helper()
 	var out []srm.AuditEntry
-	err := st.AuditCSV(storetest.Context(t), store.AuditQuery{}, func(e srm.AuditEntry) error {
+	err := st.EachAuditEntry(storetest.Context(t), store.AuditQuery{}, func(e srm.AuditEntry) error {
 		if e.ID > mark {
 			out = append(out, e)
 		}
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("AuditCSV() error: %v", err)
+		t.Fatalf("EachAuditEntry() error: %v", err)
 	}
 	slices.Reverse(out)
 	return out
@@ -117,7 +117,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 	st := store.New(pool)
 	bg := storetest.Context(t)
 
-	admin := newUser(t, st, "ada@example.com", srm.Admin)
+	admin := newUser(t, st, "ada@example.com", srm.RoleAdmin)
 	actor := store.Actor{UserID: admin.ID, Name: admin.Email, IP: "203.0.113.7", UserAgent: "AuditTest/1.0"}
 	ctx := store.WithActor(bg, actor)
 
@@ -128,7 +128,7 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 		t.Fatal(err)
 	}
 	disposable := createWorkload(t, st, "Disposable", srm.IaaS, azure.ID)
-	target := newUser(t, st, "bob@example.com", srm.Viewer)
+	target := newUser(t, st, "bob@example.com", srm.RoleViewer)
 
 	var (
 		wl     srm.Workload
@@ -227,10 +227,10 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 			return st.CreateOwner(ctx, &srm.Owner{Name: "Network team", Kind: srm.Team})
 		}, []string{"owner.created"}, nil},
 		{"create a user", func() error {
-			return st.CreateUser(ctx, &srm.User{Email: "carol@example.com", Role: srm.Editor}, "$argon2id$secret")
+			return st.CreateUser(ctx, &srm.User{Email: "carol@example.com", Role: srm.RoleEditor}, "$argon2id$secret")
 		}, []string{"user.created"}, nil},
 		{"change the role of a user without sessions", func() error {
-			target.Role = srm.Editor
+			target.Role = srm.RoleEditor
 			var err error
 			target, err = st.UpdateUser(ctx, target)
 			return err
@@ -244,13 +244,13 @@ func TestAuditEveryChangeWritesOneRowWithItsActor(t *testing.T) {
 				VALUES ('audit-test', '\x00', now() + interval '1 hour', $1)`, target.ID); err != nil {
 				return err
 			}
-			target.Role = srm.Admin
+			target.Role = srm.RoleAdmin
 			var err error
 			target, err = st.UpdateUser(ctx, target)
 			return err
 		}, []string{"user.updated", "sessions.revoked"}, nil},
 		{"require multi-factor authentication", func() error {
-			return st.SetRequireMFA(ctx, true)
+			return st.SetMFARequired(ctx, true)
 		}, []string{"setting.updated"}, func(t *testing.T, es []srm.AuditEntry) {
 			if c, ok := change(es[0], "value"); !ok || c.Before != "false" || c.After != "true" {
 				t.Errorf("change of value = %+v, want false → true", c)
@@ -373,7 +373,7 @@ func TestAuditKeepsNoSecrets(t *testing.T) {
 		totp     = "JBSWY3DPEHPK3PXPTOTPSECRET"
 		recovery = "RECOVERYCODEHASHSECRET"
 	)
-	u := srm.User{Email: "dora@example.com", Role: srm.Editor}
+	u := srm.User{Email: "dora@example.com", Role: srm.RoleEditor}
 	if err := st.CreateUser(ctx, &u, hash1); err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,7 @@ func TestAuditKeepsNoSecrets(t *testing.T) {
 		{"enrol an authenticator", func() error { return st.EnableTOTP(ctx, u.ID, totp, 100, []string{recovery}) }},
 		{"use a code", func() error { _, err := st.UseTOTPStep(ctx, u.ID, 101); return err }},
 		{"use a recovery code", func() error { _, _, err := st.UseRecoveryCode(ctx, u.ID, recovery); return err }},
-		{"sign in", func() error { return st.SignedIn(ctx, u, "password") }},
+		{"sign in", func() error { return st.RecordSignIn(ctx, u, "password") }},
 		{"change the password", func() error { return st.SetPassword(ctx, u.ID, hash2) }},
 		{"remove the authenticator", func() error { return st.DisableTOTP(ctx, u.ID) }},
 	}
@@ -545,8 +545,8 @@ func newAuditFixture(t *testing.T) auditFixture {
 	t.Helper()
 	st := open(t)
 	f := auditFixture{st: st, start: time.Now()}
-	f.ada = newUser(t, st, "ada@example.com", srm.Admin)
-	f.bob = newUser(t, st, "bob@example.com", srm.Admin)
+	f.ada = newUser(t, st, "ada@example.com", srm.RoleAdmin)
+	f.bob = newUser(t, st, "bob@example.com", srm.RoleAdmin)
 	azure := baselineBySlug(t, st, "azure-chart")
 	as := func(u srm.User) context.Context {
 		return store.WithActor(t.Context(), store.Actor{UserID: u.ID, Name: u.Email, IP: "198.51.100.1", UserAgent: "Fixture"})
@@ -788,11 +788,11 @@ func TestAuditChangesShowWhatARowHeld(t *testing.T) {
 	}
 }
 
-func TestAuditCSVStreamsEveryMatchingRow(t *testing.T) {
+func TestEachAuditEntryStreamsEveryMatchingRow(t *testing.T) {
 	t.Parallel()
 	f := newAuditFixture(t)
 	var got []srm.AuditEntry
-	err := f.st.AuditCSV(storetest.Context(t), store.AuditQuery{ActorID: f.ada.ID}, func(e srm.AuditEntry) error {
+	err := f.st.EachAuditEntry(storetest.Context(t), store.AuditQuery{ActorID: f.ada.ID}, func(e srm.AuditEntry) error {
 		got = append(got, e)
 		return nil
 	})
@@ -800,7 +800,7 @@ func TestAuditCSVStreamsEveryMatchingRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := []string{"workload.updated Pay a_b", "workload.created Pay a_b", "workload.created Ledger 100% done"}; !slices.Equal(described(got), want) {
-		t.Errorf("AuditCSV(ada) = %q, want %q", described(got), want)
+		t.Errorf("EachAuditEntry(ada) = %q, want %q", described(got), want)
 	}
 	if v := field(t, got[0].After, "version"); v != float64(2) {
 		t.Errorf("the export's after.version = %v, want 2: the raw values keep what the display leaves out", v)
@@ -808,9 +808,9 @@ func TestAuditCSVStreamsEveryMatchingRow(t *testing.T) {
 
 	stop := errors.New("stop")
 	calls := 0
-	err = f.st.AuditCSV(storetest.Context(t), store.AuditQuery{}, func(srm.AuditEntry) error { calls++; return stop })
+	err = f.st.EachAuditEntry(storetest.Context(t), store.AuditQuery{}, func(srm.AuditEntry) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
-		t.Errorf("AuditCSV with a failing fn = %v after %d calls, want stop after 1", err, calls)
+		t.Errorf("EachAuditEntry with a failing fn = %v after %d calls, want stop after 1", err, calls)
 	}
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/srmhq/srm"
 )
@@ -14,20 +13,7 @@ func (s *Store) Baselines(ctx context.Context) ([]srm.Baseline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cat.Baselines, nil
-}
-
-// Baseline returns the baseline with the given id, or an error wrapping
-// srm.ErrNotFound.
-func (s *Store) Baseline(ctx context.Context, id int64) (srm.Baseline, error) {
-	cat, err := s.Catalog(ctx)
-	if err != nil {
-		return srm.Baseline{}, err
-	}
-	if b, ok := cat.Baseline(id); ok {
-		return b, nil
-	}
-	return srm.Baseline{}, fmt.Errorf("store: baseline %d: %w", id, srm.ErrNotFound)
+	return cat.Baselines(), nil
 }
 
 // Areas returns every responsibility area, in the order of the chart.
@@ -36,5 +22,5 @@ func (s *Store) Areas(ctx context.Context) ([]srm.AreaInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cat.Areas, nil
+	return cat.Areas(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 )
@@ -12,7 +13,7 @@ import (
 func benchStore(b *testing.B) (*store.Store, srm.WorkloadSummary, int64) {
 	b.Helper()
 	st := storetest.New(b)
-	if _, err := st.SeedSynthetic(storetest.Context(b), 1000, 11); err != nil {
+	if _, err := fixture.Synthetic(storetest.Context(b), st, 1000, 11, nil); err != nil {
 		b.Fatal(err)
 	}
 	page, err := st.Workloads(storetest.Context(b), store.WorkloadQuery{Model: srm.PaaS, PerPage: 1})
@@ -24,7 +25,7 @@ func benchStore(b *testing.B) (*store.Store, srm.WorkloadSummary, int64) {
 		b.Fatal(err)
 	}
 	var sso int64
-	for _, c := range cat.Controls {
+	for _, c := range cat.Controls() {
 		if c.Title == "Single sign-on and multi-factor authentication" {
 			sso = c.ID
 		}
@@ -72,11 +73,11 @@ func BenchmarkHotQueries(b *testing.B) {
 	})
 	b.Run("RecordStatus", func(b *testing.B) {
 		// Each save sends the version the last one left, as the page does.
-		ss, err := st.Statuses(ctx, wl.ID)
+		ws, err := st.WorkloadState(ctx, wl.ID)
 		if err != nil {
 			b.Fatal(err)
 		}
-		cur := ss[sso]
+		cur := ws.Statuses[sso]
 		for b.Loop() {
 			next := srm.Status{Complete: !cur.Complete, Version: cur.Version}
 			if cur, err = st.RecordStatus(ctx, wl.ID, sso, next, srm.Owner{Name: "Bench team", Kind: srm.Team}); err != nil {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/srmhq/srm"
@@ -15,27 +15,61 @@ import (
 // with their rows, and the controls. Each Store caches it and reloads it
 // when the database's catalog version moves, so every srm process sees a
 // change on its next request.
+//
+// One Catalog is shared by every request, so its contents are reachable
+// only through methods that hand out copies: a caller may change what it
+// gets without changing what the next caller gets. Copying the controls
+// is one allocation and a memory copy (a few microseconds for hundreds of
+// controls, against a database round trip of hundreds); the workload
+// page, the hottest reader, copies none: it asks Assess.
 type Catalog struct {
-	Version   int64
-	Areas     []srm.AreaInfo
-	Baselines []srm.Baseline
-	// Controls are the current controls of every framework, srm's own
-	// first in each layer; ControlsOf picks a workload's.
-	Controls []srm.Control
-	// Frameworks are srm's own catalog and the imported ones.
-	Frameworks []srm.Framework
+	version   int64
+	areas     []srm.AreaInfo
+	baselines []srm.Baseline
+	// controls are the current controls of every framework, srm's own
+	// first in each layer; controlsOf picks a workload's.
+	controls []srm.Control
+	// frameworks are srm's own catalog and the imported ones.
+	frameworks []srm.Framework
 
-	byID map[int64]int // index of Controls
+	byID map[int64]int // index of controls
 }
+
+// Areas returns every responsibility area, in the order of the chart.
+func (c Catalog) Areas() []srm.AreaInfo { return slices.Clone(c.areas) }
+
+// Controls returns the current controls of every framework, ordered by
+// layer from the outside in, srm's own first in each layer, built-in
+// controls in their catalog order, then custom ones by title.
+func (c Catalog) Controls() []srm.Control { return slices.Clone(c.controls) }
+
+// Baselines returns every baseline with its rows, in the order they are
+// offered to people.
+func (c Catalog) Baselines() []srm.Baseline {
+	out := make([]srm.Baseline, len(c.baselines))
+	for i, b := range c.baselines {
+		out[i] = cloneBaseline(b)
+	}
+	return out
+}
+
+// Frameworks returns srm's own catalog and the imported ones.
+func (c Catalog) Frameworks() []srm.Framework { return slices.Clone(c.frameworks) }
 
 // ControlsOf returns the controls of the frameworks ids, in the order of
 // Controls: the controls a workload held to those frameworks is assessed on.
-func (c *Catalog) ControlsOf(ids []int64) []srm.Control {
-	if len(c.Frameworks) == 1 && len(ids) == 1 && ids[0] == c.Frameworks[0].ID {
-		return c.Controls
+func (c Catalog) ControlsOf(ids []int64) []srm.Control {
+	return slices.Clone(c.controlsOf(ids))
+}
+
+// controlsOf is ControlsOf without the copy, for readers that do not change
+// what they get: it may be the catalog's own slice.
+func (c Catalog) controlsOf(ids []int64) []srm.Control {
+	if len(c.frameworks) == 1 && len(ids) == 1 && ids[0] == c.frameworks[0].ID {
+		return c.controls
 	}
-	out := make([]srm.Control, 0, len(c.Controls))
-	for _, x := range c.Controls {
+	out := make([]srm.Control, 0, len(c.controls))
+	for _, x := range c.controls {
 		if slices.Contains(ids, x.FrameworkID) {
 			out = append(out, x)
 		}
@@ -44,8 +78,8 @@ func (c *Catalog) ControlsOf(ids []int64) []srm.Control {
 }
 
 // Framework returns the framework with the given id.
-func (c *Catalog) Framework(id int64) (srm.Framework, bool) {
-	for _, f := range c.Frameworks {
+func (c Catalog) Framework(id int64) (srm.Framework, bool) {
+	for _, f := range c.frameworks {
 		if f.ID == id {
 			return f, true
 		}
@@ -54,8 +88,8 @@ func (c *Catalog) Framework(id int64) (srm.Framework, bool) {
 }
 
 // FrameworkBySlug returns the framework with the given slug.
-func (c *Catalog) FrameworkBySlug(slug string) (srm.Framework, bool) {
-	for _, f := range c.Frameworks {
+func (c Catalog) FrameworkBySlug(slug string) (srm.Framework, bool) {
+	for _, f := range c.frameworks {
 		if f.Slug == slug {
 			return f, true
 		}
@@ -64,8 +98,18 @@ func (c *Catalog) FrameworkBySlug(slug string) (srm.Framework, bool) {
 }
 
 // Baseline returns the baseline with the given id.
-func (c *Catalog) Baseline(id int64) (srm.Baseline, bool) {
-	for _, b := range c.Baselines {
+func (c Catalog) Baseline(id int64) (srm.Baseline, bool) {
+	b, ok := c.baseline(id)
+	if !ok {
+		return srm.Baseline{}, false
+	}
+	return cloneBaseline(b), true
+}
+
+// baseline is Baseline without the copy, for the store's own readers, which
+// do not change it.
+func (c Catalog) baseline(id int64) (srm.Baseline, bool) {
+	for _, b := range c.baselines {
 		if b.ID == id {
 			return b, true
 		}
@@ -74,44 +118,48 @@ func (c *Catalog) Baseline(id int64) (srm.Baseline, bool) {
 }
 
 // BaselineBySlug returns the baseline with the given slug.
-func (c *Catalog) BaselineBySlug(slug string) (srm.Baseline, bool) {
-	for _, b := range c.Baselines {
+func (c Catalog) BaselineBySlug(slug string) (srm.Baseline, bool) {
+	for _, b := range c.baselines {
 		if b.Slug == slug {
-			return b, true
+			return cloneBaseline(b), true
 		}
 	}
 	return srm.Baseline{}, false
 }
 
 // Control returns the control with the given id.
-func (c *Catalog) Control(id int64) (srm.Control, bool) {
+func (c Catalog) Control(id int64) (srm.Control, bool) {
 	if i, ok := c.byID[id]; ok {
-		return c.Controls[i], true
+		return c.controls[i], true
 	}
 	return srm.Control{}, false
 }
 
-// catalogCache holds the newest catalog a Store has loaded.
-type catalogCache struct {
-	mu  sync.RWMutex
-	cat *Catalog
+// Assess runs the engine (srm.Assess) for a workload of model on the
+// baseline with id baselineID over the controls of the frameworks with
+// ids frameworks, and returns that baseline too. It reads the catalog in
+// place: the assignments hold copies of the controls, and the baseline
+// returned is a copy.
+func (c Catalog) Assess(baselineID int64, frameworks []int64, m srm.ServiceModel, overrides map[int64]srm.Override, statuses map[int64]srm.Status) (srm.Baseline, []srm.Assignment, error) {
+	b, ok := c.baseline(baselineID)
+	if !ok {
+		return srm.Baseline{}, nil, fmt.Errorf("baseline %d: %w", baselineID, srm.ErrNotFound)
+	}
+	as, err := srm.Assess(b, m, c.controlsOf(frameworks), overrides, statuses)
+	if err != nil {
+		return srm.Baseline{}, nil, err
+	}
+	return cloneBaseline(b), as, nil
 }
 
-func (c *catalogCache) get(version int64) *Catalog {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.cat != nil && c.cat.Version == version {
-		return c.cat
+// cloneBaseline copies b's rows and their cells, which are what a holder
+// of b could change in place.
+func cloneBaseline(b srm.Baseline) srm.Baseline {
+	b.Rows = slices.Clone(b.Rows)
+	for i := range b.Rows {
+		b.Rows[i].Cells = maps.Clone(b.Rows[i].Cells)
 	}
-	return nil
-}
-
-func (c *catalogCache) put(cat *Catalog) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cat == nil || cat.Version >= c.cat.Version {
-		c.cat = cat
-	}
+	return b
 }
 
 // catalogVersionSQL is a scalar subquery other queries embed, so learning
@@ -120,26 +168,21 @@ const catalogVersionSQL = `(SELECT version FROM catalog_version)`
 
 // Catalog returns the current catalog: from the cache when it is current
 // (one small query), else loaded in one more.
-func (s *Store) Catalog(ctx context.Context) (*Catalog, error) {
+func (s *Store) Catalog(ctx context.Context) (Catalog, error) {
 	var version int64
 	if err := s.db.QueryRow(ctx, `SELECT `+catalogVersionSQL).Scan(&version); err != nil {
-		return nil, fmt.Errorf("store: catalog version: %w", err)
+		return Catalog{}, fmt.Errorf("store: catalog version: %w", err)
 	}
 	return s.catalogAt(ctx, version)
 }
 
 // catalogAt returns the catalog at version, loading it when the cache holds
 // another.
-func (s *Store) catalogAt(ctx context.Context, version int64) (*Catalog, error) {
-	if cat := s.cache.get(version); cat != nil {
-		return cat, nil
-	}
-	cat, err := s.loadCatalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.put(cat)
-	return cat, nil
+func (s *Store) catalogAt(ctx context.Context, version int64) (Catalog, error) {
+	return s.catalog.at(version, !s.bound, func() (Catalog, int64, error) {
+		cat, err := loadCatalog(ctx, s.db)
+		return cat, cat.version, err
+	})
 }
 
 type jsonArea struct {
@@ -207,15 +250,16 @@ func (r chartRow) row() srm.Row {
 	}
 }
 
-// loadCatalog reads the whole catalog in one statement, so the version and
-// the data come from one snapshot.
-func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
+// loadCatalog reads the whole catalog from db in one statement, so the
+// version and the data come from one snapshot. Within a transaction that
+// changes the catalog, it reads the change; it never touches a cache.
+func loadCatalog(ctx context.Context, db DBTX) (Catalog, error) {
 	var (
 		version                          int64
 		areasJ, baselinesJ, rowsJ, ctrlJ []byte
 		frameworksJ                      []byte
 	)
-	err := s.db.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		SELECT `+catalogVersionSQL+`,
 		       (SELECT COALESCE(json_agg(a ORDER BY a.position, a.slug), '[]') FROM areas a),
 		       (SELECT COALESCE(json_agg(b ORDER BY b.position, b.id), '[]') FROM baselines b),
@@ -226,7 +270,7 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 		          FROM (SELECT f.*, (SELECT count(*) FROM controls c WHERE c.framework_id = f.id AND c.retired_at IS NULL) AS controls
 		                FROM frameworks f) f)`, layerNames()).Scan(&version, &areasJ, &baselinesJ, &rowsJ, &ctrlJ, &frameworksJ)
 	if err != nil {
-		return nil, fmt.Errorf("store: load catalog: %w", err)
+		return Catalog{}, fmt.Errorf("store: load catalog: %w", err)
 	}
 	var (
 		areas     []jsonArea
@@ -240,16 +284,16 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 		v   any
 	}{{areasJ, &areas}, {baselinesJ, &baselines}, {rowsJ, &rows}, {ctrlJ, &controls}, {frameworksJ, &fws}} {
 		if err := json.Unmarshal(d.raw, d.v); err != nil {
-			return nil, fmt.Errorf("store: load catalog: %w", err)
+			return Catalog{}, fmt.Errorf("store: load catalog: %w", err)
 		}
 	}
-	cat := &Catalog{Version: version}
+	cat := Catalog{version: version}
 	for _, a := range areas {
-		cat.Areas = append(cat.Areas, srm.AreaInfo{Slug: srm.Area(a.Slug), Name: a.Name})
+		cat.areas = append(cat.areas, srm.AreaInfo{Slug: srm.Area(a.Slug), Name: a.Name})
 	}
 	index := map[int64]int{}
 	for i, b := range baselines {
-		cat.Baselines = append(cat.Baselines, srm.Baseline{ID: b.ID, Slug: b.Slug, Name: b.Name, Source: b.Source,
+		cat.baselines = append(cat.baselines, srm.Baseline{ID: b.ID, Slug: b.Slug, Name: b.Name, Source: b.Source,
 			SourceURL: b.SourceURL, AsOf: b.AsOf, Description: b.Description})
 		index[b.ID] = i
 	}
@@ -258,28 +302,21 @@ func (s *Store) loadCatalog(ctx context.Context) (*Catalog, error) {
 		if !ok {
 			continue
 		}
-		cat.Baselines[i].Rows = append(cat.Baselines[i].Rows, r.row())
+		cat.baselines[i].Rows = append(cat.baselines[i].Rows, r.row())
 	}
 	cat.byID = make(map[int64]int, len(controls))
 	for i, c := range controls {
-		cat.Controls = append(cat.Controls, c.control())
+		cat.controls = append(cat.controls, c.control())
 		cat.byID[c.ID] = i
 	}
 	for _, f := range fws {
-		cat.Frameworks = append(cat.Frameworks, f.framework())
+		cat.frameworks = append(cat.frameworks, f.framework())
 	}
 	return cat, nil
 }
 
-// ownersCache holds the newest owners list a Store has loaded. The list is
-// shared: callers must not modify it.
-type ownersCache struct {
-	mu      sync.RWMutex
-	version int64
-	list    ownerList
-}
-
-// ownerList is every owner, sorted by name, and each owner's name by id.
+// ownerList is every owner, sorted by name, and each owner's name by id,
+// as the owners cache holds it: shared, so handed out only as a copy.
 type ownerList struct {
 	owners []srm.Owner
 	names  map[int64]string
@@ -288,26 +325,17 @@ type ownerList struct {
 // ownersAt returns the owners list at version, loading it when the cache
 // holds another.
 func (s *Store) ownersAt(ctx context.Context, version int64) (ownerList, error) {
-	s.owners.mu.RLock()
-	if s.owners.list.owners != nil && s.owners.version == version {
-		defer s.owners.mu.RUnlock()
-		return s.owners.list, nil
-	}
-	s.owners.mu.RUnlock()
-	// Read after the version was: the list is at least that new, so it may
-	// carry its label (a newer label later just reloads it).
-	owners, err := s.Owners(ctx)
-	if err != nil {
-		return ownerList{}, err
-	}
-	l := ownerList{owners: owners, names: make(map[int64]string, len(owners))}
-	for _, o := range owners {
-		l.names[o.ID] = o.Name
-	}
-	s.owners.mu.Lock()
-	defer s.owners.mu.Unlock()
-	if version >= s.owners.version {
-		s.owners.version, s.owners.list = version, l
-	}
-	return l, nil
+	return s.owners.at(version, !s.bound, func() (ownerList, int64, error) {
+		// Read after the version was: the list is at least that new, so it
+		// may carry its label (a newer label later just reloads it).
+		owners, err := s.Owners(ctx)
+		if err != nil {
+			return ownerList{}, 0, err
+		}
+		l := ownerList{owners: owners, names: make(map[int64]string, len(owners))}
+		for _, o := range owners {
+			l.names[o.ID] = o.Name
+		}
+		return l, version, nil
+	})
 }

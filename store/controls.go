@@ -61,20 +61,7 @@ func (s *Store) Controls(ctx context.Context) ([]srm.Control, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cat.Controls, nil
-}
-
-// Control returns the control with the given id, or an error wrapping
-// srm.ErrNotFound.
-func (s *Store) Control(ctx context.Context, id int64) (srm.Control, error) {
-	cat, err := s.Catalog(ctx)
-	if err != nil {
-		return srm.Control{}, err
-	}
-	if c, ok := cat.Control(id); ok {
-		return c, nil
-	}
-	return srm.Control{}, fmt.Errorf("store: control %d: %w", id, srm.ErrNotFound)
+	return cat.Controls(), nil
 }
 
 // CreateControl adds a custom control to the catalog and sets c.ID, and
@@ -200,7 +187,7 @@ func (s *Store) changeCatalog(ctx context.Context, moves func(tx pgx.Tx) (bool, 
 		if !held {
 			return fmt.Errorf("assess controls %v: the workloads are not held", ids)
 		}
-		cat, err := New(tx).loadCatalog(ctx)
+		cat, err := loadCatalog(ctx, tx)
 		if err != nil {
 			return err
 		}

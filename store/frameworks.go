@@ -22,7 +22,7 @@ func (s *Store) Frameworks(ctx context.Context) ([]srm.Framework, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cat.Frameworks, nil
+	return cat.Frameworks(), nil
 }
 
 // ImportOptions says what an import is of and how to read it.
@@ -155,7 +155,7 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 	if err != nil {
 		return ImportResult{}, err
 	}
-	if err := opt.Reading.Check(known.Areas); err != nil {
+	if err := opt.Reading.Check(known.Areas()); err != nil {
 		return ImportResult{}, err
 	}
 	if opt.Slug == "" {
@@ -349,13 +349,13 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 			return fmt.Errorf("retire controls: %w", err)
 		}
 
-		now, err := New(tx).loadCatalog(ctx)
+		now, err := loadCatalog(ctx, tx)
 		if err != nil {
 			return err
 		}
 		res.Framework, _ = now.Framework(fid)
 		var only []srm.Control
-		for _, c := range now.Controls {
+		for _, c := range now.controls {
 			if c.FrameworkID == fid && reassessRefs[c.Ref] {
 				only = append(only, c)
 			}
@@ -389,9 +389,9 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 
 // attachOnCreate attaches the frameworks ids to the new workload wid, or
 // the default ones when ids is empty, and returns the ids attached.
-func attachOnCreate(ctx context.Context, tx pgx.Tx, cat *Catalog, wid int64, ids []int64) ([]int64, error) {
+func attachOnCreate(ctx context.Context, tx pgx.Tx, cat Catalog, wid int64, ids []int64) ([]int64, error) {
 	var want []int64
-	for _, f := range cat.Frameworks {
+	for _, f := range cat.frameworks {
 		if (len(ids) == 0 && f.Default) || slices.Contains(ids, f.ID) {
 			want = append(want, f.ID)
 		}
@@ -438,7 +438,7 @@ func (s *Store) AttachFramework(ctx context.Context, workloadID, frameworkID int
 		if err := frameworkEvent(ctx, tx, "framework.attached", workloadID, frameworkID); err != nil {
 			return err
 		}
-		only := cat.ControlsOf([]int64{frameworkID})
+		only := cat.controlsOf([]int64{frameworkID})
 		if len(only) == 0 {
 			return nil
 		}
@@ -549,7 +549,7 @@ func (s *Store) reread(ctx context.Context, controlID int64, update string, args
 		if err != nil || tag.RowsAffected() == 0 || len(holders) == 0 {
 			return err
 		}
-		cat, err := New(tx).loadCatalog(ctx)
+		cat, err := loadCatalog(ctx, tx)
 		if err != nil {
 			return err
 		}

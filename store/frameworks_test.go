@@ -262,7 +262,11 @@ func TestFrameworkControlsPartyUnderEveryModelAndBaseline(t *testing.T) {
 	pool := openPool(t)
 	st := store.New(pool)
 	fw := mustImportBuiltin(t, st, "nist-800-53-rev5-moderate")
-	srmFW, _ := (&store.Catalog{Frameworks: mustFrameworks(t, st)}).FrameworkBySlug(srm.SRMFramework)
+	cat, err := st.Catalog(storetest.Context(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srmFW, _ := cat.FrameworkBySlug(srm.SRMFramework)
 	// On-premises, IaaS, PaaS, SaaS.
 	want := map[string]map[string][4]srm.Party{
 		"azure-chart": {

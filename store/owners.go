@@ -12,18 +12,19 @@ import (
 )
 
 type ownerRow struct {
-	ID   int64
-	Name string
-	Kind string
+	ID     int64
+	Name   string
+	Kind   string
+	UserID int64 `db:"user_id"`
 }
 
 func (r ownerRow) owner() srm.Owner {
-	return srm.Owner{ID: r.ID, Name: r.Name, Kind: srm.OwnerKind(r.Kind)}
+	return srm.Owner{ID: r.ID, Name: r.Name, Kind: srm.OwnerKind(r.Kind), UserID: r.UserID}
 }
 
 // Owners returns every owner, by name.
 func (s *Store) Owners(ctx context.Context) ([]srm.Owner, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, name, kind FROM owners ORDER BY lower(name), id`)
+	rows, err := s.db.Query(ctx, `SELECT id, name, kind, COALESCE(user_id, 0) AS user_id FROM owners ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list owners: %w", err)
 	}
@@ -41,7 +42,7 @@ func (s *Store) Owners(ctx context.Context) ([]srm.Owner, error) {
 // Owner returns the owner with the given id, or an error wrapping
 // srm.ErrNotFound.
 func (s *Store) Owner(ctx context.Context, id int64) (srm.Owner, error) {
-	rows, _ := s.db.Query(ctx, `SELECT id, name, kind FROM owners WHERE id = $1`, id)
+	rows, _ := s.db.Query(ctx, `SELECT id, name, kind, COALESCE(user_id, 0) AS user_id FROM owners WHERE id = $1`, id)
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ownerRow])
 	if err != nil {
 		return srm.Owner{}, fmt.Errorf("store: owner %d: %w", id, translate(err))
@@ -75,7 +76,7 @@ func (s *Store) EnsureOwner(ctx context.Context, o srm.Owner) (srm.Owner, error)
 		b.Queue(`
 			INSERT INTO owners (name, kind) VALUES ($1, $2)
 			ON CONFLICT (lower(name)) DO UPDATE SET name = owners.name
-			RETURNING id, name, kind`, o.Name, o.Kind).
+			RETURNING id, name, kind, COALESCE(user_id, 0) AS user_id`, o.Name, o.Kind).
 			Query(func(rows pgx.Rows) (err error) {
 				r, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ownerRow])
 				return err

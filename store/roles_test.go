@@ -74,7 +74,7 @@ func TestAppRoleTemporaryAuditTableCatchesNoTriggerRow(t *testing.T) {
 	app, owner, _ := appStore(t)
 	ctx := store.WithActor(t.Context(), store.Actor{Name: "admin@example.com"})
 
-	u := srm.User{Email: "ana@example.com", Role: srm.Editor}
+	u := srm.User{Email: "ana@example.com", Role: srm.RoleEditor}
 	if err := owner.CreateUser(ctx, &u, "not-a-real-hash"); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestAppRoleTemporaryAuditTableCatchesNoTriggerRow(t *testing.T) {
 	mark := auditMark(t, owner)
 
 	// The role change and the rename, through the store, as the app role.
-	u.Role = srm.Viewer
+	u.Role = srm.RoleViewer
 	if _, err := app.UpdateUser(ctx, u); err != nil {
 		t.Fatalf("UpdateUser as the app role: %v", err)
 	}

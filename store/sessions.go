@@ -194,7 +194,7 @@ func deleteSessions(ctx context.Context, tx pgx.Tx, u srm.User, why string) erro
 // request.
 func (s *Store) RevokeSessions(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		u, err := New(tx).User(ctx, id)
+		u, err := s.on(tx).User(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -63,23 +63,23 @@ func TestASessionMadeBeforeAChangeIsNeitherStoredNorFound(t *testing.T) {
 		change func(u srm.User) error
 		ends   bool
 	}{
-		{"disable", srm.Editor, false, func(u srm.User) error { u.Disabled = true; _, err := st.UpdateUser(ctx, u); return err }, true},
-		{"change the role", srm.Editor, false, func(u srm.User) error { u.Role = srm.Viewer; _, err := st.UpdateUser(ctx, u); return err }, true},
-		{"change the password", srm.Editor, false, func(u srm.User) error { return st.SetPassword(ctx, u.ID, hash) }, true},
-		{"enrol an authenticator", srm.Editor, false, func(u srm.User) error { return st.EnableTOTP(ctx, u.ID, "JBSWY3DPEHPK3PXP", 1, nil) }, true},
-		{"remove the authenticator", srm.Editor, true, func(u srm.User) error { return st.DisableTOTP(ctx, u.ID) }, true},
-		{"an admin resets the authenticator", srm.Editor, true, func(u srm.User) error { return st.ResetMFA(ctx, u.ID) }, true},
-		{"sign out everywhere", srm.Editor, false, func(u srm.User) error { return st.RevokeSessions(ctx, u.ID) }, true},
-		{"require an authenticator, of one without", srm.Editor, false, func(srm.User) error { return st.SetRequireMFA(ctx, true) }, true},
-		{"rename", srm.Editor, false, func(u srm.User) error { u.Name = "Renamed"; _, err := st.UpdateUser(ctx, u); return err }, false},
-		{"new recovery codes", srm.Editor, true, func(u srm.User) error { return st.ReplaceRecoveryCodes(ctx, u.ID, []string{"x"}) }, false},
-		{"require an authenticator, of one with", srm.Editor, true, func(srm.User) error { return st.SetRequireMFA(ctx, true) }, false},
+		{"disable", srm.RoleEditor, false, func(u srm.User) error { u.Disabled = true; _, err := st.UpdateUser(ctx, u); return err }, true},
+		{"change the role", srm.RoleEditor, false, func(u srm.User) error { u.Role = srm.RoleViewer; _, err := st.UpdateUser(ctx, u); return err }, true},
+		{"change the password", srm.RoleEditor, false, func(u srm.User) error { return st.SetPassword(ctx, u.ID, hash) }, true},
+		{"enrol an authenticator", srm.RoleEditor, false, func(u srm.User) error { return st.EnableTOTP(ctx, u.ID, "JBSWY3DPEHPK3PXP", 1, nil) }, true},
+		{"remove the authenticator", srm.RoleEditor, true, func(u srm.User) error { return st.DisableTOTP(ctx, u.ID) }, true},
+		{"an admin resets the authenticator", srm.RoleEditor, true, func(u srm.User) error { return st.ResetMFA(ctx, u.ID) }, true},
+		{"sign out everywhere", srm.RoleEditor, false, func(u srm.User) error { return st.RevokeSessions(ctx, u.ID) }, true},
+		{"require an authenticator, of one without", srm.RoleEditor, false, func(srm.User) error { return st.SetMFARequired(ctx, true) }, true},
+		{"rename", srm.RoleEditor, false, func(u srm.User) error { u.Name = "Renamed"; _, err := st.UpdateUser(ctx, u); return err }, false},
+		{"new recovery codes", srm.RoleEditor, true, func(u srm.User) error { return st.ReplaceRecoveryCodes(ctx, u.ID, []string{"x"}) }, false},
+		{"require an authenticator, of one with", srm.RoleEditor, true, func(srm.User) error { return st.SetMFARequired(ctx, true) }, false},
 	}
 	for i, c := range cases {
 		// Not parallel: requiring an authenticator is a setting of the
 		// whole database.
 		t.Run(c.name, func(t *testing.T) {
-			if err := st.SetRequireMFA(ctx, false); err != nil {
+			if err := st.SetMFARequired(ctx, false); err != nil {
 				t.Fatal(err)
 			}
 			u := newUser(t, c.role, c.mfa)
@@ -149,7 +149,7 @@ func TestDeadSessionsAreClearedUntilMainStops(t *testing.T) {
 	ctx := store.WithActor(t.Context(), store.Actor{Name: "srm"})
 	ss := st.Sessions()
 	mk := func(email string) srm.User {
-		u := srm.User{Email: email, Role: srm.Viewer}
+		u := srm.User{Email: email, Role: srm.RoleViewer}
 		if err := st.CreateUser(ctx, &u, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
 			t.Fatal(err)
 		}

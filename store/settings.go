@@ -9,9 +9,9 @@ import (
 	"github.com/srmhq/srm"
 )
 
-// RequireMFA reports whether an admin requires everyone to use an
+// MFARequired reports whether an admin requires everyone to use an
 // authenticator.
-func (s *Store) RequireMFA(ctx context.Context) (bool, error) {
+func (s *Store) MFARequired(ctx context.Context) (bool, error) {
 	var v string
 	if err := s.db.QueryRow(ctx, `SELECT value FROM settings WHERE key = 'require_mfa'`).Scan(&v); err != nil {
 		return false, fmt.Errorf("store: settings: %w", translate(err))
@@ -19,11 +19,11 @@ func (s *Store) RequireMFA(ctx context.Context) (bool, error) {
 	return v == "true", nil
 }
 
-// SetRequireMFA turns the requirement on or off. Turning it on ends the
+// SetMFARequired turns the requirement on or off. Turning it on ends the
 // sessions of everyone without an authenticator, and any sign-in of theirs
 // in flight, so from their next request they can reach nothing but
 // enrolment.
-func (s *Store) SetRequireMFA(ctx context.Context, on bool) error {
+func (s *Store) SetMFARequired(ctx context.Context, on bool) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE settings SET value = $1, updated_at = now() WHERE key = 'require_mfa'`,
 			fmt.Sprint(on)); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,20 +52,6 @@ func (r statusRow) status(name string) srm.Status {
 		st.OwnerName = ""
 	}
 	return st
-}
-
-// Statuses returns the customer's work on every control of a workload that
-// has any, keyed by control id: WorkloadState's statuses. An unknown
-// workload has none.
-func (s *Store) Statuses(ctx context.Context, workloadID int64) (map[int64]srm.Status, error) {
-	ws, err := s.WorkloadState(ctx, workloadID)
-	if errors.Is(err, srm.ErrNotFound) {
-		return map[int64]srm.Status{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return ws.Statuses, nil
 }
 
 // ErrNoSuchOwner is returned when a status names an owner that does not
@@ -259,7 +246,7 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 // work and overrides.
 type WorkloadState struct {
 	Workload  srm.Workload // Frameworks set
-	Catalog   *Catalog
+	Catalog   Catalog
 	Owners    []srm.Owner
 	Statuses  map[int64]srm.Status // of every control, its frameworks' or not
 	Overrides map[int64]srm.Override
@@ -336,7 +323,7 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 	}
 	wl := first.workload()
 	wl.Frameworks = first.Frameworks
-	ws := WorkloadState{Workload: wl, Owners: owners.owners, Statuses: make(map[int64]srm.Status, len(recs))}
+	ws := WorkloadState{Workload: wl, Owners: slices.Clone(owners.owners), Statuses: make(map[int64]srm.Status, len(recs))}
 	for _, r := range recs {
 		if r.ControlID != 0 {
 			ws.Statuses[r.ControlID] = r.status(owners.names[r.OwnerID])

@@ -36,15 +36,31 @@ type DBTX interface {
 // Store is the application's only gateway to the database. It is safe for
 // concurrent use.
 type Store struct {
-	db     DBTX
-	cache  *catalogCache
-	owners *ownersCache
+	db      DBTX
+	catalog *versioned[Catalog]
+	owners  *versioned[ownerList]
+	// bound says db is a transaction: the Store reads the caches but
+	// never fills them (see versioned.at).
+	bound bool
 }
 
-// New returns a Store that runs its queries on db. Every error that means
-// the database is unreachable comes out of it wrapping srm.ErrUnavailable.
+// New returns a Store that runs its queries on db, with caches of its own.
+// Every error that means the database is unreachable comes out of it
+// wrapping srm.ErrUnavailable. Given a transaction (a pgx.Tx), it returns
+// a Store without caches, which reads the catalog and the owners list in
+// that transaction every time: within the store, a transaction's Store
+// comes from (*Store).on and shares its parent's caches instead.
 func New(db DBTX) *Store {
-	return &Store{db: withMarks(db), cache: &catalogCache{}, owners: &ownersCache{}}
+	if _, ok := db.(pgx.Tx); ok {
+		return &Store{db: withMarks(db), bound: true}
+	}
+	return &Store{db: withMarks(db), catalog: &versioned[Catalog]{}, owners: &versioned[ownerList]{}}
+}
+
+// on returns a Store that runs its queries in tx, a transaction begun on
+// s's database, and reads s's caches without filling them.
+func (s *Store) on(tx pgx.Tx) *Store {
+	return &Store{db: withMarks(tx), catalog: s.catalog, owners: s.owners, bound: true}
 }
 
 // Ping reports whether the database answers.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/srmhq/srm"
@@ -155,11 +156,40 @@ func saveStatus(t *testing.T, st *store.Store, workloadID, controlID int64, s sr
 
 func statusesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.Status {
 	t.Helper()
-	m, err := st.Statuses(storetest.Context(t), workloadID)
-	if err != nil {
-		t.Fatalf("Statuses(%d) error: %v", workloadID, err)
+	ws, err := st.WorkloadState(storetest.Context(t), workloadID)
+	if errors.Is(err, srm.ErrNotFound) {
+		return map[int64]srm.Status{} // an unknown workload has none
 	}
-	return m
+	if err != nil {
+		t.Fatalf("WorkloadState(%d) error: %v", workloadID, err)
+	}
+	return ws.Statuses
+}
+
+// storedBaseline is the baseline with the given id as the catalog holds
+// it, or an error wrapping srm.ErrNotFound.
+func storedBaseline(st *store.Store, ctx context.Context, id int64) (srm.Baseline, error) {
+	cat, err := st.Catalog(ctx)
+	if err != nil {
+		return srm.Baseline{}, err
+	}
+	if b, ok := cat.Baseline(id); ok {
+		return b, nil
+	}
+	return srm.Baseline{}, fmt.Errorf("baseline %d: %w", id, srm.ErrNotFound)
+}
+
+// storedControl is the control with the given id as the catalog holds it,
+// or an error wrapping srm.ErrNotFound.
+func storedControl(st *store.Store, ctx context.Context, id int64) (srm.Control, error) {
+	cat, err := st.Catalog(ctx)
+	if err != nil {
+		return srm.Control{}, err
+	}
+	if c, ok := cat.Control(id); ok {
+		return c, nil
+	}
+	return srm.Control{}, fmt.Errorf("control %d: %w", id, srm.ErrNotFound)
 }
 
 func overridesOf(t *testing.T, st *store.Store, workloadID int64) map[int64]srm.Override {
@@ -188,7 +218,7 @@ func summaries(t *testing.T, st *store.Store) map[int64]srm.WorkloadSummary {
 // assess runs the Go engine on what the store holds for w.
 func assess(t *testing.T, st *store.Store, w srm.Workload) []srm.Assignment {
 	t.Helper()
-	b, err := st.Baseline(storetest.Context(t), w.BaselineID)
+	b, err := storedBaseline(st, storetest.Context(t), w.BaselineID)
 	if err != nil {
 		t.Fatalf("Baseline(%d) error: %v", w.BaselineID, err)
 	}
@@ -325,8 +355,8 @@ func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
 			t.Errorf("%s: ID %d, Source %q, SourceURL %q, AsOf %q, Description %q: want all set",
 				b.Slug, b.ID, b.Source, b.SourceURL, b.AsOf, b.Description)
 		}
-		if err := b.Validate(); err != nil {
-			t.Errorf("%s.Validate() = %v, want nil", b.Slug, err)
+		if _, err := srm.Matrix(b, catalogOf(t, st)); err != nil {
+			t.Errorf("Matrix(%s) = %v, want every cell read", b.Slug, err)
 		}
 		if len(b.Rows) != len(want.rows) {
 			t.Fatalf("%s has %d rows, want %d", b.Slug, len(b.Rows), len(want.rows))
@@ -354,12 +384,12 @@ func TestMigratedBaselinesMatchTheCharts(t *testing.T) {
 				})
 			}
 		}
-		again, err := st.Baseline(storetest.Context(t), b.ID)
+		again, err := storedBaseline(st, storetest.Context(t), b.ID)
 		if err != nil || again.Slug != b.Slug || len(again.Rows) != len(b.Rows) {
 			t.Errorf("Baseline(%d) = %s with %d rows, %v; want %s", b.ID, again.Slug, len(again.Rows), err, b.Slug)
 		}
 	}
-	if _, err := st.Baseline(storetest.Context(t), 987654); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := storedBaseline(st, storetest.Context(t), 987654); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("Baseline(unknown) error = %v, want ErrNotFound", err)
 	}
 }
@@ -431,10 +461,10 @@ func TestBuiltinCatalogCoversEveryLayerAndArea(t *testing.T) {
 		t.Errorf("catalog has %d controls, want at least %d", len(cs), len(domainCatalog))
 	}
 	patch := titled(t, cs, "Patching of systems")
-	if got, err := st.Control(ctx, patch.ID); err != nil || got != patch {
+	if got, err := storedControl(st, ctx, patch.ID); err != nil || got != patch {
 		t.Errorf("Control(%d) = %+v, %v; want %+v", patch.ID, got, err, patch)
 	}
-	if _, err := st.Control(ctx, 987654); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := storedControl(st, ctx, 987654); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("Control(unknown) error = %v, want ErrNotFound", err)
 	}
 }
@@ -1020,7 +1050,7 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 	for _, w := range ws[:4] {
 		saveStatus(t, st, w.ID, moved.ID, srm.Status{OwnerID: ben.ID, Complete: true})
 	}
-	if moved, err = st.Control(ctx, moved.ID); err != nil {
+	if moved, err = storedControl(st, ctx, moved.ID); err != nil {
 		t.Fatal(err)
 	}
 	moved.Layer, moved.Area = srm.Physical, "physical-hosts" // customer everywhere → the provider's in the cloud
@@ -1558,7 +1588,7 @@ func TestCustomControls(t *testing.T) {
 	if img.ID <= 0 {
 		t.Fatalf("CreateControl() left ID = %d", img.ID)
 	}
-	got, err := st.Control(ctx, img.ID)
+	got, err := storedControl(st, ctx, img.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1612,10 +1642,10 @@ func TestCustomControls(t *testing.T) {
 	if saved.Title != "Hardened images" || saved.Version != img.Version+1 {
 		t.Errorf("UpdateControl(custom) = %+v, want the new title at version %d", saved, img.Version+1)
 	}
-	if got, _ := st.Control(ctx, img.ID); got.Title != "Hardened images" || got.Layer != srm.Application || got.Area != "applications" || got.Version != img.Version+1 {
+	if got, _ := storedControl(st, ctx, img.ID); got.Title != "Hardened images" || got.Layer != srm.Application || got.Area != "applications" || got.Version != img.Version+1 {
 		t.Errorf("after UpdateControl = %+v, want it moved to application/applications at version %d", got, img.Version+1)
 	}
-	elsewhere, err = st.Control(ctx, elsewhere.ID)
+	elsewhere, err = storedControl(st, ctx, elsewhere.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1634,7 +1664,7 @@ func TestCustomControls(t *testing.T) {
 	if err := st.DeleteControl(ctx, patch.ID); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("DeleteControl(built-in) error = %v, want ErrNotFound", err)
 	}
-	if got, err := st.Control(ctx, patch.ID); err != nil || got != patch {
+	if got, err := storedControl(st, ctx, patch.ID); err != nil || got != patch {
 		t.Errorf("built-in control after refused edits = %+v, %v; want it unchanged", got, err)
 	}
 	if _, err := st.UpdateControl(ctx, srm.Control{ID: 987654, Layer: srm.Data, Area: "information-and-data", Title: "x"}); !errors.Is(err, srm.ErrNotFound) {
@@ -1645,7 +1675,7 @@ func TestCustomControls(t *testing.T) {
 	if err := st.DeleteControl(ctx, img.ID); err != nil {
 		t.Fatalf("DeleteControl(custom with a status) error: %v", err)
 	}
-	if _, err := st.Control(ctx, img.ID); !errors.Is(err, srm.ErrNotFound) {
+	if _, err := storedControl(st, ctx, img.ID); !errors.Is(err, srm.ErrNotFound) {
 		t.Errorf("Control(deleted) error = %v, want ErrNotFound", err)
 	}
 	if _, ok := statusesOf(t, st, w.ID)[img.ID]; ok {
@@ -1692,6 +1722,21 @@ func TestAppRoleKeepsTheAssignments(t *testing.T) {
 		t.Fatalf("DeleteControl as the app role: %v", err)
 	}
 	agree(t, role.Owner, owner, "changes by the app role")
+}
+
+// TestABaselineListsEachAreaOnce: a baseline that lists an area twice
+// cannot be stored, so the engine never has to choose between two rows.
+func TestABaselineListsEachAreaOnce(t *testing.T) {
+	t.Parallel()
+	pool := openPool(t)
+	_, err := pool.Exec(t.Context(), `
+		INSERT INTO baseline_rows (baseline_id, area, label, in_source, note, position, onprem, iaas, paas, saas)
+		SELECT baseline_id, area, label || ' again', in_source, note, position + 100, onprem, iaas, paas, saas
+		FROM baseline_rows ORDER BY baseline_id, position LIMIT 1`)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		t.Errorf("a second row for an area of a baseline: error = %v, want a unique violation", err)
+	}
 }
 
 // TestAWorkloadChangeNeedsOneConnectionWhenTheCatalogChanged: a workload

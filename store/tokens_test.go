@@ -26,7 +26,7 @@ func TestTokenIsShownOnceStoredHashedAndActsAsItsOwnerWithTheirRoleNow(t *testin
 	pool := storetest.Pool(t)
 	st := store.New(pool)
 	ctx := store.WithActor(t.Context(), store.Actor{Name: "ana@example.com"})
-	u := srm.User{Email: "ana@example.com", Role: srm.Editor}
+	u := srm.User{Email: "ana@example.com", Role: srm.RoleEditor}
 	if err := st.CreateUser(ctx, &u, "x"); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestTokenIsShownOnceStoredHashedAndActsAsItsOwnerWithTheirRoleNow(t *testin
 	if err != nil {
 		t.Fatalf("Authenticate = %v", err)
 	}
-	if c.User.ID != u.ID || c.User.Role != srm.Editor || c.Token.ID != tok.ID || c.Token.LastUsedAt.IsZero() {
+	if c.User.ID != u.ID || c.User.Role != srm.RoleEditor || c.Token.ID != tok.ID || c.Token.LastUsedAt.IsZero() {
 		t.Errorf("Authenticate = %+v", c)
 	}
 	var first time.Time
@@ -78,11 +78,11 @@ func TestTokenIsShownOnceStoredHashedAndActsAsItsOwnerWithTheirRoleNow(t *testin
 	}
 
 	// The owner's role is read at each request: demoted, the token reads only.
-	u.Role = srm.Viewer
+	u.Role = srm.RoleViewer
 	if u, err = st.UpdateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if c, err = st.Authenticate(api, secret); err != nil || c.User.Role != srm.Viewer || c.CanWrite(srm.Editor) {
+	if c, err = st.Authenticate(api, secret); err != nil || c.User.Role != srm.RoleViewer || c.CanWrite(srm.RoleEditor) {
 		t.Errorf("after demotion: Authenticate = %+v, %v; want a viewer who cannot write", c, err)
 	}
 
@@ -99,7 +99,7 @@ func TestTokenRefusedWhenUnknownRevokedExpiredOrOwnerDisabledAndRefusalsAudited(
 	ctx := storetest.Context(t)
 	api := store.WithActor(t.Context(), store.Actor{Name: "api client"})
 	newUser := func(email string) srm.User {
-		u := srm.User{Email: email, Role: srm.Admin}
+		u := srm.User{Email: email, Role: srm.RoleAdmin}
 		if err := st.CreateUser(ctx, &u, "x"); err != nil {
 			t.Fatal(err)
 		}

@@ -37,10 +37,10 @@ func TestUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 	st := unreachableStore(t)
 	ctx := storetest.Context(t)
 	calls := map[string]func() error{
-		"User":  func() error { _, err := st.User(ctx, 1); return err },
-		"Users": func() error { _, err := st.Users(ctx); return err },
+		"User":          func() error { _, err := st.User(ctx, 1); return err },
+		"UserSummaries": func() error { _, err := st.UserSummaries(ctx); return err },
 		"UpdateUser": func() error {
-			_, err := st.UpdateUser(ctx, srm.User{ID: 1, Role: srm.Viewer, Version: 1})
+			_, err := st.UpdateUser(ctx, srm.User{ID: 1, Role: srm.RoleViewer, Version: 1})
 			return err
 		},
 		"Ping": func() error { return st.Ping(ctx) },
@@ -63,22 +63,22 @@ func TestOnlyAnUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 
 	expired, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
 	defer cancel()
-	if _, err := st.Users(expired); !errors.Is(err, srm.ErrUnavailable) {
-		t.Errorf("Users past the request's deadline: error = %v, want one wrapping srm.ErrUnavailable", err)
+	if _, err := st.UserSummaries(expired); !errors.Is(err, srm.ErrUnavailable) {
+		t.Errorf("UserSummaries past the request's deadline: error = %v, want one wrapping srm.ErrUnavailable", err)
 	}
 
 	_, err := st.User(ctx, 1<<40)
 	if !errors.Is(err, srm.ErrNotFound) || errors.Is(err, srm.ErrUnavailable) {
 		t.Errorf("User of an unknown id: error = %v, want srm.ErrNotFound and not srm.ErrUnavailable", err)
 	}
-	u := newUser(t, st, "ada@example.com", srm.Admin)
-	err = st.CreateUser(ctx, &srm.User{Email: u.Email, Role: srm.Viewer}, "x")
+	u := newUser(t, st, "ada@example.com", srm.RoleAdmin)
+	err = st.CreateUser(ctx, &srm.User{Email: u.Email, Role: srm.RoleViewer}, "x")
 	if !errors.Is(err, srm.ErrConflict) || errors.Is(err, srm.ErrUnavailable) {
 		t.Errorf("CreateUser with a taken email: error = %v, want srm.ErrConflict and not srm.ErrUnavailable", err)
 	}
 	gone, stop := context.WithCancel(ctx)
 	stop()
-	if _, err := st.Users(gone); errors.Is(err, srm.ErrUnavailable) {
-		t.Errorf("Users for a client that has gone: error = %v, want one not wrapping srm.ErrUnavailable", err)
+	if _, err := st.UserSummaries(gone); errors.Is(err, srm.ErrUnavailable) {
+		t.Errorf("UserSummaries for a client that has gone: error = %v, want one not wrapping srm.ErrUnavailable", err)
 	}
 }

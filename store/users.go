@@ -85,27 +85,6 @@ func (s *Store) User(ctx context.Context, id int64) (srm.User, error) {
 	return u, nil
 }
 
-// Users returns every user, by email.
-func (s *Store) Users(ctx context.Context) ([]srm.User, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY lower(email), id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: users: %w", err)
-	}
-	defer rows.Close()
-	var out []srm.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: users: %w", err)
-	}
-	return out, nil
-}
-
 // HasUsers reports whether any account exists.
 func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 	var any bool
@@ -115,9 +94,9 @@ func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 	return any, nil
 }
 
-// SignedIn records a successful sign-in of u: the time, a clean slate of
+// RecordSignIn records a successful sign-in of u: the time, a clean slate of
 // failures for the account, and the audit row, in one transaction.
-func (s *Store) SignedIn(ctx context.Context, u srm.User, method string) error {
+func (s *Store) RecordSignIn(ctx context.Context, u srm.User, method string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET last_signin_at = now() WHERE id = $1`, u.ID); err != nil {
 			return fmt.Errorf("store: sign in %d: %w", u.ID, err)
@@ -160,7 +139,7 @@ func (s *Store) UpdateUser(ctx context.Context, u srm.User) (srm.User, error) {
 			out = cur
 			return srm.ErrStale
 		}
-		if stillAdmin := u.Role == srm.Admin && !u.Disabled; !stillAdmin && slices.Equal(admins, []int64{u.ID}) {
+		if stillAdmin := u.Role == srm.RoleAdmin && !u.Disabled; !stillAdmin && slices.Equal(admins, []int64{u.ID}) {
 			return ErrLastAdmin
 		}
 		out, err = scanUser(tx.QueryRow(ctx, `

@@ -198,7 +198,7 @@ func TestUpdateControlFromAStaleVersion(t *testing.T) {
 	if err := st.CreateControl(ctx, &c); err != nil {
 		t.Fatal(err)
 	}
-	read, err := st.Control(ctx, c.ID)
+	read, err := storedControl(st, ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestUpdateControlFromAStaleVersion(t *testing.T) {
 	if cur.ID != c.ID || cur.Title != theirs.Title || cur.Description != "first" || cur.Version != saved.Version || cur.Builtin {
 		t.Errorf("UpdateControl(stale) returned %+v, want the control stored now (%+v)", cur, saved)
 	}
-	if got, _ := st.Control(ctx, c.ID); got.Title != theirs.Title || got.Description != "first" || got.Version != saved.Version {
+	if got, _ := storedControl(st, ctx, c.ID); got.Title != theirs.Title || got.Description != "first" || got.Version != saved.Version {
 		t.Errorf("control after a stale update = %+v, want theirs unchanged", got)
 	}
 	mine.Version = cur.Version
@@ -302,7 +302,7 @@ func TestConcurrentSavesFromOneVersion(t *testing.T) {
 		if err := st.CreateControl(storetest.Context(t), &c); err != nil {
 			t.Fatal(err)
 		}
-		read, err := st.Control(storetest.Context(t), c.ID)
+		read, err := storedControl(st, storetest.Context(t), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,7 +320,7 @@ func TestConcurrentSavesFromOneVersion(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		stored, err := st.Control(storetest.Context(t), c.ID)
+		stored, err := storedControl(st, storetest.Context(t), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -457,7 +457,7 @@ func TestStaleSaveThatWaitedForTheWinnerGetsTheWinners(t *testing.T) {
 		if err := st.CreateControl(ctx, &c); err != nil {
 			t.Fatal(err)
 		}
-		read, err := st.Control(ctx, c.ID)
+		read, err := storedControl(st, ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

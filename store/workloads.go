@@ -167,8 +167,9 @@ type WorkloadQuery struct {
 	After, Before int64
 }
 
-// WorkloadPage is one page of the workload list and the size of the whole.
-type WorkloadPage struct {
+// WorkloadList is one page of the workload list and the size of the whole
+// list (not to be confused with views.WorkloadPage, the page of one workload).
+type WorkloadList struct {
 	Items []srm.WorkloadSummary
 	Total int // workloads that match the filter, on every page
 }
@@ -197,7 +198,7 @@ func keyOf(sort WorkloadSort, alias, suffix string) string {
 // Workloads returns one page of workloads with their progress, computed in
 // PostgreSQL by the counting rule. Progress sorts by percentage complete,
 // then by name; workloads with nothing to count sort as 0%.
-func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadPage, error) {
+func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadList, error) {
 	if q.PerPage <= 0 {
 		q.PerPage = 50
 	}
@@ -259,10 +260,10 @@ func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadPage, e
 		) p ON true
 		ORDER BY p.n`, args...)
 	if err != nil {
-		return WorkloadPage{}, fmt.Errorf("store: list workloads: %w", err)
+		return WorkloadList{}, fmt.Errorf("store: list workloads: %w", err)
 	}
 	var (
-		page WorkloadPage
+		page WorkloadList
 		r    workloadRow
 		name string
 		pr   srm.Progress
@@ -275,7 +276,7 @@ func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadPage, e
 		return nil
 	})
 	if err != nil {
-		return WorkloadPage{}, fmt.Errorf("store: list workloads: %w", err)
+		return WorkloadList{}, fmt.Errorf("store: list workloads: %w", err)
 	}
 	if q.After <= 0 && q.Before > 0 {
 		slices.Reverse(page.Items)

@@ -59,7 +59,7 @@ func PortfolioPage(v PortfolioView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if can(ctx, srm.Admin) {
+			if can(ctx, srm.RoleAdmin) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<a class=\"button primary\" href=\"/workloads/new\" data-testid=\"new-workload\">New workload</a>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -150,7 +150,7 @@ func PortfolioPage(v PortfolioView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if v.Workloads == 0 {
-					if can(ctx, srm.Admin) {
+					if can(ctx, srm.RoleAdmin) {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<p>No workloads yet. Register the first one to see who secures each of its controls.</p><a class=\"button primary\" href=\"/workloads/new\">New workload</a>")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err

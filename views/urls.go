@@ -7,7 +7,7 @@ package views
 func WorkloadURL(id int64) string { return "/workloads/" + itoa(id) }
 
 // ControlURL is the card of control cid on workload wid's page.
-func ControlURL(wid, cid int64) string { return WorkloadURL(wid) + "#" + controlAnchor(cid) }
+func ControlURL(wid, cid int64) string { return WorkloadURL(wid) + "#" + ControlAnchor(cid) }
 
 // StatusURL is where the status of control cid of workload wid is posted;
 // its override form is under it.

@@ -17,11 +17,11 @@ import (
 
 // UsersView is the admins' page of accounts and settings.
 type UsersView struct {
-	Users      []srm.UserSummary
-	RequireMFA bool
-	New        srm.User // the add form's input; never a password
-	Problems   srm.Problems
-	Notice     string
+	Users       []srm.UserSummary
+	MFARequired bool
+	New         srm.User // the add form's input; never a password
+	Problems    srm.Problems
+	Notice      string
 }
 
 // withoutMFA counts the active accounts with no authenticator.
@@ -64,11 +64,11 @@ func lastSignIn(u srm.User) string {
 // roleHint says what a role may do.
 func roleHint(r srm.Role) string {
 	switch r {
-	case srm.Viewer:
+	case srm.RoleViewer:
 		return "reads everything, changes nothing"
-	case srm.Editor:
+	case srm.RoleEditor:
 		return "assigns owners, completes controls, edits notes and evidence, overrides with a reason"
-	case srm.Admin:
+	case srm.RoleAdmin:
 		return "also manages workloads, the catalog, users and settings"
 	}
 	return ""
@@ -128,7 +128,7 @@ func UsersPage(v UsersView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, " <div class=\"table-scroll\"><table class=\"list\" data-testid=\"users\"><thead><tr><th scope=\"col\">Account</th><th scope=\"col\">Role</th><th scope=\"col\">Signs in with</th><th scope=\"col\">MFA</th><th scope=\"col\">State</th><th scope=\"col\">Last sign-in</th><th scope=\"col\">Sessions</th><th scope=\"col\">Owner</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, " <div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Accounts\"><table class=\"list\" data-testid=\"users\"><thead><tr><th scope=\"col\">Account</th><th scope=\"col\">Role</th><th scope=\"col\">Signs in with</th><th scope=\"col\">MFA</th><th scope=\"col\">State</th><th scope=\"col\">Last sign-in</th><th scope=\"col\">Sessions</th><th scope=\"col\">Owner</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -439,7 +439,7 @@ func UsersPage(v UsersView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.RequireMFA {
+			if v.MFARequired {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, " checked")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -592,7 +592,7 @@ func lockEnd(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04:05 U
 // onlyAdmin reports whether the account is the only active admin.
 func (v UserView) onlyAdmin() bool {
 	u := v.Stored.User
-	return v.Stored.ActiveAdmins == 1 && u.Role == srm.Admin && !u.Disabled
+	return v.Stored.ActiveAdmins == 1 && u.Role == srm.RoleAdmin && !u.Disabled
 }
 
 // linked is the owner the account is linked to; ID 0 when none.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/srmhq/srm"
 )
 
@@ -82,7 +84,8 @@ func dateTime(t time.Time) string {
 	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 }
 
-func controlAnchor(id int64) string { return "control-" + itoa(id) }
+// ControlAnchor is the id of control id's row in the checklist.
+func ControlAnchor(id int64) string { return "control-" + itoa(id) }
 
 // fieldIDs are the ids of a status form's fields.
 type fieldIDs struct {
@@ -149,4 +152,109 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return itoa(n) + " " + many
+}
+
+// inPlace is attrs when on, and no attributes otherwise: the htmx wiring
+// of a form that is swapped in place on one page and posts plainly on
+// another.
+func inPlace(on bool, attrs templ.Attributes) templ.Attributes {
+	if on {
+		return attrs
+	}
+	return nil
+}
+
+// rowIDs are the ids of a checklist row's fields, apart from those of the
+// control's details form (fieldIDsOf), which may be open below it.
+type rowIDs struct{ title, owner, complete string }
+
+func rowIDsOf(cid int64) rowIDs {
+	p := "r" + itoa(cid)
+	return rowIDs{title: p + "t", owner: p + "o", complete: p + "c"}
+}
+
+// shownVersions is the version of every row of sections a person can
+// change, as "control:version" joined by commas: what a bulk action on
+// them is conditional on.
+func shownVersions(sections []checklistLayer) string {
+	var b strings.Builder
+	for _, l := range sections {
+		for _, a := range l.Rows {
+			if !a.Party.Counted() {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(itoa(a.Control.ID))
+			b.WriteByte(':')
+			b.WriteString(itoa(a.Status.Version))
+		}
+	}
+	return b.String()
+}
+
+// rowClass is a checklist row's classes: its party, and whether it is done
+// or does not apply.
+func rowClass(a srm.Assignment) string {
+	c := "ck ck-" + string(a.Party)
+	if a.Done() {
+		c += " is-done"
+	}
+	if a.Status.NotApplicable && a.Party.Counted() {
+		c += " is-na"
+	}
+	return c
+}
+
+// controlRef is how a control is referred to: its id in its framework.
+// srm's own catalog has no framework ids, so its controls are numbered.
+func controlRef(c srm.Control) string { return "#" + itoa(c.ID) }
+
+// controlName is a control as a person names it, reference and title:
+// what screen readers hear for each of its row's fields.
+func controlName(c srm.Control) string { return controlRef(c) + " " + c.Title }
+
+// FilterQuery is f as the query string of the checklist's address
+// (without "?"), in a fixed order; "" for no filter.
+func FilterQuery(f srm.ChecklistFilter) string {
+	v := url.Values{}
+	set := func(k, val string) {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	set("q", f.Query)
+	set("layer", string(f.Layer))
+	set("party", string(f.Party))
+	set("state", f.State)
+	set("owner", f.Owner)
+	return v.Encode()
+}
+
+// ParseFilter reads a checklist filter from an address's query, dropping
+// what it does not understand.
+func ParseFilter(q url.Values) srm.ChecklistFilter {
+	return srm.ChecklistFilter{
+		Query: q.Get("q"), Layer: srm.Layer(q.Get("layer")), Party: srm.Party(q.Get("party")),
+		State: q.Get("state"), Owner: q.Get("owner"),
+	}.Clean()
+}
+
+// ChecklistURL is workload wid's checklist filtered by the query string
+// back (from FilterQuery).
+func ChecklistURL(wid int64, back string) string {
+	if back == "" {
+		return WorkloadURL(wid)
+	}
+	return WorkloadURL(wid) + "?" + back
+}
+
+// controlPageURL is control cid's page, remembering the checklist's filter
+// to go back to.
+func controlPageURL(wid, cid int64, back string) string {
+	if back == "" {
+		return StatusURL(wid, cid)
+	}
+	return StatusURL(wid, cid) + "?" + back
 }

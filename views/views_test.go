@@ -84,7 +84,7 @@ func TestProgressBarShowsNumbersBesideTheBar(t *testing.T) {
 }
 
 // editor is the context of a page rendered for a signed-in editor.
-var editor = views.WithViewer(context.Background(), views.Viewer{ID: 1, Email: "editor@example.com", Role: srm.Editor, CSRF: "token"})
+var editor = views.WithViewer(context.Background(), views.Viewer{ID: 1, Email: "editor@example.com", Role: srm.RoleEditor, CSRF: "token"})
 
 func TestViewersSeeTheWorkButNoForms(t *testing.T) {
 	b := srm.Baseline{Name: "Chart", Rows: []srm.Row{{Area: "os", Label: "Operating system", InSource: true,
@@ -99,13 +99,34 @@ func TestViewersSeeTheWorkButNoForms(t *testing.T) {
 	for _, tt := range []struct {
 		role          srm.Role
 		form, summary int
-	}{{srm.Viewer, 0, 1}, {srm.Editor, 1, 0}, {srm.Admin, 1, 0}} {
+	}{{srm.RoleViewer, 0, 1}, {srm.RoleEditor, 1, 0}, {srm.RoleAdmin, 1, 0}} {
 		ctx := views.WithViewer(context.Background(), views.Viewer{ID: 1, Email: "x@example.com", Role: tt.role, CSRF: "token"})
 		var buf bytes.Buffer
 		if err := views.WorkloadPage(v).Render(ctx, &buf); err != nil {
 			t.Fatal(err)
 		}
 		d, _ := goquery.NewDocumentFromReader(&buf)
+		if n := d.Find(`form.ck-row`).Length(); n != tt.form {
+			t.Errorf("%s: %d checklist row forms, want %d", tt.role, n, tt.form)
+		}
+		row := d.Find(`[data-testid="control-Patching"]`)
+		if !strings.Contains(row.Text(), "Compute guild") && row.Find(`input[name="owner"][value="Compute guild"]`).Length() != 1 {
+			t.Errorf("%s: the checklist row does not name the owner", tt.role)
+		}
+		if got, want := d.Find(`[data-testid="edit-workload"]`).Length() == 1, tt.role == srm.RoleAdmin; got != want {
+			t.Errorf("%s: edit link shown = %v, want %v", tt.role, got, want)
+		}
+		for _, f := range d.Find(`form[method="post"]`).EachIter() {
+			if f.Find(`input[name="csrf"][value="token"]`).Length() != 1 {
+				t.Errorf("%s: a form posting to %s has no anti-forgery token", tt.role, f.AttrOr("action", "?"))
+			}
+		}
+		// The control's own page: the full form, or what it says.
+		buf.Reset()
+		if err := views.ControlPage(v, as[0], nil).Render(ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		d, _ = goquery.NewDocumentFromReader(&buf)
 		if n := d.Find(`[data-testid="status-form"]`).Length(); n != tt.form {
 			t.Errorf("%s: %d status forms, want %d", tt.role, n, tt.form)
 		}
@@ -114,9 +135,6 @@ func TestViewersSeeTheWorkButNoForms(t *testing.T) {
 		}
 		if tt.summary == 1 && !strings.Contains(d.Find(`[data-testid="status-summary"]`).Text(), "Compute guild") {
 			t.Errorf("%s: the summary does not name the owner", tt.role)
-		}
-		if got, want := d.Find(`[data-testid="edit-workload"]`).Length() == 1, tt.role == srm.Admin; got != want {
-			t.Errorf("%s: edit link shown = %v, want %v", tt.role, got, want)
 		}
 		for _, f := range d.Find(`form[method="post"]`).EachIter() {
 			if f.Find(`input[name="csrf"][value="token"]`).Length() != 1 {
@@ -151,7 +169,7 @@ func TestControlCardEscapesTextAndHidesTheFormForInheritedControls(t *testing.T)
 		if card.Length() != 1 {
 			t.Fatalf("%s: control card not found in the compute layer", tt.model)
 		}
-		if got := card.Find(`[data-testid="status-form"]`).Length() == 1; got != tt.wantForm {
+		if got := card.Find(`form.ck-row`).Length() == 1; got != tt.wantForm {
 			t.Errorf("%s: status form shown = %v, want %v", tt.model, got, tt.wantForm)
 		}
 		if !tt.wantForm && card.Find(`[data-testid="inherited"]`).Length() != 1 {

@@ -54,55 +54,57 @@ var anyStage = map[string]bool{
 // must be here, in public or in anyStage: a new route without a decision
 // fails TestEveryRouteHasAnAccessDecision.
 var needs = map[string]srm.Role{
-	"GET /":                               srm.Viewer,
-	"GET /my":                             srm.Viewer,
-	"GET /account":                        srm.Viewer,
-	"POST /account/mfa/remove":            srm.Viewer,
-	"POST /account/mfa/codes":             srm.Viewer,
-	"POST /account/password":              srm.Viewer,
-	"GET /workloads/{id}":                 srm.Viewer,
-	"GET /workloads/{id}/history":         srm.Viewer,
-	"GET /matrix":                         srm.Viewer,
-	"GET /matrix/compare":                 srm.Viewer,
-	"GET /owners":                         srm.Viewer,
-	"GET /owners/{id}":                    srm.Viewer,
-	"GET /controls":                       srm.Viewer,
-	"POST /workloads/{id}/controls/{cid}": srm.Editor,
-	"GET /workloads/{id}/controls/{cid}/override":         srm.Editor,
-	"POST /workloads/{id}/controls/{cid}/override":        srm.Editor,
-	"POST /workloads/{id}/controls/{cid}/override/delete": srm.Editor,
-	"POST /owners":                                 srm.Editor,
-	"GET /workloads/new":                           srm.Admin,
-	"POST /workloads":                              srm.Admin,
-	"GET /workloads/{id}/edit":                     srm.Admin,
-	"POST /workloads/{id}":                         srm.Admin,
-	"GET /workloads/{id}/delete":                   srm.Admin,
-	"POST /workloads/{id}/delete":                  srm.Admin,
-	"GET /workloads/{id}/frameworks":               srm.Admin,
-	"POST /workloads/{id}/frameworks/{fid}":        srm.Admin,
-	"POST /workloads/{id}/frameworks/{fid}/delete": srm.Admin,
-	"GET /controls/new":                            srm.Admin,
-	"POST /controls":                               srm.Admin,
-	"GET /controls/{id}/edit":                      srm.Admin,
-	"POST /controls/{id}":                          srm.Admin,
-	"POST /controls/{id}/delete":                   srm.Admin,
-	"GET /audit":                                   srm.Admin,
-	"GET /audit.csv":                               srm.Admin,
-	"GET /admin/users":                             srm.Admin,
-	"POST /admin/users":                            srm.Admin,
-	"GET /admin/users/{id}":                        srm.Admin,
-	"POST /admin/users/{id}":                       srm.Admin,
-	"POST /admin/users/{id}/revoke":                srm.Admin,
-	"POST /admin/users/{id}/mfa/reset":             srm.Admin,
-	"POST /admin/users/{id}/unlock":                srm.Admin,
-	"POST /admin/users/{id}/owner":                 srm.Admin,
-	"POST /admin/settings":                         srm.Admin,
-	"GET /account/tokens":                          srm.Viewer,
-	"POST /account/tokens":                         srm.Viewer,
-	"POST /account/tokens/{tid}/revoke":            srm.Viewer,
-	"GET /admin/users/{id}/tokens":                 srm.Admin,
-	"POST /admin/users/{id}/tokens":                srm.Admin,
-	"POST /admin/users/{id}/tokens/{tid}/revoke":   srm.Admin,
+	"GET /":                                        srm.RoleViewer,
+	"GET /my":                                      srm.RoleViewer,
+	"GET /account":                                 srm.RoleViewer,
+	"POST /account/mfa/remove":                     srm.RoleViewer,
+	"POST /account/mfa/codes":                      srm.RoleViewer,
+	"POST /account/password":                       srm.RoleViewer,
+	"GET /workloads/{id}":                          srm.RoleViewer,
+	"GET /workloads/{id}/history":                  srm.RoleViewer,
+	"GET /matrix":                                  srm.RoleViewer,
+	"GET /matrix/compare":                          srm.RoleViewer,
+	"GET /owners":                                  srm.RoleViewer,
+	"GET /owners/{id}":                             srm.RoleViewer,
+	"GET /controls":                                srm.RoleViewer,
+	"POST /workloads/{id}/controls/{cid}":          srm.RoleEditor,
+	"GET /workloads/{id}/controls/{cid}":           srm.RoleViewer,
+	"POST /workloads/{id}/bulk":                    srm.RoleEditor,
+	"GET /workloads/{id}/controls/{cid}/override":  srm.RoleEditor,
+	"POST /workloads/{id}/controls/{cid}/override": srm.RoleEditor,
+	"POST /workloads/{id}/controls/{cid}/override/delete": srm.RoleEditor,
+	"POST /owners":                                 srm.RoleEditor,
+	"GET /workloads/new":                           srm.RoleAdmin,
+	"POST /workloads":                              srm.RoleAdmin,
+	"GET /workloads/{id}/edit":                     srm.RoleAdmin,
+	"POST /workloads/{id}":                         srm.RoleAdmin,
+	"GET /workloads/{id}/delete":                   srm.RoleAdmin,
+	"POST /workloads/{id}/delete":                  srm.RoleAdmin,
+	"GET /workloads/{id}/frameworks":               srm.RoleAdmin,
+	"POST /workloads/{id}/frameworks/{fid}":        srm.RoleAdmin,
+	"POST /workloads/{id}/frameworks/{fid}/delete": srm.RoleAdmin,
+	"GET /controls/new":                            srm.RoleAdmin,
+	"POST /controls":                               srm.RoleAdmin,
+	"GET /controls/{id}/edit":                      srm.RoleAdmin,
+	"POST /controls/{id}":                          srm.RoleAdmin,
+	"POST /controls/{id}/delete":                   srm.RoleAdmin,
+	"GET /audit":                                   srm.RoleAdmin,
+	"GET /audit.csv":                               srm.RoleAdmin,
+	"GET /admin/users":                             srm.RoleAdmin,
+	"POST /admin/users":                            srm.RoleAdmin,
+	"GET /admin/users/{id}":                        srm.RoleAdmin,
+	"POST /admin/users/{id}":                       srm.RoleAdmin,
+	"POST /admin/users/{id}/revoke":                srm.RoleAdmin,
+	"POST /admin/users/{id}/mfa/reset":             srm.RoleAdmin,
+	"POST /admin/users/{id}/unlock":                srm.RoleAdmin,
+	"POST /admin/users/{id}/owner":                 srm.RoleAdmin,
+	"POST /admin/settings":                         srm.RoleAdmin,
+	"GET /account/tokens":                          srm.RoleViewer,
+	"POST /account/tokens":                         srm.RoleViewer,
+	"POST /account/tokens/{tid}/revoke":            srm.RoleViewer,
+	"GET /admin/users/{id}/tokens":                 srm.RoleAdmin,
+	"POST /admin/users/{id}/tokens":                srm.RoleAdmin,
+	"POST /admin/users/{id}/tokens/{tid}/revoke":   srm.RoleAdmin,
 }
 
 // route is one method and pattern of the router.
@@ -148,9 +150,9 @@ func TestEveryRouteHasAnAccessDecision(t *testing.T) {
 	}
 }
 
-// fixture is one of each thing the routes name, and the paths with their
+// routeFixture is one of each thing the routes name, and the paths with their
 // ids filled in.
-type fixture struct {
+type routeFixture struct {
 	workload srm.Workload
 	control  int64 // a customer control of the workload
 	custom   srm.Control
@@ -158,19 +160,19 @@ type fixture struct {
 	user     srm.User // an account for the /admin/users/{id} routes
 }
 
-func newFixture(h *harness) fixture {
+func newFixture(h *harness) routeFixture {
 	h.t.Helper()
-	f := fixture{workload: h.workload("Access fixture", srm.IaaS), owner: h.owner("Access team")}
+	f := routeFixture{workload: h.workload("Access fixture", srm.IaaS), owner: h.owner("Access team")}
 	f.control = h.controlID("Patching of systems")
 	f.custom = srm.Control{Layer: srm.Data, Area: "information-and-data", Title: "Access fixture control"}
 	if err := h.st.CreateControl(storetest.Context(h.t), &f.custom); err != nil {
 		h.t.Fatal(err)
 	}
-	f.user = newUser(h.t, h.st, "fixture@example.com", srm.Viewer)
+	f.user = newUser(h.t, h.st, "fixture@example.com", srm.RoleViewer)
 	return f
 }
 
-func (f fixture) path(pattern string) string {
+func (f routeFixture) path(pattern string) string {
 	p := pattern
 	switch {
 	case strings.HasPrefix(p, "/workloads/{id}"):
@@ -241,7 +243,7 @@ func TestEveryRouteAnswersEachRoleAsTheTableSays(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	f := newFixture(h)
-	sessions := map[srm.Role]*harness{srm.Viewer: h.as(srm.Viewer), srm.Editor: h.as(srm.Editor), srm.Admin: h.as(srm.Admin)}
+	sessions := map[srm.Role]*harness{srm.RoleViewer: h.as(srm.RoleViewer), srm.RoleEditor: h.as(srm.RoleEditor), srm.RoleAdmin: h.as(srm.RoleAdmin)}
 	var all []route
 	for _, r := range routes(t, h.srv) {
 		if _, ok := needs[r.key()]; ok {

@@ -31,7 +31,7 @@ func (a *auth) account(r *http.Request) (views.Account, error) {
 	if err != nil {
 		return views.Account{}, err
 	}
-	required, err := a.st.RequireMFA(ctx)
+	required, err := a.st.MFARequired(ctx)
 	if err != nil {
 		return views.Account{}, err
 	}

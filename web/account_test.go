@@ -21,7 +21,7 @@ const newPassword = "purple elephants dance at noon"
 // and the audit trail says so.
 func TestChangePasswordEndsOtherSessionsAndKeepsThisOne(t *testing.T) {
 	t.Parallel()
-	h, pool := newMFAHarness(t, srm.Editor)
+	h, pool := newMFAHarness(t, srm.RoleEditor)
 	other := h.signedOut()
 	other.signIn(h.user.Email, testPassword)
 
@@ -47,7 +47,7 @@ func TestChangePasswordEndsOtherSessionsAndKeepsThisOne(t *testing.T) {
 // at its field, nothing changes, and no password comes back in the page.
 func TestChangePasswordRefusesWithoutChangingAnything(t *testing.T) {
 	t.Parallel()
-	h, _ := newMFAHarness(t, srm.Viewer)
+	h, _ := newMFAHarness(t, srm.RoleViewer)
 	for _, c := range []struct {
 		name           string
 		current, next  string
@@ -78,7 +78,7 @@ func TestChangePasswordRefusesWithoutChangingAnything(t *testing.T) {
 // wrong sign-ins, so the form cannot be used to guess the password.
 func TestChangePasswordGuessingLocksOut(t *testing.T) {
 	t.Parallel()
-	h, _ := newMFAHarness(t, srm.Viewer)
+	h, _ := newMFAHarness(t, srm.RoleViewer)
 	guess := url.Values{"current_password": {"a wrong guess here"}, "new_password": {newPassword}, "confirm_password": {newPassword}}
 	for i := 1; i < 5; i++ {
 		wantStatus(t, "wrong password "+itoa(int64(i)), h.post("/account/password", guess), http.StatusUnprocessableEntity)
@@ -94,7 +94,7 @@ func TestChangePasswordGuessingLocksOut(t *testing.T) {
 // password (single sign-on only) sees no form, and posting one is refused.
 func TestSingleSignOnAccountsHaveNoPasswordToChange(t *testing.T) {
 	t.Parallel()
-	h, pool := newMFAHarness(t, srm.Viewer)
+	h, pool := newMFAHarness(t, srm.RoleViewer)
 	err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
 		if err := storetest.NameActor(t.Context(), tx); err != nil {
 			return err

@@ -29,7 +29,7 @@ func apiAuditRows(t *testing.T, h *harness, action string) int {
 func TestAPIWorkloadWritesCarryTheirVersionAndRetriesChangeNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c, admin := h.apiToken(srm.Admin, true)
+	c, admin := h.apiToken(srm.RoleAdmin, true)
 	bid := h.baselineID("azure-chart")
 
 	var w struct {
@@ -88,7 +88,7 @@ func TestAPIWorkloadWritesCarryTheirVersionAndRetriesChangeNothing(t *testing.T)
 func TestAPIStatusWriteIsConditionalAndIdempotent(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c, _ := h.apiToken(srm.Editor, true)
+	c, _ := h.apiToken(srm.RoleEditor, true)
 	w := h.workload("Status API", srm.IaaS)
 	patching, physical := h.controlID("Patching of systems"), h.controlID("Physical security of buildings and datacenters")
 	path := fmt.Sprint(wpath(w.ID), "/controls/", patching)
@@ -144,7 +144,7 @@ func TestAPIStatusWriteIsConditionalAndIdempotent(t *testing.T) {
 func TestAPIProblemsSayWhatIsWrong(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c, _ := h.apiToken(srm.Admin, true)
+	c, _ := h.apiToken(srm.RoleAdmin, true)
 	bid := h.baselineID("azure-chart")
 
 	p := c.do("POST", "/api/v1/workloads", "{\n  \"name\": \"x\",\n  \"model\" \"paas\"\n}").want("broken JSON", 400, "bad-json").json()
@@ -184,7 +184,7 @@ func TestAPIProblemsSayWhatIsWrong(t *testing.T) {
 func TestAPIWorkloadListPagesByKeysetWithThePortfoliosFilters(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c, _ := h.apiToken(srm.Viewer, false)
+	c, _ := h.apiToken(srm.RoleViewer, false)
 	for _, n := range []string{"Echo", "alpha", "Delta", "charlie", "Bravo"} {
 		h.workload(n, srm.PaaS)
 	}
@@ -219,10 +219,10 @@ func TestAPIWorkloadListPagesByKeysetWithThePortfoliosFilters(t *testing.T) {
 func TestAPIDisabledOwnerOrLowerRoleStopsATokenOnItsNextRequest(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c, u := h.apiToken(srm.Admin, true)
+	c, u := h.apiToken(srm.RoleAdmin, true)
 	w := h.workload("Role change", srm.PaaS)
 	c.get("/api/v1/audit").want("admin reads the trail", 200, "")
-	u.Role = srm.Viewer
+	u.Role = srm.RoleViewer
 	u, err := h.st.UpdateUser(storetest.Context(t), u)
 	if err != nil {
 		t.Fatal(err)
@@ -246,8 +246,8 @@ func TestAPIRateLimitsEachToken(t *testing.T) {
 	st := store.New(pool)
 	clock := &testClock{}
 	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{APIRateLimit: 3, Now: clock.Now})}
-	a, _ := h.apiToken(srm.Viewer, false)
-	b, _ := h.apiToken(srm.Viewer, false)
+	a, _ := h.apiToken(srm.RoleViewer, false)
+	b, _ := h.apiToken(srm.RoleViewer, false)
 	for i := range 3 {
 		a.get("/api/v1/owners").want(fmt.Sprint("request ", i+1), 200, "")
 	}
@@ -263,7 +263,7 @@ func TestAPIRateLimitsEachToken(t *testing.T) {
 func TestAPIIsNotSubjectToTheBrowsersAntiForgeryChecks(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c, _ := h.apiToken(srm.Admin, true)
+	c, _ := h.apiToken(srm.RoleAdmin, true)
 	c.do("POST", "/api/v1/workloads", map[string]any{"name": "From a pipeline", "model": "saas", "baseline_id": h.baselineID("azure-chart")},
 		"Sec-Fetch-Site", "cross-site", "Origin", "https://ci.example.com").want("cross-site with a token", 201, "")
 	apiClient{h: h}.do("POST", "/api/v1/workloads", map[string]any{"name": "x", "model": "saas", "baseline_id": 1},
@@ -273,7 +273,7 @@ func TestAPIIsNotSubjectToTheBrowsersAntiForgeryChecks(t *testing.T) {
 func TestAPIReferenceDataAndAuditTrail(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c, _ := h.apiToken(srm.Admin, false)
+	c, _ := h.apiToken(srm.RoleAdmin, false)
 	h.owner("Network team")
 	var owners struct{ Items []struct{ Name, Kind string } }
 	c.get("/api/v1/owners").want("owners", 200, "").decode(&owners)

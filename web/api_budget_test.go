@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -20,11 +21,11 @@ func TestAPIRequestsStayWithinTheQueryBudget(t *testing.T) {
 		pool, counter := storetest.CountingPool(t)
 		st := store.New(pool)
 		ctx := storetest.Context(t)
-		if _, err := st.SeedSynthetic(ctx, n, 7); err != nil {
+		if _, err := fixture.Synthetic(ctx, st, n, 7, nil); err != nil {
 			t.Fatal(err)
 		}
 		h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{})}
-		c, _ := h.apiToken(srm.Editor, true)
+		c, _ := h.apiToken(srm.RoleEditor, true)
 		list, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.IaaS, PerPage: 1})
 		if err != nil || len(list.Items) == 0 {
 			t.Fatalf("no IaaS workload seeded: %v", err)

@@ -20,7 +20,7 @@ func FuzzAPIBody(f *testing.F) {
 	s := newFzServer(f)
 	w := s.workload(f, "API fuzz target", srm.OnPrem)
 	c := s.customerControl(f, w)
-	u := newUser(f, s.st, "api-fuzz@example.com", srm.Admin)
+	u := newUser(f, s.st, "api-fuzz@example.com", srm.RoleAdmin)
 	_, token, err := s.st.CreateToken(storetest.Context(f), u.ID, "fuzz", true, srm.DefaultTokenLifetime)
 	if err != nil {
 		f.Fatal(err)

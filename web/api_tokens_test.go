@@ -30,7 +30,7 @@ func (h *harness) makeToken(base, name string, write bool) string {
 
 func TestTokensPageMakesAskingForProofShowsOnceAndRevokes(t *testing.T) {
 	t.Parallel()
-	h, clock := newClockHarness(t, srm.Viewer)
+	h, clock := newClockHarness(t, srm.RoleViewer)
 	if h.page("/account").Find(`a[href="/account/tokens"]`).Length() != 1 {
 		t.Error("the account page has no link to the API tokens")
 	}
@@ -63,7 +63,7 @@ func TestTokensPageMakesAskingForProofShowsOnceAndRevokes(t *testing.T) {
 	}
 
 	// Someone else cannot revoke it, through their own page's address.
-	other := h.as(srm.Editor)
+	other := h.as(srm.RoleEditor)
 	wantStatus(t, "revoke someone else's token", other.post("/account/tokens/"+itoa(c.Token.ID)+"/revoke", nil), http.StatusNotFound)
 	wantRedirect(t, "revoke", h.submit(row.Find("form"), nil), "/account/tokens")
 	if _, err := h.st.Authenticate(store.WithActor(t.Context(), store.Actor{Name: "api client"}), secret); err == nil {
@@ -77,14 +77,14 @@ func TestTokensPageMakesAskingForProofShowsOnceAndRevokes(t *testing.T) {
 func TestAdminMakesAndRevokesSomeoneElsesTokensOthersCannot(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	ed := h.as(srm.Editor)
+	ed := h.as(srm.RoleEditor)
 	base := "/admin/users/" + itoa(ed.user.ID) + "/tokens"
 	if h.page("/admin/users/"+itoa(ed.user.ID)).Find(`a[href="`+base+`"]`).Length() != 1 {
 		t.Error("the user's admin page has no link to their tokens")
 	}
 	secret := h.makeToken(base, "Their pipeline", true)
 	c, err := h.st.Authenticate(store.WithActor(t.Context(), store.Actor{Name: "api client"}), secret)
-	if err != nil || c.User.ID != ed.user.ID || !c.CanWrite(srm.Editor) || c.CanWrite(srm.Admin) {
+	if err != nil || c.User.ID != ed.user.ID || !c.CanWrite(srm.RoleEditor) || c.CanWrite(srm.RoleAdmin) {
 		t.Fatalf("Authenticate(admin-made token) = %+v, %v; want the editor's, writing as an editor", c, err)
 	}
 	wantStatus(t, "an editor on the admin tokens page", ed.get(base), http.StatusForbidden)

@@ -129,7 +129,7 @@ func auditCSV(st *store.Store) handlerFunc {
 
 		err := out.Write(auditCSVColumns)
 		if err == nil {
-			err = st.AuditCSV(r.Context(), q, func(e srm.AuditEntry) error { return out.Write(auditCSVRecord(e)) })
+			err = st.EachAuditEntry(r.Context(), q, func(e srm.AuditEntry) error { return out.Write(auditCSVRecord(e)) })
 		}
 		if err == nil {
 			out.Flush()

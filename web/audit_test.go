@@ -135,7 +135,7 @@ type auditScene struct {
 func newAuditScene(t *testing.T) auditScene {
 	t.Helper()
 	h := newHarness(t)
-	s := auditScene{h: h, ada: newUser(t, h.st, "ada@example.com", srm.Editor), bob: newUser(t, h.st, "bob@example.com", srm.Editor)}
+	s := auditScene{h: h, ada: newUser(t, h.st, "ada@example.com", srm.RoleEditor), bob: newUser(t, h.st, "bob@example.com", srm.RoleEditor)}
 	ctx := storetest.Context(t)
 	create := func(u srm.User, name string) srm.Workload {
 		w := srm.Workload{Name: name, Model: srm.PaaS, BaselineID: h.baselineID("azure-chart")}
@@ -376,7 +376,7 @@ func TestAuditCSVExport(t *testing.T) {
 func TestAuditIsForAdminsOnly(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for _, role := range []srm.Role{srm.Viewer, srm.Editor} {
+	for _, role := range []srm.Role{srm.RoleViewer, srm.RoleEditor} {
 		o := h.as(role)
 		for _, path := range []string{"/audit", "/audit.csv", "/audit?action=signin.succeeded"} {
 			wantStatus(t, string(role)+" GET "+path, o.get(path), http.StatusForbidden)
@@ -398,7 +398,7 @@ func TestWorkloadHistoryShowsOnlyThatWorkload(t *testing.T) {
 		Party: srm.Shared, Reason: "our own image"}); err != nil {
 		t.Fatal(err)
 	}
-	viewer := h.as(srm.Viewer)
+	viewer := h.as(srm.RoleViewer)
 
 	link := viewer.page(workloadPath(s.payroll.ID)).Find(tid("workload-history"))
 	if got := link.AttrOr("href", ""); got != workloadPath(s.payroll.ID)+"/history" {
@@ -466,7 +466,7 @@ func TestAuditExportOutlivesTheRequestBudget(t *testing.T) {
 	// PostgreSQL, works on the server under test too.
 	signin := httptest.NewServer(newServer(t, st, web.Config{}))
 	defer signin.Close()
-	session := remoteSession(t, signin.URL, st, srm.Admin)
+	session := remoteSession(t, signin.URL, st, srm.RoleAdmin)
 	srv := httptest.NewServer(newServer(t, st, web.Config{RequestTimeout: budget}))
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/audit.csv", nil)

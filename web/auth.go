@@ -102,8 +102,9 @@ func randomToken(n int) string {
 // viewer is the person signed in on r, if any.
 func viewer(r *http.Request) views.Viewer { return views.ViewerFrom(r.Context()) }
 
-// identify reads the session, ends it when idle too long, and puts the
-// viewer and the audit actor in the request's context.
+// identify reads the session, ends it when idle too long or past its
+// lifetime (both by a.now, the clock tests move), and puts the viewer and
+// the audit actor in the request's context.
 func (a *auth) identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -116,6 +117,16 @@ func (a *auth) identify(next http.Handler) http.Handler {
 		}
 		now := a.now()
 		seen := time.Unix(sm.GetInt64(ctx, keySeen), 0)
+		if now.After(sm.Deadline(ctx)) {
+			// Past its lifetime by srm's clock (the database drops it by its
+			// own too): the person is signed out, as if it had gone.
+			if err := sm.Destroy(ctx); err != nil {
+				sm.ErrorFunc(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(store.WithActor(ctx, store.Actor{Name: "anonymous", IP: ip, UserAgent: r.UserAgent()})))
+			return
+		}
 		if now.Sub(seen) > a.idle {
 			if err := sm.Destroy(ctx); err != nil {
 				// The idle session is still stored: answer the error rather

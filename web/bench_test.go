@@ -18,7 +18,7 @@ func TestBenchWorkloadRouteExistsOnlyForBenchmarks(t *testing.T) {
 	bench := newHarness(t)
 	w := bench.workload("Depot servers", srm.IaaS)
 	path := "/_bench/workload/" + itoa(w.ID)
-	bench.signInAs(srm.Viewer)
+	bench.signInAs(srm.RoleViewer)
 	rec := bench.get(path)
 	if rec.Code != http.StatusOK || rec.Body.String() != "ok\n" {
 		t.Errorf("GET %s in the benchmark build, signed in = %d %q, want 200 ok", path, rec.Code, rec.Body.String())

@@ -22,6 +22,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
@@ -56,10 +57,10 @@ func TestBrowserJourney(t *testing.T) {
 	defer cancel()
 
 	st := store.New(storetest.Pool(t))
-	if added, err := st.SeedDemo(ctx); err != nil || !added {
-		t.Fatalf("SeedDemo = %v, %v; want true, nil on a fresh database", added, err)
+	if added, err := fixture.Demo(ctx, st); err != nil || !added {
+		t.Fatalf("fixture.Demo = %v, %v; want true, nil on a fresh database", added, err)
 	}
-	admin := newUser(t, st, "journey@example.com", srm.Admin)
+	admin := newUser(t, st, "journey@example.com", srm.RoleAdmin)
 	srv := httptest.NewServer(newServer(t, st, web.Config{}))
 	defer srv.Close()
 
@@ -235,10 +236,10 @@ func TestBrowserJourney(t *testing.T) {
 	j.step("owner-assigned", func() {
 		j.markPage()
 		j.do("type a new owner and save",
-			chromedp.SendKeys(chromedp.CSS(card+` `+j.testID("owner")), owner),
-			chromedp.Click(chromedp.CSS(card+` `+j.testID("save"))),
+			chromedp.SendKeys(chromedp.CSS(card+` `+`input[name="owner"]`), owner),
+			chromedp.Click(chromedp.CSS(card+` `+`button.ck-save`)),
 		)
-		sel := card + ` ` + j.testID("owner")
+		sel := card + ` ` + `input[name="owner"]`
 		// The datalist of known owners gains the new one only once the server saved it.
 		j.waitFor("the owner field to show "+owner+" and the owner list to know it",
 			fmt.Sprintf(`document.querySelector(%s)?.value === %s && [...document.querySelectorAll("#owner-names option")].some(o => o.value === %s)`,
@@ -257,7 +258,7 @@ func TestBrowserJourney(t *testing.T) {
 
 	j.step("control-completed", func() {
 		j.markPage()
-		j.do("tick Complete", chromedp.Click(chromedp.CSS(card+` `+j.testID("complete"))))
+		j.do("tick Complete", chromedp.Click(chromedp.CSS(card+` `+`input[name="complete"]`)))
 		want := fmt.Sprintf("1 of %d complete", total)
 		j.waitFor("workload progress to read "+want,
 			fmt.Sprintf(`document.querySelector(%s)?.textContent.replace(/\s+/g, " ").trim().startsWith(%s)`, j.js(j.testID("workload-progress-text")), j.js(want)),
@@ -271,7 +272,7 @@ func TestBrowserJourney(t *testing.T) {
 		if got := j.text(card + ` ` + j.testID("completed-stamp")); !strings.Contains(got, owner) {
 			t.Errorf("completed stamp reads %q, want it to name %s", got, owner)
 		}
-		if !browserEval[bool](j, "the Complete checkbox", fmt.Sprintf(`!!document.querySelector(%s)?.checked`, j.js(card+` `+j.testID("complete")))) {
+		if !browserEval[bool](j, "the Complete checkbox", fmt.Sprintf(`!!document.querySelector(%s)?.checked`, j.js(card+` `+`input[name="complete"]`))) {
 			t.Errorf("the Complete checkbox of %q is not ticked after saving", control)
 		}
 		if got := j.text(card + ` .flag-done`); got != "Complete" {
@@ -322,10 +323,10 @@ func TestBrowserJourney(t *testing.T) {
 		if got := j.text(card + ` .flag-done`); got != "Complete" {
 			t.Errorf("%q shows flag %q after coming back, want Complete (work kept)", control, got)
 		}
-		if !browserEval[bool](j, "the Complete checkbox", fmt.Sprintf(`!!document.querySelector(%s)?.checked`, j.js(card+` `+j.testID("complete")))) {
+		if !browserEval[bool](j, "the Complete checkbox", fmt.Sprintf(`!!document.querySelector(%s)?.checked`, j.js(card+` `+`input[name="complete"]`))) {
 			t.Errorf("the Complete checkbox of %q is not ticked after coming back", control)
 		}
-		if got := browserEval[string](j, "the owner field", fmt.Sprintf(`document.querySelector(%s)?.value ?? ""`, j.js(card+` `+j.testID("owner")))); got != owner {
+		if got := browserEval[string](j, "the owner field", fmt.Sprintf(`document.querySelector(%s)?.value ?? ""`, j.js(card+` `+`input[name="owner"]`))); got != owner {
 			t.Errorf("%q is owned by %q after coming back, want %s", control, got, owner)
 		}
 		if got := j.text(j.testID("workload-progress-text")); !strings.HasPrefix(got, fmt.Sprintf("1 of %d complete", total)) {

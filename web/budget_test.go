@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -53,7 +54,7 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
 	ctx := storetest.Context(t)
-	if _, err := st.SeedSynthetic(ctx, n, 7); err != nil {
+	if _, err := fixture.Synthetic(ctx, st, n, 7, nil); err != nil {
 		t.Fatal(err)
 	}
 	page, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.IaaS, PerPage: 1})
@@ -91,6 +92,11 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 	owner := owners[0].Name
 	w := fmt.Sprintf("/workloads/%d", wl.ID)
 	status := fmt.Sprintf("%s/controls/%d", w, sso)
+	// A bulk action on every control of the workload, each from the version
+	// stored now (read again before each request, as a page would show it),
+	// and one from a version that has moved on.
+	bulkForm := url.Values{"scope": {"shown"}, "action": {"owner"}, "owner_id": {fmt.Sprint(owners[1%len(owners)].ID)}}
+	staleBulk := url.Values{"scope": {"shown"}, "action": {"owner"}}
 
 	cases := []budgetCase{
 		{"portfolio", "GET", "/", nil, false, 200, noVersion},
@@ -108,6 +114,12 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 		{"rejected status form", "POST", status, url.Values{"complete": {"1"}, "evidence": {"ftp://x"}}, true, 422, currentVersion},
 		{"stale status form", "POST", status, url.Values{"owner": {"Budget team"}, "note": {"late"}}, true, 409, staleVersion},
 		{"repeated status submission", "POST", status, url.Values{"owner": {"Budget team"}, "owner_kind": {"team"}}, true, 200, staleVersion},
+		{"workload page, filtered", "GET", w + "?layer=compute&state=open&owner=mine&q=patch", nil, false, 200, noVersion},
+		{"control page", "GET", status, nil, false, 200, noVersion},
+		{"control details in place", "GET", status, nil, true, 200, noVersion},
+		{"checklist row save", "POST", status, url.Values{"part": {"row"}, "owner": {owner}, "back": {"layer=identity"}}, false, 303, currentVersion},
+		{"bulk assign every row shown", "POST", w + "/bulk", bulkForm, false, 303, noVersion},
+		{"bulk assign with a conflict", "POST", w + "/bulk", staleBulk, true, 409, noVersion},
 		{"override form", "GET", fmt.Sprintf("%s/controls/%d/override", w, patching), nil, false, 200, noVersion},
 		{"owners", "GET", "/owners", nil, false, 200, noVersion},
 		{"owner queue", "GET", fmt.Sprint("/owners/", owners[0].ID), nil, false, 200, noVersion},
@@ -129,22 +141,43 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 	srv := newServer(t, st, web.Config{Now: func() time.Time { return frozen }})
 	// Every request is made signed in, as a person would make it: the
 	// session's statements count.
-	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.Admin)
+	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.RoleAdmin)
 	statements = map[string]int64{} // sent by the last run of each case, with a warm cache
+	flip := 0
 	run := func(c budgetCase) int64 {
 		t.Helper()
 		var req *http.Request
 		if c.version != noVersion {
-			ss, err := st.Statuses(ctx, wl.ID)
+			ws, err := st.WorkloadState(ctx, wl.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := ss[sso].Version
+			v := ws.Statuses[sso].Version
 			if c.version == staleVersion {
 				v--
 			}
 			c.form = maps.Clone(c.form)
 			c.form.Set("version", fmt.Sprint(v))
+		}
+		if c.path == w+"/bulk" {
+			// Every control's version as the page shows it now; the
+			// conflicting action claims one version too old for the first.
+			ss, err := storedStatuses(st, ctx, wl.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.form = maps.Clone(c.form)
+			c.form.Del("ver")
+			for _, ctl := range controls {
+				v := ss[ctl.ID].Version
+				if c.status == http.StatusConflict && ctl.ID == sso {
+					v++
+				}
+				c.form.Add("ver", fmt.Sprintf("%d:%d", ctl.ID, v))
+			}
+			// Alternate owners, so each run changes every row.
+			flip++
+			c.form.Set("owner_id", fmt.Sprint(owners[flip%len(owners)].ID))
 		}
 		if c.form != nil {
 			req = httptest.NewRequest(c.method, c.path, strings.NewReader(c.form.Encode()))

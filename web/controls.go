@@ -46,10 +46,13 @@ func statusInput(r *http.Request) views.ControlEdit {
 }
 
 // saveStatus handles "POST /workloads/{id}/controls/{cid}": the owner,
-// completion, note, evidence and applicability of one control. Without
-// JavaScript it redirects back to the control; with htmx it answers with
-// the refreshed workload body, so progress updates in place. Rejected input
-// comes back with the person's input and 422.
+// completion, note, evidence and applicability of one control. A checklist
+// row posts part=row and changes the owner and completion only; the
+// control's own form changes everything. Without JavaScript it redirects
+// back to the control's row in the checklist, filtered as it was (the form's
+// "back"); with htmx it answers with the refreshed checklist, so progress
+// updates in place. Rejected input comes back with the person's input and
+// 422, a save someone else overtook with what they saved and 409.
 func saveStatus(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "id")
@@ -80,6 +83,13 @@ func saveStatus(st *store.Store) handlerFunc {
 		}
 		edit := statusInput(r)
 		edit.ControlID = cid
+		if edit.Row = r.PostFormValue("part") == "row"; edit.Row {
+			// The row shows the owner and completion only: the rest stays
+			// as it was read (the save is conditional on that version).
+			kept := a.Status
+			edit.Status.Note, edit.Status.Evidence = kept.Note, kept.Evidence
+			edit.Status.NotApplicable, edit.Status.NAReason = kept.NotApplicable, kept.NAReason
+		}
 		edit.Problems = edit.Status.Validate()
 		owner := srm.Owner{}
 		if edit.OwnerName != "" {
@@ -109,13 +119,18 @@ func saveStatus(st *store.Store) handlerFunc {
 			}
 			ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.OwnerKind})
 		}
+		filter := backFilter(r, ws.Owners)
 		if len(edit.Problems) == 0 && !conflict && !wantsFragment(r) {
-			return seeOther(w, r, views.ControlURL(id, cid))
+			return seeOther(w, r, views.ChecklistURL(id, views.FilterQuery(filter))+"#"+views.ControlAnchor(cid))
 		}
-		// Either a rejected form or an htmx swap: render the body again from
-		// what is now saved, without reading anything back.
+		// Either a rejected form or an htmx swap: render again from what is
+		// now saved, without reading anything back.
 		if v, err = workloadView(ws, ws.Owners); err != nil {
 			return err
+		}
+		v.Filter, v.Keep = filter, cid
+		if !edit.Row {
+			v.Open = cid // the control's details stay open in place
 		}
 		status := http.StatusOK
 		switch {
@@ -127,7 +142,13 @@ func saveStatus(st *store.Store) handlerFunc {
 		if wantsFragment(r) {
 			return render(w, r, status, views.WorkloadBody(v))
 		}
-		return render(w, r, status, views.WorkloadPage(v))
+		if edit.Row {
+			return render(w, r, status, views.WorkloadPage(v))
+		}
+		if a, err = findAssignment(v, cid); err != nil {
+			return err
+		}
+		return render(w, r, status, views.ControlPage(v, a, v.Edit))
 	}
 }
 
@@ -257,7 +278,7 @@ func catalogPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return render(w, r, http.StatusOK, views.CatalogPage(views.CatalogView{Controls: cat.Controls, Areas: cat.Areas}))
+		return render(w, r, http.StatusOK, views.CatalogPage(views.CatalogView{Controls: cat.Controls(), Areas: cat.Areas()}))
 	}
 }
 
@@ -358,7 +379,7 @@ func editControlForm(st *store.Store) handlerFunc {
 		if !ok || c.Builtin {
 			return fmt.Errorf("control %d: %w", id, srm.ErrNotFound)
 		}
-		return render(w, r, http.StatusOK, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas}))
+		return render(w, r, http.StatusOK, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas()}))
 	}
 }
 
@@ -381,14 +402,15 @@ func updateControl(st *store.Store) handlerFunc {
 		}
 		c := controlInput(r)
 		c.ID = id
-		problems, current, err := saveControl(r, st, &c, cat.Areas)
+		areas := cat.Areas()
+		problems, current, err := saveControl(r, st, &c, areas)
 		switch {
 		case err != nil:
 			return err
 		case len(problems) > 0:
-			return render(w, r, http.StatusUnprocessableEntity, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas, Problems: problems}))
+			return render(w, r, http.StatusUnprocessableEntity, views.ControlForm(views.ControlFormView{Control: c, Areas: areas, Problems: problems}))
 		case current != nil:
-			return render(w, r, http.StatusConflict, views.ControlForm(views.ControlFormView{Control: c, Areas: cat.Areas, Current: current}))
+			return render(w, r, http.StatusConflict, views.ControlForm(views.ControlFormView{Control: c, Areas: areas, Current: current}))
 		}
 		return seeOther(w, r, "/controls")
 	}

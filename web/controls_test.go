@@ -28,9 +28,12 @@ func TestSaveStatusAssignsOwnerAndRedirectsToTheControl(t *testing.T) {
 	if st.OwnerID != o.ID || st.Complete || st.Note != "Monthly window, second Tuesday." || st.Evidence != "https://wiki.example.com/patching" {
 		t.Errorf("saved status = %+v, want owner %d, not complete, the trimmed note and the evidence", st, o.ID)
 	}
-	c := card(h.page(workloadPath(w.ID)), "Patching of systems")
+	if got := card(h.page(workloadPath(w.ID)), "Patching of systems").Find(`input[name="owner"]`).AttrOr("value", ""); got != o.Name {
+		t.Errorf("owner shown in the checklist = %q, want %q", got, o.Name)
+	}
+	c := card(h.controlPage(w.ID, "Patching of systems"), "Patching of systems")
 	if got := c.Find(`input[name="owner"]`).AttrOr("value", ""); got != o.Name {
-		t.Errorf("owner shown on the page = %q, want %q", got, o.Name)
+		t.Errorf("owner shown on the control's page = %q, want %q", got, o.Name)
 	}
 	if got := c.Find(`textarea[name="note"]`).Text(); got != "Monthly window, second Tuesday." {
 		t.Errorf("note on the page = %q", got)
@@ -192,7 +195,10 @@ func TestNotApplicableLeavesTheCount(t *testing.T) {
 	if _, after := progress(t, progressText(doc)); after != before-1 {
 		t.Errorf("progress total = %d, want %d (one less)", after, before-1)
 	}
-	c := card(doc, "Data on virtual machine disks")
+	if got := text(card(doc, "Data on virtual machine disks").Find(tid("na-flag"))); got != "Not applicable" {
+		t.Errorf("the checklist row reads %q, want Not applicable", got)
+	}
+	c := card(h.controlPage(w.ID, "Data on virtual machine disks"), "Data on virtual machine disks")
 	if !strings.Contains(text(c.Find(".badges")), "Not applicable") {
 		t.Errorf("badges = %q, want Not applicable", text(c.Find(".badges")))
 	}
@@ -270,10 +276,14 @@ func TestOverrideDepartsFromTheBaselineAndBack(t *testing.T) {
 	if got := party(doc, "Patching of systems"); got != "Customer" {
 		t.Errorf("overridden party = %q, want Customer", got)
 	}
-	if got := text(c.Find(tid("reason"))); !strings.Contains(got, reason) || !strings.Contains(got, "Azure") {
+	if c.Find("form.ck-row").Length() != 1 {
+		t.Error("overridden to Customer: no checklist row form")
+	}
+	details := card(h.controlPage(w.ID, "Patching of systems"), "Patching of systems")
+	if got := text(details.Find(tid("reason"))); !strings.Contains(got, reason) || !strings.Contains(got, "Azure") {
 		t.Errorf("reason = %q, want the override's reason and what the chart says", got)
 	}
-	if c.Find(tid("status-form")).Length() != 1 {
+	if details.Find(tid("status-form")).Length() != 1 {
 		t.Error("overridden to Customer: no status form")
 	}
 	if doc.Find(tid("overridden")).Length() != 1 {
@@ -347,7 +357,7 @@ func TestCustomControlAppearsOnEveryWorkload(t *testing.T) {
 		"title": {title + " and yearly"}, "layer": {"data"}, "area": {"information-and-data"},
 		"version": {version(t, editForm)},
 	}), "/controls")
-	if c, err := h.st.Control(storetest.Context(t), id); err != nil || c.Title != title+" and yearly" {
+	if c, err := storedControl(h.st, storetest.Context(t), id); err != nil || c.Title != title+" and yearly" {
 		t.Errorf("Control(%d) = %+v, %v; want the new title", id, c, err)
 	}
 	wantRedirect(t, "POST delete control", h.post("/controls/"+itoa(id)+"/delete", nil), "/controls")
@@ -405,7 +415,7 @@ func TestBuiltinControlsAreNotEditable(t *testing.T) {
 	wantStatus(t, "POST built-in edit", h.post("/controls/"+id, form), http.StatusNotFound)
 	wantStatus(t, "POST built-in delete", h.post("/controls/"+id+"/delete", nil), http.StatusNotFound)
 	wantStatus(t, "GET unknown control edit", h.get("/controls/99999/edit"), http.StatusNotFound)
-	if c, err := h.st.Control(storetest.Context(t), h.controlID("Patching of systems")); err != nil || c.Title != "Patching of systems" {
+	if c, err := storedControl(h.st, storetest.Context(t), h.controlID("Patching of systems")); err != nil || c.Title != "Patching of systems" {
 		t.Errorf("built-in control after the attempts = %+v, %v", c, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
 	"github.com/srmhq/srm/web"
@@ -27,7 +28,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
 	ctx := storetest.Context(t)
-	if _, err := st.SeedSynthetic(ctx, 10000, 3); err != nil {
+	if _, err := fixture.Synthetic(ctx, st, 10000, 3, nil); err != nil {
 		t.Fatal(err)
 	}
 	list, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.SaaS, PerPage: 1, Page: 40})
@@ -46,7 +47,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 		}
 	}
 	srv := newServer(t, st, web.Config{})
-	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.Editor)
+	session := (&harness{t: t, st: st, srv: srv}).signInAs(srm.RoleEditor)
 	send := func(method, path string, form url.Values, htmx bool) {
 		t.Helper()
 		var req *http.Request
@@ -65,11 +66,11 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 		}
 	}
 	send("GET", "/", nil, false) // load the catalog: not a hot-path statement
-	seeded, err := st.Statuses(ctx, wl.ID)
+	seeded, err := st.WorkloadState(ctx, wl.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ssoVersion := fmt.Sprint(seeded[sso].Version) // as the workload page's status form carries it
+	ssoVersion := fmt.Sprint(seeded.Statuses[sso].Version) // as the workload page's status form carries it
 
 	counter.Record()
 	w := fmt.Sprintf("/workloads/%d", wl.ID)
@@ -83,6 +84,23 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	send("GET", w, nil, false)
 	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"owner": {"Explain team"}, "complete": {"1"}, "version": {ssoVersion}}, true)
 	send("GET", "/owners", nil, false)
+	// The checklist filtered, a control's page, and a bulk action on every
+	// row, each from the version stored now.
+	send("GET", w+"?layer=compute&state=open&owner=none&q=patch", nil, false)
+	send("GET", fmt.Sprintf("%s/controls/%d", w, sso), nil, true)
+	now, err := storedStatuses(st, ctx, wl.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, err := st.Owners(ctx)
+	if err != nil || len(owners) == 0 {
+		t.Fatalf("no owners: %v", err)
+	}
+	bulk := url.Values{"scope": {"shown"}, "action": {"owner"}, "owner_id": {fmt.Sprint(owners[0].ID)}}
+	for _, c := range controls {
+		bulk.Add("ver", fmt.Sprintf("%d:%d", c.ID, now[c.ID].Version))
+	}
+	send("POST", w+"/bulk", bulk, true)
 	statements := counter.Recorded()
 	if len(statements) < 8 {
 		t.Fatalf("recorded %d statements; the replay did not run", len(statements))

@@ -17,13 +17,9 @@ func workloadFrameworks(st *store.Store, r *http.Request, id int64, problem stri
 	if err != nil {
 		return views.WorkloadFrameworksView{}, err
 	}
-	b, ok := ws.Catalog.Baseline(ws.Workload.BaselineID)
-	if !ok {
-		return views.WorkloadFrameworksView{}, srm.ErrNotFound
-	}
 	v := views.WorkloadFrameworksView{Workload: ws.Workload, Problem: problem}
-	for _, f := range ws.Catalog.Frameworks {
-		as, err := srm.Assess(b, ws.Workload.Model, ws.Catalog.ControlsOf([]int64{f.ID}), ws.Overrides, ws.Statuses)
+	for _, f := range ws.Catalog.Frameworks() {
+		_, as, err := ws.Catalog.Assess(ws.Workload.BaselineID, []int64{f.ID}, ws.Workload.Model, ws.Overrides, ws.Statuses)
 		if err != nil {
 			return views.WorkloadFrameworksView{}, err
 		}

@@ -61,7 +61,7 @@ func TestAdminAddsAndRemovesAFrameworkKeepingTheWork(t *testing.T) {
 	}
 	var xx1 int64
 	cat, _ := h.st.Catalog(ctx)
-	for _, c := range cat.Controls {
+	for _, c := range cat.Controls() {
 		if c.FrameworkID == fw.ID && c.Ref == "XX-1" {
 			xx1 = c.ID
 		}
@@ -84,13 +84,13 @@ func TestAdminAddsAndRemovesAFrameworkKeepingTheWork(t *testing.T) {
 	}
 
 	// The last framework stays, with a reason.
-	rec := h.post(path+"/"+itoa(cat.Frameworks[0].ID)+"/delete", nil)
+	rec := h.post(path+"/"+itoa(cat.Frameworks()[0].ID)+"/delete", nil)
 	wantStatus(t, "remove the last framework", rec, http.StatusUnprocessableEntity)
 	if !strings.Contains(text(parse(t, rec).Find(tid("form-error"))), "at least one framework") {
 		t.Errorf("removing the last framework does not say why it is refused")
 	}
 	// Only admins change frameworks.
-	if rec := h.as(srm.Editor).get(path); rec.Code != http.StatusForbidden {
+	if rec := h.as(srm.RoleEditor).get(path); rec.Code != http.StatusForbidden {
 		t.Errorf("GET %s as an editor = %d, want 403", path, rec.Code)
 	}
 }

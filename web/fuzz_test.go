@@ -15,6 +15,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -81,7 +82,7 @@ func newFzServer(f *testing.F) *fzServer {
 	logs := &fzLog{}
 	s := &fzServer{pool: pool, st: st, logs: logs,
 		srv: newLoggingServer(f, st, slog.New(slog.NewTextHandler(logs, nil)))}
-	s.session = (&harness{t: f, st: st, srv: s.srv}).signInAs(srm.Admin)
+	s.session = (&harness{t: f, st: st, srv: s.srv}).signInAs(srm.RoleAdmin)
 	ctx := context.Background()
 	bs, err := st.Baselines(ctx)
 	if err != nil || len(bs) == 0 {
@@ -112,7 +113,7 @@ func (s *fzServer) customerControl(f *testing.F, w srm.Workload) srm.Control {
 		f.Fatal(err)
 	}
 	b, _ := ws.Catalog.Baseline(w.BaselineID)
-	as, err := srm.Assess(b, w.Model, ws.Catalog.Controls, ws.Overrides, ws.Statuses)
+	as, err := srm.Assess(b, w.Model, ws.Catalog.Controls(), ws.Overrides, ws.Statuses)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -457,11 +458,14 @@ func FuzzStatusForm(f *testing.F) {
 // status is the saved status of one control of a workload.
 func (s *fzServer) status(t *testing.T, wid, cid int64) srm.Status {
 	t.Helper()
-	ss, err := s.st.Statuses(context.Background(), wid)
+	ws, err := s.st.WorkloadState(context.Background(), wid)
+	if errors.Is(err, srm.ErrNotFound) {
+		return srm.Status{} // an unknown workload has none
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ss[cid]
+	return ws.Statuses[cid]
 }
 
 func FuzzOverrideForm(f *testing.F) {
@@ -570,7 +574,7 @@ func FuzzControlForm(f *testing.F) {
 	f.Add("Stale", "data", area(1), "", "", "", true, false)
 	f.Fuzz(func(t *testing.T, title, layer, area, description, customerPart, providerPart string, edit, current bool) {
 		ctx := context.Background()
-		before, err := s.st.Control(ctx, custom.ID)
+		before, err := storedControl(s.st, ctx, custom.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -594,7 +598,7 @@ func FuzzControlForm(f *testing.F) {
 
 		rec := s.post(t, path, form)
 		s.check(t, "POST "+path, rec, http.StatusSeeOther, http.StatusConflict, http.StatusUnprocessableEntity)
-		got, err := s.st.Control(ctx, custom.ID)
+		got, err := storedControl(s.st, ctx, custom.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -94,7 +94,7 @@ func TestEveryResponseTurnsOffUnusedBrowserFeaturesAndIsolatesItsWindow(t *testi
 		{"redirect to sign in", out.get("/owners")},
 		{"portfolio", h.get("/")},
 		{"not found, signed in", h.get("/no/such/page")},
-		{"forbidden", h.as(srm.Viewer).get("/admin/users")},
+		{"forbidden", h.as(srm.RoleViewer).get("/admin/users")},
 		{"a form post", h.post("/owners", nil)},
 		{"a static file", out.get("/static/css/app.css")},
 		{"health check", out.get("/healthz")},

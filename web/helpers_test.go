@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,8 +50,32 @@ func newHarness(t *testing.T) *harness {
 	pool, role := storetest.AppPool(t, nil)
 	st := store.New(pool)
 	h := &harness{t: t, st: st, pool: pool, dbOwner: store.New(role.Owner), srv: newServer(t, st, web.Config{})}
-	h.signInAs(srm.Admin)
+	h.signInAs(srm.RoleAdmin)
 	return h
+}
+
+// storedStatuses is the customer's work on every control of a workload
+// that has any, keyed by control id, as the workload page reads it; an
+// unknown workload has none.
+func storedStatuses(st *store.Store, ctx context.Context, workloadID int64) (map[int64]srm.Status, error) {
+	ws, err := st.WorkloadState(ctx, workloadID)
+	if errors.Is(err, srm.ErrNotFound) {
+		return map[int64]srm.Status{}, nil
+	}
+	return ws.Statuses, err
+}
+
+// storedControl is the control with the given id as the catalog holds it,
+// or an error wrapping srm.ErrNotFound.
+func storedControl(st *store.Store, ctx context.Context, id int64) (srm.Control, error) {
+	cat, err := st.Catalog(ctx)
+	if err != nil {
+		return srm.Control{}, err
+	}
+	if c, ok := cat.Control(id); ok {
+		return c, nil
+	}
+	return srm.Control{}, fmt.Errorf("control %d: %w", id, srm.ErrNotFound)
 }
 
 // newServer builds the server on st with cfg, failing the test on error.
@@ -298,14 +324,33 @@ func (h *harness) stored(id int64) srm.Workload {
 // none was saved).
 func (h *harness) status(wid, cid int64) srm.Status {
 	h.t.Helper()
-	ss, err := h.st.Statuses(storetest.Context(h.t), wid)
+	ss, err := storedStatuses(h.st, storetest.Context(h.t), wid)
 	if err != nil {
 		h.t.Fatalf("Statuses(%d) = %v", wid, err)
 	}
 	return ss[cid]
 }
 
-// card is the control card titled title on a workload page.
+// controlPage is the page of the control titled title of workload wid:
+// its details and its full form.
+func (h *harness) controlPage(wid int64, title string) *goquery.Document {
+	h.t.Helper()
+	return h.page(statusPath(wid, h.controlID(title)))
+}
+
+// rowForm is the checklist row's form of the control titled title, as the
+// workload page serves it now: owner and completion.
+func (h *harness) rowForm(wid int64, title string) *goquery.Selection {
+	h.t.Helper()
+	f := card(h.page(workloadPath(wid)), title).Find("form.ck-row")
+	if f.Length() != 1 {
+		h.t.Fatalf("workload %d: no checklist row form for %q", wid, title)
+	}
+	return f
+}
+
+// card is the control titled title: its row on a workload page, or its
+// card on the control's page.
 func card(doc *goquery.Document, title string) *goquery.Selection {
 	return doc.Find(tid("control-" + title))
 }
@@ -421,11 +466,11 @@ func (h *harness) editForm(id int64) *goquery.Selection {
 	return h.page(workloadPath(id) + "/edit").Find(tid("workload-form"))
 }
 
-// statusForm is the status form of the control titled title, as the
-// workload page serves it now.
+// statusForm is the full status form of the control titled title, as the
+// control's page serves it now.
 func (h *harness) statusForm(wid int64, title string) *goquery.Selection {
 	h.t.Helper()
-	f := card(h.page(workloadPath(wid)), title).Find(tid("status-form"))
+	f := card(h.controlPage(wid, title), title).Find(tid("status-form"))
 	if f.Length() != 1 {
 		h.t.Fatalf("workload %d: no status form for %q", wid, title)
 	}

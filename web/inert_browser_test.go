@@ -130,8 +130,8 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := srm.User{Email: "inert-admin@example.com", Name: "Admin " + inertPayloads[0], Role: srm.Admin}
-	other := srm.User{Email: "inert-other@example.com", Name: "Other " + inertAll, Role: srm.Viewer}
+	admin := srm.User{Email: "inert-admin@example.com", Name: "Admin " + inertPayloads[0], Role: srm.RoleAdmin}
+	other := srm.User{Email: "inert-other@example.com", Name: "Other " + inertAll, Role: srm.RoleViewer}
 	for _, u := range []*srm.User{&admin, &other} {
 		if err := st.CreateUser(ctx, u, hash); err != nil {
 			t.Fatal(err)
@@ -191,10 +191,13 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 	tab.open(wp, http.StatusOK)
 	tab.waitFor("htmx to load", `typeof window.htmx === "object"`)
 	card := "#control-" + itoa(f.custom.ID)
+	tab.do("open the control's details in place", chromedp.Click(chromedp.CSS(card+` `+"a.ck-title")))
+	tab.waitFor("the details to open in place", `!!document.querySelector(`+jsString(card+` textarea[name="note"]`)+`)`)
+	tab.checkInert("the details of a control opened in place on " + wp)
 	tab.do("type payloads and a javascript: evidence link, then save",
 		chromedp.SetValue(chromedp.CSS(card+` textarea[name="note"]`), "Changed "+inertAll),
 		chromedp.SetValue(chromedp.CSS(card+` input[name="evidence"]`), "javascript:"+inertJS),
-		chromedp.Click(chromedp.CSS(card+` `+tid("save"))))
+		chromedp.Click(chromedp.CSS(card+` `+tid("status-form")+` `+tid("save"))))
 	tab.waitFor("the rejected form to be swapped in", `!!document.querySelector(`+jsString(card+` .form-error`)+`)`)
 	tab.checkInert("the htmx swap of a rejected status on " + wp)
 	t.Logf("%d pages checked with %d payloads stored in every text field; none ran", tab.checked, len(inertPayloads))
@@ -292,7 +295,7 @@ func inertFixtures(t *testing.T, ctx context.Context, st *store.Store) inertFixt
 		t.Fatal(err)
 	}
 	b, _ := ws.Catalog.Baseline(f.workload.BaselineID)
-	as, err := srm.Assess(b, f.workload.Model, ws.Catalog.Controls, ws.Overrides, ws.Statuses)
+	as, err := srm.Assess(b, f.workload.Model, ws.Catalog.Controls(), ws.Overrides, ws.Statuses)
 	if err != nil {
 		t.Fatal(err)
 	}

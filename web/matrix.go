@@ -17,21 +17,22 @@ func matrixPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		if len(cat.Baselines) == 0 {
+		bs := cat.Baselines()
+		if len(bs) == 0 {
 			return srm.ErrNotFound
 		}
-		b := cat.Baselines[0]
+		b := bs[0]
 		if slug := r.URL.Query().Get("baseline"); slug != "" {
 			var ok bool
 			if b, ok = cat.BaselineBySlug(slug); !ok {
 				return srm.ErrNotFound
 			}
 		}
-		rows, err := srm.Matrix(b, cat.Controls)
+		rows, err := srm.Matrix(b, cat.Controls())
 		if err != nil {
 			return err
 		}
-		return render(w, r, http.StatusOK, views.MatrixPage(views.MatrixView{Baseline: b, Baselines: cat.Baselines, Rows: rows}))
+		return render(w, r, http.StatusOK, views.MatrixPage(views.MatrixView{Baseline: b, Baselines: bs, Rows: rows}))
 	}
 }
 
@@ -43,7 +44,7 @@ func comparePage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		bs := cat.Baselines
+		bs := cat.Baselines()
 		if len(bs) == 0 {
 			return srm.ErrNotFound
 		}
@@ -61,7 +62,7 @@ func comparePage(st *store.Store) handlerFunc {
 				return srm.ErrNotFound
 			}
 		}
-		changes, err := srm.CompareBaselines(old, new, cat.Controls)
+		changes, err := srm.CompareBaselines(old, new, cat.Controls())
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ import (
 
 func TestMFAEnrolmentEndToEnd(t *testing.T) {
 	t.Parallel()
-	h, pool := newMFAHarness(t, srm.Editor)
+	h, pool := newMFAHarness(t, srm.RoleEditor)
 
 	doc := h.page("/account")
 	if got := text(doc.Find(tid("mfa-status"))); !strings.HasPrefix(got, "Off.") {
@@ -110,7 +110,7 @@ func TestMFAEnrolmentEndToEnd(t *testing.T) {
 
 func TestMFAEnrolmentRefusesAWrongCode(t *testing.T) {
 	t.Parallel()
-	h, pool := newMFAHarness(t, srm.Viewer)
+	h, pool := newMFAHarness(t, srm.RoleViewer)
 	secret := h.enrolSecret()
 
 	for _, code := range []string{wrongCode(t, secret), "", "12345", "abcdef", strings.Repeat("1", 100)} {
@@ -138,11 +138,11 @@ func TestMFAEnrolmentRefusesAWrongCode(t *testing.T) {
 
 func TestMFAEnrolmentSecretStaysWithItsAccount(t *testing.T) {
 	t.Parallel()
-	h, _ := newMFAHarness(t, srm.Viewer)
+	h, _ := newMFAHarness(t, srm.RoleViewer)
 	seen := h.enrolSecret()
 
 	// Someone else signs in in the same browser without signing out first.
-	other := newUser(t, h.st, "other@example.com", srm.Viewer)
+	other := newUser(t, h.st, "other@example.com", srm.RoleViewer)
 	wantRedirect(t, "POST /signin as other", h.post("/signin", url.Values{"email": {other.Email}, "password": {testPassword}}), "/")
 	if got := h.enrolSecret(); got == seen {
 		t.Error("the next person in the browser was offered the secret the previous one saw")
@@ -151,7 +151,7 @@ func TestMFAEnrolmentSecretStaysWithItsAccount(t *testing.T) {
 
 func TestTOTPCodeWorksOnce(t *testing.T) {
 	t.Parallel()
-	h, _ := newMFAHarness(t, srm.Viewer)
+	h, _ := newMFAHarness(t, srm.RoleViewer)
 	secret, _ := h.enrolTOTP()
 
 	next := totpAt(t, secret, time.Now().Add(30*time.Second))
@@ -169,7 +169,7 @@ func TestTOTPCodeWorksOnce(t *testing.T) {
 
 func TestRecoveryCodeWorksOnce(t *testing.T) {
 	t.Parallel()
-	h, pool := newMFAHarness(t, srm.Viewer)
+	h, pool := newMFAHarness(t, srm.RoleViewer)
 	_, codes := h.enrolTOTP()
 
 	h.firstFactor(h.user.Email, "/signin/code")
@@ -190,7 +190,7 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 
 func TestMFAFiveWrongCodesLockTheAccount(t *testing.T) {
 	t.Parallel()
-	h, _ := newMFAHarness(t, srm.Viewer)
+	h, _ := newMFAHarness(t, srm.RoleViewer)
 	secret, _ := h.enrolTOTP()
 
 	h.firstFactor(h.user.Email, "/signin/code")
@@ -207,11 +207,11 @@ func TestMFAFiveWrongCodesLockTheAccount(t *testing.T) {
 
 func TestMFARequiredAllowsOnlyEnrolment(t *testing.T) {
 	t.Parallel()
-	admin, pool := newMFAHarness(t, srm.Admin)
-	h := admin.as(srm.Editor)
+	admin, pool := newMFAHarness(t, srm.RoleAdmin)
+	h := admin.as(srm.RoleEditor)
 	wantStatus(t, "GET / before the requirement", h.get("/"), http.StatusOK)
 
-	if err := h.st.SetRequireMFA(storetest.Context(t), true); err != nil {
+	if err := h.st.SetMFARequired(storetest.Context(t), true); err != nil {
 		t.Fatal(err)
 	}
 	// The sessions of everyone without an authenticator have ended.
@@ -274,7 +274,7 @@ func TestMFARequiredAllowsOnlyEnrolment(t *testing.T) {
 
 func TestAccountPageShowsWhoIsSignedIn(t *testing.T) {
 	t.Parallel()
-	h, _ := newMFAHarness(t, srm.Editor)
+	h, _ := newMFAHarness(t, srm.RoleEditor)
 	doc := h.page("/account")
 	for id, want := range map[string]string{
 		"email":         h.user.Email,
@@ -295,11 +295,11 @@ func TestAccountPageShowsWhoIsSignedIn(t *testing.T) {
 
 func TestAccountRemoveMFANeedsACodeAndIsRefusedWhileRequired(t *testing.T) {
 	t.Parallel()
-	h, pool := newMFAHarness(t, srm.Viewer)
+	h, pool := newMFAHarness(t, srm.RoleViewer)
 	secret, _ := h.enrolTOTP()
 
 	// Required: refused whatever the code.
-	if err := h.st.SetRequireMFA(storetest.Context(t), true); err != nil {
+	if err := h.st.SetMFARequired(storetest.Context(t), true); err != nil {
 		t.Fatal(err)
 	}
 	if doc := h.page("/account"); doc.Find(tid("remove-mfa-form")).Length() != 0 || doc.Find(tid("mfa-required")).Length() != 1 {
@@ -310,7 +310,7 @@ func TestAccountRemoveMFANeedsACodeAndIsRefusedWhileRequired(t *testing.T) {
 	if parse(t, rec).Find(tid("form-error")).Length() != 1 {
 		t.Error("removal while required is refused without a message")
 	}
-	if err := h.st.SetRequireMFA(storetest.Context(t), false); err != nil {
+	if err := h.st.SetMFARequired(storetest.Context(t), false); err != nil {
 		t.Fatal(err)
 	}
 
@@ -353,7 +353,7 @@ func TestAccountRemoveMFANeedsACodeAndIsRefusedWhileRequired(t *testing.T) {
 
 func TestAccountRemoveMFAWithARecoveryCode(t *testing.T) {
 	t.Parallel()
-	h, _ := newMFAHarness(t, srm.Viewer)
+	h, _ := newMFAHarness(t, srm.RoleViewer)
 	_, codes := h.enrolTOTP()
 	wantRedirect(t, "POST /account/mfa/remove with a recovery code", h.post("/account/mfa/remove", url.Values{"code": {codes[0]}}), "/account?mfa=removed")
 	if u, err := h.st.User(storetest.Context(t), h.user.ID); err != nil || u.MFA {
@@ -363,7 +363,7 @@ func TestAccountRemoveMFAWithARecoveryCode(t *testing.T) {
 
 func TestAccountRemoveMFAGuessingLocksOut(t *testing.T) {
 	t.Parallel()
-	h, _ := newMFAHarness(t, srm.Viewer)
+	h, _ := newMFAHarness(t, srm.RoleViewer)
 	secret, _ := h.enrolTOTP()
 	bad := wrongCode(t, secret)
 	for i := 1; i < 5; i++ {
@@ -505,9 +505,9 @@ func audited(t testing.TB, pool *pgxpool.Pool, id int64) []string {
 // this way, since a stolen session could then drop the second factor.
 func TestAdminResetsALostAuthenticator(t *testing.T) {
 	t.Parallel()
-	user, pool := newMFAHarness(t, srm.Editor)
+	user, pool := newMFAHarness(t, srm.RoleEditor)
 	user.enrolTOTP()
-	admin := user.as(srm.Admin)
+	admin := user.as(srm.RoleAdmin)
 	page := "/admin/users/" + itoa(user.user.ID)
 
 	rec := admin.submit(admin.page(page).Find(tid("mfa-reset-form")), nil)
@@ -539,7 +539,7 @@ func TestAdminResetsALostAuthenticator(t *testing.T) {
 	// one up first.)
 	user.enrolTOTP()
 	admin.enrolTOTP()
-	if err := user.st.SetRequireMFA(storetest.Context(t), true); err != nil {
+	if err := user.st.SetMFARequired(storetest.Context(t), true); err != nil {
 		t.Fatal(err)
 	}
 	wantRedirect(t, "POST reset while MFA is required", admin.post(page+"/mfa/reset", nil), page+"?done=mfa-reset")
@@ -562,9 +562,9 @@ func TestAdminResetsALostAuthenticator(t *testing.T) {
 // works while an admin requires MFA (nothing is removed).
 func TestNewRecoveryCodesReplaceTheOldOnes(t *testing.T) {
 	t.Parallel()
-	h, pool := newMFAHarness(t, srm.Viewer)
+	h, pool := newMFAHarness(t, srm.RoleViewer)
 	secret, old := h.enrolTOTP()
-	if err := h.st.SetRequireMFA(storetest.Context(t), true); err != nil {
+	if err := h.st.SetMFARequired(storetest.Context(t), true); err != nil {
 		t.Fatal(err)
 	}
 

@@ -18,7 +18,7 @@ func TestNormalBuildServesNoBenchmarkEndpoints(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	w := h.workload("Depot servers", srm.IaaS)
-	viewer := h.as(srm.Viewer)
+	viewer := h.as(srm.RoleViewer)
 	for _, path := range []string{"/_bench/workload/" + itoa(w.ID), "/_bench/ceiling"} {
 		if rec := h.get(path); rec.Code != http.StatusNotFound {
 			t.Errorf("GET %s signed in as an admin = %d, want 404", path, rec.Code)

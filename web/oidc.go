@@ -70,7 +70,7 @@ func newOIDCProvider(ctx context.Context, cfg OIDCConfig, logger *slog.Logger) (
 		cfg.Name = "single sign-on"
 	}
 	if cfg.Role == "" {
-		cfg.Role = srm.Viewer
+		cfg.Role = srm.RoleViewer
 	}
 	if !cfg.Role.Valid() {
 		return nil, fmt.Errorf("oidc: role %q: want viewer, editor or admin", cfg.Role)

@@ -431,7 +431,7 @@ func TestSSOSignsInByIssuerAndSubjectNotEmail(t *testing.T) {
 	t.Parallel()
 	s := newSSOServer(t, nil)
 	ctx := storetest.Context(t)
-	local := newUser(t, s.st, "alice@example.com", srm.Admin) // same email as the provider's Alice
+	local := newUser(t, s.st, "alice@example.com", srm.RoleAdmin) // same email as the provider's Alice
 
 	b := s.browser(t)
 	s.signIn(b, "/owners?sort=name", "/owners?sort=name")
@@ -444,7 +444,7 @@ func TestSSOSignsInByIssuerAndSubjectNotEmail(t *testing.T) {
 	if u.ID == local.ID {
 		t.Fatal("single sign-on signed in as the local account with the same email")
 	}
-	if u.Email != "alice@example.com" || u.Name != "Alice Example" || u.Role != srm.Viewer || u.HasPassword {
+	if u.Email != "alice@example.com" || u.Name != "Alice Example" || u.Role != srm.RoleViewer || u.HasPassword {
 		t.Errorf("new account = %+v, want alice@example.com, Alice Example, viewer, no password", u)
 	}
 	// The session is the new viewer's, not the local admin's.
@@ -563,7 +563,7 @@ func TestSSORefusesWhatItCannotTrust(t *testing.T) {
 			s.op.deny = true
 		}, wantProblem: "denied", wantReason: "access_denied"},
 		{name: "disabled account", setup: func(s *ssoServer, t *testing.T) {
-			u := srm.User{Email: "alice@example.com", Role: srm.Viewer, Issuer: s.op.issuer(), Subject: s.op.subject}
+			u := srm.User{Email: "alice@example.com", Role: srm.RoleViewer, Issuer: s.op.issuer(), Subject: s.op.subject}
 			if err := s.st.CreateOIDCUser(storetest.Context(t), &u); err != nil {
 				t.Fatal(err)
 			}

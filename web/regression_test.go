@@ -87,7 +87,7 @@ func TestCatalogChangesDoNotDeadlockWithWorkloadChanges(t *testing.T) {
 		refused []string
 		wg      sync.WaitGroup
 	)
-	session := remoteSession(t, srv.URL, st, srm.Admin)
+	session := remoteSession(t, srv.URL, st, srm.RoleAdmin)
 	post := func(path string, form url.Values) {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -141,7 +141,7 @@ func (rt *replayTargets) workloadVersion(id int64) string {
 }
 
 func (rt *replayTargets) statusVersion(wid int64) string {
-	ss, err := rt.st.Statuses(context.Background(), wid)
+	ss, err := storedStatuses(rt.st, context.Background(), wid)
 	if err != nil {
 		return "0"
 	}
@@ -157,7 +157,7 @@ func (rt *replayTargets) overrideVersion(wid int64) string {
 }
 
 func (rt *replayTargets) controlVersion() string {
-	c, err := rt.st.Control(context.Background(), rt.custom)
+	c, err := storedControl(rt.st, context.Background(), rt.custom)
 	if err != nil {
 		return "0"
 	}
@@ -445,7 +445,7 @@ func TestReplayHostileRequests(t *testing.T) {
 
 	// Every request is made signed in as an admin, so it reaches the
 	// handlers rather than stopping at the sign-in check.
-	session := remoteSession(t, ts.URL, st, srm.Admin)
+	session := remoteSession(t, ts.URL, st, srm.RoleAdmin)
 	probe, _ := http.NewRequest(http.MethodGet, ts.URL, nil)
 	session(probe)
 	creds := "Cookie: " + probe.Header.Get("Cookie") + "\r\nX-CSRF-Token: " + probe.Header.Get("X-CSRF-Token") + "\r\n"
@@ -471,7 +471,7 @@ func TestReplayHostileRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := ws.Catalog.Baseline(rt.baseline)
-	as, err := srm.Assess(b, srm.IaaS, ws.Catalog.Controls, nil, nil)
+	as, err := srm.Assess(b, srm.IaaS, ws.Catalog.Controls(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,29 +89,29 @@ func TestSignInsInFlightCannotOutliveARevocation(t *testing.T) {
 	const rounds = 12
 	servedAtAll := func(p probe) bool { return p.code == http.StatusOK }
 	kinds := []revocationKind{
-		{"disable", srm.Editor, func(ctx context.Context, st *store.Store, _ *harness, u srm.User) error {
+		{"disable", srm.RoleEditor, func(ctx context.Context, st *store.Store, _ *harness, u srm.User) error {
 			u.Disabled = true
 			_, err := st.UpdateUser(ctx, u)
 			return err
 		}, servedAtAll},
-		{"demote admin to viewer", srm.Admin, func(ctx context.Context, st *store.Store, _ *harness, u srm.User) error {
-			u.Role, u.Name = srm.Viewer, "after"
+		{"demote admin to viewer", srm.RoleAdmin, func(ctx context.Context, st *store.Store, _ *harness, u srm.User) error {
+			u.Role, u.Name = srm.RoleViewer, "after"
 			_, err := st.UpdateUser(ctx, u)
 			return err
-		}, func(p probe) bool { return p.code == http.StatusOK && (p.role != srm.Viewer || p.name != "after") }},
-		{"change the password", srm.Editor, func(ctx context.Context, st *store.Store, h *harness, u srm.User) error {
+		}, func(p probe) bool { return p.code == http.StatusOK && (p.role != srm.RoleViewer || p.name != "after") }},
+		{"change the password", srm.RoleEditor, func(ctx context.Context, st *store.Store, h *harness, u srm.User) error {
 			// Sign-ins keep using the old password: none may work after.
 			return st.SetPassword(ctx, u.ID, cheapHash(h.t, "a brand new password"))
 		}, servedAtAll},
-		{"enrol an authenticator", srm.Editor, func(ctx context.Context, st *store.Store, _ *harness, u srm.User) error {
+		{"enrol an authenticator", srm.RoleEditor, func(ctx context.Context, st *store.Store, _ *harness, u srm.User) error {
 			// From now on a password alone reaches only the code step.
 			return st.EnableTOTP(ctx, u.ID, "JBSWY3DPEHPK3PXP", 1, []string{"x"})
 		}, servedAtAll},
-		{"require an authenticator of everyone", srm.Editor, func(ctx context.Context, st *store.Store, _ *harness, _ srm.User) error {
+		{"require an authenticator of everyone", srm.RoleEditor, func(ctx context.Context, st *store.Store, _ *harness, _ srm.User) error {
 			// From now on a password alone reaches only enrolment.
-			return st.SetRequireMFA(ctx, true)
+			return st.SetMFARequired(ctx, true)
 		}, servedAtAll},
-		{"sign out everywhere", srm.Editor, func(ctx context.Context, _ *store.Store, h *harness, u srm.User) error {
+		{"sign out everywhere", srm.RoleEditor, func(ctx context.Context, _ *store.Store, h *harness, u srm.User) error {
 			// Renamed in the same transaction, so a session's page tells
 			// which side of the revocation its sign-in read the account.
 			tx, err := h.pool.Begin(ctx)
@@ -139,7 +139,7 @@ func TestSignInsInFlightCannotOutliveARevocation(t *testing.T) {
 			var overlapped, sessions, stale, told int
 			for round := range rounds {
 				if kind.name == "require an authenticator of everyone" {
-					if err := h.st.SetRequireMFA(ctx, false); err != nil {
+					if err := h.st.SetMFARequired(ctx, false); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -22,6 +22,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(st, cfg.Ready))
+	if cfg.Metrics != nil && cfg.MetricsToken != "" { // else /metrics is an address like any unknown one
+		r.Method(http.MethodGet, "/metrics", cfg.Metrics.Handler(cfg.MetricsToken)) // no session: the bearer token
+	}
 	r.Method(http.MethodGet, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Method(http.MethodHead, "/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +55,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		})
 
 		r.Group(func(r chi.Router) {
-			r.Use(a.require(srm.Viewer))
+			r.Use(a.require(srm.RoleViewer))
 			r.Get("/", h(portfolioPage(st)))
 			r.Get("/my", h(myControlsPage(st)))
 			r.Get("/account", h(a.accountPage))
@@ -64,6 +67,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Post("/account/tokens/{tid}/revoke", h(revokeToken(st, ownTokens(st))))
 			r.Get("/workloads/{id}", h(workloadPage(st)))
 			r.Get("/workloads/{id}/history", h(workloadHistoryPage(st)))
+			r.Get("/workloads/{id}/controls/{cid}", h(controlPage(st)))
 			r.Get("/matrix", h(matrixPage(st)))
 			r.Get("/matrix/compare", h(comparePage(st)))
 			r.Get("/owners", h(ownersPage(st)))
@@ -73,8 +77,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		})
 
 		r.Group(func(r chi.Router) {
-			r.Use(a.require(srm.Editor))
+			r.Use(a.require(srm.RoleEditor))
 			r.Post("/workloads/{id}/controls/{cid}", h(saveStatus(st)))
+			r.Post("/workloads/{id}/bulk", h(bulkStatus(st)))
 			r.Get("/workloads/{id}/controls/{cid}/override", h(overrideForm(st)))
 			r.Post("/workloads/{id}/controls/{cid}/override", h(saveOverride(st)))
 			r.Post("/workloads/{id}/controls/{cid}/override/delete", h(deleteOverride(st)))
@@ -82,7 +87,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		})
 
 		r.Group(func(r chi.Router) {
-			r.Use(a.require(srm.Admin))
+			r.Use(a.require(srm.RoleAdmin))
 			r.Get("/workloads/new", h(newWorkloadForm(st)))
 			r.Post("/workloads", h(createWorkload(st)))
 			r.Get("/workloads/{id}/edit", h(editWorkloadForm(st)))
@@ -121,7 +126,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 	// Anything else: signed-out visitors are sent to sign in rather than
 	// told what exists; signed-in people get 404 or 405.
 	guarded := func(fn handlerFunc) http.HandlerFunc {
-		return chi.Chain(a.sessions.LoadAndSave, a.identify, a.require(srm.Viewer)).HandlerFunc(h(fn)).ServeHTTP
+		return chi.Chain(a.sessions.LoadAndSave, a.identify, a.require(srm.RoleViewer)).HandlerFunc(h(fn)).ServeHTTP
 	}
 	r.NotFound(guarded(func(w http.ResponseWriter, r *http.Request) error { return srm.ErrNotFound }))
 	r.MethodNotAllowed(guarded(func(w http.ResponseWriter, r *http.Request) error { return errMethod }))

@@ -50,6 +50,14 @@ type Config struct {
 	// APIRateLimit is how many requests a minute each API token may make
 	// (default DefaultAPIRateLimit); more get 429 with Retry-After.
 	APIRateLimit int
+	// Metrics, when set, counts every request (NewMetrics); nil counts
+	// none. This server has a /metrics route only with MetricsToken set,
+	// and it answers only requests that bear the token; without one,
+	// /metrics is an unknown address like any other (main may serve
+	// Metrics.Handler on an address of its own). A MetricsToken without
+	// Metrics gets a new Metrics.
+	Metrics      *Metrics
+	MetricsToken string
 }
 
 // NewServer returns the application's root handler. Every dependency is a
@@ -92,7 +100,13 @@ func NewServer(ctx context.Context, logger *slog.Logger, st *store.Store, cfg Co
 	if len(cfg.TrustedProxies) > 0 {
 		clientIPs = middleware.ClientIPFromXFF(cfg.TrustedProxies...)
 	}
+	if cfg.MetricsToken != "" && cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(logger, st)
+	}
 	r := chi.NewRouter()
+	if cfg.Metrics != nil {
+		r.Use(cfg.Metrics.instrument) // first: it sees every answer, the recovered panics' 500 included
+	}
 	r.Use(middleware.RequestID, clientIPs, logRequests(logger), middleware.Recoverer, headAsGet)
 	// The API takes no cookie, only a token a browser never sends by
 	// itself: nothing there for a cross-site request to ride on, and its

@@ -114,7 +114,7 @@ func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.U
 	if u.MFA {
 		stage = stageCode
 	} else {
-		required, err := a.st.RequireMFA(ctx)
+		required, err := a.st.MFARequired(ctx)
 		if err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (a *auth) finishFirstFactor(w http.ResponseWriter, r *http.Request, u srm.U
 		return seeOther(w, r, "/signin/code")
 	}
 	a.proved(ctx) // signed in (or enrolling): a fresh proof of identity
-	if err := a.st.SignedIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
+	if err := a.st.RecordSignIn(store.WithActor(ctx, actorOf(r, u)), u, method); err != nil {
 		return err
 	}
 	if err := a.stashedProof(store.WithActor(ctx, actorOf(r, u)), u, method, next); err != nil {
@@ -202,7 +202,7 @@ func (a *auth) checkCode(w http.ResponseWriter, r *http.Request) error {
 	if first == "" {
 		first = "password"
 	}
-	if err := a.st.SignedIn(ctx, u, first+" and "+method); err != nil {
+	if err := a.st.RecordSignIn(ctx, u, first+" and "+method); err != nil {
 		return err
 	}
 	if err := a.stashedProof(ctx, u, first+" and "+method, next); err != nil {

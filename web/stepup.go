@@ -241,14 +241,14 @@ func sameSiteReferer(r *http.Request) string {
 
 // addsAdmin reports whether a new account is to be an admin.
 func addsAdmin(r *http.Request) (bool, error) {
-	return srm.Role(r.PostForm.Get("role")) == srm.Admin, nil
+	return srm.Role(r.PostForm.Get("role")) == srm.RoleAdmin, nil
 }
 
 // raisesToAdmin reports whether saving the account in the path gives it
 // admin rights it does not have: the role admin for someone who is not,
 // or enabling a disabled admin.
 func (a *auth) raisesToAdmin(r *http.Request) (bool, error) {
-	if srm.Role(r.PostForm.Get("role")) != srm.Admin {
+	if srm.Role(r.PostForm.Get("role")) != srm.RoleAdmin {
 		return false, nil
 	}
 	id, err := pathID(r, "id")
@@ -262,13 +262,13 @@ func (a *auth) raisesToAdmin(r *http.Request) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return u.Role != srm.Admin || (u.Disabled && r.PostForm.Get("disabled") == ""), nil
+	return u.Role != srm.RoleAdmin || (u.Disabled && r.PostForm.Get("disabled") == ""), nil
 }
 
 // changesRequireMFA reports whether the settings form changes whether
 // everyone must use an authenticator.
 func (a *auth) changesRequireMFA(r *http.Request) (bool, error) {
-	on, err := a.st.RequireMFA(r.Context())
+	on, err := a.st.MFARequired(r.Context())
 	return on != (r.PostForm.Get("require_mfa") != ""), err
 }
 

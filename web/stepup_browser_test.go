@@ -34,7 +34,7 @@ func TestBrowserStepUp(t *testing.T) {
 	defer cancel()
 
 	st := store.New(storetest.Pool(t))
-	admin := newUser(t, st, "stepup@example.com", srm.Admin)
+	admin := newUser(t, st, "stepup@example.com", srm.RoleAdmin)
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: "srm", AccountName: admin.Email})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestBrowserStepUp(t *testing.T) {
 			t.Errorf("after confirming, the notice reads %q, want Account added.", n)
 		}
 		u, err := st.UserForSignIn(ctx, "ada@example.com")
-		if err != nil || u.User.Role != srm.Admin || u.User.Name != "Ada Lovelace" {
+		if err != nil || u.User.Role != srm.RoleAdmin || u.User.Name != "Ada Lovelace" {
 			t.Errorf("after confirming: account %+v, %v; want the admin as typed", u.User, err)
 		}
 	})

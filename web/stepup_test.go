@@ -102,7 +102,7 @@ func (h *harness) failures(email string) int {
 // then it does; adding an account that is not an admin never asks.
 func TestStepUpAddingAnAdmin(t *testing.T) {
 	t.Parallel()
-	h, clock := newClockHarness(t, srm.Admin)
+	h, clock := newClockHarness(t, srm.RoleAdmin)
 	add := func(email, role string) *httptest.ResponseRecorder {
 		return h.submit(h.page("/admin/users").Find(tid("add-user-form")), url.Values{
 			"email": {email}, "name": {"Ada Lovelace"}, "role": {role}, "password": {"a long initial password"}})
@@ -157,7 +157,7 @@ func TestStepUpAddingAnAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after confirming: no account ada@example.com: %v", err)
 	}
-	if u := cred.User; u.Name != "Ada Lovelace" || u.Role != srm.Admin {
+	if u := cred.User; u.Name != "Ada Lovelace" || u.Role != srm.RoleAdmin {
 		t.Errorf("after confirming: account = %+v, want the name and role typed", u)
 	}
 	if want := "/admin/users/" + itoa(cred.User.ID) + "?done=added"; rec.Header().Get("Location") != want {
@@ -206,17 +206,17 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 		setup func(t *testing.T, h *harness) (submit func() *httptest.ResponseRecorder, done func() bool)
 	}
 	actions := []action{
-		{name: "raise an editor to admin", role: srm.Admin, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
-			u := newUser(t, h.st, "raised@example.com", srm.Editor)
+		{name: "raise an editor to admin", role: srm.RoleAdmin, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
+			u := newUser(t, h.st, "raised@example.com", srm.RoleEditor)
 			return func() *httptest.ResponseRecorder {
 					return h.submit(h.page(userPath(u.ID)).Find(tid("user-form")), url.Values{"role": {"admin"}})
 				}, func() bool {
 					got, err := h.st.User(storetest.Context(t), u.ID)
-					return err == nil && got.Role == srm.Admin
+					return err == nil && got.Role == srm.RoleAdmin
 				}
 		}},
-		{name: "reset someone's authenticator", role: srm.Admin, mfa: true, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
-			other := h.as(srm.Viewer)
+		{name: "reset someone's authenticator", role: srm.RoleAdmin, mfa: true, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
+			other := h.as(srm.RoleViewer)
 			other.enrolTOTP()
 			return func() *httptest.ResponseRecorder {
 					return h.submit(h.page(userPath(other.user.ID)).Find(tid("mfa-reset-form")), nil)
@@ -225,15 +225,15 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 					return err == nil && !got.MFA
 				}
 		}},
-		{name: "require MFA of everyone", role: srm.Admin, mfa: true, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
+		{name: "require MFA of everyone", role: srm.RoleAdmin, mfa: true, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
 			return func() *httptest.ResponseRecorder {
 					return h.submit(h.page("/admin/users").Find(tid("settings-form")), url.Values{"require_mfa": {"1"}})
 				}, func() bool {
-					on, err := h.st.RequireMFA(storetest.Context(t))
+					on, err := h.st.MFARequired(storetest.Context(t))
 					return err == nil && on
 				}
 		}},
-		{name: "set up one's own authenticator", role: srm.Viewer, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
+		{name: "set up one's own authenticator", role: srm.RoleViewer, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
 			return func() *httptest.ResponseRecorder {
 					form := h.page("/account/mfa").Find(tid("enrol-form"))
 					return h.submit(form, url.Values{"code": {totpAt(t, h.enrolSecret(), time.Now())}})
@@ -242,7 +242,7 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 					return err == nil && got.MFA
 				}
 		}},
-		{name: "remove one's own authenticator", role: srm.Viewer, mfa: true, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
+		{name: "remove one's own authenticator", role: srm.RoleViewer, mfa: true, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
 			return func() *httptest.ResponseRecorder {
 					// A recovery code: the step-up's own code spends the app's
 					// current one.
@@ -252,7 +252,7 @@ func TestStepUpGuardsEveryDangerousAction(t *testing.T) {
 					return err == nil && !got.MFA
 				}
 		}},
-		{name: "renew one's recovery codes", role: srm.Editor, mfa: true, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
+		{name: "renew one's recovery codes", role: srm.RoleEditor, mfa: true, setup: func(t *testing.T, h *harness) (func() *httptest.ResponseRecorder, func() bool) {
 			return func() *httptest.ResponseRecorder {
 					return h.submit(h.page("/account").Find(tid("new-codes-form")), url.Values{"code": {h.spareCode()}})
 				}, func() bool {
@@ -332,9 +332,9 @@ func (h *harness) spareCode() string {
 // cannot enrol one of their own either.
 func TestStepUpStopsAStolenAdminSession(t *testing.T) {
 	t.Parallel()
-	victim, clock := newClockHarness(t, srm.Admin)
+	victim, clock := newClockHarness(t, srm.RoleAdmin)
 	victim.enrolTOTP()
-	accomplice := newUser(t, victim.st, "accomplice@example.com", srm.Editor)
+	accomplice := newUser(t, victim.st, "accomplice@example.com", srm.RoleEditor)
 	clock.advance(stale)
 
 	attacker := victim.signedOut()
@@ -346,7 +346,7 @@ func TestStepUpStopsAStolenAdminSession(t *testing.T) {
 	}
 	confirmForm(t, "stolen session raises an account to admin", attacker.post(userPath(accomplice.ID), url.Values{
 		"name": {""}, "role": {"admin"}, "version": {itoa(accomplice.Version)}}))
-	if u, _ := victim.st.User(storetest.Context(t), accomplice.ID); u.Role != srm.Editor {
+	if u, _ := victim.st.User(storetest.Context(t), accomplice.ID); u.Role != srm.RoleEditor {
 		t.Fatalf("a stolen session raised an account to %s", u.Role)
 	}
 	// Guessing the password on the way locks the account like sign-in does.
@@ -363,7 +363,7 @@ func TestStepUpStopsAStolenAdminSession(t *testing.T) {
 
 	// A viewer without an authenticator: the attacker sees a secret but
 	// cannot turn it on.
-	viewer := victim.as(srm.Viewer)
+	viewer := victim.as(srm.RoleViewer)
 	clock.advance(stale)
 	thief := viewer.signedOut()
 	thief.cookie, thief.csrf = viewer.cookie, viewer.csrf
@@ -379,7 +379,7 @@ func TestStepUpStopsAStolenAdminSession(t *testing.T) {
 // a recovery code does instead of the app's.
 func TestStepUpAfterCodeSignIn(t *testing.T) {
 	t.Parallel()
-	h, clock := newClockHarness(t, srm.Admin)
+	h, clock := newClockHarness(t, srm.RoleAdmin)
 	secret, codes := h.enrolTOTP()
 	clock.advance(stale) // the proof of the first sign-in is stale: the next one must count on its own
 	h.firstFactor(h.user.Email, "/signin/code")
@@ -393,7 +393,7 @@ func TestStepUpAfterCodeSignIn(t *testing.T) {
 
 	clock.advance(stale)
 	form := confirmForm(t, "turn the requirement off with a stale proof", h.submit(off, url.Values{"require_mfa": nil}))
-	if on, _ := h.st.RequireMFA(storetest.Context(t)); !on {
+	if on, _ := h.st.MFARequired(storetest.Context(t)); !on {
 		t.Fatal("the requirement was turned off without a fresh proof")
 	}
 	if _, has := form.Find(`input[type="hidden"][name="require_mfa"]`).Attr("value"); has {
@@ -401,7 +401,7 @@ func TestStepUpAfterCodeSignIn(t *testing.T) {
 	}
 	rec := h.submit(form, url.Values{"reauth_password": {testPassword}, "reauth_code": {codes[0]}})
 	wantRedirect(t, "confirm with a recovery code", rec, "/admin/users?done=settings#settings")
-	if on, _ := h.st.RequireMFA(storetest.Context(t)); on {
+	if on, _ := h.st.MFARequired(storetest.Context(t)); on {
 		t.Error("confirming with the password and a recovery code did not turn the requirement off")
 	}
 }
@@ -413,7 +413,7 @@ func TestStepUpBySingleSignOn(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{}
 	s := newSSOServerWith(t, nil, func(c *web.Config) { c.Now = clock.Now })
-	admin := srm.User{Email: "sso-admin@example.com", Role: srm.Admin, Issuer: s.op.issuer(), Subject: s.op.subject}
+	admin := srm.User{Email: "sso-admin@example.com", Role: srm.RoleAdmin, Issuer: s.op.issuer(), Subject: s.op.subject}
 	if err := s.st.CreateOIDCUser(storetest.Context(t), &admin); err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +421,7 @@ func TestStepUpBySingleSignOn(t *testing.T) {
 	b.pool = s.pool
 	s.signIn(b, "/", "/")
 	b.csrf = b.page("/").Find(`input[name="csrf"]`).First().AttrOr("value", "")
-	target := newUser(t, s.st, "to-raise@example.com", srm.Viewer)
+	target := newUser(t, s.st, "to-raise@example.com", srm.RoleViewer)
 
 	clock.advance(stale)
 	rec := b.submit(b.page(userPath(target.ID)).Find(tid("user-form")), url.Values{"role": {"admin"}, "name": {"Raised by SSO"}})
@@ -432,7 +432,7 @@ func TestStepUpBySingleSignOn(t *testing.T) {
 		t.Fatal("confirmation page of a single-sign-on account: want a single-sign-on button and no password field")
 	}
 	wantLabelled(t, "single-sign-on confirmation", doc)
-	if u, _ := s.st.User(storetest.Context(t), target.ID); u.Role != srm.Viewer {
+	if u, _ := s.st.User(storetest.Context(t), target.ID); u.Role != srm.RoleViewer {
 		t.Fatal("raised without a fresh proof")
 	}
 
@@ -447,7 +447,7 @@ func TestStepUpBySingleSignOn(t *testing.T) {
 	}
 	rec = b.submit(form, nil)
 	wantRedirect(t, "continue", rec, userPath(target.ID)+"?done=saved")
-	if u, _ := s.st.User(storetest.Context(t), target.ID); u.Role != srm.Admin || u.Name != "Raised by SSO" {
+	if u, _ := s.st.User(storetest.Context(t), target.ID); u.Role != srm.RoleAdmin || u.Name != "Raised by SSO" {
 		t.Errorf("after confirming by single sign-on: %+v, want admin named as typed", u)
 	}
 	if !slices.Contains(audited(t, s.pool, admin.ID), "reauth.succeeded") {

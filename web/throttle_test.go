@@ -73,7 +73,7 @@ func TestIPv6ClientsAreCountedByTheirSlash64(t *testing.T) {
 	pool := storetest.Pool(t)
 	st := store.New(pool)
 	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{TrustedProxies: []string{"192.0.2.0/24"}})}
-	u := newUser(t, st, "six@example.com", srm.Viewer)
+	u := newUser(t, st, "six@example.com", srm.RoleViewer)
 	for i := range 20 {
 		rec := h.signedOut().post("/signin", url.Values{"email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"wrong password"}},
 			"X-Forwarded-For", fmt.Sprintf("2001:db8:1:2:%x::1", i))
@@ -98,7 +98,7 @@ func TestClientsWithoutAnAddressShareOneCap(t *testing.T) {
 	pool := storetest.Pool(t)
 	st := store.New(pool)
 	h := &harness{t: t, st: st, pool: pool, srv: newServer(t, st, web.Config{TrustedProxies: []string{"192.0.2.0/24"}})}
-	u := newUser(t, st, "nowhere@example.com", srm.Viewer)
+	u := newUser(t, st, "nowhere@example.com", srm.RoleViewer)
 	hidden := [][]string{nil, {"X-Forwarded-For", "not an address"}, {"X-Forwarded-For", "192.0.2.9"}, {"X-Forwarded-For", ""}}
 	for i := range 20 {
 		rec := h.signedOut().post("/signin", url.Values{"email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"wrong password"}},
@@ -122,7 +122,7 @@ func TestClientsWithoutAnAddressShareOneCap(t *testing.T) {
 func TestADisabledAccountAnswersAsAWrongPassword(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	v := h.as(srm.Viewer)
+	v := h.as(srm.RoleViewer)
 	wantRedirect(t, "disable", h.submit(h.userForm(v.user.ID), url.Values{"disabled": {"1"}}), "/admin/users/"+itoa(v.user.ID)+"?done=saved")
 	right := h.signedOut().post("/signin", url.Values{"email": {v.user.Email}, "password": {testPassword}})
 	wrong := h.signedOut().post("/signin", url.Values{"email": {v.user.Email}, "password": {"not the password"}})
@@ -197,7 +197,7 @@ func guessEveryMinute(t *testing.T, h *harness, guess func() int) {
 func TestAttemptsWhileLockedDoNotProlongTheLock(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	u := newUser(t, h.st, "steady@example.com", srm.Editor)
+	u := newUser(t, h.st, "steady@example.com", srm.RoleEditor)
 	out := h.signedOut()
 	guessEveryMinute(t, h, func() int {
 		return out.post("/signin", url.Values{"email": {u.Email}, "password": {"a wrong guess"}}).Code
@@ -216,7 +216,7 @@ func TestAttemptsWhileLockedDoNotProlongTheLock(t *testing.T) {
 // the account page's password form, which shares the lockout.
 func TestPasswordChangeAttemptsWhileLockedDoNotProlongTheLock(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t).as(srm.Viewer)
+	h := newHarness(t).as(srm.RoleViewer)
 	guess := url.Values{"current_password": {"a wrong guess here"}, "new_password": {newPassword}, "confirm_password": {newPassword}}
 	guessEveryMinute(t, h, func() int { return h.post("/account/password", guess).Code })
 	right := url.Values{"current_password": {testPassword}, "new_password": {newPassword}, "confirm_password": {newPassword}}
@@ -229,7 +229,7 @@ func TestPasswordChangeAttemptsWhileLockedDoNotProlongTheLock(t *testing.T) {
 func TestAnAdminCanUnlockAnAccount(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	u := newUser(t, h.st, "unlock@example.com", srm.Editor)
+	u := newUser(t, h.st, "unlock@example.com", srm.RoleEditor)
 	out := h.signedOut()
 	for i := range 5 {
 		out.post("/signin", url.Values{"email": {u.Email}, "password": {"wrong password " + itoa(int64(i))}})
@@ -243,7 +243,7 @@ func TestAnAdminCanUnlockAnAccount(t *testing.T) {
 		t.Fatal("no unlock form on a locked account's page")
 	}
 
-	editor := h.as(srm.Editor)
+	editor := h.as(srm.RoleEditor)
 	wantStatus(t, "an editor unlocks", editor.post(page+"/unlock", nil), http.StatusForbidden)
 	wantStatus(t, "without the anti-forgery token", h.post(page+"/unlock", nil, "X-CSRF-Token", "wrong"), http.StatusForbidden)
 	wantStatus(t, "still locked", out.post("/signin", url.Values{"email": {u.Email}, "password": {testPassword}}), http.StatusTooManyRequests)
@@ -268,8 +268,8 @@ func TestAnAdminCanUnlockAnAccount(t *testing.T) {
 // a signed-in person's are audited under their account as "locked".
 func TestAClientAtItsCapIsRefusedOneWayEverywhere(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t).as(srm.Viewer)
-	other := newUser(t, h.st, "capped@example.com", srm.Viewer)
+	h := newHarness(t).as(srm.RoleViewer)
+	other := newUser(t, h.st, "capped@example.com", srm.RoleViewer)
 	// httptest requests come from 192.0.2.1.
 	if _, err := h.pool.Exec(t.Context(), `INSERT INTO signin_failures (email, client_ip)
 		SELECT 'earlier' || g || '@example.com', '192.0.2.1' FROM generate_series(1, 20) g`); err != nil {

@@ -36,18 +36,18 @@ func usersView(ctx context.Context, st *store.Store, add srm.User, problems srm.
 	if err != nil {
 		return views.UsersView{}, err
 	}
-	required, err := st.RequireMFA(ctx)
+	required, err := st.MFARequired(ctx)
 	if err != nil {
 		return views.UsersView{}, err
 	}
-	return views.UsersView{Users: us, RequireMFA: required, New: add, Problems: problems}, nil
+	return views.UsersView{Users: us, MFARequired: required, New: add, Problems: problems}, nil
 }
 
 // usersPage handles "GET /admin/users": every account, the form to add a
 // local one, and the multi-factor setting.
 func usersPage(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		v, err := usersView(r.Context(), st, srm.User{Role: srm.Viewer}, nil)
+		v, err := usersView(r.Context(), st, srm.User{Role: srm.RoleViewer}, nil)
 		if err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func updateUser(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 			return renderUser(w, r, st, http.StatusConflict, &in, nil, &out)
 		case errors.Is(err, store.ErrLastAdmin):
 			field := "role"
-			if in.Role == srm.Admin {
+			if in.Role == srm.RoleAdmin {
 				field = "disabled"
 			}
 			problems[field] = "This is the only active admin. Make another account an admin first: srm must keep one who can manage users and settings."
@@ -339,7 +339,7 @@ func saveSettings(st *store.Store, sessions *scs.SessionManager) handlerFunc {
 		}
 		ctx := r.Context()
 		on := r.PostForm.Get("require_mfa") != ""
-		if err := st.SetRequireMFA(ctx, on); err != nil {
+		if err := st.SetMFARequired(ctx, on); err != nil {
 			return err
 		}
 		if on {

@@ -99,7 +99,7 @@ func TestUserAddCreatesALocalAccountThatCanSignIn(t *testing.T) {
 func TestUserAddRejectsBadInputAndKeepsAllButThePassword(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	newUser(t, h.st, "taken@example.com", srm.Viewer)
+	newUser(t, h.st, "taken@example.com", srm.RoleViewer)
 	const pw = "a long and private first password"
 	tests := []struct {
 		name        string
@@ -140,7 +140,7 @@ func TestUserAddRejectsBadInputAndKeepsAllButThePassword(t *testing.T) {
 			}
 		})
 	}
-	users, err := h.st.Users(storetest.Context(t))
+	users, err := h.st.UserSummaries(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestUserAddRejectsBadInputAndKeepsAllButThePassword(t *testing.T) {
 func TestUserRoleChangeTakesEffectOnTheirNextRequest(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	ed := h.as(srm.Editor)
+	ed := h.as(srm.RoleEditor)
 	wantStatus(t, "editor GET /admin/users", ed.get("/admin/users"), http.StatusForbidden)
 
 	form := h.userForm(ed.user.ID)
@@ -160,7 +160,7 @@ func TestUserRoleChangeTakesEffectOnTheirNextRequest(t *testing.T) {
 		t.Error("another account's page says it is your own")
 	}
 	wantRedirect(t, "promote to admin", h.submit(form, url.Values{"role": {"admin"}}), "/admin/users/"+itoa(ed.user.ID)+"?done=saved")
-	if got := h.storedUser(ed.user.ID).Role; got != srm.Admin {
+	if got := h.storedUser(ed.user.ID).Role; got != srm.RoleAdmin {
 		t.Fatalf("stored role = %s, want admin", got)
 	}
 
@@ -181,7 +181,7 @@ func TestUserRoleChangeTakesEffectOnTheirNextRequest(t *testing.T) {
 func TestUserNameChangeKeepsTheirSession(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	v := h.as(srm.Viewer)
+	v := h.as(srm.RoleViewer)
 	wantRedirect(t, "rename", h.submit(h.userForm(v.user.ID), url.Values{"name": {"Vera Viewer"}}), "/admin/users/"+itoa(v.user.ID)+"?done=saved")
 	wantStatus(t, "viewer after a rename", v.get("/"), http.StatusOK)
 	if got := h.storedUser(v.user.ID).Name; got != "Vera Viewer" {
@@ -192,7 +192,7 @@ func TestUserNameChangeKeepsTheirSession(t *testing.T) {
 func TestUserDisableSignsThemOutAndRefusesSignIn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	v := h.as(srm.Viewer)
+	v := h.as(srm.RoleViewer)
 	wantRedirect(t, "disable", h.submit(h.userForm(v.user.ID), url.Values{"disabled": {"1"}}), "/admin/users/"+itoa(v.user.ID)+"?done=saved")
 	wantSignedOut(t, "after disabling", v)
 
@@ -216,7 +216,7 @@ func TestUserDisableSignsThemOutAndRefusesSignIn(t *testing.T) {
 func TestUserRevokeSignsThemOutEverywhere(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	ed := h.as(srm.Editor)
+	ed := h.as(srm.RoleEditor)
 	laptop := ed.signedOut()
 	laptop.signIn(ed.user.Email, testPassword)
 
@@ -267,23 +267,23 @@ func TestUserLastAdminCannotBeDemotedOrDisabled(t *testing.T) {
 		if msg := text(parse(t, rec).Find(tid("error-" + tt.field))); !strings.Contains(msg, "only active admin") {
 			t.Errorf("%s the last admin: problem = %q", tt.name, msg)
 		}
-		if u := h.storedUser(h.user.ID); u.Role != srm.Admin || u.Disabled {
+		if u := h.storedUser(h.user.ID); u.Role != srm.RoleAdmin || u.Disabled {
 			t.Fatalf("%s the last admin: stored %s disabled=%v", tt.name, u.Role, u.Disabled)
 		}
 		wantStatus(t, tt.name+": still signed in", h.get("/admin/users"), http.StatusOK)
 	}
 
 	// With a second active admin, an admin may step down: their session ends.
-	other := h.as(srm.Admin)
+	other := h.as(srm.RoleAdmin)
 	wantRedirect(t, "step down", h.submit(h.userForm(h.user.ID), url.Values{"role": {"editor"}}), "/signin?out=1")
 	wantSignedOut(t, "after stepping down", h)
-	if got := h.storedUser(h.user.ID).Role; got != srm.Editor {
+	if got := h.storedUser(h.user.ID).Role; got != srm.RoleEditor {
 		t.Errorf("stored role = %s, want editor", got)
 	}
 	// Now the other is the last one, and cannot disable themself either.
 	wantStatus(t, "disable the new last admin", other.submit(other.userForm(other.user.ID), url.Values{"disabled": {"1"}}), http.StatusUnprocessableEntity)
 	// A disabled admin does not count as one.
-	disabled := newUser(t, h.st, "dormant@example.com", srm.Admin)
+	disabled := newUser(t, h.st, "dormant@example.com", srm.RoleAdmin)
 	wantRedirect(t, "disable the dormant admin", other.submit(other.userForm(disabled.ID), url.Values{"disabled": {"1"}}),
 		"/admin/users/"+itoa(disabled.ID)+"?done=saved")
 	wantStatus(t, "demote the last active admin", other.submit(other.userForm(other.user.ID), url.Values{"role": {"viewer"}}), http.StatusUnprocessableEntity)
@@ -292,14 +292,14 @@ func TestUserLastAdminCannotBeDemotedOrDisabled(t *testing.T) {
 func TestUserAdminsDemotingEachOtherAtOnceLeaveOneAdmin(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	second := newUser(t, h.st, "second@example.com", srm.Admin)
+	second := newUser(t, h.st, "second@example.com", srm.RoleAdmin)
 	for round := range 5 {
 		a, b := h.storedUser(h.user.ID), h.storedUser(second.ID)
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
 		for i, u := range []srm.User{a, b} {
 			wg.Go(func() {
-				u.Role = srm.Editor
+				u.Role = srm.RoleEditor
 				_, errs[i] = h.st.UpdateUser(storetest.Context(t), u)
 			})
 		}
@@ -319,7 +319,7 @@ func TestUserAdminsDemotingEachOtherAtOnceLeaveOneAdmin(t *testing.T) {
 		// Promote both back for the next round.
 		for _, id := range []int64{a.ID, b.ID} {
 			u := h.storedUser(id)
-			u.Role = srm.Admin
+			u.Role = srm.RoleAdmin
 			if _, err := h.st.UpdateUser(storetest.Context(t), u); err != nil {
 				t.Fatal(err)
 			}
@@ -330,7 +330,7 @@ func TestUserAdminsDemotingEachOtherAtOnceLeaveOneAdmin(t *testing.T) {
 func TestUserStaleEditIsAConflictShowingWhatIsStored(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	v := newUser(t, h.st, "vic@example.com", srm.Viewer)
+	v := newUser(t, h.st, "vic@example.com", srm.RoleViewer)
 	form := h.userForm(v.ID)
 
 	// Someone else renames Vic in between.
@@ -350,12 +350,12 @@ func TestUserStaleEditIsAConflictShowingWhatIsStored(t *testing.T) {
 	if got := again.Find(`input[name="name"]`).AttrOr("value", ""); got != "Vic" {
 		t.Errorf("409 form name = %q, want the input kept", got)
 	}
-	if got := h.storedUser(v.ID); got.Name != "Victoria" || got.Role != srm.Viewer {
+	if got := h.storedUser(v.ID); got.Name != "Victoria" || got.Role != srm.RoleViewer {
 		t.Fatalf("stale save changed the account: %+v", got)
 	}
 	// Saving the 409 form again deliberately replaces theirs.
 	wantRedirect(t, "save again", h.submit(again, nil), "/admin/users/"+itoa(v.ID)+"?done=saved")
-	if got := h.storedUser(v.ID); got.Name != "Vic" || got.Role != srm.Editor {
+	if got := h.storedUser(v.ID); got.Name != "Vic" || got.Role != srm.RoleEditor {
 		t.Errorf("after saving again: %s %s, want Vic editor", got.Name, got.Role)
 	}
 	// A double click of the same save counts as saved.
@@ -365,7 +365,7 @@ func TestUserStaleEditIsAConflictShowingWhatIsStored(t *testing.T) {
 func TestUserEditRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	v := newUser(t, h.st, "val@example.com", srm.Viewer)
+	v := newUser(t, h.st, "val@example.com", srm.RoleViewer)
 	form := h.userForm(v.ID)
 	rec := h.submit(form, url.Values{"role": {"root"}, "name": {"Val"}})
 	wantStatus(t, "bad role", rec, http.StatusUnprocessableEntity)
@@ -387,7 +387,7 @@ func TestMyControlsShowTheLinkedOwnersQueue(t *testing.T) {
 	wantRedirect(t, "assign patching", h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}}),
 		workloadPath(w.ID)+"#control-"+itoa(patching))
 
-	ed := h.as(srm.Editor)
+	ed := h.as(srm.RoleEditor)
 	doc := ed.page("/my")
 	if doc.Find(tid("not-linked")).Length() != 1 || doc.Find(tid("queue-open")).Length() != 0 {
 		t.Fatal("GET /my unlinked: want the explanation and no queue")
@@ -411,7 +411,7 @@ func TestMyControlsShowTheLinkedOwnersQueue(t *testing.T) {
 	}
 
 	// Another account cannot take an owner that is already linked.
-	vw := h.as(srm.Viewer)
+	vw := h.as(srm.RoleViewer)
 	rec := h.post("/admin/users/"+itoa(vw.user.ID)+"/owner", url.Values{"owner_id": {itoa(o.ID)}})
 	wantStatus(t, "link a taken owner", rec, http.StatusUnprocessableEntity)
 	if parse(t, rec).Find(tid("error-owner_id")).Length() != 1 {
@@ -475,9 +475,9 @@ func TestMyControlsPagesLikeAnOwnersQueue(t *testing.T) {
 func TestSettingsRequireMFASignsOutThoseWithoutAnAuthenticator(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	v := h.as(srm.Viewer)
+	v := h.as(srm.RoleViewer)
 	// A second admin who has an authenticator keeps their session.
-	keeper := h.as(srm.Admin)
+	keeper := h.as(srm.RoleAdmin)
 	// (Enrolled in their own session: enrolling ends every other one.)
 	keeper.enrolTOTP()
 
@@ -493,8 +493,8 @@ func TestSettingsRequireMFASignsOutThoseWithoutAnAuthenticator(t *testing.T) {
 	}
 	// The admin turning it on has no authenticator: signed out at once.
 	wantRedirect(t, "turn on", h.submit(settings, url.Values{"require_mfa": {"1"}}), "/signin?out=1")
-	if on, err := h.st.RequireMFA(storetest.Context(t)); err != nil || !on {
-		t.Fatalf("RequireMFA() = %v, %v; want true", on, err)
+	if on, err := h.st.MFARequired(storetest.Context(t)); err != nil || !on {
+		t.Fatalf("MFARequired() = %v, %v; want true", on, err)
 	}
 	wantSignedOut(t, "admin without MFA", h)
 	wantSignedOut(t, "viewer without MFA", v)
@@ -504,8 +504,8 @@ func TestSettingsRequireMFASignsOutThoseWithoutAnAuthenticator(t *testing.T) {
 		t.Error("require MFA shown off after turning it on")
 	}
 	wantRedirect(t, "turn off", keeper.submit(settings, url.Values{"require_mfa": nil}), "/admin/users?done=settings#settings")
-	if on, err := h.st.RequireMFA(storetest.Context(t)); err != nil || on {
-		t.Fatalf("RequireMFA() = %v, %v; want false", on, err)
+	if on, err := h.st.MFARequired(storetest.Context(t)); err != nil || on {
+		t.Fatalf("MFARequired() = %v, %v; want false", on, err)
 	}
 	if keeper.page("/admin/users?done=settings").Find(tid("notice")).Length() != 1 {
 		t.Error("no notice after saving settings")
@@ -515,7 +515,7 @@ func TestSettingsRequireMFASignsOutThoseWithoutAnAuthenticator(t *testing.T) {
 func TestAdminRoutesAreForbiddenToEditorsAndViewers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	target := newUser(t, h.st, "target@example.com", srm.Viewer)
+	target := newUser(t, h.st, "target@example.com", srm.RoleViewer)
 	o := h.owner("Platform team")
 	user := "/admin/users/" + itoa(target.ID)
 	routes := []struct {
@@ -530,7 +530,7 @@ func TestAdminRoutesAreForbiddenToEditorsAndViewers(t *testing.T) {
 		{"POST", user + "/owner", url.Values{"owner_id": {itoa(o.ID)}}},
 		{"POST", "/admin/settings", url.Values{"require_mfa": {"1"}}},
 	}
-	for _, role := range []srm.Role{srm.Viewer, srm.Editor} {
+	for _, role := range []srm.Role{srm.RoleViewer, srm.RoleEditor} {
 		as := h.as(role)
 		for _, rt := range routes {
 			send := func() *httptest.ResponseRecorder { return as.get(rt.path) }
@@ -543,10 +543,10 @@ func TestAdminRoutesAreForbiddenToEditorsAndViewers(t *testing.T) {
 			}
 		}
 	}
-	if u := h.storedUser(target.ID); u.Role != srm.Viewer || u.Name != "" {
+	if u := h.storedUser(target.ID); u.Role != srm.RoleViewer || u.Name != "" {
 		t.Errorf("target changed: %+v", u)
 	}
-	if on, _ := h.st.RequireMFA(storetest.Context(t)); on {
+	if on, _ := h.st.MFARequired(storetest.Context(t)); on {
 		t.Error("require MFA turned on by a non-admin")
 	}
 	if _, err := h.st.OwnerOfUser(storetest.Context(t), target.ID); !errors.Is(err, srm.ErrNotFound) {
@@ -562,7 +562,7 @@ func TestUserPagesQueriesDoNotGrowWithTheAccounts(t *testing.T) {
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
 	h := &harness{t: t, st: st, srv: newServer(t, st, web.Config{})}
-	h.signInAs(srm.Admin)
+	h.signInAs(srm.RoleAdmin)
 	o := h.owner("Platform team")
 	if err := st.LinkUserOwner(storetest.Context(t), h.user.ID, o.ID); err != nil {
 		t.Fatal(err)
@@ -580,7 +580,7 @@ func TestUserPagesQueriesDoNotGrowWithTheAccounts(t *testing.T) {
 	}
 	few := measure()
 	for i := range 30 {
-		u := newUser(t, st, "many"+itoa(int64(i))+"@example.com", srm.Viewer)
+		u := newUser(t, st, "many"+itoa(int64(i))+"@example.com", srm.RoleViewer)
 		if i%3 == 0 {
 			h.signedOut().signIn(u.Email, testPassword)
 		}

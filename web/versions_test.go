@@ -282,12 +282,12 @@ func TestDoubleSubmitIsSavedOnce(t *testing.T) {
 	t.Run("custom control edit", func(t *testing.T) {
 		wantRedirect(t, "POST /controls", h.post("/controls", url.Values{"title": {"Backups restored"}, "layer": {"data"}, "area": {"information-and-data"}}), "/controls")
 		id := h.controlID("Backups restored")
-		before, err := h.st.Control(storetest.Context(t), id)
+		before, err := storedControl(h.st, storetest.Context(t), id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		twice("control edit", h.controlForm(id), url.Values{"description": {"A restore is tried."}}, http.StatusSeeOther)
-		if got, err := h.st.Control(storetest.Context(t), id); err != nil || got.Version != before.Version+1 || got.Description != "A restore is tried." {
+		if got, err := storedControl(h.st, storetest.Context(t), id); err != nil || got.Version != before.Version+1 || got.Description != "A restore is tried." {
 			t.Errorf("control after a double submit = %+v, %v; want it saved once (version %d)", got, err, before.Version+1)
 		}
 	})
@@ -490,7 +490,7 @@ func TestStaleCustomControlEditShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 
 	mine := h.controlForm(id)
 	wantRedirect(t, "their edit", h.submit(h.controlForm(id), url.Values{"title": {"Backups restored every quarter"}}), "/controls")
-	theirs, err := h.st.Control(storetest.Context(t), id)
+	theirs, err := storedControl(h.st, storetest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,11 +513,11 @@ func TestStaleCustomControlEditShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 	if got := version(t, form); got != itoa(theirs.Version) {
 		t.Errorf("version in the form = %s, want the stored %d", got, theirs.Version)
 	}
-	if got, _ := h.st.Control(storetest.Context(t), id); got != theirs {
+	if got, _ := storedControl(h.st, storetest.Context(t), id); got != theirs {
 		t.Errorf("control after the refused edit = %+v, want theirs unchanged", got)
 	}
 	wantRedirect(t, "second save", h.submit(form, nil), "/controls")
-	if got, _ := h.st.Control(storetest.Context(t), id); got.Title != "Backups restored" || got.Description != "Mine." || got.Version != theirs.Version+1 {
+	if got, _ := storedControl(h.st, storetest.Context(t), id); got.Title != "Backups restored" || got.Description != "Mine." || got.Version != theirs.Version+1 {
 		t.Errorf("control after the second save = %+v, want mine at version %d", got, theirs.Version+1)
 	}
 }
@@ -539,7 +539,7 @@ func TestStatusSaveThatLosesARaceShowsTheWinner(t *testing.T) {
 			pool := storetest.Pool(t)
 			st := store.New(pool)
 			h := &harness{t: t, st: st, srv: newServer(t, st, web.Config{})}
-			h.signInAs(srm.Editor)
+			h.signInAs(srm.RoleEditor)
 			w := h.workload("Depot servers", srm.IaaS)
 			title := "Patching of systems"
 			patching := h.controlID(title)

@@ -2,8 +2,8 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -131,7 +131,7 @@ func createWorkload(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		bs := cat.Baselines
+		bs := cat.Baselines()
 		problems := checkWorkload(wl, cat)
 		if len(problems) == 0 {
 			err := st.CreateWorkload(r.Context(), &wl)
@@ -150,7 +150,7 @@ func createWorkload(st *store.Store) handlerFunc {
 }
 
 // checkWorkload validates wl and that its baseline exists.
-func checkWorkload(wl srm.Workload, cat *store.Catalog) srm.Problems {
+func checkWorkload(wl srm.Workload, cat store.Catalog) srm.Problems {
 	problems := wl.Validate()
 	if _, ok := problems["baseline"]; !ok {
 		if _, ok := cat.Baseline(wl.BaselineID); !ok {
@@ -163,12 +163,7 @@ func checkWorkload(wl srm.Workload, cat *store.Catalog) srm.Problems {
 // assess runs the engine for wl as its state stands in ws, under wl's
 // model and baseline (which may differ from the stored workload's).
 func assess(ws store.WorkloadState, wl srm.Workload) (srm.Baseline, []srm.Assignment, error) {
-	b, ok := ws.Catalog.Baseline(wl.BaselineID)
-	if !ok {
-		return srm.Baseline{}, nil, fmt.Errorf("baseline %d: %w", wl.BaselineID, srm.ErrNotFound)
-	}
-	as, err := srm.Assess(b, wl.Model, ws.Controls(), ws.Overrides, ws.Statuses)
-	return b, as, err
+	return ws.Catalog.Assess(wl.BaselineID, ws.Workload.Frameworks, wl.Model, ws.Overrides, ws.Statuses)
 }
 
 // workloadView builds the workload page from ws and the owners list.
@@ -192,7 +187,8 @@ func loadWorkloadView(r *http.Request, st *store.Store, id int64) (views.Workloa
 }
 
 // workloadPage handles "GET /workloads/{id}": who secures every control of
-// the workload, and the customer's progress. htmx swaps get the body only.
+// the workload, and the customer's progress, as a checklist filtered by the
+// query (see views.ParseFilter). htmx swaps get the body only.
 func workloadPage(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "id")
@@ -203,11 +199,70 @@ func workloadPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
+		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners)
 		w.Header().Add("Vary", "HX-Request")
 		if wantsFragment(r) {
 			return render(w, r, http.StatusOK, views.WorkloadBody(v))
 		}
 		return render(w, r, http.StatusOK, views.WorkloadPage(v))
+	}
+}
+
+// checklistFilter reads the checklist's filter from q, with "mine" read as
+// the owner linked to the signed-in account (none: nothing matches).
+func checklistFilter(r *http.Request, q url.Values, owners []srm.Owner) srm.ChecklistFilter {
+	f := views.ParseFilter(q)
+	if f.Owner == srm.OwnerMine {
+		f.OwnerID = 0
+		if uid := viewer(r).ID; uid > 0 {
+			for _, o := range owners {
+				if o.UserID == uid {
+					f.OwnerID = o.ID
+					break
+				}
+			}
+		}
+	}
+	return f
+}
+
+// backFilter is the checklist filter a form came from: its "back" field,
+// the query string of the checklist's address.
+func backFilter(r *http.Request, owners []srm.Owner) srm.ChecklistFilter {
+	q, err := url.ParseQuery(r.PostFormValue("back"))
+	if err != nil {
+		q = url.Values{}
+	}
+	return checklistFilter(r, q, owners)
+}
+
+// controlPage handles "GET /workloads/{id}/controls/{cid}": one control of
+// the workload with all its details and its full form, on a page of its
+// own; with htmx, only the details, to open in place in the checklist.
+func controlPage(st *store.Store) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		cid, err := pathID(r, "cid")
+		if err != nil {
+			return err
+		}
+		v, _, err := loadWorkloadView(r, st, id)
+		if err != nil {
+			return err
+		}
+		a, err := findAssignment(v, cid)
+		if err != nil {
+			return err
+		}
+		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners)
+		w.Header().Add("Vary", "HX-Request")
+		if wantsFragment(r) {
+			return render(w, r, http.StatusOK, views.ControlCard(v, a, nil, false))
+		}
+		return render(w, r, http.StatusOK, views.ControlPage(v, a, nil))
 	}
 }
 
@@ -246,7 +301,7 @@ func updateWorkload(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		before, bs := ws.Workload, ws.Catalog.Baselines
+		before, bs := ws.Workload, ws.Catalog.Baselines()
 		after := workloadInput(r)
 		after.ID, after.CreatedAt = before.ID, before.CreatedAt
 		problems := checkWorkload(after, ws.Catalog)

@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store/storetest"
 )
 
@@ -79,7 +80,7 @@ func TestWorkloadPageListsEveryControlByLayer(t *testing.T) {
 	doc := h.page(workloadPath(w.ID))
 
 	var layers []string
-	doc.Find("section.layer").Each(func(_ int, s *goquery.Selection) {
+	doc.Find("details.layer").Each(func(_ int, s *goquery.Selection) {
 		layers = append(layers, s.AttrOr("data-testid", ""))
 	})
 	want := []string{"layer-physical", "layer-identity", "layer-perimeter", "layer-network", "layer-compute", "layer-application", "layer-data"}
@@ -87,8 +88,8 @@ func TestWorkloadPageListsEveryControlByLayer(t *testing.T) {
 		t.Fatalf("layer sections = %q, want %q", layers, want)
 	}
 
-	if got := doc.Find("article.control").Length(); got != len(controls) {
-		t.Errorf("control cards = %d, want every control of the catalog (%d)", got, len(controls))
+	if got := doc.Find(`li.ck[data-testid^="control-"]`).Length(); got != len(controls) {
+		t.Errorf("control rows = %d, want every control of the catalog (%d)", got, len(controls))
 	}
 	for _, c := range controls {
 		sel := doc.Find(tid("layer-" + string(c.Layer))).Find(tid("control-" + c.Title))
@@ -100,8 +101,12 @@ func TestWorkloadPageListsEveryControlByLayer(t *testing.T) {
 		if p != "Customer" && p != "Shared" && p != "Azure" {
 			t.Errorf("control %q: party = %q, want Customer, Shared or Azure", c.Title, p)
 		}
+		// Why it is so: on the control's page, linked from its row.
+		if href := sel.Find("a.ck-title").AttrOr("href", ""); href != statusPath(w.ID, c.ID) {
+			t.Errorf("control %q: details link = %q, want %q", c.Title, href, statusPath(w.ID, c.ID))
+		}
 		row, _ := chart.Row(c.Area)
-		reason := text(sel.Find(tid("reason")))
+		reason := text(card(h.page(statusPath(w.ID, c.ID)), c.Title).Find(tid("reason")))
 		for _, part := range []string{"Azure chart", row.Label, "IaaS"} {
 			if !strings.Contains(reason, part) {
 				t.Errorf("control %q: reason = %q, want it to mention %q", c.Title, reason, part)
@@ -133,7 +138,7 @@ func TestPatchingOfSystemsDependsOnTheModel(t *testing.T) {
 			if got := c.Find(tid("inherited")).Length() > 0; got != tt.inherited {
 				t.Errorf("Patching of systems under %s: inherited line = %v, want %v", tt.model, got, tt.inherited)
 			}
-			if got := c.Find(tid("status-form")).Length() > 0; got == tt.inherited {
+			if got := c.Find("form.ck-row").Length() > 0; got == tt.inherited {
 				t.Errorf("Patching of systems under %s: status form = %v, want %v", tt.model, got, !tt.inherited)
 			}
 		})
@@ -478,7 +483,7 @@ func rowNames(doc *goquery.Document) []string {
 func TestPortfolioPagerLinksWalkEveryPage(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	if _, err := h.dbOwner.SeedSynthetic(storetest.Context(t), 120, 5); err != nil { // srm seed runs as the owner
+	if _, err := fixture.Synthetic(storetest.Context(t), h.dbOwner, 120, 5, nil); err != nil { // srm seed runs as the owner
 		t.Fatal(err)
 	}
 	rowNames := func(doc *goquery.Document) []string {

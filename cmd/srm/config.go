@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/web"
@@ -21,6 +23,7 @@ type config struct {
 	Addr           string // SRM_ADDR: where serve listens
 	AllowOwnerRole bool   // SRM_ALLOW_OWNER_ROLE=1: serve may run as a role that owns srm's schema
 	AppPassword    string // SRM_APP_PASSWORD: migrate --app-role's password, when not on stdin
+	Metrics        metricsConfig
 	HTTP           httpConfig
 	Runtime        runtimeConfig
 	Web            web.Config // sessions, proxies and single sign-on
@@ -36,6 +39,18 @@ type httpConfig struct {
 	Drain             time.Duration // SRM_SHUTDOWN_DRAIN: how long /readyz says 503 before the listener closes
 	Grace             time.Duration // SRM_SHUTDOWN_GRACE: then, how long requests in flight get to finish
 }
+
+// metricsConfig is where serve serves its Prometheus metrics, if anywhere:
+// on an address of their own, or on SRM_ADDR's to bearers of a token, or
+// both (the token is then asked for on the metrics address). Neither: off.
+type metricsConfig struct {
+	Addr  string // SRM_METRICS_ADDR: a listener serving /metrics alone
+	Token string // SRM_METRICS_TOKEN: the bearer token /metrics asks for
+}
+
+// minMetricsToken is the shortest metrics token srm accepts: 32 characters,
+// as `openssl rand -hex 16` prints, or more.
+const minMetricsToken = 32
 
 // runtimeConfig is the Go runtime's memory settings for serve, read from
 // GOGC and GOMEMLIMIT like the runtime does, with srm's own defaults.
@@ -120,6 +135,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.Web.TrustedProxies = append(c.Web.TrustedProxies, p)
 		}
 	}
+	if c.Metrics, err = loadMetricsConfig(getenv, c.Addr); err != nil {
+		return c, err
+	}
 	oidc := web.OIDCConfig{Issuer: getenv("SRM_OIDC_ISSUER"), ClientID: getenv("SRM_OIDC_CLIENT_ID"),
 		ClientSecret: getenv("SRM_OIDC_CLIENT_SECRET"), RedirectURL: getenv("SRM_OIDC_REDIRECT_URL"),
 		Name: getenv("SRM_OIDC_NAME"), Role: srm.Role(getenv("SRM_OIDC_ROLE"))}
@@ -127,7 +145,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	case 0:
 	case 4:
 		if oidc.Role == "" {
-			oidc.Role = srm.Viewer
+			oidc.Role = srm.RoleViewer
 		}
 		if !oidc.Role.Valid() {
 			return c, fmt.Errorf("SRM_OIDC_ROLE=%q: give viewer, editor or admin", oidc.Role)
@@ -137,6 +155,24 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, errors.New("single sign-on needs all of SRM_OIDC_ISSUER, SRM_OIDC_CLIENT_ID, SRM_OIDC_CLIENT_SECRET and SRM_OIDC_REDIRECT_URL")
 	}
 	return c, nil
+}
+
+// loadMetricsConfig reads SRM_METRICS_ADDR and SRM_METRICS_TOKEN. The
+// token is never put in an error.
+func loadMetricsConfig(getenv func(string) string, addr string) (metricsConfig, error) {
+	m := metricsConfig{Addr: getenv("SRM_METRICS_ADDR"), Token: getenv("SRM_METRICS_TOKEN")}
+	if m.Addr != "" {
+		if _, _, err := net.SplitHostPort(m.Addr); err != nil {
+			return m, fmt.Errorf("SRM_METRICS_ADDR=%q: give a host and port, such as 127.0.0.1:9090", m.Addr)
+		}
+		if m.Addr == addr {
+			return m, fmt.Errorf("SRM_METRICS_ADDR=%q: give an address other than SRM_ADDR's (to serve metrics there, set SRM_METRICS_TOKEN alone)", m.Addr)
+		}
+	}
+	if m.Token != "" && (len(m.Token) < minMetricsToken || strings.ContainsFunc(m.Token, unicode.IsSpace)) {
+		return m, fmt.Errorf("SRM_METRICS_TOKEN: give at least %d characters without spaces, such as the output of `openssl rand -hex 32`", minMetricsToken)
+	}
+	return m, nil
 }
 
 // short writes d as people write it: 30m, 12h, 720h, 100ms.

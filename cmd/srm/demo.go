@@ -12,6 +12,7 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/credential"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 )
 
@@ -38,7 +39,7 @@ func (demoCmd) run(ctx context.Context, e *invocation) error {
 // admin and prints to stdout (never to the log) how to sign in at addr.
 func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Logger, stdout io.Writer) error {
 	ctx = store.WithActor(ctx, store.Command("demo"))
-	added, err := st.SeedDemo(ctx)
+	added, err := fixture.Demo(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func seedDemo(ctx context.Context, st *store.Store, addr string, logger *slog.Lo
 	if err != nil {
 		return err
 	}
-	u := srm.User{Email: demoAdmin, Name: "Demo admin", Role: srm.Admin}
+	u := srm.User{Email: demoAdmin, Name: "Demo admin", Role: srm.RoleAdmin}
 	if err := st.CreateUser(ctx, &u, hash); err != nil {
 		return err
 	}

@@ -242,7 +242,7 @@ func (c *frameworkReadCmd) run(ctx context.Context, e *invocation) error {
 		return fmt.Errorf("framework read: no framework %q (srm framework list)", c.framework)
 	}
 	var ctl srm.Control
-	for _, x := range cat.Controls {
+	for _, x := range cat.Controls() {
 		if x.FrameworkID == f.ID && x.Ref == c.control {
 			ctl = x
 		}

@@ -128,7 +128,7 @@ family ZZ network-controls
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range stored.Controls {
+	for _, c := range stored.Controls() {
 		if c.Ref == "XX-1" && (c.Area != "information-and-data" || c.ReadingReason != "the policy is about our data") {
 			t.Errorf("XX-1 after framework read = %+v", c)
 		}

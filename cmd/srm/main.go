@@ -37,8 +37,8 @@ type system struct {
 	getenv         func(string) string
 	stdin          io.Reader // read only by "user add", "user password" and "migrate --app-password-stdin"
 	stdout, stderr io.Writer // stdout: what a command tells the person; stderr: the log
-	// listen opens the listener serve serves on, for the configured
-	// address (SRM_ADDR).
+	// listen opens a listener serve serves on, for a configured address
+	// (SRM_ADDR, and SRM_METRICS_ADDR when set).
 	listen func(addr string) (net.Listener, error)
 }
 
@@ -243,6 +243,15 @@ const environmentHelp = `Environment:
   SRM_OIDC_NAME  the provider's name on the sign-in button (default "single sign-on")
   SRM_OIDC_ROLE  the role of a person's account the first time they sign in
                  with single sign-on (default viewer)
+  SRM_METRICS_ADDR
+                 serve Prometheus metrics at http://ADDR/metrics, on a
+                 listener of their own, such as 127.0.0.1:9090 (default: off;
+                 SRM_ADDR then has no /metrics). Keep it on a private network
+  SRM_METRICS_TOKEN
+                 the bearer token /metrics asks for (Authorization: Bearer
+                 TOKEN; 32 characters or more). Without SRM_METRICS_ADDR,
+                 metrics are served on SRM_ADDR to bearers of it. Neither set:
+                 no metrics
   GOGC, GOMEMLIMIT
                  the Go runtime's collector settings, which srm serve sets to
                  400 and 64MiB unless they are set (off is allowed)

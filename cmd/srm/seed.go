@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 )
 
@@ -48,7 +49,7 @@ func (c *seedCmd) run(ctx context.Context, e *invocation) error {
 	if c.framework != "" {
 		frameworks = []string{c.framework}
 	}
-	stats, err := db.st.SeedSyntheticWith(store.WithActor(ctx, store.Command("seed")), c.workloads, c.seed, frameworks)
+	stats, err := fixture.Synthetic(store.WithActor(ctx, store.Command("seed")), db.st, c.workloads, c.seed, frameworks)
 	if err != nil {
 		return err
 	}

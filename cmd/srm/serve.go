@@ -56,29 +56,42 @@ func (c *serveCmd) run(ctx context.Context, e *invocation) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var metricsLn net.Listener
+	if e.cfg.Metrics.Addr != "" {
+		if metricsLn, err = e.listen(e.cfg.Metrics.Addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics (SRM_METRICS_ADDR): %w", err)
+		}
+	}
 	if c.demo {
 		if err := seedDemo(ctx, db.st, ln.Addr().String(), e.logger, e.stdout); err != nil {
 			ln.Close()
+			closeListener(metricsLn)
 			return err
 		}
 	}
-	return serve(ctx, e.cfg, e.logger, db.st, ln)
+	return serve(ctx, e.cfg, e.logger, db.st, ln, metricsLn)
 }
 
 // serve serves srm on ln until ctx ends, then shuts down gracefully:
 // /readyz turns 503 at once, new requests are still served for the drain,
 // then the listener closes and requests in flight get the grace to finish.
-// It closes ln.
-func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store, ln net.Listener) error {
+// With metricsLn (SRM_METRICS_ADDR), it serves the metrics there too,
+// until the main server has shut down. It closes ln and metricsLn.
+func serve(ctx context.Context, cfg config, logger *slog.Logger, st *store.Store, ln, metricsLn net.Listener) error {
 	cfg.Runtime.apply()
 	var stopping atomic.Bool
 	wcfg := cfg.Web
 	wcfg.Ready = func() bool { return !stopping.Load() }
+	wcfg.Metrics, wcfg.MetricsToken = metricsFor(cfg.Metrics, logger, st)
 	handler, err := web.NewServer(ctx, logger, st, wcfg)
 	if err != nil {
 		ln.Close()
+		closeListener(metricsLn)
 		return err
 	}
+	stopMetrics := serveMetrics(cfg, logger, wcfg.Metrics, metricsLn)
+	defer stopMetrics()
 	// Dead sessions (expired, or made before their account changed) are
 	// cleared every five minutes for as long as srm serves.
 	cleanCtx, stopCleaning := context.WithCancel(ctx)

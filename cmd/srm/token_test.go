@@ -31,7 +31,7 @@ func TestTokenAddPrintsATokenOnceThatActsAsTheAccount(t *testing.T) {
 	}
 	st := openStore(t, dbURL)
 	c, err := st.Authenticate(store.WithActor(t.Context(), store.Actor{Name: "api client"}), secret)
-	if err != nil || c.User.Email != "ci@example.com" || !c.CanWrite(srm.Editor) || c.CanWrite(srm.Admin) {
+	if err != nil || c.User.Email != "ci@example.com" || !c.CanWrite(srm.RoleEditor) || c.CanWrite(srm.RoleAdmin) {
 		t.Fatalf("Authenticate(printed token) = %+v, %v; want ci@example.com, writing as an editor", c, err)
 	}
 	page, err := st.Audit(t.Context(), store.AuditQuery{Action: "token.created"})

@@ -62,7 +62,7 @@ func TestUserAddReadsThePasswordFromStandardInput(t *testing.T) {
 		t.Error("user add printed the password")
 	}
 	u := wantPassword(t, openStore(t, dbURL), "ana@example.com", pw)
-	if u.Role != srm.Admin || u.Name != "Ana Lima" {
+	if u.Role != srm.RoleAdmin || u.Name != "Ana Lima" {
 		t.Errorf("added %+v, want Ana Lima, admin", u)
 	}
 
@@ -139,7 +139,7 @@ func TestDemoMakesADemoAdminOnceOnAnEmptyDatabase(t *testing.T) {
 		t.Error("the demo password went to the log")
 	}
 	st := openStore(t, dbURL)
-	if u := wantPassword(t, st, "admin@demo.srm.test", m[2]); u.Role != srm.Admin {
+	if u := wantPassword(t, st, "admin@demo.srm.test", m[2]); u.Role != srm.RoleAdmin {
 		t.Errorf("demo admin role = %s, want admin", u.Role)
 	}
 
@@ -151,9 +151,9 @@ func TestDemoMakesADemoAdminOnceOnAnEmptyDatabase(t *testing.T) {
 	if out.Len() != 0 {
 		t.Errorf("demo again printed %q, want nothing", out.String())
 	}
-	users, err := st.Users(t.Context())
+	users, err := st.UserSummaries(t.Context())
 	if err != nil || len(users) != 1 {
-		t.Errorf("Users() = %d accounts, %v; want the one demo admin", len(users), err)
+		t.Errorf("UserSummaries() = %d accounts, %v; want the one demo admin", len(users), err)
 	}
 }
 

@@ -1,0 +1,65 @@
+package srm_test
+
+import (
+	"testing"
+
+	"github.com/srmhq/srm"
+)
+
+func TestChecklistFilterMatchesWhatAPersonAsksFor(t *testing.T) {
+	patching := srm.Control{ID: 15, Layer: srm.Compute, Title: "Patching of systems"}
+	mine := srm.Assignment{Control: patching, Party: srm.Customer, Status: srm.Status{OwnerID: 7, Complete: true}}
+	open := srm.Assignment{Control: srm.Control{ID: 9, Layer: srm.Network, Title: "Deny by default"}, Party: srm.Shared}
+	na := srm.Assignment{Control: srm.Control{ID: 21, Layer: srm.Data, Title: "Data in databases"}, Party: srm.Customer,
+		Status: srm.Status{NotApplicable: true, NAReason: "None.", Complete: true}}
+	azure := srm.Assignment{Control: srm.Control{ID: 1, Layer: srm.Physical, Title: "Physical security"}, Party: srm.Provider,
+		Status: srm.Status{OwnerID: 7}}
+	all := []srm.Assignment{mine, open, na, azure}
+	tests := []struct {
+		name   string
+		filter srm.ChecklistFilter
+		want   []int64
+	}{
+		{"no filter shows everything", srm.ChecklistFilter{}, []int64{15, 9, 21, 1}},
+		{"a layer", srm.ChecklistFilter{Layer: srm.Network}, []int64{9}},
+		{"a party", srm.ChecklistFilter{Party: srm.Provider}, []int64{1}},
+		{"open: neither complete nor not applicable", srm.ChecklistFilter{State: srm.StateOpen}, []int64{9}},
+		{"complete counts only what applies", srm.ChecklistFilter{State: srm.StateComplete}, []int64{15}},
+		{"not applicable", srm.ChecklistFilter{State: srm.StateNotApplicable}, []int64{21}},
+		{"an owner: Azure's controls are nobody's work", srm.ChecklistFilter{Owner: "7", OwnerID: 7}, []int64{15}},
+		{"unassigned", srm.ChecklistFilter{Owner: srm.OwnerNone}, []int64{9, 21}},
+		{"mine without a linked owner matches nothing", srm.ChecklistFilter{Owner: srm.OwnerMine}, nil},
+		{"text in the title, any case", srm.ChecklistFilter{Query: "DENY"}, []int64{9}},
+		{"the control's number", srm.ChecklistFilter{Query: "#21"}, []int64{21}},
+		{"filters combine", srm.ChecklistFilter{Layer: srm.Compute, State: srm.StateComplete, Query: "patch"}, []int64{15}},
+		{"and narrow to nothing", srm.ChecklistFilter{Layer: srm.Compute, State: srm.StateOpen}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []int64
+			for _, a := range all {
+				if tt.filter.Match(a) {
+					got = append(got, a.Control.ID)
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("%+v matches %v, want %v", tt.filter, got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("%+v matches %v, want %v", tt.filter, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestChecklistFilterCleanDropsWhatItDoesNotKnow(t *testing.T) {
+	f := srm.ChecklistFilter{Layer: "nowhere", Party: "someone", State: "sideways", Owner: "x", Query: "  patch  "}.Clean()
+	if f.Active() && (f.Layer != "" || f.Party != "" || f.State != "" || f.Owner != "") || f.Query != "patch" {
+		t.Errorf("Clean() = %+v, want only the trimmed query kept", f)
+	}
+	if f := (srm.ChecklistFilter{Owner: "12"}).Clean(); f.OwnerID != 12 {
+		t.Errorf("Clean() of owner 12 = %+v, want OwnerID 12", f)
+	}
+}

@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/srmhq/srm"
+)
+
+// Bulk is a load of many rows at once, for fixtures (srm seed): see
+// BulkLoad. Its methods write with COPY in BulkLoad's transaction.
+type Bulk struct {
+	tx        pgx.Tx
+	on        *Store
+	cat       Catalog
+	workloads []int64 // added, in order
+	statuses  int     // added
+}
+
+// BulkLoad runs load in one transaction made for adding many rows: it
+// holds the catalog (see catalogLock), pauses the audit triggers of
+// workloads, owners and statuses and records instead one audit row
+// ("seed.loaded", with the counts), then writes the engine's assignments of
+// the workloads load added, in batches, and refreshes the planner's
+// statistics. Pausing triggers takes the owner of srm's schema. An error
+// from load undoes everything.
+func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(catalogLock)); err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
+		cat, err := loadCatalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range []string{
+			`ALTER TABLE statuses DISABLE TRIGGER audit_statuses`,
+			`ALTER TABLE workloads DISABLE TRIGGER audit_workloads`,
+			`ALTER TABLE owners DISABLE TRIGGER audit_owners`,
+		} {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("store: bulk load: %w", err)
+			}
+		}
+		b := &Bulk{tx: tx, on: s.on(tx), cat: cat}
+		if err := load(b); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT audit_event('seed.loaded', 'portfolio', '', '', NULL, NULL, $1)`,
+			map[string]int{"workloads": len(b.workloads), "statuses": b.statuses}); err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
+		if len(b.workloads) > 0 {
+			if err := reassess(ctx, tx, cat, b.workloads, nil, true); err != nil {
+				return fmt.Errorf("store: bulk load: %w", err)
+			}
+		}
+		for _, stmt := range []string{
+			`ALTER TABLE statuses ENABLE TRIGGER audit_statuses`,
+			`ALTER TABLE workloads ENABLE TRIGGER audit_workloads`,
+			`ALTER TABLE owners ENABLE TRIGGER audit_owners`,
+			`ANALYZE workloads`, `ANALYZE audit`, `ANALYZE statuses`, `ANALYZE layer_progress`, `ANALYZE owners`,
+			`ANALYZE assignments`,
+		} {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("store: bulk load: %s: %w", stmt, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Catalog is the catalog as the load's transaction holds it.
+func (b *Bulk) Catalog() Catalog { return b.cat }
+
+// Workloads counts the workloads stored, including those added so far.
+func (b *Bulk) Workloads(ctx context.Context) (int, error) {
+	var n int
+	if err := b.tx.QueryRow(ctx, `SELECT count(*) FROM workloads`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: bulk load: %w", err)
+	}
+	return n, nil
+}
+
+// EnsureOwner is Store.EnsureOwner in the load's transaction.
+func (b *Bulk) EnsureOwner(ctx context.Context, o srm.Owner) (srm.Owner, error) {
+	return b.on.EnsureOwner(ctx, o)
+}
+
+// AddWorkloads stores ws (their name, description, model, baseline and
+// frameworks: w.Frameworks, or the default ones when it names none) and
+// returns their ids, in the order of ws. A framework id not in the
+// catalog is an error wrapping srm.ErrNotFound.
+func (b *Bulk) AddWorkloads(ctx context.Context, ws []srm.Workload) ([]int64, error) {
+	var defaults []int64
+	for _, f := range b.cat.frameworks {
+		if f.Default {
+			defaults = append(defaults, f.ID)
+		}
+	}
+	for _, w := range ws {
+		for _, id := range w.Frameworks {
+			if _, ok := b.cat.Framework(id); !ok {
+				return nil, fmt.Errorf("store: bulk load: framework %d: %w", id, srm.ErrNotFound)
+			}
+		}
+	}
+	var last int64
+	if err := b.tx.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM workloads`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
+	rows := make([][]any, len(ws))
+	for i, w := range ws {
+		rows[i] = []any{w.Name, w.Description, string(w.Model), w.BaselineID}
+	}
+	if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"workloads"}, []string{"name", "description", "model", "baseline_id"},
+		pgx.CopyFromRows(rows)); err != nil {
+		return nil, fmt.Errorf("store: bulk load workloads: %w", translate(err))
+	}
+	// COPY takes the identities in the order of its rows.
+	rs, _ := b.tx.Query(ctx, `SELECT id FROM workloads WHERE id > $1 ORDER BY id`, last) // CollectRows reports its error
+	ids, err := pgx.CollectRows(rs, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
+	var wids, fids []int64
+	for i, w := range ws {
+		fws := w.Frameworks
+		if len(fws) == 0 {
+			fws = defaults
+		}
+		for _, f := range fws {
+			wids, fids = append(wids, ids[i]), append(fids, f)
+		}
+	}
+	if _, err := b.tx.Exec(ctx, `
+		INSERT INTO workload_frameworks (workload_id, framework_id)
+		SELECT w, f FROM unnest($1::bigint[], $2::bigint[]) AS t(w, f) ORDER BY w, f
+		ON CONFLICT DO NOTHING`, wids, fids); err != nil {
+		return nil, fmt.Errorf("store: bulk load frameworks: %w", translate(err))
+	}
+	b.workloads = append(b.workloads, ids...)
+	return ids, nil
+}
+
+// BulkStatus is one status AddStatuses stores: the owner, and whether,
+// when and by whom the control was completed.
+type BulkStatus struct {
+	WorkloadID, ControlID int64
+	OwnerID               int64
+	Complete              bool
+	CompletedBy           string
+	CompletedAt           *time.Time
+}
+
+// AddStatuses stores the statuses next returns until it returns false,
+// without holding them all in memory, and returns how many it stored.
+func (b *Bulk) AddStatuses(ctx context.Context, next func() (BulkStatus, bool)) (int, error) {
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		s, ok := next()
+		if !ok {
+			return nil, nil
+		}
+		return []any{s.WorkloadID, s.ControlID, s.OwnerID, s.Complete, s.CompletedBy, s.CompletedAt}, nil
+	})
+	n, err := b.tx.CopyFrom(ctx, pgx.Identifier{"statuses"},
+		[]string{"workload_id", "control_id", "owner_id", "complete", "completed_by", "completed_at"}, src)
+	if err != nil {
+		return 0, fmt.Errorf("store: bulk load statuses: %w", translate(err))
+	}
+	b.statuses += int(n)
+	return int(n), nil
+}
+
+// Atomically runs fn with a Store whose every read and write happens in
+// one transaction, committed when fn returns nil and undone otherwise.
+// Fixtures that must load all or nothing (the demo portfolio) use it.
+func (s *Store) Atomically(ctx context.Context, fn func(*Store) error) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error { return fn(s.on(tx)) })
+}
+
+// BackdateCompletions spreads the completion times of the complete
+// statuses over the past three weeks (by control), so that a demo
+// portfolio looks lived in.
+func (s *Store) BackdateCompletions(ctx context.Context) error {
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`UPDATE statuses SET completed_at = now() - (control_id % 20) * interval '1 day' - interval '3 hours'
+			WHERE complete`)
+	})
+	if err != nil {
+		return fmt.Errorf("store: backdate completions: %w", err)
+	}
+	return nil
+}

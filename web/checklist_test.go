@@ -1,0 +1,274 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/store/storetest"
+)
+
+// rowTitles are the titles of the checklist rows on a workload page, in
+// order.
+func rowTitles(doc *goquery.Document) []string {
+	var out []string
+	doc.Find(`li.ck[data-testid^="control-"]`).Each(func(_ int, s *goquery.Selection) {
+		out = append(out, strings.TrimPrefix(s.AttrOr("data-testid", ""), "control-"))
+	})
+	return out
+}
+
+// accessibleName is the name of el by its aria-labelledby, aria-label or
+// label, as assistive technology computes it for these simple cases.
+func accessibleName(doc *goquery.Document, el *goquery.Selection) string {
+	if ids, ok := el.Attr("aria-labelledby"); ok {
+		var parts []string
+		for _, id := range strings.Fields(ids) {
+			parts = append(parts, text(doc.Find("#"+id)))
+		}
+		return strings.Join(parts, " ")
+	}
+	if l, ok := el.Attr("aria-label"); ok {
+		return l
+	}
+	return text(doc.Find(`label[for="` + el.AttrOr("id", "") + `"]`))
+}
+
+// bulkValues is what a browser submits with the bulk form of doc: its own
+// fields and those of the rows that belong to it by form="bulk", ticked
+// boxes only, with changes applied.
+func bulkValues(doc *goquery.Document, changes url.Values) url.Values {
+	vals := formValues(doc.Find(tid("bulk-form")))
+	doc.Find(`input[form="bulk"]`).Each(func(_ int, s *goquery.Selection) {
+		if s.AttrOr("type", "") == "checkbox" {
+			if _, checked := s.Attr("checked"); !checked {
+				return
+			}
+		}
+		vals.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	for k, v := range changes {
+		vals[k] = v
+	}
+	return vals
+}
+
+func TestChecklistFiltersCombineAndLiveInTheAddress(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	platform := h.owner("Platform team")
+	ops := h.owner("Ops team")
+	if err := h.dbOwner.LinkUserOwner(storetest.Context(t), h.user.ID, ops.ID); err != nil {
+		t.Fatal(err)
+	}
+	patching, endpoint, sso := h.controlID("Patching of systems"), h.controlID("Endpoint protection"), h.controlID("Single sign-on and multi-factor authentication")
+	wantRedirect(t, "complete patching", h.post(statusPath(w.ID, patching), url.Values{"owner": {platform.Name}, "complete": {"1"}}),
+		workloadPath(w.ID)+"#control-"+itoa(patching))
+	wantRedirect(t, "own endpoint protection", h.post(statusPath(w.ID, endpoint), url.Values{"owner": {platform.Name}}),
+		workloadPath(w.ID)+"#control-"+itoa(endpoint))
+	wantRedirect(t, "own sso", h.post(statusPath(w.ID, sso), url.Values{"owner": {ops.Name}}),
+		workloadPath(w.ID)+"#control-"+itoa(sso))
+
+	all := rowTitles(h.page(workloadPath(w.ID)))
+	if len(all) != len(mustControls(t, h)) {
+		t.Fatalf("unfiltered checklist has %d rows, want every control (%d)", len(all), len(mustControls(t, h)))
+	}
+	tests := []struct {
+		name  string
+		query string
+		want  []string // nil: check with check instead
+		check func(t *testing.T, got []string)
+	}{
+		{"complete", "state=complete", []string{"Patching of systems"}, nil},
+		{"owner and open", "owner=" + itoa(platform.ID) + "&state=open", []string{"Endpoint protection"}, nil},
+		{"owner and layer", "owner=" + itoa(platform.ID) + "&layer=compute", []string{"Endpoint protection", "Patching of systems"}, nil},
+		{"mine", "owner=mine", []string{"Single sign-on and multi-factor authentication"}, nil},
+		{"text in the title, any case", "q=PATCH", []string{"Patching of systems"}, nil},
+		{"the control's number", "q=%23" + itoa(sso), []string{"Single sign-on and multi-factor authentication"}, nil},
+		{"nothing matches", "q=no-such-control&layer=data", []string{}, nil},
+		{"unassigned and layer", "owner=none&layer=compute", nil, func(t *testing.T, got []string) {
+			if len(got) == 0 || slices.Contains(got, "Patching of systems") || slices.Contains(got, "Endpoint protection") {
+				t.Errorf("unassigned compute controls = %q, want some, without the two Platform team owns", got)
+			}
+		}},
+		{"Azure's", "party=provider", nil, func(t *testing.T, got []string) {
+			if len(got) == 0 || slices.Contains(got, "Patching of systems") {
+				t.Errorf("controls Azure carries under IaaS = %q, want some, without Patching of systems", got)
+			}
+		}},
+		{"unknown values are ignored", "layer=nowhere&state=sideways&owner=x", all, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := h.page(workloadPath(w.ID) + "?" + tt.query)
+			got := rowTitles(doc)
+			if tt.check != nil {
+				tt.check(t, got)
+			} else if !slices.Equal(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
+				t.Errorf("?%s shows %q, want %q", tt.query, got, tt.want)
+			}
+			if got := text(doc.Find(tid("shown-count"))); got != itoa(int64(len(got))) && got != itoa(int64(len(rowTitles(doc)))) {
+				t.Errorf("?%s: count reads %q, want %d", tt.query, got, len(rowTitles(doc)))
+			}
+			// The filter form shows the filter, so the next change keeps it.
+			form := doc.Find(tid("filter-form"))
+			if form.AttrOr("method", "") != "get" {
+				t.Errorf("the filter form's method is %q, want get (the filter lives in the address)", form.AttrOr("method", ""))
+			}
+			q, _ := url.ParseQuery(tt.query)
+			if l := q.Get("layer"); l == "compute" {
+				if got := form.Find(`select[name="layer"] option[selected]`).AttrOr("value", ""); got != l {
+					t.Errorf("?%s: the layer menu shows %q, want %q", tt.query, got, l)
+				}
+			}
+		})
+	}
+
+	// With htmx the filter swaps the body only.
+	rec := h.get(workloadPath(w.ID)+"?state=complete", "HX-Request", "true")
+	wantStatus(t, "GET filtered with htmx", rec, http.StatusOK)
+	doc := parse(t, rec)
+	if hasTitle(doc) || doc.Find("#workload-body").Length() != 1 || !slices.Equal(rowTitles(doc), []string{"Patching of systems"}) {
+		t.Errorf("htmx filter: whole page = %v, rows %q; want the body with Patching of systems only", hasTitle(doc), rowTitles(doc))
+	}
+}
+
+func TestChecklistRowSavesWithoutJavaScriptAndReturnsToTheFilteredList(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	o := h.owner("Platform team")
+	const title = "Patching of systems"
+	patching := h.controlID(title)
+	wantRedirect(t, "note first", h.post(statusPath(w.ID, patching), url.Values{"note": {"Second Tuesday."}}),
+		workloadPath(w.ID)+"#control-"+itoa(patching))
+
+	doc := h.page(workloadPath(w.ID) + "?layer=compute&state=open")
+	form := card(doc, title).Find("form.ck-row")
+	if form.Length() != 1 {
+		t.Fatalf("no row form for %q in the filtered checklist", title)
+	}
+	// Each field is named by its control, as a screen reader reads it.
+	for sel, want := range map[string]string{
+		`input[type="checkbox"][name="complete"]`: "Complete #" + itoa(patching) + " " + title,
+		`input[name="owner"]`:                     "Owner of #" + itoa(patching) + " " + title,
+		`button[type="submit"]`:                   "Save #" + itoa(patching) + " " + title,
+	} {
+		if got := accessibleName(doc, form.Find(sel)); got != want {
+			t.Errorf("%s is named %q, want %q", sel, got, want)
+		}
+	}
+	if got := accessibleName(doc, card(doc, title).Find(`input.ck-select`)); got != "Select #"+itoa(patching)+" "+title {
+		t.Errorf("the row's select box is named %q, want it to name its control", got)
+	}
+	rec := h.submit(form, url.Values{"owner": {o.Name}, "complete": {"1"}})
+	wantRedirect(t, "row save without JavaScript", rec, workloadPath(w.ID)+"?layer=compute&state=open#control-"+itoa(patching))
+	got := h.status(w.ID, patching)
+	if !got.Complete || got.OwnerID != o.ID || got.Note != "Second Tuesday." {
+		t.Errorf("status after the row save = %+v, want complete by %s with the note kept", got, o.Name)
+	}
+
+	// A row save from a stale page: the row says so and keeps the input.
+	rec = h.submit(form, url.Values{"owner": {"Ops team"}})
+	wantStatus(t, "stale row save", rec, http.StatusConflict)
+	doc = parse(t, rec)
+	row := card(doc, title)
+	if row.Find(tid("conflict")).Length() != 1 || !strings.Contains(text(row.Find(tid("conflict"))), o.Name) {
+		t.Errorf("stale row save: conflict box %q, want one in the row naming %s", text(row.Find(tid("conflict"))), o.Name)
+	}
+	if got := row.Find(`input[name="owner"]`).AttrOr("value", ""); got != "Ops team" {
+		t.Errorf("stale row save: owner field = %q, want mine kept", got)
+	}
+}
+
+func TestBulkActionMeetingAVersionConflictSavesTheRestAndNamesWhatItLeft(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	o := h.owner("Platform team")
+	doc := h.page(workloadPath(w.ID) + "?layer=compute")
+	rows := rowTitles(doc)
+	if len(rows) < 3 {
+		t.Fatalf("compute rows = %q, want at least 3", rows)
+	}
+	// Someone else saves the first compute control after the page was read.
+	first := h.controlID(rows[0])
+	wantRedirect(t, "their save", h.as(srm.RoleEditor).post(statusPath(w.ID, first), url.Values{"note": {"Theirs."}}),
+		workloadPath(w.ID)+"#control-"+itoa(first))
+	auditBefore := workloadAuditCount(t, h, w.ID)
+
+	// Assign every shown row to the Platform team.
+	vals := bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"owner"}, "owner_id": {itoa(o.ID)}})
+	rec := h.post(workloadPath(w.ID)+"/bulk", vals)
+	wantStatus(t, "bulk assign with a conflict", rec, http.StatusConflict)
+	res := parse(t, rec)
+	notice := res.Find(tid("bulk-notice"))
+	if got := text(notice.Find(tid("bulk-stale"))); !strings.Contains(got, rows[0]) {
+		t.Errorf("the notice's not-changed list reads %q, want it to name %q", got, rows[0])
+	}
+	if got := text(notice); !strings.Contains(got, itoa(int64(len(rows)-1))+" controls changed") {
+		t.Errorf("the notice reads %q, want %d controls changed", got, len(rows)-1)
+	}
+	for i, title := range rows {
+		got := h.status(w.ID, h.controlID(title))
+		if i == 0 {
+			if got.OwnerID != 0 || got.Note != "Theirs." {
+				t.Errorf("%q = %+v, want their save untouched", title, got)
+			}
+			continue
+		}
+		if got.OwnerID != o.ID {
+			t.Errorf("%q owner = %d, want %d (the bulk action kept the rest)", title, got.OwnerID, o.ID)
+		}
+	}
+	if got := workloadAuditCount(t, h, w.ID) - auditBefore; got != len(rows)-1 {
+		t.Errorf("audit rows written by the bulk action = %d, want %d: one per control changed", got, len(rows)-1)
+	}
+
+	// Mark the ticked ones complete; one has no owner and is left alone.
+	doc = h.page(workloadPath(w.ID) + "?layer=compute")
+	vals = bulkValues(doc, url.Values{"action": {"complete"}, "select": {itoa(first), itoa(h.controlID(rows[1]))}})
+	rec = h.post(workloadPath(w.ID)+"/bulk", vals, "HX-Request", "true")
+	wantStatus(t, "bulk complete with htmx", rec, http.StatusOK)
+	res = parse(t, rec)
+	if hasTitle(res) || res.Find("#workload-body").Length() != 1 {
+		t.Error("bulk action with htmx: want the body to swap in")
+	}
+	if got := text(res.Find(tid("bulk-skipped"))); !strings.Contains(got, rows[0]) || !strings.Contains(got, "no owner") {
+		t.Errorf("skipped list reads %q, want %q named as having no owner", got, rows[0])
+	}
+	if !h.status(w.ID, h.controlID(rows[1])).Complete || h.status(w.ID, first).Complete {
+		t.Errorf("after bulk complete: %q complete = %v, %q complete = %v; want true, false", rows[1],
+			h.status(w.ID, h.controlID(rows[1])).Complete, rows[0], h.status(w.ID, first).Complete)
+	}
+
+	// Not applicable needs its reason; without JavaScript a clean bulk
+	// action returns to the filtered checklist.
+	doc = h.page(workloadPath(w.ID) + "?layer=compute&owner=none")
+	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "na_reason": {" "}}))
+	wantStatus(t, "bulk not applicable without a reason", rec, http.StatusUnprocessableEntity)
+	if h.status(w.ID, first).NotApplicable {
+		t.Error("not applicable was saved without a reason")
+	}
+	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "na_reason": {"No VMs here."}}))
+	wantRedirect(t, "bulk not applicable", rec, workloadPath(w.ID)+"?layer=compute&owner=none")
+	if got := h.status(w.ID, first); !got.NotApplicable || got.NAReason != "No VMs here." || got.Note != "Theirs." {
+		t.Errorf("%q after bulk not applicable = %+v, want not applicable with the reason, their note kept", rows[0], got)
+	}
+}
+
+// workloadAuditCount is how many audit rows concern workload wid.
+func workloadAuditCount(t *testing.T, h *harness, wid int64) int {
+	t.Helper()
+	var n int
+	if err := h.pool.QueryRow(t.Context(), `SELECT count(*) FROM audit WHERE workload_id = $1`, wid).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
