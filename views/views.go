@@ -224,6 +224,7 @@ func FilterQuery(f srm.ChecklistFilter) string {
 			v.Set(k, val)
 		}
 	}
+	set("framework", f.Framework)
 	set("q", f.Query)
 	set("layer", string(f.Layer))
 	set("party", string(f.Party))
@@ -237,7 +238,7 @@ func FilterQuery(f srm.ChecklistFilter) string {
 func ParseFilter(q url.Values) srm.ChecklistFilter {
 	return srm.ChecklistFilter{
 		Query: q.Get("q"), Layer: srm.Layer(q.Get("layer")), Party: srm.Party(q.Get("party")),
-		State: q.Get("state"), Owner: q.Get("owner"),
+		State: q.Get("state"), Owner: q.Get("owner"), Framework: q.Get("framework"),
 	}.Clean()
 }
 

@@ -2,10 +2,13 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/framework"
@@ -92,5 +95,87 @@ func TestAdminAddsAndRemovesAFrameworkKeepingTheWork(t *testing.T) {
 	// Only admins change frameworks.
 	if rec := h.as(srm.Editor).get(path); rec.Code != http.StatusForbidden {
 		t.Errorf("GET %s as an editor = %d, want 403", path, rec.Code)
+	}
+}
+
+// importSmall imports framework/testdata/small.json as "small", every
+// control read as network controls (shared under PaaS), and attaches it to
+// workload wid.
+func importSmall(t *testing.T, h *harness, wids ...int64) srm.Framework {
+	t.Helper()
+	ctx := storetest.Context(t)
+	f, err := os.Open("../framework/testdata/small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := framework.ParseReading(strings.NewReader("area network-controls network Network controls\nfamily XX network-controls\nfamily YY network-controls\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.st.ImportFramework(ctx, f, store.ImportOptions{Slug: "small", Name: "Small catalog", Reading: rd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wid := range wids {
+		if err := h.st.AttachFramework(ctx, wid, res.Framework.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res.Framework
+}
+
+func TestChecklistFiltersByFrameworkWithTheOtherFilters(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Portal", srm.PaaS)
+	// With one framework there is nothing to choose.
+	before := h.page(workloadPath(w.ID))
+	if before.Find(tid("filter-framework")).Length() != 0 {
+		t.Errorf("a workload with one framework shows a framework menu")
+	}
+	own := len(rowTitles(before))
+	importSmall(t, h, w.ID)
+	doc := h.page(workloadPath(w.ID))
+	menu := doc.Find(tid("filter-framework"))
+	var options []string
+	menu.Find("option").Each(func(_ int, s *goquery.Selection) { options = append(options, s.AttrOr("value", "")+"="+text(s)) })
+	if len(options) != 3 || options[0] != "=All frameworks" || options[2] != "small=Small catalog" {
+		t.Errorf("the framework menu offers %q, want all, srm's own and Small catalog", options)
+	}
+	if got := accessibleName(doc, menu); got != "Framework" {
+		t.Errorf("the framework menu is named %q", got)
+	}
+	small := []string{"Policy", "Automated Policy", "Boundary", "Loose Control"}
+	got := rowTitles(h.page(workloadPath(w.ID) + "?framework=small"))
+	slices.Sort(got)
+	want := slices.Clone(small)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("?framework=small shows %q, want the small catalog's controls %q", got, want)
+	}
+	srmOnly := rowTitles(h.page(workloadPath(w.ID) + "?framework=srm"))
+	if len(srmOnly) != own || slices.Contains(srmOnly, "Boundary") {
+		t.Errorf("?framework=srm shows %d rows (Boundary among them: %v), want srm's %d", len(srmOnly), slices.Contains(srmOnly, "Boundary"), own)
+	}
+	// It combines with the others: the small catalog's network controls, by text.
+	doc = h.page(workloadPath(w.ID) + "?framework=small&layer=network&q=policy")
+	if got := rowTitles(doc); len(got) != 2 || !slices.Contains(got, "Policy") || !slices.Contains(got, "Automated Policy") {
+		t.Errorf("framework, layer and text together show %q, want Policy and Automated Policy", got)
+	}
+	if got := doc.Find(`select[name="framework"] option[selected]`).AttrOr("value", ""); got != "small" {
+		t.Errorf("the framework menu shows %q, want small kept in the form", got)
+	}
+	// And it lives in the address: the links and forms carry it on.
+	back := doc.Find(`input[name="back"]`).First().AttrOr("value", "")
+	if q, _ := url.ParseQuery(back); q.Get("framework") != "small" || q.Get("layer") != "network" {
+		t.Errorf("the rows' back address %q lost the filter", back)
+	}
+	if got := rowTitles(h.page(workloadPath(w.ID) + "?framework=small&party=provider")); len(got) != 0 {
+		t.Errorf("the small catalog under PaaS has no Azure controls, yet the filter shows %q", got)
+	}
+	// A framework the workload does not hold is dropped, as any unknown value.
+	if got := rowTitles(h.page(workloadPath(w.ID) + "?framework=nist-800-53-rev5-low")); len(got) != own+len(small) {
+		t.Errorf("an unknown framework shows %d rows, want every control (%d)", len(got), own+len(small))
 	}
 }

@@ -178,7 +178,8 @@ func workloadView(ws store.WorkloadState, owners []srm.Owner) (views.WorkloadVie
 	if err != nil {
 		return views.WorkloadView{}, err
 	}
-	return views.WorkloadView{Workload: ws.Workload, Baseline: b, Assignments: as, Owners: owners}, nil
+	return views.WorkloadView{Workload: ws.Workload, Baseline: b, Assignments: as, Owners: owners,
+		Frameworks: heldFrameworks(ws)}, nil
 }
 
 // loadWorkloadView loads and builds the workload page: two statements
@@ -205,7 +206,7 @@ func workloadPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners)
+		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners, v.Frameworks)
 		w.Header().Add("Vary", "HX-Request")
 		if wantsFragment(r) {
 			return render(w, r, http.StatusOK, views.WorkloadBody(v))
@@ -215,9 +216,22 @@ func workloadPage(st *store.Store) handlerFunc {
 }
 
 // checklistFilter reads the checklist's filter from q, with "mine" read as
-// the owner linked to the signed-in account (none: nothing matches).
-func checklistFilter(r *http.Request, q url.Values, owners []srm.Owner) srm.ChecklistFilter {
+// the owner linked to the signed-in account (none: nothing matches), and a
+// framework by its slug among the workload's frameworks (one it does not
+// hold is dropped, as any value the filter does not understand).
+func checklistFilter(r *http.Request, q url.Values, owners []srm.Owner, frameworks []srm.Framework) srm.ChecklistFilter {
 	f := views.ParseFilter(q)
+	if f.Framework != "" {
+		f.FrameworkID = 0
+		for _, fw := range frameworks {
+			if fw.Slug == f.Framework {
+				f.FrameworkID = fw.ID
+			}
+		}
+		if f.FrameworkID == 0 {
+			f.Framework = ""
+		}
+	}
 	if f.Owner == srm.OwnerMine {
 		f.OwnerID = 0
 		if uid := viewer(r).ID; uid > 0 {
@@ -234,12 +248,12 @@ func checklistFilter(r *http.Request, q url.Values, owners []srm.Owner) srm.Chec
 
 // backFilter is the checklist filter a form came from: its "back" field,
 // the query string of the checklist's address.
-func backFilter(r *http.Request, owners []srm.Owner) srm.ChecklistFilter {
+func backFilter(r *http.Request, ws store.WorkloadState) srm.ChecklistFilter {
 	q, err := url.ParseQuery(r.PostFormValue("back"))
 	if err != nil {
 		q = url.Values{}
 	}
-	return checklistFilter(r, q, owners)
+	return checklistFilter(r, q, ws.Owners, heldFrameworks(ws))
 }
 
 // controlPage handles "GET /workloads/{id}/controls/{cid}": one control of
@@ -263,7 +277,7 @@ func controlPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners)
+		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners, v.Frameworks)
 		w.Header().Add("Vary", "HX-Request")
 		if wantsFragment(r) {
 			return render(w, r, http.StatusOK, views.ControlCard(v, a, nil, false))
