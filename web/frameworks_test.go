@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -177,5 +178,51 @@ func TestChecklistFiltersByFrameworkWithTheOtherFilters(t *testing.T) {
 	// A framework the workload does not hold is dropped, as any unknown value.
 	if got := rowTitles(h.page(workloadPath(w.ID) + "?framework=nist-800-53-rev5-low")); len(got) != own+len(small) {
 		t.Errorf("an unknown framework shows %d rows, want every control (%d)", len(got), own+len(small))
+	}
+}
+
+func TestWorkloadPageShowsProgressPerFrameworkAndInAll(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Portal", srm.PaaS) // the small catalog's 4 controls are shared under PaaS
+	if h.page(workloadPath(w.ID)).Find(tid("framework-progress")).Length() != 0 {
+		t.Errorf("a workload with one framework shows progress per framework")
+	}
+	importSmall(t, h, w.ID)
+	ctx := storetest.Context(t)
+	ws, err := h.st.WorkloadState(ctx, w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy int64
+	for _, c := range ws.Controls() {
+		if c.Ref == "XX-1" {
+			policy = c.ID
+		}
+	}
+	if err := h.st.SaveStatus(ctx, w.ID, policy, srm.Status{Complete: true}); err != nil {
+		t.Fatal(err)
+	}
+	sso := h.controlID("Single sign-on and multi-factor authentication")
+	if err := h.st.SaveStatus(ctx, w.ID, sso, srm.Status{Complete: true}); err != nil {
+		t.Fatal(err)
+	}
+	doc := h.page(workloadPath(w.ID))
+	total := text(doc.Find(tid("workload-progress-text")))
+	own := text(doc.Find(tid("framework-progress-srm-text")))
+	small := text(doc.Find(tid("framework-progress-small-text")))
+	if !strings.HasPrefix(small, "1 of 4 complete") {
+		t.Errorf("the small catalog's progress reads %q, want 1 of 4 complete", small)
+	}
+	var ownDone, ownTotal, allDone, allTotal int
+	if _, err := fmt.Sscanf(own, "%d of %d complete", &ownDone, &ownTotal); err != nil || ownDone != 1 || ownTotal == 0 {
+		t.Fatalf("srm's progress reads %q, want 1 of its counted controls", own)
+	}
+	if _, err := fmt.Sscanf(total, "%d of %d complete", &allDone, &allTotal); err != nil || allDone != 2 || allTotal != ownTotal+4 {
+		t.Errorf("the workload's progress reads %q, want 2 of %d (the two frameworks together)", total, ownTotal+4)
+	}
+	// The filter narrows the rows, not the progress.
+	if got := text(h.page(workloadPath(w.ID) + "?framework=small").Find(tid("framework-progress-srm-text"))); got != own {
+		t.Errorf("filtered to the small catalog, srm's progress reads %q, want %q", got, own)
 	}
 }
