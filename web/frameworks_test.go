@@ -226,3 +226,97 @@ func TestWorkloadPageShowsProgressPerFrameworkAndInAll(t *testing.T) {
 		t.Errorf("filtered to the small catalog, srm's progress reads %q, want %q", got, own)
 	}
 }
+
+func TestPortfolioFiltersByFrameworkAndPagesByKeyset(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := storetest.Context(t)
+	if _, err := h.dbOwner.SeedSynthetic(ctx, 120, 5); err != nil {
+		t.Fatal(err)
+	}
+	if h.page("/").Find(tid("filter-framework")).Length() != 0 {
+		t.Errorf("the portfolio offers a framework filter with only srm's own catalog")
+	}
+	rows, err := h.pool.Query(ctx, `SELECT id, name, model FROM workloads WHERE id % 2 = 0 ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type held struct {
+		name  string
+		model srm.ServiceModel
+	}
+	holders := map[int64]held{}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var hw held
+		if err := rows.Scan(&id, &hw.name, &hw.model); err != nil {
+			t.Fatal(err)
+		}
+		holders[id] = hw
+		ids = append(ids, id)
+	}
+	if rows.Err() != nil || len(ids) <= 50 {
+		t.Fatalf("%d workloads to hold the framework (%v), want more than a page", len(ids), rows.Err())
+	}
+	importSmall(t, h, ids...)
+	names := map[string]bool{}
+	paas := 0
+	for _, hw := range holders {
+		names[hw.name] = true
+		if hw.model == srm.PaaS {
+			paas++
+		}
+	}
+
+	doc := h.page("/")
+	var options []string
+	doc.Find(tid("filter-framework")).Find("option").Each(func(_ int, s *goquery.Selection) { options = append(options, s.AttrOr("value", "")) })
+	if !slices.Equal(options, []string{"", "srm", "small"}) {
+		t.Errorf("the portfolio's framework menu offers %q, want all, srm and small", options)
+	}
+	path := "/?framework=small&sort=-progress"
+	seen := map[string]bool{}
+	pages := 0
+	for path != "" {
+		doc := h.page(path)
+		pages++
+		if want := fmt.Sprintf("Page %d of 2 · %d workloads", pages, len(ids)); strings.Join(strings.Fields(doc.Find(tid("pager")).Find("span").First().Text()), " ") != want {
+			t.Errorf("GET %s: pager says %q, want %q", path, text(doc.Find(tid("pager")).Find("span").First()), want)
+		}
+		if got := doc.Find(`select[name="framework"] option[selected]`).AttrOr("value", ""); got != "small" {
+			t.Errorf("GET %s: the menu shows %q, want small", path, got)
+		}
+		doc.Find(`table tbody tr`).Each(func(_ int, s *goquery.Selection) {
+			n := strings.TrimSpace(s.Find("a").First().Text())
+			if !names[n] {
+				t.Errorf("GET %s lists %q, which does not hold the framework", path, n)
+			}
+			if seen[n] {
+				t.Errorf("%q is on two pages", n)
+			}
+			seen[n] = true
+		})
+		next, ok := doc.Find(tid("pager")).Find(`a[rel="next"]`).Attr("href")
+		path = ""
+		if ok {
+			if q, _ := url.Parse(next); q.Query().Get("framework") != "small" || q.Query().Get("after") == "" {
+				t.Errorf("the next link %q does not keep the filter and page by keyset", next)
+			}
+			path = next
+		}
+	}
+	if pages != 2 || len(seen) != len(ids) {
+		t.Errorf("walked %d pages with %d workloads, want 2 pages with every holder (%d)", pages, len(seen), len(ids))
+	}
+	// With the model too.
+	doc = h.page("/?framework=small&model=paas")
+	if got := doc.Find(`table tbody tr`).Length(); got != min(paas, 50) {
+		t.Errorf("PaaS workloads holding the framework: %d rows, want %d", got, min(paas, 50))
+	}
+	// A framework nobody has: nothing, said plainly.
+	doc = h.page("/?framework=no-such-framework")
+	if doc.Find(tid("no-workloads")).Length() != 1 || doc.Find(`table tbody tr`).Length() != 0 {
+		t.Errorf("an unknown framework does not show an empty list")
+	}
+}

@@ -58,8 +58,12 @@ func portfolioPage(st *store.Store) handlerFunc {
 		default:
 			sort = string(store.ByName)
 		}
+		framework := strings.TrimSpace(q.Get("framework"))
+		if len(framework) > 100 {
+			framework = "" // no slug is that long
+		}
 		page := pageNumber(q.Get("page"))
-		lq := store.WorkloadQuery{Model: model, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage,
+		lq := store.WorkloadQuery{Model: model, Framework: framework, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage,
 			After: cursor(q.Get("after")), Before: cursor(q.Get("before"))}
 		list, err := st.Workloads(r.Context(), lq)
 		if err != nil {
@@ -74,13 +78,14 @@ func portfolioPage(st *store.Store) handlerFunc {
 				return err
 			}
 		}
-		layers, all, err := st.PortfolioProgress(r.Context())
+		p, err := st.Portfolio(r.Context())
 		if err != nil {
 			return err
 		}
 		return render(w, r, http.StatusOK, views.PortfolioPage(views.PortfolioView{
-			Layers: layers, Items: list.Items, Model: model, Sort: sort, Page: page,
-			Pages: (list.Total + perPage - 1) / perPage, Matching: list.Total, Workloads: all, PerPage: perPage,
+			Layers: p.Layers, Items: list.Items, Model: model, Framework: framework, Frameworks: p.Frameworks,
+			Sort: sort, Page: page, Pages: (list.Total + perPage - 1) / perPage, Matching: list.Total,
+			Workloads: p.Workloads, PerPage: perPage,
 		}))
 	}
 }
