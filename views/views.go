@@ -21,14 +21,15 @@ type Nav string
 
 // The sections of the menu.
 const (
-	NavPortfolio Nav = "portfolio"
-	NavMatrix    Nav = "matrix"
-	NavOwners    Nav = "owners"
-	NavCatalog   Nav = "catalog"
-	NavMine      Nav = "mine"
-	NavAudit     Nav = "audit"
-	NavAdmin     Nav = "admin"
-	NavAccount   Nav = "account"
+	NavPortfolio  Nav = "portfolio"
+	NavMatrix     Nav = "matrix"
+	NavOwners     Nav = "owners"
+	NavCatalog    Nav = "catalog"
+	NavMine       Nav = "mine"
+	NavAudit      Nav = "audit"
+	NavAdmin      Nav = "admin"
+	NavFrameworks Nav = "frameworks"
+	NavAccount    Nav = "account"
 )
 
 func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }

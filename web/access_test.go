@@ -99,6 +99,9 @@ var needs = map[string]srm.Role{
 	"POST /admin/users/{id}/unlock":                srm.Admin,
 	"POST /admin/users/{id}/owner":                 srm.Admin,
 	"POST /admin/settings":                         srm.Admin,
+	"GET /admin/frameworks":                        srm.Admin,
+	"POST /admin/frameworks":                       srm.Admin,
+	"POST /admin/frameworks/builtin":               srm.Admin,
 }
 
 // route is one method and pattern of the router.

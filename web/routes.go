@@ -110,6 +110,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Post("/admin/users/{id}/mfa/reset", h(a.stepUp("reset someone's authenticator app", nil, resetMFA(st))))
 			r.Post("/admin/users/{id}/unlock", h(unlockUser(st)))
 			r.Post("/admin/users/{id}/owner", h(linkUserOwner(st)))
+			r.Get("/admin/frameworks", h(adminFrameworksPage(st)))
+			r.Post("/admin/frameworks", h(uploadFramework(st)))
+			r.Post("/admin/frameworks/builtin", h(importBuiltinFramework(st)))
 			r.Post("/admin/settings", h(a.stepUp("change who must use an authenticator app", a.changesRequireMFA, saveSettings(st, a.sessions))))
 		})
 
