@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -319,4 +320,85 @@ func TestPortfolioFiltersByFrameworkAndPagesByKeyset(t *testing.T) {
 	if doc.Find(tid("no-workloads")).Length() != 1 || doc.Find(`table tbody tr`).Length() != 0 {
 		t.Errorf("an unknown framework does not show an empty list")
 	}
+}
+
+func TestCompareLeadsWithTheCellsThatChangeParty(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	doc := h.page("/matrix/compare")
+	var moved []int
+	var firstArea string
+	doc.Find(tid("cell-changes")).Find("tbody tr").Each(func(i int, s *goquery.Selection) {
+		n, _ := strconv.Atoi(text(s.Find(tid("moves"))))
+		moved = append(moved, n)
+		if i == 0 {
+			firstArea = text(s.Find("th"))
+		}
+	})
+	if len(moved) == 0 {
+		t.Fatal("the comparison does not list the cells that change party")
+	}
+	if !slices.IsSortedFunc(moved, func(a, b int) int { return b - a }) || moved[0] == 0 {
+		t.Errorf("the cells' controls moved = %v, want the largest first", moved)
+	}
+	if strings.Contains(firstArea, "Customer data") {
+		t.Errorf("the comparison leads with %q, an area only renamed", firstArea)
+	}
+	// Each cell moves the controls of its area.
+	byArea := map[srm.Area]int{}
+	for _, c := range mustControls(t, h) {
+		byArea[c.Area]++
+	}
+	devices := text(doc.Find(tid("move-devices-saas")).Find(tid("moves")))
+	if devices != strconv.Itoa(byArea["devices"]) || devices == "0" {
+		t.Errorf("devices under SaaS moves %q controls, want srm's %d in that area", devices, byArea["devices"])
+	}
+	total := 0
+	for _, n := range moved {
+		total += n
+	}
+	summary := text(doc.Find(tid("compare-summary")))
+	if want := fmt.Sprintf("%d cells change party, moving %d controls", len(moved), total); !strings.Contains(summary, want) {
+		t.Errorf("the summary says %q, want %q", summary, want)
+	}
+	// The renamed areas come after every area whose party changes, without
+	// cells to search for a change.
+	renamed := 0
+	doc.Find(`section[data-testid^="diff-"]`).Each(func(_ int, s *goquery.Selection) {
+		switch hasTable := s.Find("table").Length() > 0; {
+		case !hasTable:
+			renamed++
+		case renamed > 0:
+			t.Errorf("%s, whose party changes, comes after an area only renamed", s.AttrOr("data-testid", ""))
+		}
+	})
+	if doc.Find(tid("diff-information-and-data")).Find("table").Length() != 0 {
+		t.Errorf("Customer data, only renamed, still shows a table of identical cells")
+	}
+	if renamed == 0 || !strings.Contains(summary, fmt.Sprintf("%d areas are only renamed", renamed)) {
+		t.Errorf("%d areas only renamed; the summary says %q", renamed, summary)
+	}
+
+	// Per framework: the matrix and the comparison of its controls.
+	own := len(mustControls(t, h))
+	w := h.workload("Portal", srm.PaaS)
+	importSmall(t, h, w.ID)
+	matrix := h.page("/matrix?framework=small")
+	if got := matrix.Find(`table[data-testid="matrix"] tbody tr:not(.layer-row)`).Length(); got != 4 {
+		t.Errorf("the matrix of the small catalog has %d rows, want its 4 controls", got)
+	}
+	if got := matrix.Find(`select[name="framework"] option[selected]`).AttrOr("value", ""); got != "small" {
+		t.Errorf("the matrix's framework menu shows %q", got)
+	}
+	if href := matrix.Find(tid("compare-link")).AttrOr("href", ""); href != "/matrix/compare?framework=small" {
+		t.Errorf("the compare link from the small catalog's matrix is %q", href)
+	}
+	if got := h.page("/matrix").Find(`table[data-testid="matrix"] tbody tr:not(.layer-row)`).Length(); got != own {
+		t.Errorf("the default matrix has %d rows, want srm's own %d controls", got, own)
+	}
+	small := h.page("/matrix/compare?framework=small")
+	if got := text(small.Find(tid("move-devices-saas")).Find(tid("moves"))); got != "0" {
+		t.Errorf("for the small catalog (network controls only) devices under SaaS moves %q controls, want 0", got)
+	}
+	wantStatus(t, "GET the matrix of an unknown framework", h.get("/matrix?framework=nope"), http.StatusNotFound)
 }
