@@ -33,11 +33,16 @@ type ChecklistFilter struct {
 	// and then nothing matches).
 	OwnerID int64
 	Query   string // text to find in a control's reference or title, any case
+	// Framework is the slug of one of the workload's frameworks ("" for
+	// all of them), and FrameworkID the framework it names (set by whoever
+	// knows the workload's frameworks; a slug it does not hold is dropped).
+	Framework   string
+	FrameworkID int64
 }
 
 // Active reports whether the filter narrows the checklist at all.
 func (f ChecklistFilter) Active() bool {
-	return f.Layer != "" || f.Party != "" || f.State != "" || f.Owner != "" || f.Query != ""
+	return f.Layer != "" || f.Party != "" || f.State != "" || f.Owner != "" || f.Query != "" || f.Framework != ""
 }
 
 // Clean returns f with every value it does not understand dropped, so an
@@ -64,6 +69,9 @@ func (f ChecklistFilter) Clean() ChecklistFilter {
 			f.OwnerID = id
 		}
 	}
+	if f.Framework = strings.TrimSpace(f.Framework); len(f.Framework) > 100 {
+		f.Framework, f.FrameworkID = "", 0
+	}
 	f.Query = strings.TrimSpace(f.Query)
 	if len(f.Query) > 200 {
 		f.Query = f.Query[:200]
@@ -75,6 +83,9 @@ func (f ChecklistFilter) Clean() ChecklistFilter {
 // are the customer's work, so they match only controls that count
 // (Customer or Shared): Azure's controls are nobody's to do.
 func (f ChecklistFilter) Match(a Assignment) bool {
+	if f.Framework != "" && a.Control.FrameworkID != f.FrameworkID {
+		return false
+	}
 	if f.Layer != "" && a.Control.Layer != f.Layer {
 		return false
 	}

@@ -7,12 +7,12 @@ import (
 )
 
 func TestChecklistFilterMatchesWhatAPersonAsksFor(t *testing.T) {
-	patching := srm.Control{ID: 15, Layer: srm.Compute, Title: "Patching of systems"}
+	patching := srm.Control{ID: 15, Layer: srm.Compute, Title: "Patching of systems", FrameworkID: 2}
 	mine := srm.Assignment{Control: patching, Party: srm.Customer, Status: srm.Status{OwnerID: 7, Complete: true}}
-	open := srm.Assignment{Control: srm.Control{ID: 9, Layer: srm.Network, Title: "Deny by default"}, Party: srm.Shared}
-	na := srm.Assignment{Control: srm.Control{ID: 21, Layer: srm.Data, Title: "Data in databases"}, Party: srm.Customer,
+	open := srm.Assignment{Control: srm.Control{ID: 9, Layer: srm.Network, Title: "Deny by default", FrameworkID: 1}, Party: srm.Shared}
+	na := srm.Assignment{Control: srm.Control{ID: 21, Layer: srm.Data, Title: "Data in databases", FrameworkID: 1}, Party: srm.Customer,
 		Status: srm.Status{NotApplicable: true, NAReason: "None.", Complete: true}}
-	azure := srm.Assignment{Control: srm.Control{ID: 1, Layer: srm.Physical, Title: "Physical security"}, Party: srm.Provider,
+	azure := srm.Assignment{Control: srm.Control{ID: 1, Layer: srm.Physical, Title: "Physical security", FrameworkID: 1}, Party: srm.Provider,
 		Status: srm.Status{OwnerID: 7}}
 	all := []srm.Assignment{mine, open, na, azure}
 	tests := []struct {
@@ -33,6 +33,9 @@ func TestChecklistFilterMatchesWhatAPersonAsksFor(t *testing.T) {
 		{"the control's number", srm.ChecklistFilter{Query: "#21"}, []int64{21}},
 		{"filters combine", srm.ChecklistFilter{Layer: srm.Compute, State: srm.StateComplete, Query: "patch"}, []int64{15}},
 		{"and narrow to nothing", srm.ChecklistFilter{Layer: srm.Compute, State: srm.StateOpen}, nil},
+		{"a framework", srm.ChecklistFilter{Framework: "nist", FrameworkID: 2}, []int64{15}},
+		{"another framework", srm.ChecklistFilter{Framework: "srm", FrameworkID: 1}, []int64{9, 21, 1}},
+		{"a framework with the others", srm.ChecklistFilter{Framework: "nist", FrameworkID: 2, State: srm.StateOpen}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

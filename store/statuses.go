@@ -460,32 +460,55 @@ func (s *Store) changeOverride(ctx context.Context, workloadID, controlID int64,
 // layer in the order of srm.Layers, by the counting rule, and the number of
 // workloads in the portfolio.
 func (s *Store) PortfolioProgress(ctx context.Context) ([]srm.LayerProgress, int, error) {
+	p, err := s.Portfolio(ctx)
+	return p.Layers, p.Workloads, err
+}
+
+// Portfolio is what the portfolio page shows above its list.
+type Portfolio struct {
+	Layers    []srm.LayerProgress // every workload together, in the order of srm.Layers
+	Workloads int                 // in the portfolio
+	// Frameworks are the frameworks a workload can be held to, to filter
+	// the list by (Slug and Name set); none when there is no workload.
+	Frameworks []srm.Framework
+}
+
+// Portfolio returns the progress of every workload together (as
+// PortfolioProgress) and the frameworks, in one statement.
+func (s *Store) Portfolio(ctx context.Context) (Portfolio, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT layer, sum(controls)::int, sum(total)::int, sum(done)::int,
-		       (SELECT sum(workloads) FROM portfolio_shards WHERE layer = $1)::int
+		       (SELECT sum(workloads) FROM portfolio_shards WHERE layer = $1)::int,
+		       (SELECT json_agg(json_build_object('slug', f.slug, 'name', f.name) ORDER BY f.position, f.id)
+		        FROM public.frameworks f)
 		FROM portfolio_shards
 		GROUP BY layer`, countedLayer)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: portfolio progress: %w", err)
+		return Portfolio{}, fmt.Errorf("store: portfolio progress: %w", err)
 	}
-	out := make([]srm.LayerProgress, len(srm.Layers))
+	out := Portfolio{Layers: make([]srm.LayerProgress, len(srm.Layers))}
 	for i, l := range srm.Layers {
-		out[i].Layer = l
+		out.Layers[i].Layer = l
 	}
 	var (
-		layer     string
-		lp        srm.LayerProgress
-		workloads int
+		layer      string
+		lp         srm.LayerProgress
+		frameworks []byte
 	)
-	_, err = pgx.ForEachRow(rows, []any{&layer, &lp.Controls, &lp.Progress.Total, &lp.Progress.Done, &workloads}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&layer, &lp.Controls, &lp.Progress.Total, &lp.Progress.Done, &out.Workloads, &frameworks}, func() error {
 		if i := srm.Layer(layer).Index(); i >= 0 {
 			lp.Layer = srm.Layer(layer)
-			out[i] = lp
+			out.Layers[i] = lp
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: portfolio progress: %w", err)
+		return Portfolio{}, fmt.Errorf("store: portfolio progress: %w", err)
 	}
-	return out, workloads, nil
+	if len(frameworks) > 0 {
+		if err := json.Unmarshal(frameworks, &out.Frameworks); err != nil {
+			return Portfolio{}, fmt.Errorf("store: portfolio frameworks: %w", err)
+		}
+	}
+	return out, nil
 }

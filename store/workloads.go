@@ -155,10 +155,13 @@ const (
 
 // WorkloadQuery selects a page of the workload list.
 type WorkloadQuery struct {
-	Model   srm.ServiceModel // "" for every model
-	Sort    WorkloadSort
-	Page    int // from 1; used when neither After nor Before is set
-	PerPage int
+	Model srm.ServiceModel // "" for every model
+	// Framework is a framework's slug: only the workloads held to it ("" for
+	// every workload; a slug no framework has matches none).
+	Framework string
+	Sort      WorkloadSort
+	Page      int // from 1; used when neither After nor Before is set
+	PerPage   int
 	// After and Before page by keyset, the way the list's own links do:
 	// the page that follows the workload After, or precedes the workload
 	// Before, in the chosen order. Each page then costs what the first
@@ -221,6 +224,11 @@ func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadList, e
 		args = append(args, string(q.Model))
 		where = append(where, fmt.Sprintf("w.model = $%d", len(args)))
 	}
+	if q.Framework != "" {
+		args = append(args, q.Framework)
+		where = append(where, fmt.Sprintf(`EXISTS (SELECT 1 FROM public.workload_frameworks wf
+			JOIN public.frameworks f ON f.id = wf.framework_id WHERE wf.workload_id = w.id AND f.slug = $%d)`, len(args)))
+	}
 	switch {
 	case q.After > 0:
 		args = append(args, q.After)
@@ -241,16 +249,30 @@ func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadList, e
 		filter = "WHERE " + strings.Join(where, " AND ")
 	}
 	// One statement: the count (from the summary's shards: 64 small rows,
-	// not a scan) joined to the page, so an empty page still says how many
+	// not a scan; held to a framework: its rows of workload_frameworks, by
+	// their index) joined to the page, so an empty page still says how many
 	// workloads match. The page's columns are never NULL on a real row.
-	args = append(args, countedLayer, string(q.Model))
+	var count string
+	if q.Framework == "" {
+		args = append(args, countedLayer, string(q.Model))
+		count = `SELECT COALESCE(sum(workloads), 0)::int AS matching FROM portfolio_shards
+		      WHERE layer = $` + strconv.Itoa(len(args)-1) + ` AND (model = $` + strconv.Itoa(len(args)) + ` OR $` + strconv.Itoa(len(args)) + ` = '')`
+	} else if q.Model == "" {
+		args = append(args, q.Framework)
+		count = `SELECT count(*)::int AS matching FROM public.workload_frameworks cf
+		      JOIN public.frameworks f ON f.id = cf.framework_id WHERE f.slug = $` + strconv.Itoa(len(args))
+	} else {
+		args = append(args, q.Framework, string(q.Model))
+		count = `SELECT count(*)::int AS matching FROM public.workload_frameworks cf
+		      JOIN public.frameworks f ON f.id = cf.framework_id JOIN public.workloads cw ON cw.id = cf.workload_id
+		      WHERE f.slug = $` + strconv.Itoa(len(args)-1) + ` AND cw.model = $` + strconv.Itoa(len(args))
+	}
 	rows, err := s.db.Query(ctx, `
 		SELECT n.matching, COALESCE(p.id, 0), COALESCE(p.name, ''), COALESCE(p.description, ''),
 		       COALESCE(p.model, ''), COALESCE(p.baseline_id, 0), COALESCE(p.version, 0),
 		       COALESCE(p.created_at, now()), COALESCE(p.updated_at, now()),
 		       COALESCE(p.baseline_name, ''), COALESCE(p.done, 0), COALESCE(p.total, 0)
-		FROM (SELECT COALESCE(sum(workloads), 0)::int AS matching FROM portfolio_shards
-		      WHERE layer = $`+strconv.Itoa(len(args)-1)+` AND (model = $`+strconv.Itoa(len(args))+` OR $`+strconv.Itoa(len(args))+` = '')) n
+		FROM (`+count+`) n
 		LEFT JOIN LATERAL (
 			SELECT w.id, w.name, w.description, w.model, w.baseline_id, w.version, w.created_at, w.updated_at,
 			       b.name AS baseline_name, w.done, w.total, w.n

@@ -21,14 +21,15 @@ type Nav string
 
 // The sections of the menu.
 const (
-	NavPortfolio Nav = "portfolio"
-	NavMatrix    Nav = "matrix"
-	NavOwners    Nav = "owners"
-	NavCatalog   Nav = "catalog"
-	NavMine      Nav = "mine"
-	NavAudit     Nav = "audit"
-	NavAdmin     Nav = "admin"
-	NavAccount   Nav = "account"
+	NavPortfolio  Nav = "portfolio"
+	NavMatrix     Nav = "matrix"
+	NavOwners     Nav = "owners"
+	NavCatalog    Nav = "catalog"
+	NavMine       Nav = "mine"
+	NavAudit      Nav = "audit"
+	NavAdmin      Nav = "admin"
+	NavFrameworks Nav = "frameworks"
+	NavAccount    Nav = "account"
 )
 
 func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }
@@ -224,6 +225,7 @@ func FilterQuery(f srm.ChecklistFilter) string {
 			v.Set(k, val)
 		}
 	}
+	set("framework", f.Framework)
 	set("q", f.Query)
 	set("layer", string(f.Layer))
 	set("party", string(f.Party))
@@ -237,7 +239,7 @@ func FilterQuery(f srm.ChecklistFilter) string {
 func ParseFilter(q url.Values) srm.ChecklistFilter {
 	return srm.ChecklistFilter{
 		Query: q.Get("q"), Layer: srm.Layer(q.Get("layer")), Party: srm.Party(q.Get("party")),
-		State: q.Get("state"), Owner: q.Get("owner"),
+		State: q.Get("state"), Owner: q.Get("owner"), Framework: q.Get("framework"),
 	}.Clean()
 }
 

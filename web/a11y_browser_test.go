@@ -84,6 +84,15 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	if err := st.CreateControl(ctx, &custom); err != nil {
 		t.Fatal(err)
 	}
+	// A second framework, held by the workload: the menus and the progress
+	// per framework show.
+	low, err := st.ImportBuiltin(ctx, "nist-800-53-rev5-low", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AttachFramework(ctx, wl.ID, low.Framework.ID); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(newServer(t, st, web.Config{}))
 	defer srv.Close()
 
@@ -108,6 +117,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		"/matrix", "/matrix/compare", "/owners", "/owners/" + itoa(owners[0].ID), "/my",
 		"/controls", "/controls/new", "/controls/" + itoa(custom.ID) + "/edit",
 		"/audit", "/admin/users", "/admin/users/" + itoa(other.ID), "/account", "/account/mfa",
+		"/?framework=nist-800-53-rev5-low", wp + "?framework=nist-800-53-rev5-low&state=open", wp + "/frameworks", "/admin/frameworks",
 	}
 	widths := []struct {
 		name          string

@@ -105,6 +105,8 @@ var needs = map[string]srm.Role{
 	"GET /admin/users/{id}/tokens":                 srm.RoleAdmin,
 	"POST /admin/users/{id}/tokens":                srm.RoleAdmin,
 	"POST /admin/users/{id}/tokens/{tid}/revoke":   srm.RoleAdmin,
+	"GET /admin/frameworks":                        srm.RoleAdmin,
+	"POST /admin/frameworks":                       srm.RoleAdmin,
 }
 
 // route is one method and pattern of the router.

@@ -102,6 +102,8 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 		{"portfolio", "GET", "/", nil, false, 200, noVersion},
 		{"portfolio by progress, filtered, page 2", "GET", "/?model=paas&sort=-progress&page=2", nil, false, 200, noVersion},
 		{"portfolio, next page by its link", "GET", fmt.Sprintf("/?sort=progress&page=2&after=%d", after), nil, false, 200, noVersion},
+		{"portfolio held to a framework, by model, page 2", "GET", "/?framework=srm&model=paas&sort=-progress&page=2", nil, false, 200, noVersion},
+		{"portfolio held to a framework, next page by its link", "GET", fmt.Sprintf("/?framework=srm&sort=progress&page=2&after=%d", after), nil, false, 200, noVersion},
 		{"portfolio, previous page by its link", "GET", fmt.Sprintf("/?model=iaas&sort=-progress&page=2&before=%d", before), nil, false, 200, noVersion},
 		{"new workload form", "GET", "/workloads/new", nil, false, 200, noVersion},
 		{"workload page", "GET", w, nil, false, 200, noVersion},

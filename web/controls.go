@@ -119,7 +119,7 @@ func saveStatus(st *store.Store) handlerFunc {
 			}
 			ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.OwnerKind})
 		}
-		filter := backFilter(r, ws.Owners)
+		filter := backFilter(r, ws)
 		if len(edit.Problems) == 0 && !conflict && !wantsFragment(r) {
 			return seeOther(w, r, views.ChecklistURL(id, views.FilterQuery(filter))+"#"+views.ControlAnchor(cid))
 		}

@@ -112,7 +112,7 @@ func bulkStatus(st *store.Store) handlerFunc {
 		case bulkNA:
 			out.Action = "Marked not applicable"
 			if p := (srm.Status{NotApplicable: true, NAReason: reason}).Validate(); len(p) > 0 {
-				v.Filter = backFilter(r, ws.Owners)
+				v.Filter = backFilter(r, ws)
 				v.Bulk = &views.BulkOutcome{Action: "Nothing marked not applicable",
 					Skipped: []views.BulkSkip{}, Problem: p["na_reason"]}
 				return renderChecklist(w, r, http.StatusUnprocessableEntity, v)
@@ -186,7 +186,7 @@ func bulkStatus(st *store.Store) handlerFunc {
 		}
 		out.Changed = len(saved)
 
-		filter := backFilter(r, ws.Owners)
+		filter := backFilter(r, ws)
 		if len(out.Stale) == 0 && len(out.Skipped) == 0 && !wantsFragment(r) {
 			return seeOther(w, r, views.ChecklistURL(id, views.FilterQuery(filter)))
 		}

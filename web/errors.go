@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/a-h/templ"
@@ -127,7 +128,13 @@ func postedVersion(r *http.Request) int64 {
 // and anything else malformed, a version that is not a whole number
 // included, to 400.
 func parseForm(r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
+	parse := r.ParseForm
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		// A catalog's upload: its fields, csrf among them, are in the
+		// multipart body (files beyond uploadMemory wait on disk).
+		parse = func() error { return r.ParseMultipartForm(uploadMemory) }
+	}
+	if err := parse(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return err

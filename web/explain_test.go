@@ -81,6 +81,9 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	send("GET", fmt.Sprintf("/?sort=progress&page=150&after=%d", wl.ID), nil, false)
 	send("GET", fmt.Sprintf("/?sort=name&page=150&before=%d", wl.ID), nil, false)
 	send("GET", fmt.Sprintf("/?model=saas&sort=-progress&page=40&after=%d", wl.ID), nil, false)
+	// Filtered by framework (every seeded workload holds srm's own).
+	send("GET", "/?framework=srm&sort=progress&page=30", nil, false)
+	send("GET", fmt.Sprintf("/?framework=srm&sort=name&page=150&after=%d", wl.ID), nil, false)
 	send("GET", w, nil, false)
 	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"owner": {"Explain team"}, "complete": {"1"}, "version": {ssoVersion}}, true)
 	send("GET", "/owners", nil, false)

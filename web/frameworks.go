@@ -3,11 +3,24 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/views"
 )
+
+// heldFrameworks are the frameworks the workload of ws is held to, in the
+// catalog's order.
+func heldFrameworks(ws store.WorkloadState) []srm.Framework {
+	var out []srm.Framework
+	for _, f := range ws.Catalog.Frameworks() {
+		if slices.Contains(ws.Workload.Frameworks, f.ID) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // workloadFrameworks builds the page of a workload's frameworks: each
 // framework assessed by the engine for the workload as it stands, held or

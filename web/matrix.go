@@ -2,14 +2,16 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/views"
 )
 
-// matrixPage handles "GET /matrix?baseline=slug": the catalog against the
-// four service models. Without a baseline it shows the first; an unknown
+// matrixPage handles "GET /matrix?baseline=slug&framework=slug": a
+// framework's controls (srm's own by default) against the four service
+// models. Without a baseline it shows the first; an unknown
 // one is 404.
 func matrixPage(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -28,16 +30,40 @@ func matrixPage(st *store.Store) handlerFunc {
 				return srm.ErrNotFound
 			}
 		}
-		rows, err := srm.Matrix(b, cat.Controls())
+		fw, controls, fws, err := frameworkControls(cat, r.URL.Query().Get("framework"))
 		if err != nil {
 			return err
 		}
-		return render(w, r, http.StatusOK, views.MatrixPage(views.MatrixView{Baseline: b, Baselines: bs, Rows: rows}))
+		rows, err := srm.Matrix(b, controls)
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusOK, views.MatrixPage(views.MatrixView{Baseline: b, Baselines: bs, Rows: rows,
+			Framework: fw, Frameworks: fws}))
 	}
 }
 
-// comparePage handles "GET /matrix/compare?from=slug&to=slug": where two
-// baselines differ. It defaults to the first two baselines.
+// frameworkControls picks the framework of slug ("" for the first, srm's
+// own catalog) and its controls, and lists every framework for the page's
+// menu. An unknown slug is 404.
+func frameworkControls(cat store.Catalog, slug string) (srm.Framework, []srm.Control, []srm.Framework, error) {
+	fws := cat.Frameworks()
+	if len(fws) == 0 {
+		return srm.Framework{}, nil, nil, srm.ErrNotFound
+	}
+	fw := fws[0]
+	if slug != "" {
+		i := slices.IndexFunc(fws, func(f srm.Framework) bool { return f.Slug == slug })
+		if i < 0 {
+			return srm.Framework{}, nil, nil, srm.ErrNotFound
+		}
+		fw = fws[i]
+	}
+	return fw, cat.ControlsOf([]int64{fw.ID}), fws, nil
+}
+
+// comparePage handles "GET /matrix/compare?from=slug&to=slug&framework=slug":
+// where two baselines differ, and which of a framework's controls that moves. It defaults to the first two baselines.
 func comparePage(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		cat, err := st.Catalog(r.Context())
@@ -62,10 +88,15 @@ func comparePage(st *store.Store) handlerFunc {
 				return srm.ErrNotFound
 			}
 		}
-		changes, err := srm.CompareBaselines(old, new, cat.Controls())
+		fw, controls, fws, err := frameworkControls(cat, q.Get("framework"))
 		if err != nil {
 			return err
 		}
-		return render(w, r, http.StatusOK, views.ComparePage(views.CompareView{Old: old, New: new, Baselines: bs, Changes: changes}))
+		changes, err := srm.CompareBaselines(old, new, controls)
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusOK, views.ComparePage(views.CompareView{Old: old, New: new, Baselines: bs, Changes: changes,
+			Framework: fw, Frameworks: fws}))
 	}
 }

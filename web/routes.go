@@ -118,6 +118,9 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Get("/admin/users/{id}/tokens", h(tokensPage(st, usersTokens(st), a.now)))
 			r.Post("/admin/users/{id}/tokens", h(a.stepUp("make an API token for someone", nil, createToken(st, usersTokens(st), a.now))))
 			r.Post("/admin/users/{id}/tokens/{tid}/revoke", h(revokeToken(st, usersTokens(st))))
+			r.Get("/admin/frameworks", h(adminFrameworksPage(st)))
+			r.Post("/admin/frameworks", h(uploadFramework(st)))
+			r.Post("/admin/frameworks/builtin", h(importBuiltinFramework(st)))
 			r.Post("/admin/settings", h(a.stepUp("change who must use an authenticator app", a.changesRequireMFA, saveSettings(st, a.sessions))))
 		})
 

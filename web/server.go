@@ -228,10 +228,11 @@ func isExport(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ".csv")
 }
 
-// limitBody refuses bodies larger than maxBody.
+// limitBody refuses bodies larger than maxBody (a catalog's upload:
+// maxUpload; see bodyLimit).
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 		next.ServeHTTP(w, r)
 	})
 }

@@ -57,8 +57,12 @@ func portfolioPage(st *store.Store) handlerFunc {
 		default:
 			sort = string(store.ByName)
 		}
+		framework := strings.TrimSpace(q.Get("framework"))
+		if len(framework) > 100 {
+			framework = "" // no slug is that long
+		}
 		page := pageNumber(q.Get("page"))
-		lq := store.WorkloadQuery{Model: model, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage,
+		lq := store.WorkloadQuery{Model: model, Framework: framework, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage,
 			After: cursor(q.Get("after")), Before: cursor(q.Get("before"))}
 		list, err := st.Workloads(r.Context(), lq)
 		if err != nil {
@@ -73,13 +77,14 @@ func portfolioPage(st *store.Store) handlerFunc {
 				return err
 			}
 		}
-		layers, all, err := st.PortfolioProgress(r.Context())
+		p, err := st.Portfolio(r.Context())
 		if err != nil {
 			return err
 		}
 		return render(w, r, http.StatusOK, views.PortfolioPage(views.PortfolioView{
-			Layers: layers, Items: list.Items, Model: model, Sort: sort, Page: page,
-			Pages: (list.Total + perPage - 1) / perPage, Matching: list.Total, Workloads: all, PerPage: perPage,
+			Layers: p.Layers, Items: list.Items, Model: model, Framework: framework, Frameworks: p.Frameworks,
+			Sort: sort, Page: page, Pages: (list.Total + perPage - 1) / perPage, Matching: list.Total,
+			Workloads: p.Workloads, PerPage: perPage,
 		}))
 	}
 }
@@ -172,7 +177,8 @@ func workloadView(ws store.WorkloadState, owners []srm.Owner) (views.WorkloadVie
 	if err != nil {
 		return views.WorkloadView{}, err
 	}
-	return views.WorkloadView{Workload: ws.Workload, Baseline: b, Assignments: as, Owners: owners}, nil
+	return views.WorkloadView{Workload: ws.Workload, Baseline: b, Assignments: as, Owners: owners,
+		Frameworks: heldFrameworks(ws)}, nil
 }
 
 // loadWorkloadView loads and builds the workload page: two statements
@@ -199,7 +205,7 @@ func workloadPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners)
+		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners, v.Frameworks)
 		w.Header().Add("Vary", "HX-Request")
 		if wantsFragment(r) {
 			return render(w, r, http.StatusOK, views.WorkloadBody(v))
@@ -209,9 +215,22 @@ func workloadPage(st *store.Store) handlerFunc {
 }
 
 // checklistFilter reads the checklist's filter from q, with "mine" read as
-// the owner linked to the signed-in account (none: nothing matches).
-func checklistFilter(r *http.Request, q url.Values, owners []srm.Owner) srm.ChecklistFilter {
+// the owner linked to the signed-in account (none: nothing matches), and a
+// framework by its slug among the workload's frameworks (one it does not
+// hold is dropped, as any value the filter does not understand).
+func checklistFilter(r *http.Request, q url.Values, owners []srm.Owner, frameworks []srm.Framework) srm.ChecklistFilter {
 	f := views.ParseFilter(q)
+	if f.Framework != "" {
+		f.FrameworkID = 0
+		for _, fw := range frameworks {
+			if fw.Slug == f.Framework {
+				f.FrameworkID = fw.ID
+			}
+		}
+		if f.FrameworkID == 0 {
+			f.Framework = ""
+		}
+	}
 	if f.Owner == srm.OwnerMine {
 		f.OwnerID = 0
 		if uid := viewer(r).ID; uid > 0 {
@@ -228,12 +247,12 @@ func checklistFilter(r *http.Request, q url.Values, owners []srm.Owner) srm.Chec
 
 // backFilter is the checklist filter a form came from: its "back" field,
 // the query string of the checklist's address.
-func backFilter(r *http.Request, owners []srm.Owner) srm.ChecklistFilter {
+func backFilter(r *http.Request, ws store.WorkloadState) srm.ChecklistFilter {
 	q, err := url.ParseQuery(r.PostFormValue("back"))
 	if err != nil {
 		q = url.Values{}
 	}
-	return checklistFilter(r, q, owners)
+	return checklistFilter(r, q, ws.Owners, heldFrameworks(ws))
 }
 
 // controlPage handles "GET /workloads/{id}/controls/{cid}": one control of
@@ -257,7 +276,7 @@ func controlPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners)
+		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners, v.Frameworks)
 		w.Header().Add("Vary", "HX-Request")
 		if wantsFragment(r) {
 			return render(w, r, http.StatusOK, views.ControlCard(v, a, nil, false))
