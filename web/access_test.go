@@ -107,6 +107,7 @@ var needs = map[string]srm.Role{
 	"POST /admin/users/{id}/tokens/{tid}/revoke":   srm.RoleAdmin,
 	"GET /admin/frameworks":                        srm.RoleAdmin,
 	"POST /admin/frameworks":                       srm.RoleAdmin,
+	"POST /admin/frameworks/builtin":               srm.RoleAdmin,
 }
 
 // route is one method and pattern of the router.
