@@ -252,6 +252,17 @@ func ChecklistURL(wid int64, back string) string {
 	return WorkloadURL(wid) + "?" + back
 }
 
+// ChecklistExportURL is the download of workload wid's checklist in
+// format ext ("csv" or "xlsx"), filtered by the query string back (from
+// FilterQuery), as the page shows it.
+func ChecklistExportURL(wid int64, back, ext string) string {
+	u := WorkloadURL(wid) + "/checklist." + ext
+	if back == "" {
+		return u
+	}
+	return u + "?" + back
+}
+
 // controlPageURL is control cid's page, remembering the checklist's filter
 // to go back to.
 func controlPageURL(wid, cid int64, back string) string {

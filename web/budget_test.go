@@ -117,6 +117,8 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 		{"stale status form", "POST", status, url.Values{"owner": {"Budget team"}, "note": {"late"}}, true, 409, staleVersion},
 		{"repeated status submission", "POST", status, url.Values{"owner": {"Budget team"}, "owner_kind": {"team"}}, true, 200, staleVersion},
 		{"workload page, filtered", "GET", w + "?layer=compute&state=open&owner=mine&q=patch", nil, false, 200, noVersion},
+		{"checklist export, filtered, CSV", "GET", w + "/checklist.csv?layer=compute&state=open&owner=mine&q=patch", nil, false, 200, noVersion},
+		{"checklist export, XLSX", "GET", w + "/checklist.xlsx", nil, false, 200, noVersion},
 		{"control page", "GET", status, nil, false, 200, noVersion},
 		{"control details in place", "GET", status, nil, true, 200, noVersion},
 		{"checklist row save", "POST", status, url.Values{"part": {"row"}, "owner": {owner}, "back": {"layer=identity"}}, false, 303, currentVersion},

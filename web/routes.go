@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/exchange"
 	"github.com/srmhq/srm/static"
 	"github.com/srmhq/srm/store"
 )
@@ -65,7 +66,11 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Get("/account/tokens", h(tokensPage(st, ownTokens(st), a.now)))
 			r.Post("/account/tokens", h(a.stepUp("make an API token", nil, createToken(st, ownTokens(st), a.now))))
 			r.Post("/account/tokens/{tid}/revoke", h(revokeToken(st, ownTokens(st))))
+			r.Get("/portfolio.csv", h(portfolioExport(st, exchange.CSV)))
+			r.Get("/portfolio.xlsx", h(portfolioExport(st, exchange.XLSX)))
 			r.Get("/workloads/{id}", h(workloadPage(st)))
+			r.Get("/workloads/{id}/checklist.csv", h(checklistExport(st, exchange.CSV)))
+			r.Get("/workloads/{id}/checklist.xlsx", h(checklistExport(st, exchange.XLSX)))
 			r.Get("/workloads/{id}/history", h(workloadHistoryPage(st)))
 			r.Get("/workloads/{id}/controls/{cid}", h(controlPage(st)))
 			r.Get("/matrix", h(matrixPage(st)))

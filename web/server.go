@@ -203,7 +203,7 @@ const (
 
 // deadline gives every request a context that ends after timeout, so a
 // database that hangs turns into a 503 rather than a request that hangs.
-// A download that streams a whole export (a path ending in .csv) gets
+// A download that streams a whole export (a path ending in .csv or .xlsx) gets
 // export instead, and so does its connection's write deadline: a large
 // file must not be cut off mid-way by the budget of a page.
 func deadline(timeout, export time.Duration) func(http.Handler) http.Handler {
@@ -225,7 +225,7 @@ func deadline(timeout, export time.Duration) func(http.Handler) http.Handler {
 
 // isExport reports whether r asks for a streamed export.
 func isExport(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ".csv")
+	return r.Method == http.MethodGet && (strings.HasSuffix(r.URL.Path, ".csv") || strings.HasSuffix(r.URL.Path, ".xlsx"))
 }
 
 // limitBody refuses bodies larger than maxBody (a catalog's upload:

@@ -47,20 +47,7 @@ func cursor(s string) int64 {
 func portfolioPage(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
-		model := srm.ServiceModel(q.Get("model"))
-		if !model.Valid() {
-			model = ""
-		}
-		sort := q.Get("sort")
-		switch store.WorkloadSort(sort) {
-		case store.ByProgress, store.ByProgressDesc:
-		default:
-			sort = string(store.ByName)
-		}
-		framework := strings.TrimSpace(q.Get("framework"))
-		if len(framework) > 100 {
-			framework = "" // no slug is that long
-		}
+		model, framework, sort := portfolioFilter(r)
 		page := pageNumber(q.Get("page"))
 		lq := store.WorkloadQuery{Model: model, Framework: framework, Sort: store.WorkloadSort(sort), Page: page, PerPage: perPage,
 			After: cursor(q.Get("after")), Before: cursor(q.Get("before"))}

@@ -1,0 +1,157 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/exchange"
+	"github.com/srmhq/srm/store"
+)
+
+// exportPageSize is how many workloads the portfolio export reads per
+// statement: it walks the list by keyset, never holding all of it. Tests
+// make it small to walk many pages.
+var exportPageSize = func() *atomic.Int64 { var n atomic.Int64; n.Store(500); return &n }()
+
+// fileSlug is s reduced to what is safe in a file name in any browser and
+// any system: lower-case ASCII letters, digits and single hyphens, at most
+// 60 characters ("" when nothing is left).
+func fileSlug(s string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			if hyphen && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			hyphen = false
+			b.WriteRune(r)
+		default:
+			hyphen = true
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
+
+// export streams one table as a download named name (without extension)
+// in format f: the header, then what rows writes, row by row. An error
+// before anything was sent is answered with the error page; after, the
+// response is aborted, so a half file never looks complete.
+func export(w http.ResponseWriter, f exchange.Format, name, sheet string, cols []exchange.Column, rows func(write func([]exchange.Value) error) error) error {
+	sent := &countingWriter{w: w}
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType())
+	h.Set("Content-Disposition", `attachment; filename="`+name+f.Ext()+`"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	out, err := exchange.NewWriter(f, sent, sheet, cols)
+	if err == nil {
+		err = rows(out.Write)
+		if err == nil {
+			err = out.Close()
+		} else {
+			_ = out.Abort()
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if sent.n == 0 {
+		h.Del("Content-Disposition")
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		return err
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// checklistExport handles "GET /workloads/{id}/checklist.csv" and
+// ".xlsx": the controls the checklist shows with the same filter (the
+// page's query), with everything the page says of each.
+func checklistExport(st *store.Store, f exchange.Format) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		v, _, err := loadWorkloadView(r, st, id)
+		if err != nil {
+			return err
+		}
+		filter := checklistFilter(r, r.URL.Query(), v.Owners, v.Frameworks)
+		name := "srm-checklist-" + strconv.FormatInt(id, 10)
+		if s := fileSlug(v.Workload.Name); s != "" {
+			name += "-" + s
+		}
+		name += "-" + time.Now().UTC().Format("20060102")
+		return export(w, f, name, v.Workload.Name, exchange.ChecklistColumns, func(write func([]exchange.Value) error) error {
+			for _, a := range v.Assignments {
+				if !filter.Match(a) {
+					continue
+				}
+				if err := write(exchange.ChecklistRow(v.Workload, v.Baseline.Name, a)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// portfolioExport handles "GET /portfolio.csv" and ".xlsx": every
+// workload the portfolio's filter (model, framework) selects, in its sort
+// order, read a page at a time by keyset.
+func portfolioExport(st *store.Store, f exchange.Format) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		model, framework, sort := portfolioFilter(r)
+		name := "srm-portfolio-" + time.Now().UTC().Format("20060102")
+		size := int(exportPageSize.Load())
+		return export(w, f, name, "Portfolio", exchange.PortfolioColumns, func(write func([]exchange.Value) error) error {
+			q := store.WorkloadQuery{Model: model, Framework: framework, Sort: store.WorkloadSort(sort), Page: 1, PerPage: size}
+			for {
+				list, err := st.Workloads(r.Context(), q)
+				if err != nil {
+					return fmt.Errorf("portfolio export: %w", err)
+				}
+				for _, s := range list.Items {
+					if err := write(exchange.PortfolioRow(s)); err != nil {
+						return err
+					}
+				}
+				if len(list.Items) < size {
+					return nil
+				}
+				q.After = list.Items[len(list.Items)-1].Workload.ID
+			}
+		})
+	}
+}
+
+// portfolioFilter reads the portfolio's filter from the query, falling
+// back to the defaults for values it does not understand.
+func portfolioFilter(r *http.Request) (model srm.ServiceModel, framework, sort string) {
+	q := r.URL.Query()
+	model = srm.ServiceModel(q.Get("model"))
+	if !model.Valid() {
+		model = ""
+	}
+	sort = q.Get("sort")
+	switch store.WorkloadSort(sort) {
+	case store.ByProgress, store.ByProgressDesc:
+	default:
+		sort = string(store.ByName)
+	}
+	framework = strings.TrimSpace(q.Get("framework"))
+	if len(framework) > 100 {
+		framework = "" // no slug is that long
+	}
+	return model, framework, sort
+}
