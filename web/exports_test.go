@@ -254,3 +254,21 @@ func TestPortfolioExport(t *testing.T) {
 		}
 	}
 }
+
+// A download gets the export's time budget, not a page's: with a page
+// budget too short for any statement, the page fails and both exports of
+// the same checklist still arrive whole.
+func TestExportsGetTheExportBudget(t *testing.T) {
+	h := newHarness(t)
+	w := h.workload("Payroll", srm.PaaS)
+	// The same session, on a server whose pages may not take a nanosecond.
+	hurried := &harness{t: t, st: h.st, pool: h.pool, cookie: h.cookie, csrf: h.csrf,
+		srv: newServer(t, h.st, web.Config{RequestTimeout: time.Nanosecond, ExportTimeout: time.Minute})}
+	if rec := hurried.get(workloadPath(w.ID)); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("the page with a nanosecond's budget: status %d, want 503", rec.Code)
+	}
+	for _, f := range []exchange.Format{exchange.CSV, exchange.XLSX} {
+		p := workloadPath(w.ID) + "/checklist" + f.Ext()
+		wantDownload(t, p, hurried.get(p), f, "srm-checklist-")
+	}
+}
