@@ -290,7 +290,7 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 		SELECT `+prefixed("w", workloadColumns)+`,
 		       (SELECT version FROM catalog_version) AS catalog_version,
 		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
-		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks,
+		       f.frameworks,
 		       `+statusColumns+`
 		FROM workloads w
 		CROSS JOIN LATERAL (
@@ -298,6 +298,9 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 			                                  'created_at', created_at, 'version', version)) AS overrides
 			FROM overrides WHERE workload_id = w.id
 		) o
+		CROSS JOIN LATERAL ( -- once per workload, not once per status row
+			SELECT array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks
+		) f
 		LEFT JOIN statuses s ON s.workload_id = w.id
 		WHERE w.id = @id`, pgx.NamedArgs{"id": id})
 	// One struct, scanned by column name once per statement rather than
