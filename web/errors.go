@@ -52,7 +52,8 @@ func describe(err error) (int, string, string) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, "That was too much", "The form sent more than srm accepts. Shorten the text and try again."
+		return http.StatusRequestEntityTooLarge, "That was too much",
+			fmt.Sprintf("What was sent is larger than srm accepts here (%s at most). Shorten the text, or choose a smaller file, and try again.", sizeOf(tooLarge.Limit))
 	case errors.Is(err, srm.ErrNotFound):
 		return http.StatusNotFound, "Not found", "There is no such page, or what it showed has been deleted."
 	case errors.Is(err, srm.ErrInvalid):
@@ -153,4 +154,17 @@ func parseForm(r *http.Request) error {
 func seeOther(w http.ResponseWriter, r *http.Request, url string) error {
 	http.Redirect(w, r, url, http.StatusSeeOther)
 	return nil
+}
+
+// sizeOf says a byte count as a person reads it: "1 MB", "51 MB", "64 KB".
+func sizeOf(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

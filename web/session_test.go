@@ -412,6 +412,9 @@ func TestAnOversizedFormIsTooLargeNotExpired(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.srv.ServeHTTP(rec, req)
 	wantStatus(t, "POST /owners with a 2 MiB form", rec, http.StatusRequestEntityTooLarge)
+	if body := rec.Body.String(); !strings.Contains(body, "1 MB at most") {
+		t.Errorf("the 413 page does not say the limit (1 MB at most):\n%s", body)
+	}
 
 	// The same form at a normal size, token in the body, is accepted.
 	req = httptest.NewRequest(http.MethodPost, "/owners", strings.NewReader(url.Values{"csrf": {h.csrf}, "name": {"Body token team"}, "kind": {"team"}}.Encode()))
