@@ -108,6 +108,9 @@ func QueueRow(o srm.Owner, q srm.QueueItem) []Value {
 const (
 	ColArea     = "area"
 	ColAreaNote = "area note"
+	// ColReference is the control's id in its framework ("AC-2(1)"), as
+	// the matrix page shows it; empty for srm's own controls.
+	ColReference = "reference"
 )
 
 // MatrixColumns heads the matrix of a baseline.
@@ -116,7 +119,7 @@ var MatrixColumns = func() []Column {
 	for _, m := range srm.ServiceModels {
 		c = append(c, Column{Header: m.Label(), Width: 12})
 	}
-	return append(c, Column{Header: ColAreaNote, Width: 40})
+	return append(c, Column{Header: ColAreaNote, Width: 40}, Column{Header: ColReference, Width: 12})
 }()
 
 // MatrixRow is one control of the matrix of the baseline named baseline.
@@ -133,7 +136,7 @@ func MatrixRow(baseline string, r srm.MatrixRow) []Value {
 	if !r.Row.InSource {
 		note = r.Row.Note
 	}
-	return append(out, Text(note))
+	return append(out, Text(note), Text(r.Control.Ref))
 }
 
 // Requirement is one control of a workload as the CRM and the SSP export

@@ -33,7 +33,7 @@ func TestHeadersAreStable(t *testing.T) {
 		"checklist": {ChecklistColumns, "workload|model|baseline|layer|control id|control|party|why|owner|complete|completed by|completed at|note|evidence|not applicable|not applicable reason|override party|override reason|version"},
 		"portfolio": {PortfolioColumns, "workload|description|model|baseline|done|total|percent"},
 		"queue":     {QueueColumns, "owner|workload|model|layer|control id|control|party|complete|completed by|completed at|not applicable"},
-		"matrix":    {MatrixColumns, "baseline|layer|control id|control|area|On-premises|IaaS|PaaS|SaaS|area note"},
+		"matrix":    {MatrixColumns, "baseline|layer|control id|control|area|On-premises|IaaS|PaaS|SaaS|area note|reference"},
 		"crm":       {CRMColumns, "control id|control name|responsibility|what Azure provides|what the customer must do|owner|status|reason"},
 	} {
 		if got := strings.Join(headers(tc.cols), "|"); got != tc.want {
@@ -89,7 +89,7 @@ func TestMatrixAndQueueRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strs(MatrixRow("Azure chart", rows[1]))
-	want := "Azure chart|Identity & access|2|'=HYPERLINK(\"http://evil\",\"x\")|Identity and directory infrastructure|Customer|Customer|Shared|Shared|"
+	want := "Azure chart|Identity & access|2|'=HYPERLINK(\"http://evil\",\"x\")|Identity and directory infrastructure|Customer|Customer|Shared|Shared||"
 	if strings.Join(got, "|") != want {
 		t.Errorf("matrix row %q", got)
 	}

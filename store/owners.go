@@ -123,36 +123,14 @@ func (s *Store) Queue(ctx context.Context, ownerID int64, page, perPage int) ([]
 	if page < 1 {
 		page = 1
 	}
-	// Who carries each control, and whether it counts, is what the engine
-	// stored in assignments; the owner is the status's.
-	rows, _ := s.db.Query(ctx, `
-		SELECT s.workload_id, w.name AS workload_name, w.model, `+prefixed("c", controlColumns)+`, c.version,
-		       a.party, s.complete, s.completed_by, s.completed_at, s.not_applicable,
+	rows, _ := s.db.Query(ctx, queueSelect+`,
 		       count(*) OVER () AS held, COALESCE(t.total, 0)::int AS owner_total, COALESCE(t.done, 0)::int AS owner_done
-		FROM statuses s
-		JOIN assignments a ON a.workload_id = s.workload_id AND a.control_id = s.control_id
-		JOIN workloads w ON w.id = s.workload_id
-		JOIN controls c ON c.id = s.control_id
+		`+queueFrom+`
 		LEFT JOIN owner_totals t ON t.owner_id = s.owner_id
 		WHERE s.owner_id = @owner
-		ORDER BY NOT a.counted, a.done, lower(w.name), s.workload_id,
-		         array_position(@layers::text[], c.layer), c.position, c.id
+		`+queueOrder+`
 		LIMIT @limit OFFSET @offset`,
 		pgx.NamedArgs{"owner": ownerID, "layers": layerNames(), "limit": perPage, "offset": (page - 1) * perPage})
-	type queueRow struct {
-		WorkloadID   int64
-		WorkloadName string
-		Model        string
-		controlRow
-		Party         string
-		Complete      bool
-		CompletedBy   string
-		CompletedAt   *time.Time
-		NotApplicable bool
-		Held          int
-		OwnerTotal    int
-		OwnerDone     int
-	}
 	recs, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[queueRow])
 	if err != nil {
 		return nil, 0, srm.Progress{}, fmt.Errorf("store: queue of owner %d: %w", ownerID, err)
@@ -164,14 +142,76 @@ func (s *Store) Queue(ctx context.Context, ownerID int64, page, perPage int) ([]
 	out := make([]srm.QueueItem, len(recs))
 	for i, r := range recs {
 		held, progress = r.Held, srm.Progress{Done: r.OwnerDone, Total: r.OwnerTotal}
-		out[i] = srm.QueueItem{WorkloadID: r.WorkloadID, WorkloadName: r.WorkloadName, Model: srm.ServiceModel(r.Model),
-			Control: r.control(), Party: srm.Party(r.Party), Complete: r.Complete, CompletedBy: r.CompletedBy,
-			NotApplicable: r.NotApplicable}
-		if r.CompletedAt != nil {
-			out[i].CompletedAt = *r.CompletedAt
-		}
+		out[i] = r.item()
 	}
 	return out, held, progress, nil
+}
+
+// EachQueueItem calls fn with every control owner ownerID holds, in the
+// queue's order (open first, then completed, then those no longer
+// counted), as PostgreSQL returns them: one statement, never the whole
+// queue in memory. It stops at fn's first error and returns it.
+func (s *Store) EachQueueItem(ctx context.Context, ownerID int64, fn func(srm.QueueItem) error) error {
+	rows, err := s.db.Query(ctx, queueSelect+" "+queueFrom+" WHERE s.owner_id = @owner "+queueOrder,
+		pgx.NamedArgs{"owner": ownerID, "layers": layerNames()})
+	if err != nil {
+		return fmt.Errorf("store: queue of owner %d: %w", ownerID, translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := pgx.RowToStructByNameLax[queueRow](rows)
+		if err != nil {
+			return fmt.Errorf("store: queue of owner %d: %w", ownerID, err)
+		}
+		if err := fn(r.item()); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: queue of owner %d: %w", ownerID, translate(err))
+	}
+	return nil
+}
+
+// The queue of an owner: who carries each control, and whether it counts,
+// is what the engine stored in assignments; the owner is the status's.
+var (
+	queueSelect = `
+		SELECT s.workload_id, w.name AS workload_name, w.model, ` + prefixed("c", controlColumns) + `, c.version,
+		       a.party, s.complete, s.completed_by, s.completed_at, s.not_applicable`
+	queueFrom = `
+		FROM statuses s
+		JOIN assignments a ON a.workload_id = s.workload_id AND a.control_id = s.control_id
+		JOIN workloads w ON w.id = s.workload_id
+		JOIN controls c ON c.id = s.control_id`
+	queueOrder = `
+		ORDER BY NOT a.counted, a.done, lower(w.name), s.workload_id,
+		         array_position(@layers::text[], c.layer), c.position, c.id`
+)
+
+type queueRow struct {
+	WorkloadID   int64
+	WorkloadName string
+	Model        string
+	controlRow
+	Party         string
+	Complete      bool
+	CompletedBy   string
+	CompletedAt   *time.Time
+	NotApplicable bool
+	Held          int
+	OwnerTotal    int
+	OwnerDone     int
+}
+
+func (r queueRow) item() srm.QueueItem {
+	q := srm.QueueItem{WorkloadID: r.WorkloadID, WorkloadName: r.WorkloadName, Model: srm.ServiceModel(r.Model),
+		Control: r.control(), Party: srm.Party(r.Party), Complete: r.Complete, CompletedBy: r.CompletedBy,
+		NotApplicable: r.NotApplicable}
+	if r.CompletedAt != nil {
+		q.CompletedAt = *r.CompletedAt
+	}
+	return q
 }
 
 // prefixed qualifies a comma-separated column list with a table alias.

@@ -263,6 +263,12 @@ func ChecklistExportURL(wid int64, back, ext string) string {
 	return u + "?" + back
 }
 
+// CRMExportURL is the download of workload wid's customer responsibility
+// matrix for the framework of slug, in format ext ("csv" or "xlsx").
+func CRMExportURL(wid int64, slug, ext string) string {
+	return query(WorkloadURL(wid)+"/crm."+ext, "framework", slug)
+}
+
 // controlPageURL is control cid's page, remembering the checklist's filter
 // to go back to.
 func controlPageURL(wid, cid int64, back string) string {

@@ -21,6 +21,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/exchange"
 	"github.com/srmhq/srm/store"
 )
 
@@ -410,6 +411,14 @@ func apiRoutes(logger *slog.Logger, st *store.Store, cfg Config) http.Handler {
 		r.Get("/v1/frameworks", read(srm.RoleViewer, apiFrameworks(st)))
 		r.Get("/v1/baselines", read(srm.RoleViewer, apiBaselines(st)))
 		r.Get("/v1/audit", read(srm.RoleAdmin, apiAudit(st)))
+		// The site's downloads, at the same paths with the same queries (exports.go).
+		for _, f := range []exchange.Format{exchange.CSV, exchange.XLSX} {
+			r.Get("/v1/portfolio"+f.Ext(), read(srm.RoleViewer, portfolioExport(st, f)))
+			r.Get("/v1/workloads/{id}/checklist"+f.Ext(), read(srm.RoleViewer, checklistExport(st, f)))
+			r.Get("/v1/workloads/{id}/crm"+f.Ext(), read(srm.RoleViewer, crmExport(st, f)))
+			r.Get("/v1/owners/{id}/queue"+f.Ext(), read(srm.RoleViewer, queueExport(st, f)))
+			r.Get("/v1/matrix"+f.Ext(), read(srm.RoleViewer, matrixExport(st, f)))
+		}
 	})
 	return r
 }

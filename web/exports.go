@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/exchange"
+	"github.com/srmhq/srm/framework"
 	"github.com/srmhq/srm/store"
 )
 
@@ -154,4 +156,126 @@ func portfolioFilter(r *http.Request) (model srm.ServiceModel, framework, sort s
 		framework = "" // no slug is that long
 	}
 	return model, framework, sort
+}
+
+// requesterID is the account a request acts as: the API token's, or the
+// signed-in session's (0 for none).
+func requesterID(r *http.Request) int64 {
+	if c := caller(r); c.User.ID > 0 {
+		return c.User.ID
+	}
+	return viewer(r).ID
+}
+
+// exportName is a download's file name without extension: srm-kind, then
+// the parts that say what it holds, made safe (see fileSlug), then the day.
+func exportName(kind string, parts ...string) string {
+	name := "srm-" + kind
+	for _, p := range parts {
+		if s := fileSlug(p); s != "" {
+			name += "-" + s
+		}
+	}
+	return name + "-" + time.Now().UTC().Format("20060102")
+}
+
+// queueExport handles "GET /owners/{id}/queue.csv" and ".xlsx": every
+// control the owner holds, all pages of the queue in its order (open,
+// completed, no longer counted), streamed from PostgreSQL row by row.
+func queueExport(st *store.Store, f exchange.Format) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		o, err := st.Owner(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		name := exportName("queue", strconv.FormatInt(o.ID, 10), o.Name)
+		return export(w, f, name, o.Name, exchange.QueueColumns, func(write func([]exchange.Value) error) error {
+			return st.EachQueueItem(r.Context(), o.ID, func(q srm.QueueItem) error {
+				return write(exchange.QueueRow(o, q))
+			})
+		})
+	}
+}
+
+// matrixExport handles "GET /matrix.csv" and ".xlsx": the matrix page's
+// baseline and framework (the query's baseline and framework, by slug),
+// every control against the four service models, layer by layer as the
+// page lists them.
+func matrixExport(st *store.Store, f exchange.Format) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		m, err := loadMatrix(r, st)
+		if err != nil {
+			return err
+		}
+		name := exportName("matrix", m.baseline.Slug, m.framework.Slug)
+		return export(w, f, name, m.baseline.Name, exchange.MatrixColumns, func(write func([]exchange.Value) error) error {
+			for _, l := range srm.Layers {
+				for _, row := range m.rows {
+					if row.Control.Layer != l {
+						continue
+					}
+					if err := write(exchange.MatrixRow(m.baseline.Name, row)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// crmExport handles "GET /workloads/{id}/crm.csv" and ".xlsx": the
+// customer responsibility matrix of the workload for one of its
+// frameworks (the query's framework, by slug; the first it holds, srm's
+// own, by default; one it does not hold is 404), every control of that
+// framework in the checklist's order.
+func crmExport(st *store.Store, f exchange.Format) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		v, _, err := loadWorkloadView(r, st, id)
+		if err != nil {
+			return err
+		}
+		if len(v.Frameworks) == 0 {
+			return srm.ErrNotFound
+		}
+		fw := v.Frameworks[0]
+		if slug := r.URL.Query().Get("framework"); slug != "" {
+			i := slices.IndexFunc(v.Frameworks, func(f srm.Framework) bool { return f.Slug == slug })
+			if i < 0 {
+				return srm.ErrNotFound
+			}
+			fw = v.Frameworks[i]
+		}
+		name := exportName("crm", strconv.FormatInt(id, 10), v.Workload.Name, fw.Slug)
+		return export(w, f, name, "CRM "+fw.Name, exchange.CRMColumns, func(write func([]exchange.Value) error) error {
+			for _, a := range v.Assignments {
+				if a.Control.FrameworkID != fw.ID {
+					continue
+				}
+				if err := write(exchange.CRMRow(requirement(a))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// requirement is a as the CRM and the SSP export it: a control of an
+// imported framework carries its id, title and statement as written there.
+func requirement(a srm.Assignment) exchange.Requirement {
+	req := exchange.Requirement{Assignment: a}
+	if c := a.Control; c.Ref != "" {
+		req.Framework = &framework.Control{ID: c.Ref, Title: c.Title, Statement: c.Description,
+			Family: c.Family, Parent: c.Parent, Guidance: c.Guidance}
+	}
+	return req
 }

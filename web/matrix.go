@@ -15,32 +15,51 @@ import (
 // one is 404.
 func matrixPage(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		cat, err := st.Catalog(r.Context())
+		m, err := loadMatrix(r, st)
 		if err != nil {
 			return err
 		}
-		bs := cat.Baselines()
-		if len(bs) == 0 {
-			return srm.ErrNotFound
-		}
-		b := bs[0]
-		if slug := r.URL.Query().Get("baseline"); slug != "" {
-			var ok bool
-			if b, ok = cat.BaselineBySlug(slug); !ok {
-				return srm.ErrNotFound
-			}
-		}
-		fw, controls, fws, err := frameworkControls(cat, r.URL.Query().Get("framework"))
-		if err != nil {
-			return err
-		}
-		rows, err := srm.Matrix(b, controls)
-		if err != nil {
-			return err
-		}
-		return render(w, r, http.StatusOK, views.MatrixPage(views.MatrixView{Baseline: b, Baselines: bs, Rows: rows,
-			Framework: fw, Frameworks: fws}))
+		return render(w, r, http.StatusOK, views.MatrixPage(views.MatrixView{Baseline: m.baseline, Baselines: m.baselines, Rows: m.rows,
+			Framework: m.framework, Frameworks: m.frameworks}))
 	}
+}
+
+// matrix is what the matrix page and its export show.
+type matrix struct {
+	baseline   srm.Baseline
+	baselines  []srm.Baseline
+	framework  srm.Framework
+	frameworks []srm.Framework
+	rows       []srm.MatrixRow
+}
+
+// loadMatrix reads the matrix the query asks for (baseline and framework
+// by slug, the first of each by default; an unknown one is 404).
+func loadMatrix(r *http.Request, st *store.Store) (matrix, error) {
+	cat, err := st.Catalog(r.Context())
+	if err != nil {
+		return matrix{}, err
+	}
+	bs := cat.Baselines()
+	if len(bs) == 0 {
+		return matrix{}, srm.ErrNotFound
+	}
+	b := bs[0]
+	if slug := r.URL.Query().Get("baseline"); slug != "" {
+		var ok bool
+		if b, ok = cat.BaselineBySlug(slug); !ok {
+			return matrix{}, srm.ErrNotFound
+		}
+	}
+	fw, controls, fws, err := frameworkControls(cat, r.URL.Query().Get("framework"))
+	if err != nil {
+		return matrix{}, err
+	}
+	rows, err := srm.Matrix(b, controls)
+	if err != nil {
+		return matrix{}, err
+	}
+	return matrix{baseline: b, baselines: bs, framework: fw, frameworks: fws, rows: rows}, nil
 }
 
 // frameworkControls picks the framework of slug ("" for the first, srm's

@@ -220,7 +220,7 @@ func checklistFilter(r *http.Request, q url.Values, owners []srm.Owner, framewor
 	}
 	if f.Owner == srm.OwnerMine {
 		f.OwnerID = 0
-		if uid := viewer(r).ID; uid > 0 {
+		if uid := requesterID(r); uid > 0 {
 			for _, o := range owners {
 				if o.UserID == uid {
 					f.OwnerID = o.ID
