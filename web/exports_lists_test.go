@@ -216,7 +216,7 @@ func TestMatrixExport(t *testing.T) {
 				t.Errorf("%s link %q does not carry the framework", f, link)
 			}
 			wantCells(t, link, rowWhere(t, rows, exchange.ColControl, "Automated Policy"), map[string]string{
-				exchange.ColReference: "XX-1(1)",  srm.PaaS.Label(): srm.Shared.Label(),
+				exchange.ColReference: "XX-1(1)", srm.PaaS.Label(): srm.Shared.Label(),
 			})
 		}
 	}
