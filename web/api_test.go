@@ -40,6 +40,17 @@ var apiNeeds = map[string]apiNeed{
 	"GET /api/v1/frameworks":                    {role: srm.RoleViewer},
 	"GET /api/v1/baselines":                     {role: srm.RoleViewer},
 	"GET /api/v1/audit":                         {role: srm.RoleAdmin},
+	// Downloads: read-only tokens may export.
+	"GET /api/v1/portfolio.csv":                 {role: srm.RoleViewer},
+	"GET /api/v1/portfolio.xlsx":                {role: srm.RoleViewer},
+	"GET /api/v1/workloads/{id}/checklist.csv":  {role: srm.RoleViewer},
+	"GET /api/v1/workloads/{id}/checklist.xlsx": {role: srm.RoleViewer},
+	"GET /api/v1/workloads/{id}/crm.csv":        {role: srm.RoleViewer},
+	"GET /api/v1/workloads/{id}/crm.xlsx":       {role: srm.RoleViewer},
+	"GET /api/v1/owners/{id}/queue.csv":         {role: srm.RoleViewer},
+	"GET /api/v1/owners/{id}/queue.xlsx":        {role: srm.RoleViewer},
+	"GET /api/v1/matrix.csv":                    {role: srm.RoleViewer},
+	"GET /api/v1/matrix.xlsx":                   {role: srm.RoleViewer},
 }
 
 // apiRouteList walks the server's router for the API's routes, as
