@@ -86,7 +86,7 @@ func TestAPIExports(t *testing.T) {
 		if len(rows) != 2 || rows[1][column(t, rows[0], exchange.ColWorkload)] != w.Name {
 			t.Errorf("queue%s: %q, want the one control of the owner", f.Ext(), rows)
 		}
-		c.get("/api/v1/owners/999999/queue" + f.Ext()).want("queue of no owner", http.StatusNotFound, "not-found")
+		c.get("/api/v1/owners/999999/queue"+f.Ext()).want("queue of no owner", http.StatusNotFound, "not-found")
 		rows = apiDownload(t, c.get("/api/v1/portfolio"+f.Ext()+"?model=iaas"), f, "srm-portfolio-", exchange.PortfolioColumns)
 		if len(rows) != 2 || rows[1][0] != iaas.Name {
 			t.Errorf("portfolio%s?model=iaas: %q, want the IaaS workload alone", f.Ext(), rows)
