@@ -123,7 +123,7 @@ func TestPortfolioExportStreamsInConstantMemory(t *testing.T) {
 		// its ceiling is that, whatever the rows; at 10,000 workloads the
 		// sheet fits the buffer. The CSV, through the same read loop, shows
 		// the rows are not held.
-		{exchange.XLSX, 40},
+		{exchange.XLSX, 48},
 	} {
 		streamed, size := export(tc.f, 200)
 		whole, _ := export(tc.f, n)
