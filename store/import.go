@@ -80,8 +80,9 @@ func (s *Store) ImportOptions(ctx context.Context) (exchange.ImportOptions, erro
 //   - A control is found by srm's id when the file's title (and layer)
 //     agree, else by a framework's id ("AC-2"), else by its title (and
 //     layer).
-//   - A status is written only when the row's version is the version srm
-//     holds (0 or empty when there is no status yet). A row whose status
+//   - A status srm holds is overwritten only when the row's version is its
+//     version; where srm holds none the row's is created whatever its
+//     version (an export imported into another database). A row whose status
 //     srm already holds exactly is left alone whatever its version, so
 //     applying a file twice changes nothing the second time; any other row
 //     at another version is a problem on its version cell, and the whole
@@ -470,8 +471,8 @@ func pick(cs []srm.Control, held []int64) (srm.Control, bool) {
 
 // planStatus merges a row's status with the one srm holds (cur, zero when
 // none): the columns the file lacks keep cur's values. same says the
-// result is what srm holds already; conflict that the row's version is not
-// cur's (ver).
+// result is what srm holds already; conflict that srm holds a status and
+// the row's version is not its version (ver).
 func planStatus(im *exchange.Import, wid, cid int64, is exchange.ImportedStatus, cur storedStatus, exists bool) (ps plannedStatus, same bool, ver int64, conflict bool) {
 	f := is.Status
 	has := im.Has
@@ -525,7 +526,7 @@ func planStatus(im *exchange.Import, wid, cid int64, is exchange.ImportedStatus,
 	same = cur.Version > 0 && strings.EqualFold(ps.owner, cur.OwnerName) && ps.complete == cur.Complete &&
 		ps.completedBy == cur.CompletedBy && sameTime(ps.completedAt, cur.CompletedAt) &&
 		ps.note == cur.Note && ps.evidence == cur.Evidence && ps.na == cur.NotApplicable && ps.naReason == cur.NAReason
-	return ps, same, cur.Version, f.Version != cur.Version
+	return ps, same, cur.Version, cur.Version > 0 && f.Version != cur.Version
 }
 
 func sameTime(a *time.Time, b pgtype.Timestamptz) bool {

@@ -60,7 +60,8 @@ type problem struct {
 	Current any `json:"current,omitempty"`
 	// Problems are what is wrong with an import file, by row and column
 	// (422 import-invalid).
-	Problems []cellProblem `json:"problems,omitempty"`
+	Problems        []cellProblem `json:"problems,omitempty"`
+	ProblemsOmitted int           `json:"problems_omitted,omitempty"`
 
 	retryAfter int    // seconds, for 429 and 503
 	challenge  string // WWW-Authenticate, for 401

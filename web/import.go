@@ -35,6 +35,11 @@ const importMaxBytes = exchange.DefaultMaxBytes
 // form around it.
 const importMaxBody = importMaxBytes + 1<<20
 
+// maxProblems is how many problems of a file the page and the API list;
+// they say how many more there are. A file broken on every row would
+// otherwise make a page or an answer of tens of megabytes.
+const maxProblems = 1000
+
 // xlsxType is the media type of an XLSX workbook.
 const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -120,7 +125,7 @@ func uploadImport(st *store.Store) handlerFunc {
 
 		im, err := readImport(r, st, data, sniffFormat(data))
 		if errors.Is(err, exchange.ErrTooLarge) {
-			return importRefused(w, r, http.StatusRequestEntityTooLarge, im.Problems[0].Message)
+			return importRefused(w, r, http.StatusRequestEntityTooLarge, im.Problems[len(im.Problems)-1].Message)
 		}
 		if err != nil {
 			return err
@@ -135,7 +140,9 @@ func uploadImport(st *store.Store) handlerFunc {
 		p := &views.WorkloadImport{FileName: hdr.Filename, SHA256: digest, Mismatch: mismatch, Rows: im.Rows,
 			Created: res.Created, Matched: res.Matched, Owners: res.Owners,
 			Statuses: res.Statuses, Unchanged: res.Unchanged, Overrides: res.Overrides}
-		for _, x := range res.Problems {
+		shown := res.Problems[:min(len(res.Problems), maxProblems)]
+		p.More = len(res.Problems) - len(shown)
+		for _, x := range shown {
 			p.Problems = append(p.Problems, views.ImportRowProblem{Row: x.Row, Column: x.Column, Message: x.Message})
 		}
 		v := importView()
@@ -150,16 +157,18 @@ func uploadImport(st *store.Store) handlerFunc {
 
 // importResult is the API's answer to an import: what it did or would do.
 type importResult struct {
-	DryRun    bool            `json:"dry_run"`
-	Applied   bool            `json:"applied"`
-	Rows      int             `json:"rows"`
-	Created   []string        `json:"created"`
-	Matched   []string        `json:"matched"`
-	Owners    []string        `json:"owners"`
-	Statuses  int             `json:"statuses"`
-	Unchanged int             `json:"unchanged"`
-	Overrides int             `json:"overrides"`
+	DryRun    bool          `json:"dry_run"`
+	Applied   bool          `json:"applied"`
+	Rows      int           `json:"rows"`
+	Created   []string      `json:"created"`
+	Matched   []string      `json:"matched"`
+	Owners    []string      `json:"owners"`
+	Statuses  int           `json:"statuses"`
+	Unchanged int           `json:"unchanged"`
+	Overrides int           `json:"overrides"`
 	Problems  []cellProblem `json:"problems"`
+	// ProblemsOmitted counts the problems past the first maxProblems.
+	ProblemsOmitted int `json:"problems_omitted,omitempty"`
 }
 
 // cellProblem is one problem of an import file, by row and column.
@@ -169,12 +178,14 @@ type cellProblem struct {
 	Detail string `json:"detail"`
 }
 
-func importProblems(ps []exchange.Problem) []cellProblem {
-	out := make([]cellProblem, 0, len(ps))
-	for _, x := range ps {
+// importProblems are the first maxProblems of ps, and how many more.
+func importProblems(ps []exchange.Problem) ([]cellProblem, int) {
+	shown := ps[:min(len(ps), maxProblems)]
+	out := make([]cellProblem, 0, len(shown))
+	for _, x := range shown {
 		out = append(out, cellProblem{Row: x.Row, Column: x.Column, Detail: x.Message})
 	}
-	return out
+	return out, len(ps) - len(shown)
 }
 
 func nonNil(s []string) []string {
@@ -219,7 +230,7 @@ func apiImport(st *store.Store) handlerFunc {
 		}
 		im, err := readImport(r, st, data, f)
 		if errors.Is(err, exchange.ErrTooLarge) {
-			return newProblem(http.StatusRequestEntityTooLarge, "too-large", "The file is too large", im.Problems[0].Message)
+			return newProblem(http.StatusRequestEntityTooLarge, "too-large", "The file is too large", im.Problems[len(im.Problems)-1].Message)
 		}
 		if err != nil {
 			return err
@@ -228,16 +239,17 @@ func apiImport(st *store.Store) handlerFunc {
 		if errors.Is(err, store.ErrImportRefused) {
 			p := newProblem(http.StatusUnprocessableEntity, "import-invalid", "The file has problems",
 				"Nothing was imported. Fix each problem listed in problems, by row (the header is row 1) and column, and send the file again.")
-			p.Problems = importProblems(res.Problems)
+			p.Problems, p.ProblemsOmitted = importProblems(res.Problems)
 			return p
 		}
 		if err != nil {
 			return err
 		}
-		return ok(w, http.StatusOK, importResult{
+		out := importResult{
 			DryRun: dryRun, Applied: res.Applied, Rows: im.Rows, Created: nonNil(res.Created), Matched: nonNil(res.Matched),
 			Owners: nonNil(res.Owners), Statuses: res.Statuses, Unchanged: res.Unchanged, Overrides: res.Overrides,
-			Problems: importProblems(res.Problems),
-		})
+		}
+		out.Problems, out.ProblemsOmitted = importProblems(res.Problems)
+		return ok(w, http.StatusOK, out)
 	}
 }
