@@ -509,7 +509,7 @@ func TestAPIImport(t *testing.T) {
 		t.Errorf("%d workloads after a refused import", n)
 	}
 
-	good := "workload,model,baseline,layer,control,owner,complete\nGood,IaaS,Azure chart,Data,Classify data,Data team,yes\nAlso good,SaaS,Azure chart,,,,\n"
+	good := "workload,model,baseline,layer,control,owner,complete\nGood,IaaS,Azure chart,,Patching of systems,Data team,yes\nAlso good,SaaS,Azure chart,,,,\n"
 	r = admin.do(http.MethodPost, "/api/v1/workloads/import?dry_run=1", good, csvType...).want("dry run of a good file", http.StatusOK, "")
 	r.decode(&res)
 	if !slices.Equal(res.Created, []string{"Good", "Also good"}) || res.Statuses != 1 || res.Applied || workloadCount(t, h) != 0 {
