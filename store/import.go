@@ -121,6 +121,10 @@ func (s *Store) ImportWorkloads(ctx context.Context, im *exchange.Import, dryRun
 		if !res.OK() || dryRun {
 			return errDryRun
 		}
+		if p.empty() { // nothing to write: no audit row for nothing either
+			res.Applied = true
+			return errDryRun
+		}
 		if err := p.apply(ctx, tx, cat); err != nil {
 			return err
 		}
@@ -196,6 +200,11 @@ type plannedOverride struct {
 	control  int64
 	party    srm.Party
 	reason   string
+}
+
+// empty reports whether the plan writes nothing.
+func (p *importPlan) empty() bool {
+	return len(p.created) == 0 && len(p.statuses) == 0 && len(p.setOverrides) == 0 && len(p.delOverrides) == 0
 }
 
 // planImport reads what the import needs, under the workloads' locks, and

@@ -93,7 +93,9 @@ func importSource(t *testing.T, h *harness) []srm.Workload {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ana, err := h.st.EnsureOwner(ctx, srm.Owner{Name: "Ana Lima", Kind: srm.Person})
+	// A team: the exports do not carry an owner's kind, and the import
+	// makes teams.
+	ana, err := h.st.EnsureOwner(ctx, srm.Owner{Name: "Ana Lima", Kind: srm.Team})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +222,10 @@ func TestImportRoundTrip(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{"Ana Lima", "Platform team"}) {
 		t.Errorf("owners after the round trip = %q", names)
+	}
+	// Their progress too, as the owners page shows it.
+	if got, want := text(dst.page("/owners").Find("main table")), text(src.page("/owners").Find("main table")); got != want || want == "" {
+		t.Errorf("owners page after the round trip:\n%s\nwant:\n%s", got, want)
 	}
 	// The import is in the audit trail as the admin's, with a row of its own.
 	as, err := dst.st.Audit(storetest.Context(t), store.AuditQuery{Limit: 1000})
