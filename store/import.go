@@ -296,8 +296,10 @@ func planImport(ctx context.Context, tx pgx.Tx, cat Catalog, im *exchange.Import
 			held       []int64
 		)
 		if exists {
+			// Every control, the frameworks held preferred: one of another
+			// framework is a problem that says so.
 			wid, held = cur.ID, cur.Frameworks
-			candidates = cat.controlsOf(held)
+			candidates = cat.controls
 			if string(w.Model) != cur.Model {
 				problem(iw.Row, exchange.ColModel, fmt.Sprintf("Workload “%s” is %s in srm; an import does not change an existing workload's model. Change it on the workload's page, or write %s here.",
 					cur.Name, srm.ServiceModel(cur.Model).Label(), srm.ServiceModel(cur.Model).Label()))
@@ -707,8 +709,10 @@ func (p *importPlan) apply(ctx context.Context, tx pgx.Tx, cat Catalog) error {
 		}
 	}
 	if _, err := tx.Exec(ctx, `SELECT public.audit_event('workloads.imported', 'portfolio', '', '', NULL, NULL, $1)`,
-		map[string]any{"created": p.result.Created, "matched": len(p.result.Matched), "statuses": p.result.Statuses,
-			"overrides": p.result.Overrides, "owners": p.result.Owners}); err != nil {
+		// Counts only: each workload, status, override and owner written
+		// has its own row, and a file may name thousands.
+		map[string]int{"created": len(p.result.Created), "matched": len(p.result.Matched), "statuses": p.result.Statuses,
+			"overrides": p.result.Overrides, "owners": len(p.result.Owners)}); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil

@@ -225,6 +225,11 @@ func apiImport(st *store.Store) handlerFunc {
 			}
 		}
 		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, importMaxBytes+1))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return newProblem(http.StatusRequestEntityTooLarge, "too-large", "The file is too large",
+				fmt.Sprintf("The file is larger than %s, srm's limit for an import. Split it into smaller files.", sizeOf(importMaxBytes)))
+		}
 		if err != nil {
 			return err
 		}
