@@ -556,3 +556,21 @@ func TestAPIImport(t *testing.T) {
 		t.Errorf("%d workloads after the XLSX import, want 3", n)
 	}
 }
+
+// TestImportLeavesExistingWorkloadsAlone: a file that describes a workload
+// srm has with another model or baseline is refused on that cell (an
+// import does not change a workload: neither layout carries its version),
+// and the workload stays as it was.
+func TestImportLeavesExistingWorkloadsAlone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Payroll", srm.IaaS)
+	rec := h.uploadImport("p.csv", []byte("workload,model,baseline\npayroll,PaaS,Azure chart\nNew one,SaaS,Azure chart\n"), nil)
+	wantStatus(t, "dry run with another model", rec, http.StatusUnprocessableEntity)
+	if got := problemsOf(parse(t, rec)); len(got) != 1 || got[0][0] != "2" || got[0][1] != "model" || !strings.Contains(got[0][2], "IaaS in srm") {
+		t.Errorf("problems = %q, want row 2, column model, saying it is IaaS in srm", got)
+	}
+	if got := h.stored(w.ID); got.Model != srm.IaaS || got.Version != 1 || workloadCount(t, h) != 1 {
+		t.Errorf("after a refused import: %+v and %d workloads", got, workloadCount(t, h))
+	}
+}
