@@ -29,7 +29,7 @@ func bodyLimit(r *http.Request) int64 {
 	if r.Method == http.MethodPost && r.URL.Path == views.AdminFrameworksURL {
 		return maxUpload
 	}
-	if r.Method == http.MethodPost && (r.URL.Path == views.WorkloadImportURL || r.URL.Path == "/api/v1/workloads/import") {
+	if r.Method == http.MethodPost && (r.URL.Path == views.WorkloadImportURL || r.URL.Path == apiImportPath) {
 		return importMaxBody
 	}
 	return maxBody

@@ -28,6 +28,12 @@ import (
 // The store checks and applies the file in one transaction
 // (store.ImportWorkloads): all of it or nothing.
 
+// The addresses of the import: the page's and the API's.
+const (
+	workloadImportPath = views.WorkloadImportURL
+	apiImportPath      = "/api/v1/workloads/import"
+)
+
 // importMaxBytes is the largest import file srm reads.
 const importMaxBytes = exchange.DefaultMaxBytes
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/xuri/excelize/v2"
@@ -572,5 +573,27 @@ func TestImportLeavesExistingWorkloadsAlone(t *testing.T) {
 	}
 	if got := h.stored(w.ID); got.Model != srm.IaaS || got.Version != 1 || workloadCount(t, h) != 1 {
 		t.Errorf("after a refused import: %+v and %d workloads", got, workloadCount(t, h))
+	}
+}
+
+// TestImportGetsTheExportBudget: an import gets the time budget of an
+// export, not a page's: with a page budget too short for any statement,
+// the page fails and the import still goes through, on the page and on
+// the API.
+func TestImportGetsTheExportBudget(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	hurried := &harness{t: t, st: h.st, pool: h.pool, cookie: h.cookie, csrf: h.csrf,
+		srv: newServer(t, h.st, web.Config{RequestTimeout: time.Nanosecond, ExportTimeout: time.Minute})}
+	if rec := hurried.get("/"); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("the portfolio with a nanosecond's budget: status %d, want 503", rec.Code)
+	}
+	hurried.importFile("a.csv", []byte("workload,model,baseline\nIn a hurry,PaaS,Azure chart\n"))
+	admin, _ := h.apiToken(srm.RoleAdmin, true)
+	admin.h = hurried
+	admin.do(http.MethodPost, "/api/v1/workloads/import", "workload,model,baseline\nAlso in a hurry,SaaS,Azure chart\n", "Content-Type", "text/csv").
+		want("API import with a nanosecond's page budget", http.StatusOK, "")
+	if n := workloadCount(t, h); n != 2 {
+		t.Errorf("%d workloads after two imports, want 2", n)
 	}
 }
