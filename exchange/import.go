@@ -61,7 +61,14 @@ type Import struct {
 	Workloads []ImportedWorkload
 	Problems  []Problem
 	Rows      int // rows read below the header, blank ones included
+	// Columns are the columns the header names, as the Col* constants
+	// spell them. A column the file lacks is not a column of empty cells:
+	// the store keeps what it holds for it.
+	Columns []string
 }
+
+// Has reports whether the file's header names column col (a Col* constant).
+func (im *Import) Has(col string) bool { return slices.Contains(im.Columns, col) }
 
 // OK reports whether the file has no problem.
 func (im *Import) OK() bool { return len(im.Problems) == 0 }
@@ -314,6 +321,7 @@ func (p *parser) readHeader(rec []string) bool {
 			continue
 		}
 		p.col[n] = i
+		p.im.Columns = append(p.im.Columns, n)
 	}
 	for _, c := range requiredColumns {
 		if _, has := p.col[c]; !has {

@@ -113,7 +113,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		"/", "/?model=paas&sort=-progress",
 		wp, wp + "?state=open&owner=none", wp + "?owner=mine", wp + "?q=zzzz-no-such-control",
 		cp, cp + "/override",
-		wp + "/edit", wp + "/delete", wp + "/history", "/workloads/new",
+		wp + "/edit", wp + "/delete", wp + "/history", "/workloads/new", "/workloads/import",
 		"/matrix", "/matrix/compare", "/owners", "/owners/" + itoa(owners[0].ID), "/my",
 		"/controls", "/controls/new", "/controls/" + itoa(custom.ID) + "/edit",
 		"/audit", "/admin/users", "/admin/users/" + itoa(other.ID), "/account", "/account/mfa",

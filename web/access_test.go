@@ -85,6 +85,8 @@ var needs = map[string]srm.Role{
 	"POST /workloads/{id}/controls/{cid}/override/delete": srm.RoleEditor,
 	"POST /owners":                                        srm.RoleEditor,
 	"GET /workloads/new":                                  srm.RoleAdmin,
+	"GET /workloads/import":                               srm.RoleAdmin,
+	"POST /workloads/import":                              srm.RoleAdmin,
 	"POST /workloads":                                     srm.RoleAdmin,
 	"GET /workloads/{id}/edit":                            srm.RoleAdmin,
 	"POST /workloads/{id}":                                srm.RoleAdmin,

@@ -24,10 +24,13 @@ const maxUpload = framework.DefaultLimit + 1<<20
 const uploadMemory = 1 << 20
 
 // bodyLimit is the most a request's body may carry: an upload of a
-// catalog may be large, every other form is small.
+// catalog or of an import file may be large, every other form is small.
 func bodyLimit(r *http.Request) int64 {
 	if r.Method == http.MethodPost && r.URL.Path == views.AdminFrameworksURL {
 		return maxUpload
+	}
+	if r.Method == http.MethodPost && (r.URL.Path == views.WorkloadImportURL || r.URL.Path == apiImportPath) {
+		return importMaxBody
 	}
 	return maxBody
 }

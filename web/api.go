@@ -59,6 +59,10 @@ type problem struct {
 	// Current is what is stored now, when a write was based on an older
 	// version (409).
 	Current any `json:"current,omitempty"`
+	// Problems are what is wrong with an import file, by row and column
+	// (422 import-invalid).
+	Problems        []cellProblem `json:"problems,omitempty"`
+	ProblemsOmitted int           `json:"problems_omitted,omitempty"`
 
 	retryAfter int    // seconds, for 429 and 503
 	challenge  string // WWW-Authenticate, for 401
@@ -401,6 +405,7 @@ func apiRoutes(logger *slog.Logger, st *store.Store, cfg Config) http.Handler {
 		r.Use(x.authenticate)
 		r.Get("/v1/workloads", read(srm.RoleViewer, apiWorkloads(st)))
 		r.Post("/v1/workloads", write(srm.RoleAdmin, apiCreateWorkload(st)))
+		r.Post("/v1/workloads/import", write(srm.RoleAdmin, apiImport(st)))
 		r.Get("/v1/workloads/{id}", read(srm.RoleViewer, apiWorkload(st)))
 		r.Put("/v1/workloads/{id}", write(srm.RoleAdmin, apiUpdateWorkload(st)))
 		r.Delete("/v1/workloads/{id}", write(srm.RoleAdmin, apiDeleteWorkload(st)))

@@ -42,6 +42,8 @@ var (
 func openAPI(t testing.TB) (*openapi3.T, routers.Router) {
 	t.Helper()
 	apiDocOnce.Do(func() {
+		// The import's XLSX body is a file, as application/octet-stream is.
+		openapi3filter.RegisterBodyDecoder("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", openapi3filter.FileBodyDecoder)
 		raw, err := os.ReadFile("api_openapi.json")
 		if err != nil {
 			apiDocErr = err

@@ -30,6 +30,7 @@ var apiNeeds = map[string]apiNeed{
 	"GET /api/v1/openapi.json":                  {public: true},
 	"GET /api/v1/workloads":                     {role: srm.RoleViewer},
 	"POST /api/v1/workloads":                    {role: srm.RoleAdmin, write: true},
+	"POST /api/v1/workloads/import":             {role: srm.RoleAdmin, write: true},
 	"GET /api/v1/workloads/{id}":                {role: srm.RoleViewer},
 	"PUT /api/v1/workloads/{id}":                {role: srm.RoleAdmin, write: true},
 	"DELETE /api/v1/workloads/{id}":             {role: srm.RoleAdmin, write: true},

@@ -6,19 +6,26 @@ package web_test
 // bytes, invalid UTF-8, very long text, CRLF, path traversal) taking turns
 // in the fields of every form and in ids and query strings, HTML and
 // script payloads in every text field of every form, forms of 10,000
-// fields, bodies over the 1 MiB limit, bad methods, bad content types,
+// fields, bodies over the 1 MiB limit, import uploads of files carrying
+// those strings in every cell, broken files and uploads over the import's
+// limit, bad methods, bad content types,
 // malformed ids, garbage query strings and raw protocol garbage. No answer
 // may be a 5xx, the server may log no panic, oversized bodies must get 413,
 // and everything stored must pass srm's validators.
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"maps"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -130,6 +137,8 @@ type replayTargets struct {
 	control  int64          // a control their customer carries
 	owner    int64
 	custom   int64 // a custom control the edit form changes
+	// For the import's uploads: the baseline's name and the control's title.
+	baselineName, controlTitle string
 }
 
 func (rt *replayTargets) workloadVersion(id int64) string {
@@ -402,6 +411,56 @@ func replayRequests(rt *replayTargets, naughty []string) []replayReq {
 		}
 	}
 
+	// Import uploads (/workloads/import): each naughty string in each cell
+	// of a file in turn, checked and, for one in five, imported (the
+	// confirm form's hash sent back); files that are not CSV, workbooks
+	// that are not zips, broken multipart bodies, and bodies over the
+	// import's limit, which must get 413.
+	importCols := []string{"workload", "description", "model", "baseline", "layer", "control", "owner", "complete", "completed at",
+		"note", "evidence", "not applicable", "not applicable reason", "override party", "override reason", "version"}
+	importRow := func(i int) []string {
+		return []string{fmt.Sprintf("Replay import %d", i), "d", "IaaS", rt.baselineName, "", rt.controlTitle, "Replay team", "yes", "",
+			"n", "https://example.com/e", "no", "", "", "", ""}
+	}
+	for i, s := range naughty {
+		row := importRow(i)
+		row[i%len(row)] = s
+		var file bytes.Buffer
+		if i%3 == 2 { // raw, unquoted: the naughty string may break the CSV itself
+			file.WriteString(strings.Join(importCols, ",") + "\n" + strings.Join(row, ",") + "\n")
+		} else {
+			cw := csv.NewWriter(&file)
+			_ = cw.Write(importCols)
+			_ = cw.Write(row)
+			cw.Flush()
+		}
+		fields := url.Values{}
+		if i%5 == 0 {
+			sum := sha256.Sum256(file.Bytes())
+			fields = url.Values{"confirm": {"1"}, "sha256": {hex.EncodeToString(sum[:])}}
+		}
+		body, ct := replayMultipart(file.Bytes(), "replay.csv", fields)
+		add(replayReq{what: "POST import upload", method: http.MethodPost, path: "/workloads/import",
+			header: http.Header{"Content-Type": {ct}}, body: func() io.Reader { return strings.NewReader(body) }})
+	}
+	for _, file := range []string{"", "\x00\xff", "PK\x03\x04", "PK\x03\x04" + strings.Repeat("\x00", 4096), "{\"workload\":1}",
+		"workload,model,baseline\n" + strings.Repeat("\"", 1000), strings.Repeat("workload,", 5000) + "\n",
+		"workload,model,baseline\n" + strings.Repeat("x,y,z\n", 20_000)} {
+		body, ct := replayMultipart([]byte(file), "replay.xlsx", nil)
+		add(replayReq{what: "POST import odd file", method: http.MethodPost, path: "/workloads/import",
+			header: http.Header{"Content-Type": {ct}}, body: func() io.Reader { return strings.NewReader(body) }})
+	}
+	for _, body := range []string{"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nworkload", "--x--", "", "garbage"} {
+		add(replayReq{what: "POST import broken multipart", method: http.MethodPost, path: "/workloads/import",
+			header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, body: func() io.Reader { return strings.NewReader(body) }})
+	}
+	for _, chunk := range []bool{false, true} {
+		big, ct := replayMultipart(bytes.Repeat([]byte("a,b,c\n"), importBodyLimit/6+1), "big.csv", nil)
+		add(replayReq{what: "POST import over its limit", method: http.MethodPost, path: "/workloads/import", chunk: chunk,
+			want: http.StatusRequestEntityTooLarge, header: http.Header{"Content-Type": {ct}},
+			body: func() io.Reader { return strings.NewReader(big) }})
+	}
+
 	// Garbage query strings, sent unescaped.
 	garbage := []string{"%", "%%", "%zz", "%0", "a=%", "=", "==", "&", "&&&", ";", ";;;", "a;b=c", "?", "??", "#", "a=1&a=2&a=3",
 		"page", "page=", "page=1&page=2", "sort=progress&sort=name", "model=paas%00", "model=%ff%fe", "page=%2d1", "x=" + strings.Repeat("y", 8000),
@@ -412,6 +471,26 @@ func replayRequests(rt *replayTargets, naughty []string) []replayReq {
 		}
 	}
 	return reqs
+}
+
+// importBodyLimit is web's limit on the body of an import upload: the
+// file's 10 MiB and 1 MiB for the form around it.
+const importBodyLimit = 11 << 20
+
+// replayMultipart is file (named name) and fields as a multipart form
+// body, and its content type.
+func replayMultipart(file []byte, name string, fields url.Values) (string, string) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, vs := range fields {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	fw, _ := mw.CreateFormFile("file", name)
+	_, _ = fw.Write(file)
+	_ = mw.Close()
+	return b.String(), mw.FormDataContentType()
 }
 
 // replaySized is form encoded and padded to exactly n bytes.
@@ -455,7 +534,7 @@ func TestReplayHostileRequests(t *testing.T) {
 	if err != nil || len(bs) == 0 {
 		t.Fatalf("Baselines = %v, %v", bs, err)
 	}
-	rt.baseline = bs[0].ID
+	rt.baseline, rt.baselineName = bs[0].ID, bs[0].Name
 	if rt.areas, err = st.Areas(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +556,7 @@ func TestReplayHostileRequests(t *testing.T) {
 	}
 	for _, a := range as {
 		if a.Party == srm.Customer && rt.control == 0 {
-			rt.control = a.Control.ID
+			rt.control, rt.controlTitle = a.Control.ID, a.Control.Title
 		}
 	}
 	o := srm.Owner{Name: "Replay queue", Kind: srm.Team}
@@ -562,6 +641,11 @@ func TestReplayHostileRequests(t *testing.T) {
 
 	raw := replayRaw(t, ts.Listener.Addr().String(), creds)
 	storedValid(t, pool, rt.areas)
+	// The import uploads reached the import itself: some were applied.
+	var imported int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM workloads WHERE name LIKE 'Replay import %'`).Scan(&imported); err != nil || imported == 0 {
+		t.Errorf("no workload of the replay's import uploads was imported (%d, %v): the uploads never reached the import", imported, err)
+	}
 
 	var summary []string
 	for _, code := range slices.Sorted(maps.Keys(statuses)) {

@@ -11,6 +11,7 @@ import (
 	"github.com/srmhq/srm/exchange"
 	"github.com/srmhq/srm/static"
 	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/views"
 )
 
 // addRoutes is the whole URL surface of the application, in one place,
@@ -100,6 +101,8 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 		r.Group(func(r chi.Router) {
 			r.Use(a.require(srm.RoleAdmin))
 			r.Get("/workloads/new", h(newWorkloadForm(st)))
+			r.Get(views.WorkloadImportURL, h(workloadImportPage()))
+			r.Post(views.WorkloadImportURL, h(uploadImport(st)))
 			r.Post("/workloads", h(createWorkload(st)))
 			r.Get("/workloads/{id}/edit", h(editWorkloadForm(st)))
 			r.Post("/workloads/{id}", h(updateWorkload(st)))

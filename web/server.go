@@ -205,12 +205,14 @@ const (
 // database that hangs turns into a 503 rather than a request that hangs.
 // A download that streams a whole export (a path ending in .csv or .xlsx) gets
 // export instead, and so does its connection's write deadline: a large
-// file must not be cut off mid-way by the budget of a page.
+// file must not be cut off mid-way by the budget of a page. An import of
+// workloads gets it too: a file of 100,000 rows takes longer than a page
+// (and a cut-off import writes nothing).
 func deadline(timeout, export time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			d := timeout
-			if isExport(r) {
+			if isExport(r) || isImport(r) {
 				d = export
 				// Not every writer has a deadline to move (httptest's has
 				// none); the server's own write timeout is then not in play.
@@ -226,6 +228,12 @@ func deadline(timeout, export time.Duration) func(http.Handler) http.Handler {
 // isExport reports whether r asks for a streamed export.
 func isExport(r *http.Request) bool {
 	return r.Method == http.MethodGet && (strings.HasSuffix(r.URL.Path, ".csv") || strings.HasSuffix(r.URL.Path, ".xlsx"))
+}
+
+// isImport reports whether r is an import of workloads (the page's upload
+// or the API's).
+func isImport(r *http.Request) bool {
+	return r.Method == http.MethodPost && (r.URL.Path == workloadImportPath || r.URL.Path == apiImportPath)
 }
 
 // limitBody refuses bodies larger than maxBody (a catalog's upload:
