@@ -263,6 +263,12 @@ func ChecklistExportURL(wid int64, back, ext string) string {
 	return u + "?" + back
 }
 
+// SSPURL is the OSCAL system security plan of workload wid for the
+// framework whose slug is framework.
+func SSPURL(wid int64, framework string) string {
+	return WorkloadURL(wid) + "/ssp.json?framework=" + url.QueryEscape(framework)
+}
+
 // controlPageURL is control cid's page, remembering the checklist's filter
 // to go back to.
 func controlPageURL(wid, cid int64, back string) string {
