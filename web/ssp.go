@@ -114,8 +114,12 @@ func sspInput(ws store.WorkloadState, f srm.Framework) (exchange.SSPInput, error
 		}
 	}
 	if f.Slug != srm.SRMFramework {
+		ids := make(map[int64]string, len(in.Requirements))
+		for _, r := range in.Requirements {
+			ids[r.Assignment.Control.ID] = r.OSCALControlID()
+		}
 		slices.SortStableFunc(in.Requirements, func(x, y exchange.Requirement) int {
-			return naturalCompare(x.OSCALControlID(), y.OSCALControlID())
+			return naturalCompare(ids[x.Assignment.Control.ID], ids[y.Assignment.Control.ID])
 		})
 	}
 	return in, nil
