@@ -210,6 +210,17 @@ func BuildSSP(in SSPInput) (*oscal.SystemSecurityPlan, error) {
 		parties = append(parties, oscal.Party{UUID: id, Type: typ, Name: oneLine(n, "owner")})
 	}
 
+	// Who holds each role: Azure the provider's, the owners (if any) the
+	// control owner's.
+	responsible := []oscal.ResponsibleParty{{RoleId: RoleProvider, PartyUuids: []string{azure}}}
+	if len(parties) > 1 {
+		owners := make([]string, 0, len(parties)-1)
+		for _, p := range parties[1:] {
+			owners = append(owners, p.UUID)
+		}
+		responsible = append(responsible, oscal.ResponsibleParty{RoleId: RoleControlOwner, PartyUuids: owners})
+	}
+
 	thisUUID := stableUUID(wid, "component", "this-system")
 	azureUUID := stableUUID(wid, "component", "azure", string(w.Model))
 	withAzure := providerNeeded(in)
@@ -240,7 +251,7 @@ func BuildSSP(in SSPInput) (*oscal.SystemSecurityPlan, error) {
 	reqs := make([]oscal.ImplementedRequirement, 0, len(in.Requirements))
 	seen := map[string]bool{}
 	for _, r := range in.Requirements {
-		ir, err := implemented(r, wid, thisUUID, azureUUID, withAzure, ownerParty)
+		ir, err := implemented(r, wid, thisUUID, azureUUID, azure, withAzure, ownerParty)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +288,7 @@ func BuildSSP(in SSPInput) (*oscal.SystemSecurityPlan, error) {
 				{ID: RoleProvider, Title: "Cloud service provider", Description: "Carries the provider's part of the controls: Microsoft Azure."},
 			},
 			Parties:            &parties,
-			ResponsibleParties: &[]oscal.ResponsibleParty{{RoleId: RoleProvider, PartyUuids: []string{azure}}},
+			ResponsibleParties: &responsible,
 			Props:              &[]oscal.Property{prop("generator", "srm")},
 			Remarks:            "Exported by srm from its assessment of the workload under the baseline “" + in.Baseline + "”.",
 		},
@@ -366,7 +377,7 @@ func links(href, rel, textv string) *[]oscal.Link {
 }
 
 // implemented builds the implemented requirement of one control.
-func implemented(r Requirement, wid, thisUUID, azureUUID string, withAzure bool, ownerParty map[string]string) (oscal.ImplementedRequirement, error) {
+func implemented(r Requirement, wid, thisUUID, azureUUID, azureParty string, withAzure bool, ownerParty map[string]string) (oscal.ImplementedRequirement, error) {
 	a := r.Assignment
 	cid := r.OSCALControlID()
 	base := wid + "/control/" + cid
@@ -427,7 +438,7 @@ func implemented(r Requirement, wid, thisUUID, azureUUID string, withAzure bool,
 		provided := oscal.ProvidedControlImplementation{
 			UUID:             stableUUID(base, "provided"),
 			Description:      text(provider, ProviderName+" carries its part of this control."),
-			ResponsibleRoles: &[]oscal.ResponsibleRole{{RoleId: RoleProvider}},
+			ResponsibleRoles: &[]oscal.ResponsibleRole{{RoleId: RoleProvider, PartyUuids: &[]string{azureParty}}},
 		}
 		export := &oscal.Export{Provided: &[]oscal.ProvidedControlImplementation{provided}}
 		this.Inherited = &[]oscal.InheritedControlImplementation{{
