@@ -103,8 +103,8 @@ func slugOf(title string) string {
 // importControl is one control of an import as the controls table keeps it.
 type importControl struct {
 	ref, oscalID, title, statement, guidance, family, parent, reading string
-	area                                                     srm.Area
-	layer                                                    srm.Layer
+	area                                                              srm.Area
+	layer                                                             srm.Layer
 }
 
 // storedControl is a control of a framework as stored before an import.

@@ -262,14 +262,17 @@ func TestAPIWorkloadSSP(t *testing.T) {
 	c, _ := h.apiToken(srm.RoleViewer, false)
 	for _, m := range srm.ServiceModels {
 		w := fx.workloads[m]
-		res := c.get(wpath(w.ID) + "/ssp?framework=" + moderate).want("SSP", http.StatusOK, "")
+		res := c.get(wpath(w.ID)+"/ssp?framework="+moderate).want("SSP", http.StatusOK, "")
 		wantSSP(t, h, w.ID, fx.framework, res.Body.Bytes())
 		if page := h.get(workloadPath(w.ID) + "/ssp.json?framework=" + moderate); !bytes.Equal(page.Body.Bytes(), res.Body.Bytes()) {
 			t.Errorf("%s: the API's SSP differs from the page's download", m)
 		}
 	}
 	w := fx.workloads[srm.SaaS]
-	c.get(wpath(w.ID) + "/ssp").want("SSP without a framework", http.StatusOK, "")
+	def := c.get(wpath(w.ID)+"/ssp").want("SSP without a framework", http.StatusOK, "")
+	if got := wantSSP(t, h, w.ID, fx.framework, def.Body.Bytes()); got.Profile != framework.Builtins()[1].Profile {
+		t.Errorf("the SSP without a framework imports %q, want NIST Moderate's profile", got.Profile)
+	}
 	c.get(wpath(w.ID)+"/ssp?framework=nope").want("unknown framework", http.StatusNotFound, "not-found")
 	c.get(wpath(w.ID+1000)+"/ssp").want("unknown workload", http.StatusNotFound, "not-found")
 	c.get(wpath("abc")+"/ssp").want("not an id", http.StatusBadRequest, "")
@@ -295,9 +298,9 @@ func TestSSPStaysWithinTheQueryBudget(t *testing.T) {
 	}
 	c, _ := h.apiToken(srm.RoleViewer, false)
 	count := func(slug string) int64 {
-		c.get(wpath(w.ID) + "/ssp?framework=" + slug).want("SSP", http.StatusOK, "") // warm the caches
+		c.get(wpath(w.ID)+"/ssp?framework="+slug).want("SSP", http.StatusOK, "") // warm the caches
 		counter.Reset()
-		c.get(wpath(w.ID) + "/ssp?framework=" + slug).want("SSP", http.StatusOK, "")
+		c.get(wpath(w.ID)+"/ssp?framework="+slug).want("SSP", http.StatusOK, "")
 		return counter.Count()
 	}
 	small, large := count("srm"), count(moderate)
