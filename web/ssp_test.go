@@ -307,4 +307,5 @@ func TestSSPStaysWithinTheQueryBudget(t *testing.T) {
 	if small != large || large > queryBudget {
 		t.Errorf("SSP of 25 controls: %d round trips, of 287: %d; want the same, at most %d", small, large, queryBudget)
 	}
+	t.Logf("SSP of 25 controls: %d round trips, of 287: %d (the token's check included)", small, large)
 }
