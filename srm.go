@@ -200,6 +200,7 @@ type Control struct {
 	// The fields below are set for a control of an imported framework. Its
 	// Description is the control's statement.
 	Ref      string // the id as people write it: "AC-2", "AC-2(1)"
+	OSCALID  string // the id in the OSCAL catalog: "ac-2", "ac-2.1"
 	Family   string // "AC"
 	Parent   string // the Ref of the control an enhancement belongs to
 	Guidance string

@@ -75,7 +75,10 @@
 // leveraged, external component whose by-component export says what it
 // provides and the responsibilities it leaves; the workload's component
 // inherits what is provided and satisfies those responsibilities. Owners
-// are parties in the control-owner role; the customer's status is the
+// are parties in the control-owner role (Azure in the
+// cloud-service-provider role, also on what it provides); the SSP imports
+// Profile.Href, or a back-matter resource naming the catalog when it has
+// none; the customer's status is the
 // implementation status (implemented, planned, or not-applicable with its
 // reason); the note is the requirement's remarks and the evidence a link.
 // UUIDs are version 5, derived from the workload's and controls' ids, so

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -41,10 +43,14 @@ func stableUUID(parts ...string) string {
 // catalog) its controls come from.
 type Profile struct {
 	// Href is where the profile is, e.g. NIST's Moderate baseline profile.
-	// Empty for srm's own catalog: the SSP then points at a resource in its
-	// back matter that names srm's catalog.
-	Href  string
-	Title string
+	// Empty for srm's own catalog, or a framework whose profile has no
+	// address srm knows: the SSP then points at a resource in its back
+	// matter that names the catalog (Title, Description, and a link to
+	// Source when set).
+	Href        string
+	Title       string
+	Description string // "": srm's own catalog's description
+	Source      string // where the catalog was published, for the resource's link
 }
 
 // SSPInput is what the SSP of one workload is built from.
@@ -89,10 +95,14 @@ func ImplementationState(a srm.Assignment) string {
 	return StatePlanned
 }
 
+// token is OSCAL's token datatype, which a control-id must be.
+var token = regexp.MustCompile(`^(\p{L}|_)(\p{L}|\p{N}|[.\-_])*$`)
+
 // OSCALControlID is the control-id of r in the SSP: the framework's OSCAL
-// id ("ac-2.1"), or "srm-" and srm's id for srm's own catalog.
+// id ("ac-2.1"), or "srm-" and srm's id for srm's own catalog (and for a
+// framework control whose id is not an OSCAL token).
 func (r Requirement) OSCALControlID() string {
-	if r.Framework != nil && r.Framework.OSCALID != "" {
+	if r.Framework != nil && token.MatchString(r.Framework.OSCALID) {
 		return r.Framework.OSCALID
 	}
 	return "srm-" + strconv.FormatInt(r.Assignment.Control.ID, 10)
@@ -200,6 +210,17 @@ func BuildSSP(in SSPInput) (*oscal.SystemSecurityPlan, error) {
 		parties = append(parties, oscal.Party{UUID: id, Type: typ, Name: oneLine(n, "owner")})
 	}
 
+	// Who holds each role: Azure the provider's, the owners (if any) the
+	// control owner's.
+	responsible := []oscal.ResponsibleParty{{RoleId: RoleProvider, PartyUuids: []string{azure}}}
+	if len(parties) > 1 {
+		owners := make([]string, 0, len(parties)-1)
+		for _, p := range parties[1:] {
+			owners = append(owners, p.UUID)
+		}
+		responsible = append(responsible, oscal.ResponsibleParty{RoleId: RoleControlOwner, PartyUuids: owners})
+	}
+
 	thisUUID := stableUUID(wid, "component", "this-system")
 	azureUUID := stableUUID(wid, "component", "azure", string(w.Model))
 	withAzure := providerNeeded(in)
@@ -230,7 +251,7 @@ func BuildSSP(in SSPInput) (*oscal.SystemSecurityPlan, error) {
 	reqs := make([]oscal.ImplementedRequirement, 0, len(in.Requirements))
 	seen := map[string]bool{}
 	for _, r := range in.Requirements {
-		ir, err := implemented(r, wid, thisUUID, azureUUID, withAzure, ownerParty)
+		ir, err := implemented(r, wid, thisUUID, azureUUID, azure, withAzure, ownerParty)
 		if err != nil {
 			return nil, err
 		}
@@ -242,12 +263,17 @@ func BuildSSP(in SSPInput) (*oscal.SystemSecurityPlan, error) {
 	}
 
 	var back *oscal.BackMatter
-	href := strings.TrimSpace(in.Profile.Href)
+	href := uriRef(in.Profile.Href)
 	if href == "" {
-		res := stableUUID("resource", "srm-catalog")
+		title := oneLine(in.Profile.Title, "srm's control catalog")
+		res := stableUUID("resource", "catalog", title)
 		href = "#" + res
-		back = &oscal.BackMatter{Resources: &[]oscal.Resource{{UUID: res, Title: text(in.Profile.Title, "srm's control catalog"),
-			Description: "The controls srm ships and those its administrators added; each control's id here is srm's own, prefixed with “srm-”."}}}
+		r := oscal.Resource{UUID: res, Title: title, Description: text(in.Profile.Description,
+			"The controls srm ships and those its administrators added; each control's id here is srm's own, prefixed with “srm-”.")}
+		if src := uriRef(in.Profile.Source); src != "" {
+			r.Rlinks = &[]oscal.ResourceLink{{Href: src}}
+		}
+		back = &oscal.BackMatter{Resources: &[]oscal.Resource{r}}
 	}
 
 	ssp := &oscal.SystemSecurityPlan{
@@ -262,7 +288,7 @@ func BuildSSP(in SSPInput) (*oscal.SystemSecurityPlan, error) {
 				{ID: RoleProvider, Title: "Cloud service provider", Description: "Carries the provider's part of the controls: Microsoft Azure."},
 			},
 			Parties:            &parties,
-			ResponsibleParties: &[]oscal.ResponsibleParty{{RoleId: RoleProvider, PartyUuids: []string{azure}}},
+			ResponsibleParties: &responsible,
 			Props:              &[]oscal.Property{prop("generator", "srm")},
 			Remarks:            "Exported by srm from its assessment of the workload under the baseline “" + in.Baseline + "”.",
 		},
@@ -327,15 +353,31 @@ func cloudProps(m srm.ServiceModel) *[]oscal.Property {
 	return &ps
 }
 
+// uriRef is s as a URI reference OSCAL accepts: trimmed, and with what
+// the URI syntax does not allow (spaces, non-ASCII letters) escaped; "" when
+// s is empty or not a URL at all.
+func uriRef(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.String()
+}
+
 func links(href, rel, textv string) *[]oscal.Link {
-	if strings.TrimSpace(href) == "" {
+	href = uriRef(href)
+	if href == "" {
 		return nil
 	}
 	return &[]oscal.Link{{Href: href, Rel: rel, Text: textv}}
 }
 
 // implemented builds the implemented requirement of one control.
-func implemented(r Requirement, wid, thisUUID, azureUUID string, withAzure bool, ownerParty map[string]string) (oscal.ImplementedRequirement, error) {
+func implemented(r Requirement, wid, thisUUID, azureUUID, azureParty string, withAzure bool, ownerParty map[string]string) (oscal.ImplementedRequirement, error) {
 	a := r.Assignment
 	cid := r.OSCALControlID()
 	base := wid + "/control/" + cid
@@ -359,7 +401,7 @@ func implemented(r Requirement, wid, thisUUID, azureUUID string, withAzure bool,
 		roles = &[]oscal.ResponsibleRole{{RoleId: RoleControlOwner, PartyUuids: &[]string{p}}}
 		ir.ResponsibleRoles = roles
 	}
-	if ev := strings.TrimSpace(a.Status.Evidence); ev != "" {
+	if ev := uriRef(a.Status.Evidence); ev != "" {
 		ir.Links = &[]oscal.Link{{Href: ev, Rel: "reference", Text: "Evidence"}}
 	}
 
@@ -396,7 +438,7 @@ func implemented(r Requirement, wid, thisUUID, azureUUID string, withAzure bool,
 		provided := oscal.ProvidedControlImplementation{
 			UUID:             stableUUID(base, "provided"),
 			Description:      text(provider, ProviderName+" carries its part of this control."),
-			ResponsibleRoles: &[]oscal.ResponsibleRole{{RoleId: RoleProvider}},
+			ResponsibleRoles: &[]oscal.ResponsibleRole{{RoleId: RoleProvider, PartyUuids: &[]string{azureParty}}},
 		}
 		export := &oscal.Export{Provided: &[]oscal.ProvidedControlImplementation{provided}}
 		this.Inherited = &[]oscal.InheritedControlImplementation{{

@@ -220,3 +220,47 @@ func TestSSPOfNISTHigh(t *testing.T) {
 		t.Errorf("impact %q for %q", impactOf(in), in.Profile.Title)
 	}
 }
+
+// TestSSPResponsibleParties: the metadata says who holds each role (Azure
+// the provider's, every owner the control owner's), and what Azure
+// provides names Azure as its responsible party.
+func TestSSPResponsibleParties(t *testing.T) {
+	ssp, err := BuildSSP(sspInput(t, srm.PaaS, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, p := range deref(ssp.Metadata.Parties) {
+		names[p.UUID] = p.Name
+	}
+	holders := map[string][]string{}
+	for _, rp := range deref(ssp.Metadata.ResponsibleParties) {
+		for _, u := range rp.PartyUuids {
+			holders[rp.RoleId] = append(holders[rp.RoleId], names[u])
+		}
+	}
+	if got := strings.Join(holders[RoleProvider], ","); got != ProviderName {
+		t.Errorf("cloud-service-provider: %q", got)
+	}
+	if got := strings.Join(holders[RoleControlOwner], ","); got != "Data team,@SUM(A1),Ana Lima" {
+		t.Errorf("control-owner: %q", got)
+	}
+	provided := 0
+	for _, ir := range ssp.ControlImplementation.ImplementedRequirements {
+		for _, bc := range deref(ir.ByComponents) {
+			if bc.Export == nil {
+				continue
+			}
+			for _, p := range deref(bc.Export.Provided) {
+				provided++
+				rr := deref(p.ResponsibleRoles)
+				if len(rr) != 1 || rr[0].RoleId != RoleProvider || len(deref(rr[0].PartyUuids)) != 1 || names[deref(rr[0].PartyUuids)[0]] != ProviderName {
+					t.Errorf("%s: provided by %+v, want Azure", ir.ControlId, rr)
+				}
+			}
+		}
+	}
+	if provided == 0 {
+		t.Error("nothing provided by Azure under PaaS")
+	}
+}

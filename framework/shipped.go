@@ -21,7 +21,10 @@ type Builtin struct {
 	File      string // the gzip-compressed OSCAL JSON inside the binary
 	Source    string // who publishes it, and where
 	SourceURL string
-	Licence   string
+	// Profile is where the publisher keeps the OSCAL profile the catalog
+	// resolves: what a system security plan answering it imports.
+	Profile string
+	Licence string
 	// ReadingFile is the reading srm applies to it.
 	ReadingFile string
 }
@@ -31,13 +34,15 @@ const (
 	nistURL     = "https://github.com/usnistgov/oscal-content/tree/main/nist.gov/SP800-53/rev5/json"
 	nistLicence = "Public domain (CC0 1.0): a work of the US government, free of copyright in the United States and waived elsewhere"
 	nistReading = "nist/reading-800-53.txt"
+	nistProfile = "https://raw.githubusercontent.com/usnistgov/oscal-content/main/nist.gov/SP800-53/rev5/json/NIST_SP-800-53_rev5_"
 )
 
 // Builtins lists the frameworks srm ships, from Low to High.
 func Builtins() []Builtin {
 	b := func(slug, name, level string) Builtin {
 		return Builtin{Slug: slug, Name: name, Source: nistSource, SourceURL: nistURL, Licence: nistLicence, ReadingFile: nistReading,
-			File: "nist/NIST_SP-800-53_rev5_" + level + "-baseline-resolved-profile_catalog-min.json.gz"}
+			Profile: nistProfile + level + "-baseline_profile.json",
+			File:    "nist/NIST_SP-800-53_rev5_" + level + "-baseline-resolved-profile_catalog-min.json.gz"}
 	}
 	return []Builtin{
 		b("nist-800-53-rev5-low", "NIST SP 800-53 rev5 Low", "LOW"),

@@ -26,6 +26,7 @@ type controlRow struct {
 	// Framework columns (migration 000013), read by loadCatalog only.
 	FrameworkID   int64   `json:"framework_id" db:"-"`
 	Ref           *string `json:"ref" db:"-"`
+	OSCALID       string  `json:"oscal_id" db:"-"`
 	Family        string  `json:"family" db:"-"`
 	ParentRef     string  `json:"parent_ref" db:"-"`
 	Guidance      string  `json:"guidance" db:"-"`
@@ -38,7 +39,7 @@ type controlRow struct {
 func (r controlRow) control() srm.Control {
 	c := srm.Control{ID: r.ID, Layer: srm.Layer(r.Layer), Area: srm.Area(r.Area), Title: r.Title,
 		Description: r.Description, CustomerPart: r.CustomerPart, ProviderPart: r.ProviderPart, Builtin: r.Builtin, Version: r.Version,
-		FrameworkID: r.FrameworkID, Family: r.Family, Parent: r.ParentRef, Guidance: r.Guidance,
+		FrameworkID: r.FrameworkID, OSCALID: r.OSCALID, Family: r.Family, Parent: r.ParentRef, Guidance: r.Guidance,
 		Reading: r.Reading, ReadingReason: r.ReadingReason}
 	if r.Ref != nil {
 		c.Ref = *r.Ref

@@ -102,9 +102,9 @@ func slugOf(title string) string {
 
 // importControl is one control of an import as the controls table keeps it.
 type importControl struct {
-	ref, title, statement, guidance, family, parent, reading string
-	area                                                     srm.Area
-	layer                                                    srm.Layer
+	ref, oscalID, title, statement, guidance, family, parent, reading string
+	area                                                              srm.Area
+	layer                                                             srm.Layer
 }
 
 // storedControl is a control of a framework as stored before an import.
@@ -174,7 +174,7 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 	controls := make([]importControl, len(cat.Controls))
 	for i, c := range cat.Controls {
 		r := readings[i]
-		controls[i] = importControl{ref: c.ID, title: c.Title, statement: c.Statement, guidance: c.Guidance,
+		controls[i] = importControl{ref: c.ID, oscalID: c.OSCALID, title: c.Title, statement: c.Statement, guidance: c.Guidance,
 			family: c.Family, parent: c.Parent, reading: r.Provenance, area: r.Area, layer: r.Layer}
 	}
 
@@ -292,39 +292,39 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 
 		n := len(controls)
 		var (
-			refs, titles, statements, guidance, families, parents, readingsText, areas, layers = make([]string, n),
-				make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			refs, oscalIDs, titles, statements, guidance, families, parents, readingsText, areas, layers = make([]string, n),
+				make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 				make([]string, n), make([]string, n), make([]string, n)
 			positions = make([]int32, n)
 		)
 		for i, c := range controls {
-			refs[i], titles[i], statements[i], guidance[i], families[i], parents[i] = c.ref, c.title, c.statement, c.guidance, c.family, c.parent
+			refs[i], oscalIDs[i], titles[i], statements[i], guidance[i], families[i], parents[i] = c.ref, c.oscalID, c.title, c.statement, c.guidance, c.family, c.parent
 			readingsText[i], areas[i], layers[i], positions[i] = c.reading, string(c.area), string(c.layer), int32(i+1)
 		}
 		// Controls that stay keep their row, and an admin's reading; the
 		// WHERE spares unchanged rows a write (and an audit row).
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO controls AS c (framework_id, ref, title, description, guidance, family, parent_ref, reading,
+			INSERT INTO controls AS c (framework_id, ref, oscal_id, title, description, guidance, family, parent_ref, reading,
 			                           area, layer, default_area, default_layer, position, builtin)
-			SELECT @framework, n.ref, n.title, n.statement, n.guidance, n.family, n.parent, n.reading,
+			SELECT @framework, n.ref, n.oscal_id, n.title, n.statement, n.guidance, n.family, n.parent, n.reading,
 			       n.area, n.layer, n.area, n.layer, n.position, true
-			FROM unnest(@refs::text[], @titles::text[], @statements::text[], @guidance::text[], @families::text[],
+			FROM unnest(@refs::text[], @oscal_ids::text[], @titles::text[], @statements::text[], @guidance::text[], @families::text[],
 			            @parents::text[], @readings::text[], @areas::text[], @layers::text[], @positions::int[])
-			     AS n (ref, title, statement, guidance, family, parent, reading, area, layer, position)
+			     AS n (ref, oscal_id, title, statement, guidance, family, parent, reading, area, layer, position)
 			ORDER BY n.position
 			ON CONFLICT (framework_id, ref) DO UPDATE SET
-				title = EXCLUDED.title, description = EXCLUDED.description, guidance = EXCLUDED.guidance,
+				oscal_id = EXCLUDED.oscal_id, title = EXCLUDED.title, description = EXCLUDED.description, guidance = EXCLUDED.guidance,
 				family = EXCLUDED.family, parent_ref = EXCLUDED.parent_ref, reading = EXCLUDED.reading,
 				default_area = EXCLUDED.default_area, default_layer = EXCLUDED.default_layer,
 				area = CASE WHEN c.reading_reason = '' THEN EXCLUDED.area ELSE c.area END,
 				layer = CASE WHEN c.reading_reason = '' THEN EXCLUDED.layer ELSE c.layer END,
 				position = EXCLUDED.position, retired_at = NULL, version = c.version + 1
-			WHERE (c.title, c.description, c.guidance, c.family, c.parent_ref, c.reading, c.default_area, c.default_layer,
+			WHERE (c.oscal_id, c.title, c.description, c.guidance, c.family, c.parent_ref, c.reading, c.default_area, c.default_layer,
 			       c.position, c.retired_at)
-			      IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.description, EXCLUDED.guidance, EXCLUDED.family,
+			      IS DISTINCT FROM (EXCLUDED.oscal_id, EXCLUDED.title, EXCLUDED.description, EXCLUDED.guidance, EXCLUDED.family,
 			                        EXCLUDED.parent_ref, EXCLUDED.reading, EXCLUDED.default_area, EXCLUDED.default_layer,
 			                        EXCLUDED.position, NULL::timestamptz)`,
-			pgx.NamedArgs{"framework": fid, "refs": refs, "titles": titles, "statements": statements, "guidance": guidance,
+			pgx.NamedArgs{"framework": fid, "refs": refs, "oscal_ids": oscalIDs, "titles": titles, "statements": statements, "guidance": guidance,
 				"families": families, "parents": parents, "readings": readingsText, "areas": areas, "layers": layers,
 				"positions": positions}); err != nil {
 			return fmt.Errorf("controls: %w", err)

@@ -269,6 +269,12 @@ func CRMExportURL(wid int64, slug, ext string) string {
 	return query(WorkloadURL(wid)+"/crm."+ext, "framework", slug)
 }
 
+// SSPURL is the OSCAL system security plan of workload wid for the
+// framework whose slug is framework.
+func SSPURL(wid int64, framework string) string {
+	return query(WorkloadURL(wid)+"/ssp.json", "framework", framework)
+}
+
 // controlPageURL is control cid's page, remembering the checklist's filter
 // to go back to.
 func controlPageURL(wid, cid int64, back string) string {

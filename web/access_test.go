@@ -64,6 +64,7 @@ var needs = map[string]srm.Role{
 	"GET /workloads/{id}/history":                         srm.RoleViewer,
 	"GET /workloads/{id}/checklist.csv":                   srm.RoleViewer,
 	"GET /workloads/{id}/checklist.xlsx":                  srm.RoleViewer,
+	"GET /workloads/{id}/ssp.json":                        srm.RoleViewer,
 	"GET /portfolio.csv":                                  srm.RoleViewer,
 	"GET /portfolio.xlsx":                                 srm.RoleViewer,
 	"GET /workloads/{id}/crm.csv":                         srm.RoleViewer,

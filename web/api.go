@@ -410,6 +410,7 @@ func apiRoutes(logger *slog.Logger, st *store.Store, cfg Config) http.Handler {
 		r.Put("/v1/workloads/{id}", write(srm.RoleAdmin, apiUpdateWorkload(st)))
 		r.Delete("/v1/workloads/{id}", write(srm.RoleAdmin, apiDeleteWorkload(st)))
 		r.Get("/v1/workloads/{id}/controls", read(srm.RoleViewer, apiControls(st)))
+		r.Get("/v1/workloads/{id}/ssp", read(srm.RoleViewer, apiSSP(st)))
 		r.Get("/v1/workloads/{id}/controls/{cid}", read(srm.RoleViewer, apiControl(st)))
 		r.Put("/v1/workloads/{id}/controls/{cid}", write(srm.RoleEditor, apiSaveStatus(st)))
 		r.Get("/v1/owners", read(srm.RoleViewer, apiOwners(st)))

@@ -35,6 +35,7 @@ var apiNeeds = map[string]apiNeed{
 	"PUT /api/v1/workloads/{id}":                {role: srm.RoleAdmin, write: true},
 	"DELETE /api/v1/workloads/{id}":             {role: srm.RoleAdmin, write: true},
 	"GET /api/v1/workloads/{id}/controls":       {role: srm.RoleViewer},
+	"GET /api/v1/workloads/{id}/ssp":            {role: srm.RoleViewer},
 	"GET /api/v1/workloads/{id}/controls/{cid}": {role: srm.RoleViewer},
 	"PUT /api/v1/workloads/{id}/controls/{cid}": {role: srm.RoleEditor, write: true},
 	"GET /api/v1/owners":                        {role: srm.RoleViewer},

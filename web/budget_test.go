@@ -119,6 +119,7 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 		{"workload page, filtered", "GET", w + "?layer=compute&state=open&owner=mine&q=patch", nil, false, 200, noVersion},
 		{"checklist export, filtered, CSV", "GET", w + "/checklist.csv?layer=compute&state=open&owner=mine&q=patch", nil, false, 200, noVersion},
 		{"checklist export, XLSX", "GET", w + "/checklist.xlsx", nil, false, 200, noVersion},
+		{"OSCAL SSP", "GET", w + "/ssp.json?framework=srm", nil, false, 200, noVersion},
 		{"control page", "GET", status, nil, false, 200, noVersion},
 		{"control details in place", "GET", status, nil, true, 200, noVersion},
 		{"checklist row save", "POST", status, url.Values{"part": {"row"}, "owner": {owner}, "back": {"layer=identity"}}, false, 303, currentVersion},

@@ -74,6 +74,7 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Get("/workloads/{id}/checklist.xlsx", h(checklistExport(st, exchange.XLSX)))
 			r.Get("/workloads/{id}/crm.csv", h(crmExport(st, exchange.CSV)))
 			r.Get("/workloads/{id}/crm.xlsx", h(crmExport(st, exchange.XLSX)))
+			r.Get("/workloads/{id}/ssp.json", h(sspExport(st)))
 			r.Get("/workloads/{id}/history", h(workloadHistoryPage(st)))
 			r.Get("/workloads/{id}/controls/{cid}", h(controlPage(st)))
 			r.Get("/matrix", h(matrixPage(st)))

@@ -1,0 +1,5 @@
+BEGIN;
+
+ALTER TABLE public.controls DROP COLUMN oscal_id;
+
+COMMIT;
