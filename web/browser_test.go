@@ -242,7 +242,7 @@ func TestBrowserJourney(t *testing.T) {
 		sel := card + ` ` + `input[name="owner"]`
 		// The datalist of known owners gains the new one only once the server saved it.
 		j.waitFor("the owner field to show "+owner+" and the owner list to know it",
-			fmt.Sprintf(`document.querySelector(%s)?.value === %s && [...document.querySelectorAll("#owner-names option")].some(o => o.value === %s)`,
+			fmt.Sprintf(`document.querySelector(%s)?.value === %s && [...document.querySelectorAll("#owners option")].some(o => o.value === %s)`,
 				j.js(sel), j.js(owner), j.js(owner)),
 			fmt.Sprintf(`document.querySelector(%s)?.value`, j.js(sel)))
 		if !j.samePage() {
