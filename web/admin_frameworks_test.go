@@ -247,7 +247,7 @@ func TestAdminReadsTheFamiliesOfACatalogSrmHasNoReadingFor(t *testing.T) {
 	}
 
 	// The framework's page, linked from the list, says the family is unread.
-	if href := h.page("/admin/frameworks").Find(`[data-testid="framework-small"] ` + tid("framework-link")).AttrOr("href", ""); href != "/admin/frameworks/small" {
+	if href := h.page("/admin/frameworks").Find(`[data-testid="framework-small"] `+tid("framework-link")).AttrOr("href", ""); href != "/admin/frameworks/small" {
 		t.Errorf("the list links small to %q", href)
 	}
 	page := h.page("/admin/frameworks/small")
