@@ -207,10 +207,19 @@ func TestBulkActionMeetingAVersionConflictSavesTheRestAndNamesWhatItLeft(t *test
 
 	// Assign every shown row to the Platform team.
 	vals := bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"owner"}, "owner_id": {itoa(o.ID)}})
+	// Without JavaScript: post, redirect, get. The page after the redirect
+	// says what was done and what was not.
 	rec := h.post(workloadPath(w.ID)+"/bulk", vals)
-	wantStatus(t, "bulk assign with a conflict", rec, http.StatusConflict)
-	res := parse(t, rec)
+	wantStatus(t, "bulk assign with a conflict", rec, http.StatusSeeOther)
+	to := rec.Header().Get("Location")
+	if !strings.HasPrefix(to, workloadPath(w.ID)+"?layer=compute&") {
+		t.Errorf("the bulk action redirects to %q, want the checklist filtered as it was", to)
+	}
+	res := h.page(to)
 	notice := res.Find(tid("bulk-notice"))
+	if got := text(notice); !strings.Contains(got, "Assigned to "+o.Name) {
+		t.Errorf("the notice reads %q, want it to say what was assigned to whom", got)
+	}
 	if got := text(notice.Find(tid("bulk-stale"))); !strings.Contains(got, rows[0]) {
 		t.Errorf("the notice's not-changed list reads %q, want it to name %q", got, rows[0])
 	}
@@ -253,15 +262,56 @@ func TestBulkActionMeetingAVersionConflictSavesTheRestAndNamesWhatItLeft(t *test
 	// Not applicable needs its reason; without JavaScript a clean bulk
 	// action returns to the filtered checklist.
 	doc = h.page(workloadPath(w.ID) + "?layer=compute&owner=none")
-	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "na_reason": {" "}}))
+	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "bulk_reason": {" "}}))
 	wantStatus(t, "bulk not applicable without a reason", rec, http.StatusUnprocessableEntity)
 	if h.status(w.ID, first).NotApplicable {
 		t.Error("not applicable was saved without a reason")
 	}
-	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "na_reason": {"No VMs here."}}))
-	wantRedirect(t, "bulk not applicable", rec, workloadPath(w.ID)+"?layer=compute&owner=none")
+	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "bulk_reason": {"No VMs here."}}))
+	wantStatus(t, "bulk not applicable", rec, http.StatusSeeOther)
+	if to := rec.Header().Get("Location"); !strings.HasPrefix(to, workloadPath(w.ID)+"?layer=compute&owner=none&") {
+		t.Errorf("bulk not applicable redirects to %q, want the checklist filtered as it was", to)
+	} else if got := text(h.page(to).Find(tid("bulk-notice"))); !strings.Contains(got, "Marked not applicable") {
+		t.Errorf("after the redirect the notice reads %q, want it to say what was marked", got)
+	}
 	if got := h.status(w.ID, first); !got.NotApplicable || got.NAReason != "No VMs here." || got.Note != "Theirs." {
 		t.Errorf("%q after bulk not applicable = %+v, want not applicable with the reason, their note kept", rows[0], got)
+	}
+}
+
+// TestBulkOutcomeInTheAddressIsChecked: the page after a bulk action
+// without JavaScript says what was done from its address; an address made
+// up by hand can only make it say less, never name controls or owners of
+// another workload, nor claim more changes than the workload has.
+func TestBulkOutcomeInTheAddressIsChecked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	o := h.owner("Platform team")
+	patching := h.controlID("Patching of systems")
+	for _, tt := range []struct {
+		query string
+		want  string // in the notice; "" for no notice
+		not   string
+	}{
+		{"done=owner&to=" + itoa(o.ID) + "&n=2&stale=" + itoa(patching), "Assigned to Platform team: 2 controls changed", ""},
+		{"done=owner&to=99999&n=1", "Owner assigned: 1 control changed", "99999"},
+		{"done=complete&n=1&skip=" + itoa(patching) + "o", "no owner yet", ""},
+		{"done=complete&n=1&stale=99999,abc&skip=99998o", "Marked complete: 1 control changed", "99999"},
+		{"done=drop-tables&n=1", "", ""},
+		{"done=complete&n=100000", "", ""},
+		{"done=complete&n=-1", "", ""},
+	} {
+		doc := h.page(workloadPath(w.ID) + "?" + tt.query)
+		got := text(doc.Find(tid("bulk-notice")))
+		switch {
+		case tt.want == "" && got != "":
+			t.Errorf("?%s: the page says %q, want no notice", tt.query, got)
+		case tt.want != "" && !strings.Contains(got, tt.want):
+			t.Errorf("?%s: the notice reads %q, want %q", tt.query, got, tt.want)
+		case tt.not != "" && strings.Contains(got, tt.not):
+			t.Errorf("?%s: the notice reads %q, which names %q", tt.query, got, tt.not)
+		}
 	}
 }
 

@@ -218,7 +218,13 @@ func bulkStatus(st *store.Store) handlerFunc {
 
 		out := views.BulkOutcome{}
 		var owner srm.Owner
-		reason := strings.TrimSpace(r.PostFormValue("na_reason"))
+		// The checklist names the reason bulk_reason, so that it cannot be
+		// taken for the na_reason of a control's details open in place in
+		// the same form; na_reason is the API's and older pages' name.
+		reason := strings.TrimSpace(r.PostFormValue("bulk_reason"))
+		if !r.PostForm.Has("bulk_reason") {
+			reason = strings.TrimSpace(r.PostFormValue("na_reason"))
+		}
 		switch action := r.PostFormValue("action"); action {
 		case bulkOwner:
 			if s := r.PostFormValue("owner_id"); s != "" {

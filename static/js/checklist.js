@@ -32,7 +32,7 @@
       focused = a.name === "save" ? 'button[name="save"][value="' + CSS.escape(a.value) + '"]' : '[name="' + CSS.escape(a.name) + '"]';
     }
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSwap", function () {
     if (focused && (!document.activeElement || document.activeElement === document.body)) {
       var el = document.querySelector("#ck " + focused);
       if (el) {
