@@ -28,7 +28,7 @@ func TestSaveStatusAssignsOwnerAndRedirectsToTheControl(t *testing.T) {
 	if st.OwnerID != o.ID || st.Complete || st.Note != "Monthly window, second Tuesday." || st.Evidence != "https://wiki.example.com/patching" {
 		t.Errorf("saved status = %+v, want owner %d, not complete, the trimmed note and the evidence", st, o.ID)
 	}
-	if got := card(h.page(workloadPath(w.ID)), "Patching of systems").Find(`input[name="o` + itoa(patching) + `"]`).AttrOr("value", ""); got != o.Name {
+	if got := card(h.page(workloadPath(w.ID)), "Patching of systems").Find(`input[name="o`+itoa(patching)+`"]`).AttrOr("value", ""); got != o.Name {
 		t.Errorf("owner shown in the checklist = %q, want %q", got, o.Name)
 	}
 	c := card(h.controlPage(w.ID, "Patching of systems"), "Patching of systems")
