@@ -470,6 +470,11 @@ func (h *harness) submit(form *goquery.Selection, changes url.Values, headers ..
 	}
 	action, ok := form.Attr("action")
 	if !ok {
+		// A control's details open in place are a group of fields htmx
+		// posts where its Save button says.
+		action, ok = form.Find(`button[hx-post]`).Attr("hx-post")
+	}
+	if !ok {
 		h.t.Fatal("submit: the form has no action")
 	}
 	return h.post(action, fill(form, changes), headers...)
