@@ -118,6 +118,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		"/controls", "/controls/new", "/controls/" + itoa(custom.ID) + "/edit",
 		"/audit", "/admin/users", "/admin/users/" + itoa(other.ID), "/account", "/account/mfa",
 		"/?framework=nist-800-53-rev5-low", wp + "?framework=nist-800-53-rev5-low&state=open", wp + "/frameworks", "/admin/frameworks",
+		"/admin/frameworks/nist-800-53-rev5-low", wp + "?done=complete&n=1&skip=" + itoa(custom.ID) + "o",
 	}
 	widths := []struct {
 		name          string
