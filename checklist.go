@@ -126,12 +126,19 @@ func (f ChecklistFilter) Match(a Assignment) bool {
 	return true
 }
 
-// matchText reports whether q is in c's reference (its id in srm) or its
-// title, ignoring case.
+// matchText reports whether q is in c's title or its framework id as
+// people write it ("ac-2" finds AC-2 and its enhancements, "AC-2(1)" and
+// "ac-2 (1)" find AC-2(1)), ignoring case, or is its reference in srm
+// ("#12", for srm's own controls, which have no framework id).
 func matchText(c Control, q string) bool {
 	q = strings.ToLower(q)
 	if strings.Contains(strings.ToLower(c.Title), q) {
 		return true
+	}
+	if c.Ref != "" {
+		if ref, nq := strings.ToLower(c.Ref), strings.ReplaceAll(q, " ", ""); nq != "" && strings.Contains(ref, nq) {
+			return true
+		}
 	}
 	return strings.TrimPrefix(q, "#") == strconv.FormatInt(c.ID, 10)
 }

@@ -66,3 +66,48 @@ func TestChecklistFilterCleanDropsWhatItDoesNotKnow(t *testing.T) {
 		t.Errorf("Clean() of owner 12 = %+v, want OwnerID 12", f)
 	}
 }
+
+// TestChecklistTextSearchFindsFrameworkIDs: a person looks a framework
+// control up by its id as they write it, in any case.
+func TestChecklistTextSearchFindsFrameworkIDs(t *testing.T) {
+	ac2 := srm.Assignment{Control: srm.Control{ID: 40, Ref: "AC-2", Title: "Account Management", FrameworkID: 2}, Party: srm.Customer}
+	ac21 := srm.Assignment{Control: srm.Control{ID: 41, Ref: "AC-2(1)", Title: "Automated System Account Management", FrameworkID: 2}, Party: srm.Customer}
+	ac20 := srm.Assignment{Control: srm.Control{ID: 58, Ref: "AC-20", Title: "Use of External Systems", FrameworkID: 2}, Party: srm.Customer}
+	sc7 := srm.Assignment{Control: srm.Control{ID: 90, Ref: "SC-7", Title: "Boundary Protection", FrameworkID: 2}, Party: srm.Shared}
+	all := []srm.Assignment{ac2, ac21, ac20, sc7}
+	for _, tt := range []struct {
+		q    string
+		want []int64
+	}{
+		{"ac-2", []int64{40, 41, 58}},
+		{"AC-2(1)", []int64{41}},
+		{"ac-2 (1)", []int64{41}},
+		{"sc-7", []int64{90}},
+		{"boundary", []int64{90}},
+		{"#58", []int64{58}},
+		{"AC-3", nil},
+	} {
+		var got []int64
+		f := srm.ChecklistFilter{Query: tt.q}.Clean()
+		for _, a := range all {
+			if f.Match(a) {
+				got = append(got, a.Control.ID)
+			}
+		}
+		if len(got) != len(tt.want) || (len(got) > 0 && !equal(got, tt.want)) {
+			t.Errorf("q=%q finds %v, want %v", tt.q, got, tt.want)
+		}
+	}
+}
+
+func equal(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

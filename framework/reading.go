@@ -38,6 +38,11 @@ type Reading struct {
 	Areas    []AreaDef // in the order of the file
 	Families []Rule
 	Controls []Rule // control ids and patterns, in the order of the file
+	// Fallback, when set, reads the controls of a family the reading has no
+	// line for as this area (one of Areas) instead of refusing the catalog,
+	// marking them Unread: the web's upload, after which an admin reads
+	// each such family (store.SetFamilyReading). "" refuses such a catalog.
+	Fallback srm.Area
 
 	areas    map[srm.Area]int
 	families map[string]int
@@ -302,6 +307,9 @@ type ControlReading struct {
 	// Provenance says it in words: "srm reads family SC as Network
 	// controls", "srm reads SC-7 as Network controls: boundary …".
 	Provenance string
+	// Unread says the reading has no line for the control's family: it is
+	// read as the reading's Fallback until an admin reads the family.
+	Unread bool
 }
 
 // ByControl reports whether a control line, rather than the family's
@@ -356,6 +364,12 @@ func (r *Reading) read(ctl Control, done []ControlReading, at map[string]int) (C
 	if i, ok := r.families[fam]; ok {
 		rule := r.Families[i]
 		return r.reading(ctl, rule, "srm reads family "+fam+" as ", ""), nil
+	}
+	if _, ok := r.areas[r.Fallback]; ok && r.Fallback != "" {
+		cr := r.reading(ctl, Rule{Key: fam, Family: true, Area: r.Fallback}, "srm has no reading for family "+fam+": read as ",
+			" until an admin reads the family")
+		cr.Unread = true
+		return cr, nil
 	}
 	where := ctl.Path
 	if where == "" {

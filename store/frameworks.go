@@ -37,6 +37,10 @@ type ImportOptions struct {
 	// Reading reads each control as an area; nil: srm's reading of NIST SP
 	// 800-53 rev5 (framework/nist/reading-800-53.txt).
 	Reading *framework.Reading
+	// Fallback, when set, reads the controls of families the reading has
+	// no line for as this area rather than refusing the catalog (see
+	// framework.Reading.Fallback); ImportResult.Unread names the families.
+	Fallback srm.Area
 	// Limit is the largest file accepted, in bytes (0: framework.DefaultLimit).
 	Limit int64
 	// DryRun says what the import would change, and changes nothing.
@@ -56,6 +60,9 @@ type ImportResult struct {
 	// Workloads is how many workloads hold the framework, whose
 	// assignments the import rewrites.
 	Workloads int
+	// Unread lists the families the reading has no line for, read as
+	// ImportOptions.Fallback until an admin reads them.
+	Unread []string
 }
 
 // ImportBuiltin imports one of the frameworks srm ships
@@ -147,9 +154,20 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 			return ImportResult{}, err
 		}
 	}
+	if opt.Fallback != "" {
+		rd := *opt.Reading // the shipped reading is shared: never change it
+		rd.Fallback = opt.Fallback
+		opt.Reading = &rd
+	}
 	readings, err := framework.Read(cat, opt.Reading)
 	if err != nil {
 		return ImportResult{}, err
+	}
+	var unread []string
+	for _, r := range readings {
+		if fam := r.Rule.Key; r.Unread && !slices.Contains(unread, fam) {
+			unread = append(unread, fam)
+		}
 	}
 	known, err := s.Catalog(ctx)
 	if err != nil {
@@ -178,7 +196,7 @@ func (s *Store) ImportFramework(ctx context.Context, in io.Reader, opt ImportOpt
 			family: c.Family, parent: c.Parent, reading: r.Provenance, area: r.Area, layer: r.Layer}
 	}
 
-	var res ImportResult
+	res := ImportResult{Unread: unread}
 	write := func(tx pgx.Tx) error {
 		if !opt.DryRun {
 			if err := lockCatalog(ctx, tx); err != nil {
@@ -515,6 +533,91 @@ func (s *Store) SetReading(ctx context.Context, controlID int64, area srm.Area, 
 		UPDATE controls SET area = @area, layer = @layer, reading_reason = @reason, version = version + 1
 		WHERE id = @id AND ref IS NOT NULL AND retired_at IS NULL`,
 		pgx.NamedArgs{"id": controlID, "area": string(area), "layer": string(layer), "reason": reason})
+}
+
+// FamilyReasonPrefix starts the reason an admin's reading of a whole family
+// leaves on each of its controls ("family AC: …"): it tells the family's
+// controls from those read one by one, which a family's reading spares.
+func FamilyReasonPrefix(family string) string { return "family " + family + ": " }
+
+// SetFamilyReading reads every current control of one family of framework
+// frameworkID as area, in layer, because of reason,
+// which is required: the web's way to give a catalog srm has no reading
+// for, or whose reading an installation departs from, its own reading of a
+// family. Controls an admin read one by one keep that reading; those of
+// the family read before are read anew. Each control's change is on the
+// audit trail with the reason ("family AC: …"), and the controls are
+// assessed again for every workload holding the framework, in the same
+// transaction (store/assess.go). It returns how many controls it read
+// anew. Unknown frameworks are an error wrapping srm.ErrNotFound; srm's
+// own catalog, which has no families, too; bad input wraps srm.ErrInvalid.
+func (s *Store) SetFamilyReading(ctx context.Context, frameworkID int64, family string, area srm.Area, layer srm.Layer, reason string) (int, error) {
+	reason = strings.TrimSpace(reason)
+	family = strings.TrimSpace(family)
+	switch {
+	case family == "":
+		return 0, fmt.Errorf("store: read a family: name the family: %w", srm.ErrInvalid)
+	case reason == "":
+		return 0, fmt.Errorf("store: read family %s: say why: %w", family, srm.ErrInvalid)
+	case srm.CheckText(reason, srm.MaxText) != "":
+		return 0, fmt.Errorf("store: read family %s: the reason: %s: %w", family, srm.CheckText(reason, srm.MaxText), srm.ErrInvalid)
+	case !layer.Valid():
+		return 0, fmt.Errorf("store: read family %s: %q is not a layer: %w", family, layer, srm.ErrInvalid)
+	}
+	n := 0
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockCatalog(ctx, tx); err != nil {
+			return err
+		}
+		cat, err := loadCatalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		f, ok := cat.Framework(frameworkID)
+		if !ok || f.Slug == srm.SRMFramework {
+			return fmt.Errorf("framework %d: %w", frameworkID, srm.ErrNotFound)
+		}
+		if !slices.ContainsFunc(cat.areas, func(a srm.AreaInfo) bool { return a.Slug == area }) {
+			return fmt.Errorf("read family %s: %q is not an area srm's baselines have: %w", family, area, srm.ErrInvalid)
+		}
+		rows, _ := tx.Query(ctx, `SELECT id FROM workloads
+			WHERE id IN (SELECT workload_id FROM workload_frameworks WHERE framework_id = $1) ORDER BY id FOR NO KEY UPDATE`, frameworkID)
+		holders, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		prefix := FamilyReasonPrefix(family)
+		rows, _ = tx.Query(ctx, `
+			UPDATE controls SET area = @area, layer = @layer, reading_reason = @reason, version = version + 1
+			WHERE framework_id = @framework AND family = @family AND ref IS NOT NULL AND retired_at IS NULL
+			  AND (reading_reason = '' OR starts_with(reading_reason, @prefix))
+			  AND (area, layer, reading_reason) IS DISTINCT FROM (@area, @layer, @reason)
+			RETURNING id`,
+			pgx.NamedArgs{"framework": frameworkID, "family": family, "area": string(area), "layer": string(layer),
+				"reason": prefix + reason, "prefix": prefix})
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		n = len(ids)
+		if n == 0 || len(holders) == 0 {
+			return nil
+		}
+		if cat, err = loadCatalog(ctx, tx); err != nil {
+			return err
+		}
+		var only []srm.Control
+		for _, id := range ids {
+			if c, ok := cat.Control(id); ok {
+				only = append(only, c)
+			}
+		}
+		return reassess(ctx, tx, cat, holders, only, false)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: reading of family %s: %w", family, translate(err))
+	}
+	return n, nil
 }
 
 // ResetReading returns a framework control to srm's default reading.

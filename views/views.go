@@ -167,11 +167,14 @@ func inPlace(on bool, attrs templ.Attributes) templ.Attributes {
 
 // rowIDs are the ids of a checklist row's fields, apart from those of the
 // control's details form (fieldIDsOf), which may be open below it.
-type rowIDs struct{ title, owner, complete string }
+// ownerName and completeName are the names of its fields in the
+// checklist's form.
+// selectName is its bulk selection's (s<id>: ticked, it selects the row).
+type rowIDs struct{ title, owner, ownerName, completeName, selectName string }
 
 func rowIDsOf(cid int64) rowIDs {
-	p := "r" + itoa(cid)
-	return rowIDs{title: p + "t", owner: p + "o", complete: p + "c"}
+	n := itoa(cid)
+	return rowIDs{title: "t" + n, owner: "r" + n + "o", ownerName: "o" + n, completeName: "c" + n, selectName: "s" + n}
 }
 
 // shownVersions is the version of every row of sections a person can
@@ -198,7 +201,10 @@ func shownVersions(sections []checklistLayer) string {
 // rowClass is a checklist row's classes: its party, and whether it is done
 // or does not apply.
 func rowClass(a srm.Assignment) string {
-	c := "ck ck-" + string(a.Party)
+	c := "ck"
+	if a.Party != srm.Customer { // the customer's is the checklist's default style
+		c += " ck-" + string(a.Party)
+	}
 	if a.Done() {
 		c += " is-done"
 	}
@@ -208,9 +214,15 @@ func rowClass(a srm.Assignment) string {
 	return c
 }
 
-// controlRef is how a control is referred to: its id in its framework.
-// srm's own catalog has no framework ids, so its controls are numbered.
-func controlRef(c srm.Control) string { return "#" + itoa(c.ID) }
+// controlRef is how a control is referred to: its id in its framework as
+// people write it (AC-2, AC-2(1)). srm's own catalog has no framework ids,
+// so its controls are numbered.
+func controlRef(c srm.Control) string {
+	if c.Ref != "" {
+		return c.Ref
+	}
+	return "#" + itoa(c.ID)
+}
 
 // controlName is a control as a person names it, reference and title:
 // what screen readers hear for each of its row's fields.

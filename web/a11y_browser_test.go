@@ -118,6 +118,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		"/controls", "/controls/new", "/controls/" + itoa(custom.ID) + "/edit",
 		"/audit", "/admin/users", "/admin/users/" + itoa(other.ID), "/account", "/account/mfa",
 		"/?framework=nist-800-53-rev5-low", wp + "?framework=nist-800-53-rev5-low&state=open", wp + "/frameworks", "/admin/frameworks",
+		"/admin/frameworks/nist-800-53-rev5-low", wp + "?done=complete&n=1&skip=" + itoa(custom.ID) + "o",
 	}
 	widths := []struct {
 		name          string
@@ -147,7 +148,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		// The checklist with a control's details open in place.
 		j.open(wp)
 		j.waitFor("htmx to load", `typeof window.htmx === "object"`, `typeof window.htmx`)
-		j.do("open a control's details in place", chromedp.Click(chromedp.CSS(`a.ck-title`)))
+		j.do("open a control's details in place", chromedp.Click(chromedp.CSS(`li.ck > a`)))
 		j.waitFor("the details to open", `!!document.querySelector('[data-testid="control-details"]')`, `document.title`)
 		checkAxe(j, w.name, wp+" with details open")
 		checked++

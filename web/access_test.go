@@ -121,6 +121,8 @@ var needs = map[string]srm.Role{
 	"GET /admin/frameworks":                               srm.RoleAdmin,
 	"POST /admin/frameworks":                              srm.RoleAdmin,
 	"POST /admin/frameworks/builtin":                      srm.RoleAdmin,
+	"GET /admin/frameworks/{slug}":                        srm.RoleAdmin,
+	"POST /admin/frameworks/{slug}/families":              srm.RoleAdmin,
 }
 
 // route is one method and pattern of the router.

@@ -202,3 +202,98 @@ func TestAdminImportsAFrameworkSrmShipsWithAButton(t *testing.T) {
 		t.Errorf("Low is listed with %q controls, want 149", got)
 	}
 }
+
+// TestAdminReadsTheFamiliesOfACatalogSrmHasNoReadingFor: a catalog whose
+// families srm's reading does not know is imported from the web when the
+// admin asks for it (its controls read as governance, the customer's), and
+// the admin then reads each family on the framework's page, with a
+// required reason: audited, and the workloads holding it follow.
+func TestAdminReadsTheFamiliesOfACatalogSrmHasNoReadingFor(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := storetest.Context(t)
+	body := readTestdata(t, "small.json")
+
+	// Asked to, the upload reads the unknown families as governance, and
+	// the preview says which they are.
+	rec := h.upload("small.json", body, url.Values{"slug": {"small"}, "unread": {"1"}})
+	wantStatus(t, "preview with unread families", rec, http.StatusOK)
+	doc := parse(t, rec)
+	if got := text(doc.Find(tid("preview-unread"))); !strings.Contains(got, "XX") {
+		t.Fatalf("the preview says %q, want it to name family XX, which srm has no reading for", got)
+	}
+	fields := url.Values{}
+	doc.Find(tid("confirm-form")).Find(`input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
+		if n := s.AttrOr("name", ""); n != "csrf" {
+			fields.Set(n, s.AttrOr("value", ""))
+		}
+	})
+	wantRedirect(t, "apply", h.upload("small.json", body, fields), "/admin/frameworks?imported=small")
+	cat, err := h.st.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, ok := cat.FrameworkBySlug("small")
+	if !ok {
+		t.Fatal("small was not imported")
+	}
+	w := h.workload("Depot servers", srm.PaaS)
+	if err := h.st.AttachFramework(ctx, w.ID, fw.ID); err != nil {
+		t.Fatal(err)
+	}
+	const title = "Policy"
+	if got := party(h.page(workloadPath(w.ID)+"?framework=small"), title); got != "Customer" {
+		t.Fatalf("%s, unread, is carried by %q, want Customer (governance)", title, got)
+	}
+
+	// The framework's page, linked from the list, says the family is unread.
+	if href := h.page("/admin/frameworks").Find(`[data-testid="framework-small"] `+tid("framework-link")).AttrOr("href", ""); href != "/admin/frameworks/small" {
+		t.Errorf("the list links small to %q", href)
+	}
+	page := h.page("/admin/frameworks/small")
+	fam := page.Find(tid("family-XX"))
+	if got := text(fam.Find(tid("family-reading"))); !strings.Contains(got, "no reading") {
+		t.Errorf("family XX reads %q, want it to say srm has no reading for it", got)
+	}
+
+	// A reason is required: nothing changes without one.
+	auditBefore := controlAuditCount(t, h)
+	form := fam.Find(tid("family-form"))
+	rec = h.submit(form, url.Values{"area": {"physical-datacenter"}, "reason": {" "}})
+	wantStatus(t, "read a family without a reason", rec, http.StatusUnprocessableEntity)
+	if got := text(parse(t, rec).Find(tid("family-XX")).Find(tid("error-reason"))); got == "" {
+		t.Error("a family read without a reason: no message at the reason")
+	}
+	if got := controlAuditCount(t, h) - auditBefore; got != 0 {
+		t.Errorf("a rejected reading wrote %d audit rows", got)
+	}
+
+	// With a reason: read anew, audited per control, and the workload follows.
+	const why = "Our XX controls are the hosting provider's facilities."
+	rec = h.submit(form, url.Values{"area": {"physical-datacenter"}, "reason": {why}})
+	wantRedirect(t, "read a family", rec, "/admin/frameworks/small?read=XX")
+	if got := text(h.page("/admin/frameworks/small?read=XX").Find(tid("family-XX")).Find(tid("family-reading"))); !strings.Contains(got, why) || !strings.Contains(got, "Physical datacenter") {
+		t.Errorf("family XX now reads %q, want the admin's area and reason", got)
+	}
+	if got := controlAuditCount(t, h) - auditBefore; got < 1 {
+		t.Errorf("reading family XX wrote %d audit rows for its controls, want one per control", got)
+	}
+	doc = h.page(workloadPath(w.ID) + "?framework=small")
+	if got := party(doc, title); got != "Azure" {
+		t.Errorf("%s, read as physical datacenter under PaaS, is carried by %q, want Azure", title, got)
+	}
+	cid := h.controlID(title)
+	if got := text(card(h.page(statusPath(w.ID, cid)), title).Find(tid("reason"))); !strings.Contains(got, why) {
+		t.Errorf("the control's provenance reads %q, want the admin's reason", got)
+	}
+}
+
+// controlAuditCount is how many audit rows concern controls.
+func controlAuditCount(t *testing.T, h *harness) int {
+	t.Helper()
+	var n int
+	if err := h.pool.QueryRow(t.Context(), `SELECT count(*) FROM audit WHERE object_type = 'control'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

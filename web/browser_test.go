@@ -123,7 +123,18 @@ func TestBrowserJourney(t *testing.T) {
 		control = "Patching of systems"
 		owner   = "Compute guild"
 	)
-	card := j.testID("control-" + control)
+	var cid int64 // the control's id, which names its row and fields
+	cs, err := st.Controls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Title == control {
+			cid = c.ID
+		}
+	}
+	card := "#control-" + itoa(cid)
+	ownerField, completeBox := card+` > input[name="o`+itoa(cid)+`"]`, card+` > label > input[name="c`+itoa(cid)+`"]`
 	var total int // N: the new workload's customer controls under IaaS
 
 	j.step("sign-in", func() {
@@ -227,7 +238,7 @@ func TestBrowserJourney(t *testing.T) {
 		}
 		total = n
 		t.Logf("%s under IaaS has %d controls to do", name, total)
-		if got := j.text(card + ` .control-head .party`); got != "Customer" {
+		if got := j.text(card + ` > b`); got != "Customer" {
 			t.Errorf("%q is carried by %q under IaaS, want Customer", control, got)
 		}
 		j.waitFor("htmx to load", `typeof window.htmx === "object"`, `typeof window.htmx`)
@@ -236,13 +247,13 @@ func TestBrowserJourney(t *testing.T) {
 	j.step("owner-assigned", func() {
 		j.markPage()
 		j.do("type a new owner and save",
-			chromedp.SendKeys(chromedp.CSS(card+` `+`input[name="owner"]`), owner),
-			chromedp.Click(chromedp.CSS(card+` `+`button.ck-save`)),
+			chromedp.SendKeys(chromedp.CSS(ownerField), owner),
+			chromedp.Click(chromedp.CSS(card+` > button[name="save"]`)),
 		)
-		sel := card + ` ` + `input[name="owner"]`
+		sel := ownerField
 		// The datalist of known owners gains the new one only once the server saved it.
 		j.waitFor("the owner field to show "+owner+" and the owner list to know it",
-			fmt.Sprintf(`document.querySelector(%s)?.value === %s && [...document.querySelectorAll("#owner-names option")].some(o => o.value === %s)`,
+			fmt.Sprintf(`document.querySelector(%s)?.value === %s && [...document.querySelectorAll("#owners option")].some(o => o.value === %s)`,
 				j.js(sel), j.js(owner), j.js(owner)),
 			fmt.Sprintf(`document.querySelector(%s)?.value`, j.js(sel)))
 		if !j.samePage() {
@@ -258,7 +269,7 @@ func TestBrowserJourney(t *testing.T) {
 
 	j.step("control-completed", func() {
 		j.markPage()
-		j.do("tick Complete", chromedp.Click(chromedp.CSS(card+` `+`input[name="complete"]`)))
+		j.do("tick Complete", chromedp.Click(chromedp.CSS(completeBox)))
 		want := fmt.Sprintf("1 of %d complete", total)
 		j.waitFor("workload progress to read "+want,
 			fmt.Sprintf(`document.querySelector(%s)?.textContent.replace(/\s+/g, " ").trim().startsWith(%s)`, j.js(j.testID("workload-progress-text")), j.js(want)),
@@ -272,7 +283,7 @@ func TestBrowserJourney(t *testing.T) {
 		if got := j.text(card + ` ` + j.testID("completed-stamp")); !strings.Contains(got, owner) {
 			t.Errorf("completed stamp reads %q, want it to name %s", got, owner)
 		}
-		if !browserEval[bool](j, "the Complete checkbox", fmt.Sprintf(`!!document.querySelector(%s)?.checked`, j.js(card+` `+`input[name="complete"]`))) {
+		if !browserEval[bool](j, "the Complete checkbox", fmt.Sprintf(`!!document.querySelector(%s)?.checked`, j.js(completeBox))) {
 			t.Errorf("the Complete checkbox of %q is not ticked after saving", control)
 		}
 		if got := j.text(card + ` .flag-done`); got != "Complete" {
@@ -294,7 +305,7 @@ func TestBrowserJourney(t *testing.T) {
 		if got := j.text(j.testID("workload-model")); got != "PaaS" {
 			t.Errorf("after confirming, model reads %q, want PaaS", got)
 		}
-		if got := j.text(card + ` .control-head .party`); got != "Azure" {
+		if got := j.text(card + ` > b`); got != "Azure" {
 			t.Errorf("%q is carried by %q under PaaS, want Azure (inherited)", control, got)
 		}
 		if got := j.text(card + ` ` + j.testID("inherited")); !strings.Contains(got, owner) {
@@ -317,16 +328,16 @@ func TestBrowserJourney(t *testing.T) {
 		if got := j.text(j.testID("workload-model")); got != "IaaS" {
 			t.Errorf("after confirming, model reads %q, want IaaS", got)
 		}
-		if got := j.text(card + ` .control-head .party`); got != "Customer" {
+		if got := j.text(card + ` > b`); got != "Customer" {
 			t.Errorf("%q is carried by %q under IaaS again, want Customer", control, got)
 		}
 		if got := j.text(card + ` .flag-done`); got != "Complete" {
 			t.Errorf("%q shows flag %q after coming back, want Complete (work kept)", control, got)
 		}
-		if !browserEval[bool](j, "the Complete checkbox", fmt.Sprintf(`!!document.querySelector(%s)?.checked`, j.js(card+` `+`input[name="complete"]`))) {
+		if !browserEval[bool](j, "the Complete checkbox", fmt.Sprintf(`!!document.querySelector(%s)?.checked`, j.js(completeBox))) {
 			t.Errorf("the Complete checkbox of %q is not ticked after coming back", control)
 		}
-		if got := browserEval[string](j, "the owner field", fmt.Sprintf(`document.querySelector(%s)?.value ?? ""`, j.js(card+` `+`input[name="owner"]`))); got != owner {
+		if got := browserEval[string](j, "the owner field", fmt.Sprintf(`document.querySelector(%s)?.value ?? ""`, j.js(ownerField))); got != owner {
 			t.Errorf("%q is owned by %q after coming back, want %s", control, got, owner)
 		}
 		if got := j.text(j.testID("workload-progress-text")); !strings.HasPrefix(got, fmt.Sprintf("1 of %d complete", total)) {

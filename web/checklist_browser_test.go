@@ -89,10 +89,17 @@ func newChecklistFixture(t *testing.T, noScript bool) *checklistFixture {
 // rows are the titles of the checklist's rows in the tab, in order.
 func (f *checklistFixture) rows() []string {
 	return browserEval[[]string](f.j, "the checklist rows",
-		`Array.from(document.querySelectorAll('li.ck[data-testid^="control-"]')).map(r => r.dataset.testid.slice(8))`)
+		`Array.from(document.querySelectorAll('li.ck')).map(r => { const a = r.querySelector(':scope > a'); return a.textContent.slice(a.firstElementChild.textContent.length).trim() })`)
 }
 
-func (f *checklistFixture) row(title string) string { return f.j.testID("control-" + title) }
+// row is the CSS selector of the row of the control titled title.
+func (f *checklistFixture) row(title string) string { return "#control-" + itoa(f.controls[title]) }
+
+// field is the CSS selector of a field of that row in the checklist's
+// form: "o" its owner, "c" its Complete box, "s" its bulk selection.
+func (f *checklistFixture) field(title, kind string) string {
+	return f.row(title) + ` > input[name="` + kind + itoa(f.controls[title]) + `"], ` + f.row(title) + ` > label > input[name="` + kind + itoa(f.controls[title]) + `"]`
+}
 
 func (f *checklistFixture) status(title string) srm.Status {
 	f.j.t.Helper()
@@ -143,9 +150,9 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 		before := j.text(j.testID("workload-progress-text"))
 		// Keyboard only: type the owner, Tab away (the change saves it),
 		// then Space on the Complete box.
-		j.do("type the owner and leave the field", chromedp.SendKeys(chromedp.CSS(row+` `+`input[name="owner"]`), owner+"\t"))
-		j.waitFor("the owner to be saved", fmt.Sprintf(`document.querySelector(%s)?.value === %s`, j.js(row+` `+`input[name="owner"]`), j.js(owner)),
-			fmt.Sprintf(`document.querySelector(%s)?.value`, j.js(row+` `+`input[name="owner"]`)))
+		j.do("type the owner and leave the field", chromedp.SendKeys(chromedp.CSS(f.field(control, "o")), owner+"\t"))
+		j.waitFor("the owner to be saved", fmt.Sprintf(`document.querySelector(%s)?.value === %s`, j.js(f.field(control, "o")), j.js(owner)),
+			fmt.Sprintf(`document.querySelector(%s)?.value`, j.js(f.field(control, "o"))))
 		for i := 0; f.status(control).OwnerName != owner; i++ {
 			if i == 100 {
 				t.Fatalf("the owner was not saved within 5 s of leaving the field")
@@ -153,7 +160,7 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		j.waitFor("the swap to settle", `!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')`, `document.querySelectorAll('.htmx-request').length`)
-		j.do("focus the Complete box and press Space", chromedp.Focus(chromedp.CSS(row+` `+`input[name="complete"]`)), chromedp.KeyEvent(" "))
+		j.do("focus the Complete box and press Space", chromedp.Focus(chromedp.CSS(f.field(control, "c"))), chromedp.KeyEvent(" "))
 		j.waitFor("progress to move", fmt.Sprintf(`document.querySelector('[data-testid="workload-progress-text"]').textContent.replace(/\s+/g, " ").trim() !== %s && !!document.querySelector(%s)`,
 			j.js(before), j.js(row+` [data-testid="completed-stamp"]`)), `document.querySelector('[data-testid="workload-progress-text"]').textContent`)
 		if !j.samePage() {
@@ -180,7 +187,7 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 		picked := rows[:2]
 		j.markPage()
 		for _, title := range picked {
-			j.do("tick "+title, chromedp.Click(chromedp.CSS(f.row(title)+` `+`input.ck-select`)))
+			j.do("tick "+title, chromedp.Click(chromedp.CSS(f.field(title, "s"))))
 		}
 		other := f.owners[1]
 		j.do("choose the owner", chromedp.SetValue(chromedp.CSS(`#bulk-owner`), itoa(other.ID)))
@@ -215,10 +222,17 @@ func TestChecklistInTheBrowserWithJavaScript(t *testing.T) {
 			j.waitFor("htmx to load", `typeof window.htmx === "object"`, `typeof window.htmx`)
 			j.do("scroll to the checklist", chromedp.ScrollIntoView(chromedp.CSS(`#checklist-h`)))
 			j.viewShot("checklist-" + w.name + "-filtered")
-			j.do("open the details of "+control, chromedp.Click(chromedp.CSS(f.row(control)+` `+`a.ck-title`)))
+			j.do("open the details of "+control, chromedp.Click(chromedp.CSS(f.row(control)+` > a`)))
 			j.waitFor("the details", `!!document.querySelector('[data-testid="control-details"]')`, `document.title`)
 			j.do("scroll to the row", chromedp.ScrollIntoView(chromedp.CSS(f.row(control))))
 			j.viewShot("checklist-" + w.name + "-details")
+			// Close, with the keyboard: the details go and the focus is
+			// back on the row's title.
+			j.do("focus Close and press Enter", chromedp.Focus(chromedp.CSS(j.testID("close-details"))), chromedp.KeyEvent("\r"))
+			j.waitFor("the details to close", `!document.querySelector('[data-testid="control-details"]')`, `document.querySelectorAll('[data-testid="control-details"]').length`)
+			if got := browserEval[string](j, "the focused element", `document.activeElement?.closest("li.ck")?.id + " " + document.activeElement?.tagName`); got != "control-"+itoa(f.controls[control])+" A" {
+				t.Errorf("after Close the focus is on %q, want the title link of %s's row", got, control)
+			}
 		}
 	})
 }
@@ -272,9 +286,9 @@ func TestChecklistInTheBrowserWithoutJavaScript(t *testing.T) {
 	j.step("noscript-row-save", func() {
 		row := f.row(control)
 		j.do("type the owner and tick Complete",
-			chromedp.SendKeys(chromedp.CSS(row+` `+`input[name="owner"]`), owner),
-			chromedp.Click(chromedp.CSS(row+` `+`input[name="complete"]`)))
-		j.clickToPage(row+` `+`button.ck-save`, http.StatusOK)
+			chromedp.SendKeys(chromedp.CSS(f.field(control, "o")), owner),
+			chromedp.Click(chromedp.CSS(f.field(control, "c"))))
+		j.clickToPage(row+` > button[name="save"]`, http.StatusOK)
 		want := filtered + "#control-" + itoa(f.controls[control])
 		if got := browserEval[string](j, "the address", `location.pathname + location.search + location.hash`); got != want {
 			t.Errorf("after saving the browser is at %q, want back at %q", got, want)
@@ -285,7 +299,10 @@ func TestChecklistInTheBrowserWithoutJavaScript(t *testing.T) {
 	})
 
 	j.step("noscript-control-page", func() {
-		j.clickToPage(f.row("Patching of systems")+` `+`a.ck-title`, http.StatusOK)
+		j.clickToPage(f.row("Patching of systems")+` > a`, http.StatusOK)
+		if got := browserEval[string](j, "the back link", `document.querySelector('[data-testid="back-to-checklist"]')?.getAttribute("href") ?? ""`); got != filtered+"#control-"+itoa(f.controls["Patching of systems"]) {
+			t.Errorf("the control's page links back to %q, want the filtered checklist at the row", got)
+		}
 		if got := j.text("main h1"); !strings.Contains(got, "Patching of systems") {
 			t.Errorf("the control's page at %q is headed %q", browserEval[string](j, "the address", `location.href`), got)
 		}
@@ -311,13 +328,18 @@ func TestChecklistInTheBrowserWithoutJavaScript(t *testing.T) {
 			}
 		}
 		for _, title := range picked {
-			j.do("tick "+title, chromedp.Click(chromedp.CSS(f.row(title)+` `+`input.ck-select`)))
+			j.do("tick "+title, chromedp.Click(chromedp.CSS(f.field(title, "s"))))
 		}
 		other := f.owners[1]
 		j.do("choose the owner", chromedp.SetValue(chromedp.CSS(`#bulk-owner`), itoa(other.ID)))
 		j.clickToPage(j.testID("bulk-assign"), http.StatusOK)
-		if got := browserEval[string](j, "the address", `location.pathname + location.search`); got != filtered {
+		// Back at the filtered checklist, whose address also says what the
+		// action did, so the page after the redirect says it.
+		if got := browserEval[string](j, "the address", `location.pathname + location.search`); !strings.HasPrefix(got, filtered+"&") {
 			t.Errorf("after the bulk action the browser is at %q, want back at %q", got, filtered)
+		}
+		if got := j.text(j.testID("bulk-notice")); !strings.Contains(got, "Assigned to "+other.Name) || !strings.Contains(got, "2 controls changed") {
+			t.Errorf("after the redirect the notice reads %q, want 2 controls assigned to %s", got, other.Name)
 		}
 		for _, title := range picked {
 			if s := f.status(title); s.OwnerID != other.ID {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +18,8 @@ import (
 // order.
 func rowTitles(doc *goquery.Document) []string {
 	var out []string
-	doc.Find(`li.ck[data-testid^="control-"]`).Each(func(_ int, s *goquery.Selection) {
-		out = append(out, strings.TrimPrefix(s.AttrOr("data-testid", ""), "control-"))
+	doc.Find(`li.ck`).Each(func(_ int, s *goquery.Selection) {
+		out = append(out, rowTitle(s))
 	})
 	return out
 }
@@ -39,19 +40,11 @@ func accessibleName(doc *goquery.Document, el *goquery.Selection) string {
 	return text(doc.Find(`label[for="` + el.AttrOr("id", "") + `"]`))
 }
 
-// bulkValues is what a browser submits with the bulk form of doc: its own
-// fields and those of the rows that belong to it by form="bulk", ticked
-// boxes only, with changes applied.
+// bulkValues is what a browser submits with the checklist's form of doc
+// (its bulk actions, and the rows' fields, ticked boxes only) with changes
+// applied.
 func bulkValues(doc *goquery.Document, changes url.Values) url.Values {
-	vals := formValues(doc.Find(tid("bulk-form")))
-	doc.Find(`input[form="bulk"]`).Each(func(_ int, s *goquery.Selection) {
-		if s.AttrOr("type", "") == "checkbox" {
-			if _, checked := s.Attr("checked"); !checked {
-				return
-			}
-		}
-		vals.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
-	})
+	vals := formValues(doc.Find("form#ck"))
 	for k, v := range changes {
 		vals[k] = v
 	}
@@ -150,39 +143,48 @@ func TestChecklistRowSavesWithoutJavaScriptAndReturnsToTheFilteredList(t *testin
 		workloadPath(w.ID)+"#control-"+itoa(patching))
 
 	doc := h.page(workloadPath(w.ID) + "?layer=compute&state=open")
-	form := card(doc, title).Find("form.ck-row")
-	if form.Length() != 1 {
-		t.Fatalf("no row form for %q in the filtered checklist", title)
+	row := card(doc, title)
+	if row.Length() != 1 {
+		t.Fatalf("no row for %q in the filtered checklist", title)
+	}
+	// The page has one form for every row, not a form per row.
+	if n := doc.Find("form").Length(); n > 3 {
+		t.Errorf("the checklist page has %d forms, want the filter, the checklist's one form and sign-out", n)
+	}
+	if n := row.Find("form").Length(); n != 0 {
+		t.Errorf("the row has %d forms of its own, want none", n)
+	}
+	if row.Closest("form#ck").Length() != 1 {
+		t.Error("the row's fields are not in the checklist's form")
 	}
 	// Each field is named by its control, as a screen reader reads it.
+	n := itoa(patching)
 	for sel, want := range map[string]string{
-		`input[type="checkbox"][name="complete"]`: "Complete #" + itoa(patching) + " " + title,
-		`input[name="owner"]`:                     "Owner of #" + itoa(patching) + " " + title,
-		`button[type="submit"]`:                   "Save #" + itoa(patching) + " " + title,
+		`input[type="checkbox"][name="c` + n + `"]`: "Complete #" + n + " " + title,
+		`input[name="o` + n + `"]`:                  "Owner of #" + n + " " + title,
+		`button[name="save"][value="` + n + `"]`:    "Save #" + n + " " + title,
+		`input[name="s` + n + `"]`:                  "Select #" + n + " " + title,
 	} {
-		if got := accessibleName(doc, form.Find(sel)); got != want {
+		if got := accessibleName(doc, row.Find(sel)); got != want {
 			t.Errorf("%s is named %q, want %q", sel, got, want)
 		}
 	}
-	if got := accessibleName(doc, card(doc, title).Find(`input.ck-select`)); got != "Select #"+itoa(patching)+" "+title {
-		t.Errorf("the row's select box is named %q, want it to name its control", got)
-	}
-	rec := h.submit(form, url.Values{"owner": {o.Name}, "complete": {"1"}})
-	wantRedirect(t, "row save without JavaScript", rec, workloadPath(w.ID)+"?layer=compute&state=open#control-"+itoa(patching))
+	rec := h.saveRow(doc, title, o.Name, true)
+	wantRedirect(t, "row save without JavaScript", rec, workloadPath(w.ID)+"?layer=compute&state=open#control-"+n)
 	got := h.status(w.ID, patching)
 	if !got.Complete || got.OwnerID != o.ID || got.Note != "Second Tuesday." {
 		t.Errorf("status after the row save = %+v, want complete by %s with the note kept", got, o.Name)
 	}
 
 	// A row save from a stale page: the row says so and keeps the input.
-	rec = h.submit(form, url.Values{"owner": {"Ops team"}})
+	rec = h.saveRow(doc, title, "Ops team", false)
 	wantStatus(t, "stale row save", rec, http.StatusConflict)
 	doc = parse(t, rec)
-	row := card(doc, title)
+	row = card(doc, title)
 	if row.Find(tid("conflict")).Length() != 1 || !strings.Contains(text(row.Find(tid("conflict"))), o.Name) {
 		t.Errorf("stale row save: conflict box %q, want one in the row naming %s", text(row.Find(tid("conflict"))), o.Name)
 	}
-	if got := row.Find(`input[name="owner"]`).AttrOr("value", ""); got != "Ops team" {
+	if got := row.Find(`input[name="o`+n+`"]`).AttrOr("value", ""); got != "Ops team" {
 		t.Errorf("stale row save: owner field = %q, want mine kept", got)
 	}
 }
@@ -205,10 +207,19 @@ func TestBulkActionMeetingAVersionConflictSavesTheRestAndNamesWhatItLeft(t *test
 
 	// Assign every shown row to the Platform team.
 	vals := bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"owner"}, "owner_id": {itoa(o.ID)}})
+	// Without JavaScript: post, redirect, get. The page after the redirect
+	// says what was done and what was not.
 	rec := h.post(workloadPath(w.ID)+"/bulk", vals)
-	wantStatus(t, "bulk assign with a conflict", rec, http.StatusConflict)
-	res := parse(t, rec)
+	wantStatus(t, "bulk assign with a conflict", rec, http.StatusSeeOther)
+	to := rec.Header().Get("Location")
+	if !strings.HasPrefix(to, workloadPath(w.ID)+"?layer=compute&") {
+		t.Errorf("the bulk action redirects to %q, want the checklist filtered as it was", to)
+	}
+	res := h.page(to)
 	notice := res.Find(tid("bulk-notice"))
+	if got := text(notice); !strings.Contains(got, "Assigned to "+o.Name) {
+		t.Errorf("the notice reads %q, want it to say what was assigned to whom", got)
+	}
 	if got := text(notice.Find(tid("bulk-stale"))); !strings.Contains(got, rows[0]) {
 		t.Errorf("the notice's not-changed list reads %q, want it to name %q", got, rows[0])
 	}
@@ -251,15 +262,56 @@ func TestBulkActionMeetingAVersionConflictSavesTheRestAndNamesWhatItLeft(t *test
 	// Not applicable needs its reason; without JavaScript a clean bulk
 	// action returns to the filtered checklist.
 	doc = h.page(workloadPath(w.ID) + "?layer=compute&owner=none")
-	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "na_reason": {" "}}))
+	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "bulk_reason": {" "}}))
 	wantStatus(t, "bulk not applicable without a reason", rec, http.StatusUnprocessableEntity)
 	if h.status(w.ID, first).NotApplicable {
 		t.Error("not applicable was saved without a reason")
 	}
-	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "na_reason": {"No VMs here."}}))
-	wantRedirect(t, "bulk not applicable", rec, workloadPath(w.ID)+"?layer=compute&owner=none")
+	rec = h.post(workloadPath(w.ID)+"/bulk", bulkValues(doc, url.Values{"scope": {"shown"}, "action": {"na"}, "bulk_reason": {"No VMs here."}}))
+	wantStatus(t, "bulk not applicable", rec, http.StatusSeeOther)
+	if to := rec.Header().Get("Location"); !strings.HasPrefix(to, workloadPath(w.ID)+"?layer=compute&owner=none&") {
+		t.Errorf("bulk not applicable redirects to %q, want the checklist filtered as it was", to)
+	} else if got := text(h.page(to).Find(tid("bulk-notice"))); !strings.Contains(got, "Marked not applicable") {
+		t.Errorf("after the redirect the notice reads %q, want it to say what was marked", got)
+	}
 	if got := h.status(w.ID, first); !got.NotApplicable || got.NAReason != "No VMs here." || got.Note != "Theirs." {
 		t.Errorf("%q after bulk not applicable = %+v, want not applicable with the reason, their note kept", rows[0], got)
+	}
+}
+
+// TestBulkOutcomeInTheAddressIsChecked: the page after a bulk action
+// without JavaScript says what was done from its address; an address made
+// up by hand can only make it say less, never name controls or owners of
+// another workload, nor claim more changes than the workload has.
+func TestBulkOutcomeInTheAddressIsChecked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	o := h.owner("Platform team")
+	patching := h.controlID("Patching of systems")
+	for _, tt := range []struct {
+		query string
+		want  string // in the notice; "" for no notice
+		not   string
+	}{
+		{"done=owner&to=" + itoa(o.ID) + "&n=2&stale=" + itoa(patching), "Assigned to Platform team: 2 controls changed", ""},
+		{"done=owner&to=99999&n=1", "Owner assigned: 1 control changed", "99999"},
+		{"done=complete&n=1&skip=" + itoa(patching) + "o", "no owner yet", ""},
+		{"done=complete&n=1&stale=99999,abc&skip=99998o", "Marked complete: 1 control changed", "99999"},
+		{"done=drop-tables&n=1", "", ""},
+		{"done=complete&n=100000", "", ""},
+		{"done=complete&n=-1", "", ""},
+	} {
+		doc := h.page(workloadPath(w.ID) + "?" + tt.query)
+		got := text(doc.Find(tid("bulk-notice")))
+		switch {
+		case tt.want == "" && got != "":
+			t.Errorf("?%s: the page says %q, want no notice", tt.query, got)
+		case tt.want != "" && !strings.Contains(got, tt.want):
+			t.Errorf("?%s: the notice reads %q, want %q", tt.query, got, tt.want)
+		case tt.not != "" && strings.Contains(got, tt.not):
+			t.Errorf("?%s: the notice reads %q, which names %q", tt.query, got, tt.not)
+		}
 	}
 }
 
@@ -271,4 +323,43 @@ func workloadAuditCount(t *testing.T, h *harness, wid int64) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestChecklistOfModeratePlusSRMIsUnder150KB: the workload page with NIST
+// SP 800-53 Moderate and srm's own catalog (312 controls), no filter, as an
+// editor sees it (every row's owner and completion fields), is under the
+// issue's budget of 150 KB of HTML.
+func TestChecklistOfModeratePlusSRMIsUnder150KB(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := storetest.Context(t)
+	w := h.workload("Depot servers", srm.PaaS)
+	mod, err := h.st.ImportBuiltin(ctx, "nist-800-53-rev5-moderate", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.AttachFramework(ctx, w.ID, mod.Framework.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.owner("Platform team")
+	h.owner("Ops team")
+	rec := h.as(srm.RoleEditor).get(workloadPath(w.ID))
+	wantStatus(t, "GET the checklist", rec, http.StatusOK)
+	body := rec.Body.Bytes()
+	doc := parse(t, rec)
+	rows := rowTitles(doc)
+	if len(rows) != 312 {
+		t.Fatalf("the checklist shows %d rows, want 312 (287 of Moderate and 25 of srm's own)", len(rows))
+	}
+	if n := doc.Find(`li.ck input[name^="o"]`).Length(); n < 200 {
+		t.Fatalf("%d rows have an owner field, want the editor's fields on the customer's rows", n)
+	}
+	if p := os.Getenv("SRM_DUMP"); p != "" {
+		_ = os.WriteFile(p, body, 0o644)
+	}
+	const budget = 150 << 10
+	t.Logf("workload page with %d controls: %d bytes (%.0f per row)", len(rows), len(body), float64(len(body))/float64(len(rows)))
+	if len(body) >= budget {
+		t.Errorf("the workload page with %d controls is %d bytes, want under %d (150 KB)", len(rows), len(body), budget)
+	}
 }

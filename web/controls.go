@@ -90,34 +90,9 @@ func saveStatus(st *store.Store) handlerFunc {
 			edit.Status.Note, edit.Status.Evidence = kept.Note, kept.Evidence
 			edit.Status.NotApplicable, edit.Status.NAReason = kept.NotApplicable, kept.NAReason
 		}
-		edit.Problems = edit.Status.Validate()
-		owner := srm.Owner{}
-		if edit.OwnerName != "" {
-			owner = srm.Owner{Name: edit.OwnerName, Kind: edit.OwnerKind}
-			for k, msg := range owner.Validate() {
-				edit.Problems[k] = msg
-			}
-		}
-		if edit.Status.Complete && edit.OwnerName == "" {
-			edit.Problems["complete"] = "Assign an owner before marking this control complete."
-		}
-		conflict := false
-		if len(edit.Problems) == 0 {
-			saved, err := st.RecordStatus(r.Context(), id, cid, edit.Status, owner)
-			switch {
-			case errors.Is(err, srm.ErrStale) && saved.Version > 0 && sameStatus(saved, edit):
-				// A repeated submission: what it asks for is already stored.
-				ws.Statuses[cid] = saved
-			case errors.Is(err, srm.ErrStale) && saved.Version > 0:
-				ws.Statuses[cid] = saved
-				edit.Current, edit.Status.Version = &saved, saved.Version
-				conflict = true
-			case err != nil:
-				return err
-			default:
-				ws.Statuses[cid] = saved
-			}
-			ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.OwnerKind})
+		conflict, err := recordEdit(r, st, &ws, id, &edit)
+		if err != nil {
+			return err
 		}
 		filter := backFilter(r, ws)
 		if len(edit.Problems) == 0 && !conflict && !wantsFragment(r) {
@@ -128,7 +103,7 @@ func saveStatus(st *store.Store) handlerFunc {
 		if v, err = workloadView(ws, ws.Owners); err != nil {
 			return err
 		}
-		v.Filter, v.Keep = filter, cid
+		v.Filter, v.Keep = filter, []int64{cid}
 		if !edit.Row {
 			v.Open = cid // the control's details stay open in place
 		}
@@ -150,6 +125,46 @@ func saveStatus(st *store.Store) handlerFunc {
 		}
 		return render(w, r, status, views.ControlPage(v, a, v.Edit))
 	}
+}
+
+// recordEdit validates edit, a change to control edit.ControlID of
+// workload id, and saves it conditionally on its version, updating ws to
+// what is saved. Problems with the input are left in edit.Problems;
+// conflict reports that someone else saved first, whose status is then in
+// edit.Current (and the version in edit's status, so that saving again
+// replaces it).
+func recordEdit(r *http.Request, st *store.Store, ws *store.WorkloadState, id int64, edit *views.ControlEdit) (conflict bool, err error) {
+	cid := edit.ControlID
+	edit.Problems = edit.Status.Validate()
+	owner := srm.Owner{}
+	if edit.OwnerName != "" {
+		owner = srm.Owner{Name: edit.OwnerName, Kind: edit.OwnerKind}
+		for k, msg := range owner.Validate() {
+			edit.Problems[k] = msg
+		}
+	}
+	if edit.Status.Complete && edit.OwnerName == "" {
+		edit.Problems["complete"] = "Assign an owner before marking this control complete."
+	}
+	if len(edit.Problems) > 0 {
+		return false, nil
+	}
+	saved, err := st.RecordStatus(r.Context(), id, cid, edit.Status, owner)
+	switch {
+	case errors.Is(err, srm.ErrStale) && saved.Version > 0 && sameStatus(saved, *edit):
+		// A repeated submission: what it asks for is already stored.
+		ws.Statuses[cid] = saved
+	case errors.Is(err, srm.ErrStale) && saved.Version > 0:
+		ws.Statuses[cid] = saved
+		edit.Current, edit.Status.Version = &saved, saved.Version
+		conflict = true
+	case err != nil:
+		return false, err
+	default:
+		ws.Statuses[cid] = saved
+	}
+	ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.OwnerKind})
+	return conflict, nil
 }
 
 // sameStatus reports whether the stored status s already says what the

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -17,6 +18,125 @@ const (
 	bulkComplete = "complete" // mark complete
 	bulkNA       = "na"       // mark not applicable, with na_reason
 )
+
+// Why a bulk action left a control alone, as the checklist's address after
+// the action says it (outcomeURL), and in words.
+const (
+	skipAzure    = "a"
+	skipComplete = "c"
+	skipNoOwner  = "o"
+	rowsSaved    = "saved" // the outcome of saving rows, not a bulk action
+)
+
+var skipWhy = map[string]string{
+	skipAzure:    "Azure carries it",
+	skipComplete: "it is complete; a complete control keeps its owner",
+	skipNoOwner:  "it has no owner yet; assign one first",
+}
+
+// outcomeURL is the checklist, filtered as it was, after a bulk action
+// (or a save of rows) without JavaScript: its address says what was done
+// (action, ownerID for an assignment, how many changed, which were not
+// changed and why), so that the page after the redirect says it too, and
+// reloading it does nothing again. The checklist reads it back with
+// bulkOutcome, which believes none of it beyond what it can check.
+func outcomeURL(wid int64, filter srm.ChecklistFilter, action string, ownerID int64, out views.BulkOutcome) string {
+	q := url.Values{}
+	q.Set("done", action)
+	if action == bulkOwner && ownerID > 0 {
+		q.Set("to", strconv.FormatInt(ownerID, 10))
+	}
+	q.Set("n", strconv.Itoa(out.Changed))
+	var b strings.Builder
+	for _, a := range out.Stale {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(a.Control.ID, 10))
+	}
+	if b.Len() > 0 {
+		q.Set("stale", b.String())
+	}
+	b.Reset()
+	for _, sk := range out.Skipped {
+		for code, why := range skipWhy {
+			if why == sk.Why {
+				if b.Len() > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(strconv.FormatInt(sk.Assignment.Control.ID, 10) + code)
+			}
+		}
+	}
+	if b.Len() > 0 {
+		q.Set("skip", b.String())
+	}
+	u := views.ChecklistURL(wid, views.FilterQuery(filter))
+	if strings.Contains(u, "?") {
+		return u + "&" + q.Encode()
+	}
+	return u + "?" + q.Encode()
+}
+
+// bulkOutcome reads what a bulk action did from the checklist's address
+// (outcomeURL): nil when it says nothing. Every part is checked against
+// the workload: an action srm has, a count no larger than its controls,
+// controls it has and an owner srm knows; anything else is dropped, so a
+// crafted address can only make the page say less.
+func bulkOutcome(q url.Values, v views.WorkloadView) *views.BulkOutcome {
+	done := q.Get("done")
+	out := &views.BulkOutcome{}
+	switch done {
+	case bulkOwner:
+		out.Action = "Owner removed"
+		if to := q.Get("to"); to != "" {
+			out.Action = "Owner assigned"
+			for _, o := range v.Owners {
+				if strconv.FormatInt(o.ID, 10) == to {
+					out.Action = "Assigned to " + o.Name
+				}
+			}
+		}
+	case bulkComplete:
+		out.Action = "Marked complete"
+	case bulkNA:
+		out.Action = "Marked not applicable"
+	case rowsSaved:
+		out.Action = "Saved"
+	default:
+		return nil
+	}
+	n, err := strconv.Atoi(q.Get("n"))
+	if err != nil || n < 0 || n > len(v.Assignments) {
+		return nil
+	}
+	out.Changed = n
+	byID := make(map[int64]srm.Assignment, len(v.Assignments))
+	for _, a := range v.Assignments {
+		byID[a.Control.ID] = a
+	}
+	seen := map[int64]bool{}
+	for _, s := range strings.Split(q.Get("stale"), ",") {
+		cid, err := strconv.ParseInt(s, 10, 64)
+		if a, ok := byID[cid]; err == nil && ok && !seen[cid] {
+			seen[cid] = true
+			out.Stale = append(out.Stale, a)
+		}
+	}
+	for _, s := range strings.Split(q.Get("skip"), ",") {
+		if len(s) < 2 {
+			continue
+		}
+		code := s[len(s)-1:]
+		cid, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
+		a, ok := byID[cid]
+		if why, known := skipWhy[code]; err == nil && ok && known && !seen[cid] {
+			seen[cid] = true
+			out.Skipped = append(out.Skipped, views.BulkSkip{Assignment: a, Why: why})
+		}
+	}
+	return out
+}
 
 // postedVersions reads the bulk form's versions, "control:version" for
 // every row the page showed: comma-separated in "vers", or one per "ver"
@@ -67,6 +187,11 @@ func bulkStatus(st *store.Store) handlerFunc {
 			return err
 		}
 		versions := postedVersions(r)
+		if r.PostFormValue("action") == "" {
+			// A row's Save button (save=<control>), or the checklist's own
+			// Save changes, Enter in a field, or htmx after a field changed.
+			return saveRows(w, r, st, ws, v, versions)
+		}
 		var targets []int64
 		if r.PostFormValue("scope") == "shown" {
 			// Every row the page showed that is the customer's to do; Azure's
@@ -77,16 +202,29 @@ func bulkStatus(st *store.Store) handlerFunc {
 				}
 			}
 		} else {
+			// The ticked rows: s<id> as the checklist names its boxes, or
+			// select=<id> (the API's and older pages' way).
 			for _, s := range r.PostForm["select"] {
 				if cid, err := strconv.ParseInt(s, 10, 64); err == nil && cid > 0 {
 					targets = append(targets, cid)
+				}
+			}
+			for _, a := range v.Assignments { // in the checklist's order
+				if r.PostForm.Has("s" + strconv.FormatInt(a.Control.ID, 10)) {
+					targets = append(targets, a.Control.ID)
 				}
 			}
 		}
 
 		out := views.BulkOutcome{}
 		var owner srm.Owner
-		reason := strings.TrimSpace(r.PostFormValue("na_reason"))
+		// The checklist names the reason bulk_reason, so that it cannot be
+		// taken for the na_reason of a control's details open in place in
+		// the same form; na_reason is the API's and older pages' name.
+		reason := strings.TrimSpace(r.PostFormValue("bulk_reason"))
+		if !r.PostForm.Has("bulk_reason") {
+			reason = strings.TrimSpace(r.PostFormValue("na_reason"))
+		}
 		switch action := r.PostFormValue("action"); action {
 		case bulkOwner:
 			if s := r.PostFormValue("owner_id"); s != "" {
@@ -136,7 +274,7 @@ func bulkStatus(st *store.Store) handlerFunc {
 			ver, ok := versions[cid]
 			switch {
 			case !a.Party.Counted():
-				out.Skipped = append(out.Skipped, views.BulkSkip{Assignment: a, Why: "Azure carries it"})
+				out.Skipped = append(out.Skipped, views.BulkSkip{Assignment: a, Why: skipWhy[skipAzure]})
 				continue
 			case !ok:
 				out.Stale = append(out.Stale, a)
@@ -147,13 +285,13 @@ func bulkStatus(st *store.Store) handlerFunc {
 			switch r.PostFormValue("action") {
 			case bulkOwner:
 				if owner.ID == 0 && s.Complete {
-					out.Skipped = append(out.Skipped, views.BulkSkip{Assignment: a, Why: "it is complete; a complete control keeps its owner"})
+					out.Skipped = append(out.Skipped, views.BulkSkip{Assignment: a, Why: skipWhy[skipComplete]})
 					continue
 				}
 				s.OwnerID = owner.ID
 			case bulkComplete:
 				if s.OwnerID == 0 {
-					out.Skipped = append(out.Skipped, views.BulkSkip{Assignment: a, Why: "it has no owner yet; assign one first"})
+					out.Skipped = append(out.Skipped, views.BulkSkip{Assignment: a, Why: skipWhy[skipNoOwner]})
 					continue
 				}
 				s.Complete = true
@@ -187,8 +325,10 @@ func bulkStatus(st *store.Store) handlerFunc {
 		out.Changed = len(saved)
 
 		filter := backFilter(r, ws)
-		if len(out.Stale) == 0 && len(out.Skipped) == 0 && !wantsFragment(r) {
-			return seeOther(w, r, views.ChecklistURL(id, views.FilterQuery(filter)))
+		if !wantsFragment(r) {
+			// Post, redirect, get: the checklist says what was done from
+			// its address (outcomeQuery), and reloading does not act again.
+			return seeOther(w, r, outcomeURL(id, filter, r.PostFormValue("action"), owner.ID, out))
 		}
 		if v, err = workloadView(ws, ws.Owners); err != nil {
 			return err
@@ -200,6 +340,103 @@ func bulkStatus(st *store.Store) handlerFunc {
 		}
 		return renderChecklist(w, r, status, v)
 	}
+}
+
+// saveRows saves the checklist rows a person changed: the one whose Save
+// button they pressed (save=<control>), or every row whose owner or
+// completion differs from what is stored. Each is saved conditionally on
+// the version the page showed it at ("vers"), as the control's own form
+// is. Without JavaScript a clean save goes back to the row in the
+// checklist, filtered as it was; with htmx it answers with the checklist,
+// keeping the rows saved in view. Rows rejected or overtaken come back with
+// the person's input (422, 409).
+func saveRows(w http.ResponseWriter, r *http.Request, st *store.Store, ws store.WorkloadState, v views.WorkloadView, versions map[int64]int64) error {
+	id := ws.Workload.ID
+	only := int64(0)
+	if s := r.PostFormValue("save"); s != "" {
+		cid, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || cid < 1 {
+			return fmt.Errorf("save row %q: %w", s, srm.ErrInvalid)
+		}
+		only = cid
+	}
+	var edits []views.ControlEdit
+	var saved []int64
+	var stale []srm.Assignment
+	conflicts := 0
+	for _, a := range v.Assignments {
+		cid := a.Control.ID
+		ns := strconv.FormatInt(cid, 10)
+		owner, onPage := r.PostForm["o"+ns]
+		if (only != 0 && cid != only) || !onPage || !a.Party.Counted() {
+			continue
+		}
+		ver, shown := versions[cid]
+		if !shown {
+			continue // not shown at any version: never saved blind
+		}
+		// The row shows the owner and completion only: the rest stays as
+		// it was read (the save is conditional on that version).
+		kept := a.Status
+		edit := views.ControlEdit{ControlID: cid, OwnerName: strings.TrimSpace(owner[0]), OwnerKind: srm.Person, Row: true,
+			Status: srm.Status{Version: ver, Complete: kept.Complete, Note: kept.Note, Evidence: kept.Evidence,
+				NotApplicable: kept.NotApplicable, NAReason: kept.NAReason}}
+		if !kept.NotApplicable { // a row not applicable shows no tick box
+			edit.Status.Complete = r.PostFormValue("c"+ns) != ""
+		}
+		if strings.EqualFold(edit.OwnerName, kept.OwnerName) && edit.Status.Complete == kept.Complete {
+			continue // unchanged
+		}
+		if only == 0 && ver != kept.Version {
+			// Saved by someone else since the page showed it: what differs
+			// may be their change, not the person's. Say so, and show
+			// what is stored, rather than write the page's old values back.
+			stale = append(stale, a)
+			continue
+		}
+		conflict, err := recordEdit(r, st, &ws, id, &edit)
+		if err != nil {
+			return err
+		}
+		saved = append(saved, cid)
+		if conflict {
+			conflicts++
+		}
+		if conflict || len(edit.Problems) > 0 {
+			edits = append(edits, edit)
+		}
+	}
+	filter := backFilter(r, ws)
+	var notice *views.BulkOutcome
+	if len(stale) > 0 {
+		notice = &views.BulkOutcome{Action: "Saved", Changed: len(saved) - len(edits), Stale: stale} // edits: not saved
+	}
+	if len(edits) == 0 && notice != nil && !wantsFragment(r) {
+		return seeOther(w, r, outcomeURL(id, filter, rowsSaved, 0, *notice))
+	}
+	if len(edits) == 0 && !wantsFragment(r) {
+		to := views.ChecklistURL(id, views.FilterQuery(filter))
+		switch {
+		case only != 0:
+			to += "#" + views.ControlAnchor(only)
+		case len(saved) > 0:
+			to += "#" + views.ControlAnchor(saved[0])
+		}
+		return seeOther(w, r, to)
+	}
+	nv, err := workloadView(ws, ws.Owners)
+	if err != nil {
+		return err
+	}
+	nv.Filter, nv.Keep, nv.Edits, nv.Bulk = filter, saved, edits, notice
+	status := http.StatusOK
+	switch {
+	case conflicts > 0 || len(stale) > 0:
+		status = http.StatusConflict
+	case len(edits) > 0:
+		status = http.StatusUnprocessableEntity
+	}
+	return renderChecklist(w, r, status, nv)
 }
 
 // renderChecklist answers with the checklist: its body for htmx, else the

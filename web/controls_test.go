@@ -28,7 +28,7 @@ func TestSaveStatusAssignsOwnerAndRedirectsToTheControl(t *testing.T) {
 	if st.OwnerID != o.ID || st.Complete || st.Note != "Monthly window, second Tuesday." || st.Evidence != "https://wiki.example.com/patching" {
 		t.Errorf("saved status = %+v, want owner %d, not complete, the trimmed note and the evidence", st, o.ID)
 	}
-	if got := card(h.page(workloadPath(w.ID)), "Patching of systems").Find(`input[name="owner"]`).AttrOr("value", ""); got != o.Name {
+	if got := card(h.page(workloadPath(w.ID)), "Patching of systems").Find(`input[name="o`+itoa(patching)+`"]`).AttrOr("value", ""); got != o.Name {
 		t.Errorf("owner shown in the checklist = %q, want %q", got, o.Name)
 	}
 	c := card(h.controlPage(w.ID, "Patching of systems"), "Patching of systems")
@@ -276,7 +276,7 @@ func TestOverrideDepartsFromTheBaselineAndBack(t *testing.T) {
 	if got := party(doc, "Patching of systems"); got != "Customer" {
 		t.Errorf("overridden party = %q, want Customer", got)
 	}
-	if c.Find("form.ck-row").Length() != 1 {
+	if c.Find(`button[name="save"]`).Length() != 1 {
 		t.Error("overridden to Customer: no checklist row form")
 	}
 	details := card(h.controlPage(w.ID, "Patching of systems"), "Patching of systems")
@@ -336,7 +336,7 @@ func TestCustomControlAppearsOnEveryWorkload(t *testing.T) {
 
 	for _, w := range []srm.Workload{iaas, saas} {
 		doc := h.page(workloadPath(w.ID))
-		c := doc.Find(tid("layer-data")).Find(tid("control-" + title))
+		c := rowIn(doc.Find(tid("layer-data")), title)
 		if c.Length() != 1 {
 			t.Errorf("workload %s: custom control not in layer-data", w.Name)
 			continue

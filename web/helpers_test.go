@@ -338,26 +338,52 @@ func (h *harness) controlPage(wid int64, title string) *goquery.Document {
 	return h.page(statusPath(wid, h.controlID(title)))
 }
 
-// rowForm is the checklist row's form of the control titled title, as the
-// workload page serves it now: owner and completion.
-func (h *harness) rowForm(wid int64, title string) *goquery.Selection {
+// saveRow is what a browser posts when a person changes the row of the
+// control titled title in doc's checklist and presses its Save button:
+// the whole checklist form, the row's owner and completion set (complete
+// "" unticks it), save=<control>.
+func (h *harness) saveRow(doc *goquery.Document, title, owner string, complete bool) *httptest.ResponseRecorder {
 	h.t.Helper()
-	f := card(h.page(workloadPath(wid)), title).Find("form.ck-row")
-	if f.Length() != 1 {
-		h.t.Fatalf("workload %d: no checklist row form for %q", wid, title)
+	row := card(doc, title)
+	form := doc.Find("form#ck")
+	if row.Length() != 1 || form.Length() != 1 {
+		h.t.Fatalf("saveRow %q: %d rows, %d checklist forms; want 1 of each", title, row.Length(), form.Length())
 	}
-	return f
+	cid := strings.TrimPrefix(row.AttrOr("id", ""), "control-")
+	vals := formValues(form)
+	vals.Set("o"+cid, owner)
+	if complete {
+		vals.Set("c"+cid, "on")
+	} else {
+		vals.Del("c" + cid)
+	}
+	vals.Set("save", cid)
+	return h.post(form.AttrOr("action", ""), vals)
+}
+
+// rowTitle is the title of a checklist row, without its reference.
+func rowTitle(row *goquery.Selection) string {
+	a := row.ChildrenFiltered("a").First()
+	return strings.TrimSpace(strings.TrimPrefix(text(a), text(a.ChildrenFiltered("span"))))
 }
 
 // card is the control titled title: its row on a workload page, or its
 // card on the control's page.
 func card(doc *goquery.Document, title string) *goquery.Selection {
-	return doc.Find(tid("control-" + title))
+	if c := doc.Find(tid("control-" + title)); c.Length() > 0 {
+		return c
+	}
+	return doc.Find("li.ck").FilterFunction(func(_ int, s *goquery.Selection) bool { return rowTitle(s) == title })
+}
+
+// rowIn is the checklist row of the control titled title within sel.
+func rowIn(sel *goquery.Selection, title string) *goquery.Selection {
+	return sel.Find("li.ck").FilterFunction(func(_ int, s *goquery.Selection) bool { return rowTitle(s) == title })
 }
 
 // party is the party badge of a control card, as a person reads it.
 func party(doc *goquery.Document, title string) string {
-	return text(card(doc, title).Find(".control-head .party").First())
+	return text(card(doc, title).Find(".party, li.ck > b").First())
 }
 
 // progressText is the workload's progress line ("2 of 20 complete 10%").
@@ -443,6 +469,11 @@ func (h *harness) submit(form *goquery.Selection, changes url.Values, headers ..
 		h.t.Fatalf("submit: %d forms selected, want 1", form.Length())
 	}
 	action, ok := form.Attr("action")
+	if !ok {
+		// A control's details open in place are a group of fields htmx
+		// posts where its Save button says.
+		action, ok = form.Find(`button[hx-post]`).Attr("hx-post")
+	}
 	if !ok {
 		h.t.Fatal("submit: the form has no action")
 	}

@@ -191,7 +191,7 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 	tab.open(wp, http.StatusOK)
 	tab.waitFor("htmx to load", `typeof window.htmx === "object"`)
 	card := "#control-" + itoa(f.custom.ID)
-	tab.do("open the control's details in place", chromedp.Click(chromedp.CSS(card+` `+"a.ck-title")))
+	tab.do("open the control's details in place", chromedp.Click(chromedp.CSS(card+` > a`)))
 	tab.waitFor("the details to open in place", `!!document.querySelector(`+jsString(card+` textarea[name="note"]`)+`)`)
 	tab.checkInert("the details of a control opened in place on " + wp)
 	tab.do("type payloads and a javascript: evidence link, then save",

@@ -84,7 +84,7 @@ func TestCompareListsWhereTheBaselinesDiffer(t *testing.T) {
 			t.Errorf("%s is not marked changed", c.id)
 		}
 	}
-	if got := text(doc.Find(tid("diff-information-and-data")).Find("h2")); !strings.Contains(got, "Customer data") || !strings.Contains(got, "Information and data") {
+	if got := text(doc.Find(tid("diff-information-and-data")).Find("h2, h3")); !strings.Contains(got, "Customer data") || !strings.Contains(got, "Information and data") {
 		t.Errorf("relabelled row heading = %q, want the new and the old label", got)
 	}
 
@@ -370,8 +370,9 @@ func TestWorkloadNamesAreEscaped(t *testing.T) {
 	if got := text(doc.Find(tid("workload-name"))); got != name {
 		t.Errorf("workload-name = %q, want the name as typed", got)
 	}
-	if n := doc.Find("script").Length(); n != 1 {
-		t.Errorf("<script> elements = %d, want only htmx's", n)
+	// Only srm's own scripts, from /static/js: htmx and the checklist's.
+	if n := doc.Find("script").Length(); n != 2 || doc.Find(`script[src^="/static/js/"]`).Length() != n {
+		t.Errorf("<script> elements = %d, want only htmx's and checklist.js", n)
 	}
 
 	// A model-change preview carries the name in hidden fields.
@@ -390,4 +391,47 @@ func newFormRequest(method, path string, form url.Values) *http.Request {
 	req := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return req
+}
+
+// headingLevels are the levels of doc's headings in document order.
+func headingLevels(doc *goquery.Document) (levels []int, texts []string) {
+	doc.Find("h1, h2, h3, h4, h5, h6").Each(func(_ int, s *goquery.Selection) {
+		levels = append(levels, int(goquery.NodeName(s)[1]-'0'))
+		texts = append(texts, text(s))
+	})
+	return levels, texts
+}
+
+// TestCompareHeadingsNeverSkipALevel: the comparison's headings go down one
+// level at a time, and the areas only renamed sit under "Only renamed",
+// one level below it, as a screen reader's list of headings shows them.
+func TestCompareHeadingsNeverSkipALevel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	doc := h.page("/matrix/compare")
+	levels, texts := headingLevels(doc)
+	if len(levels) == 0 || levels[0] != 1 {
+		t.Fatalf("headings %v %q, want an h1 first", levels, texts)
+	}
+	renamed := -1
+	for i := 1; i < len(levels); i++ {
+		if levels[i] > levels[i-1]+1 {
+			t.Errorf("heading %q (h%d) follows %q (h%d): a level is skipped", texts[i], levels[i], texts[i-1], levels[i-1])
+		}
+		if texts[i] == "Only renamed" {
+			renamed = i
+		}
+	}
+	if renamed < 0 {
+		t.Fatalf("no “Only renamed” heading among %q", texts)
+	}
+	under := doc.Find(tid("renamed")).Find(`section.renamed h2, section.renamed h3, section.renamed h4`)
+	if under.Length() == 0 {
+		t.Fatal("no renamed area under “Only renamed”")
+	}
+	under.Each(func(_ int, s *goquery.Selection) {
+		if got := int(goquery.NodeName(s)[1] - '0'); got != levels[renamed]+1 {
+			t.Errorf("renamed area %q is an h%d, want h%d under “Only renamed” (h%d)", text(s), got, levels[renamed]+1, levels[renamed])
+		}
+	})
 }

@@ -136,7 +136,7 @@ func TestConcurrentStatusSavesOnOneWorkload(t *testing.T) {
 	doc := h.page(workloadPath(w.ID))
 	var cids []int64
 	for _, c := range mustControls(t, h) {
-		if card(doc, c.Title).Find("form.ck-row").Length() == 1 {
+		if card(doc, c.Title).Find(`button[name="save"]`).Length() == 1 {
 			cids = append(cids, c.ID)
 		}
 	}

@@ -136,6 +136,8 @@ func addRoutes(r chi.Router, logger *slog.Logger, st *store.Store, a *auth, cfg 
 			r.Get("/admin/frameworks", h(adminFrameworksPage(st)))
 			r.Post("/admin/frameworks", h(uploadFramework(st)))
 			r.Post("/admin/frameworks/builtin", h(importBuiltinFramework(st)))
+			r.Get("/admin/frameworks/{slug}", h(frameworkPage(st)))
+			r.Post("/admin/frameworks/{slug}/families", h(readFamily(st)))
 			r.Post("/admin/settings", h(a.stepUp("change who must use an authenticator app", a.changesRequireMFA, saveSettings(st, a.sessions))))
 		})
 

@@ -193,6 +193,7 @@ func workloadPage(st *store.Store) handlerFunc {
 			return err
 		}
 		v.Filter = checklistFilter(r, r.URL.Query(), v.Owners, v.Frameworks)
+		v.Bulk = bulkOutcome(r.URL.Query(), v) // after a bulk action without JavaScript
 		w.Header().Add("Vary", "HX-Request")
 		if wantsFragment(r) {
 			return render(w, r, http.StatusOK, views.WorkloadBody(v))

@@ -88,21 +88,21 @@ func TestWorkloadPageListsEveryControlByLayer(t *testing.T) {
 		t.Fatalf("layer sections = %q, want %q", layers, want)
 	}
 
-	if got := doc.Find(`li.ck[data-testid^="control-"]`).Length(); got != len(controls) {
+	if got := doc.Find(`li.ck`).Length(); got != len(controls) {
 		t.Errorf("control rows = %d, want every control of the catalog (%d)", got, len(controls))
 	}
 	for _, c := range controls {
-		sel := doc.Find(tid("layer-" + string(c.Layer))).Find(tid("control-" + c.Title))
+		sel := rowIn(doc.Find(tid("layer-"+string(c.Layer))), c.Title)
 		if sel.Length() != 1 {
 			t.Errorf("control %q: %d cards in layer-%s, want 1", c.Title, sel.Length(), c.Layer)
 			continue
 		}
-		p := text(sel.Find(".control-head .party"))
+		p := text(sel.ChildrenFiltered("b"))
 		if p != "Customer" && p != "Shared" && p != "Azure" {
 			t.Errorf("control %q: party = %q, want Customer, Shared or Azure", c.Title, p)
 		}
 		// Why it is so: on the control's page, linked from its row.
-		if href := sel.Find("a.ck-title").AttrOr("href", ""); href != statusPath(w.ID, c.ID) {
+		if href := sel.ChildrenFiltered("a").AttrOr("href", ""); href != statusPath(w.ID, c.ID) {
 			t.Errorf("control %q: details link = %q, want %q", c.Title, href, statusPath(w.ID, c.ID))
 		}
 		row, _ := chart.Row(c.Area)
@@ -138,7 +138,7 @@ func TestPatchingOfSystemsDependsOnTheModel(t *testing.T) {
 			if got := c.Find(tid("inherited")).Length() > 0; got != tt.inherited {
 				t.Errorf("Patching of systems under %s: inherited line = %v, want %v", tt.model, got, tt.inherited)
 			}
-			if got := c.Find("form.ck-row").Length() > 0; got == tt.inherited {
+			if got := c.Find(`button[name="save"]`).Length() > 0; got == tt.inherited {
 				t.Errorf("Patching of systems under %s: status form = %v, want %v", tt.model, got, !tt.inherited)
 			}
 		})
@@ -349,7 +349,7 @@ func TestModelChangeIsPreviewedThenSavedAndKeepsWork(t *testing.T) {
 	if got := party(doc, "Patching of systems"); got != "Customer" {
 		t.Errorf("Patching of systems back under IaaS = %q, want Customer", got)
 	}
-	if c.Find(".flag-done").Length() != 1 || c.Find(`input[name="complete"][checked]`).Length() != 1 {
+	if c.Find(".flag-done").Length() != 1 || c.Find(`label > input[name^="c"][checked]`).Length() != 1 {
 		t.Error("Patching of systems back under IaaS: not shown complete again")
 	}
 	if got := text(c.Find(tid("completed-stamp"))); !strings.Contains(got, "Platform team") {
