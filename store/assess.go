@@ -469,3 +469,132 @@ func (s *Store) Reassess(ctx context.Context) error {
 		return nil
 	})
 }
+
+// assessNew writes the engine's assignments of new workloads ids (no
+// assignments, no overrides yet), as a bulk load adds them, and sums their
+// progress. The party of a control depends only on the workload's
+// baseline, model and frameworks (srm.Assess reads a status only to carry
+// it), so the engine assesses each distinct (baseline, model, frameworks)
+// once, not once per workload; whether a control counts and is done
+// depends on its party and its status, and the engine answers that for
+// every party and every combination of the two facts it reads (complete,
+// not applicable), as outcomes does for a status save. One statement then
+// joins each new workload's controls to their statuses and copies those
+// answers: the database picks the engine's row, it decides nothing. A new
+// workload with an override (none, from BulkLoad) goes through reassess.
+func assessNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) error {
+	var overridden bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM overrides WHERE workload_id = ANY(@ids::bigint[]))`,
+		pgx.NamedArgs{"ids": ids}).Scan(&overridden); err != nil {
+		return fmt.Errorf("assess new workloads: %w", err)
+	}
+	if overridden {
+		return reassess(ctx, tx, cat, ids, nil, true)
+	}
+	type workload struct {
+		ID         int64
+		Model      string
+		BaselineID int64
+		Frameworks []int64
+	}
+	rows, _ := tx.Query(ctx, `
+		SELECT w.id, w.model, w.baseline_id,
+		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks
+		FROM workloads w WHERE w.id = ANY(@ids::bigint[]) ORDER BY w.id`, pgx.NamedArgs{"ids": ids})
+	ws, err := pgx.CollectRows(rows, pgx.RowToStructByName[workload])
+	if err != nil {
+		return fmt.Errorf("assess new workloads: %w", err)
+	}
+	// One template per distinct (baseline, model, frameworks): the
+	// engine's party for each of its controls.
+	var (
+		keys           = map[string]int32{}
+		wID            = make([]int64, len(ws))
+		wKey           = make([]int32, len(ws))
+		tKey           []int32
+		tControl       []int64
+		tLayer, tParty []string
+	)
+	for i, w := range ws {
+		k := fmt.Sprint(w.BaselineID, w.Model, w.Frameworks)
+		n, ok := keys[k]
+		if !ok {
+			n = int32(len(keys))
+			keys[k] = n
+			b, ok := cat.baseline(w.BaselineID)
+			if !ok {
+				return fmt.Errorf("assess workload %d: baseline %d: %w", w.ID, w.BaselineID, srm.ErrNotFound)
+			}
+			as, err := srm.Assess(b, srm.ServiceModel(w.Model), cat.controlsOf(w.Frameworks), nil, nil)
+			if err != nil {
+				return fmt.Errorf("assess workload %d: %w", w.ID, err)
+			}
+			for _, a := range as {
+				tKey, tControl = append(tKey, n), append(tControl, a.Control.ID)
+				tLayer, tParty = append(tLayer, string(a.Control.Layer)), append(tParty, string(a.Party))
+			}
+		}
+		wID[i], wKey[i] = w.ID, n
+	}
+	// The engine's outcome for each party and each status it may meet.
+	var (
+		oParty                        []string
+		oComplete, oNA, oCount, oDone []bool
+	)
+	for _, p := range srm.Parties {
+		for _, complete := range []bool{false, true} {
+			for _, na := range []bool{false, true} {
+				a := srm.Assignment{Party: p, Status: srm.Status{Complete: complete, NotApplicable: na}}
+				oParty, oComplete, oNA = append(oParty, string(p)), append(oComplete, complete), append(oNA, na)
+				oCount, oDone = append(oCount, a.Counted()), append(oDone, a.Done())
+			}
+		}
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('srm.bulk', 'on', true)`); err != nil {
+		return fmt.Errorf("assess new workloads: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO assignments (workload_id, control_id, layer, party, counted, done, owner_id)
+		SELECT w.id, t.control_id, t.layer, t.party, o.counted, o.done, s.owner_id
+		FROM unnest(@w_id::bigint[], @w_key::int[]) AS w (id, key)
+		JOIN unnest(@t_key::int[], @t_control::bigint[], @t_layer::text[], @t_party::text[])
+		     AS t (key, control_id, layer, party) ON t.key = w.key
+		LEFT JOIN statuses s ON s.workload_id = w.id AND s.control_id = t.control_id
+		JOIN unnest(@o_party::text[], @o_complete::boolean[], @o_na::boolean[], @o_counted::boolean[], @o_done::boolean[])
+		     AS o (party, complete, na, counted, done)
+		  ON o.party = t.party AND o.complete = COALESCE(s.complete, false) AND o.na = COALESCE(s.not_applicable, false)
+		ORDER BY 1, 2`,
+		pgx.NamedArgs{"w_id": wID, "w_key": wKey, "t_key": tKey, "t_control": tControl, "t_layer": tLayer, "t_party": tParty,
+			"o_party": oParty, "o_complete": oComplete, "o_na": oNA, "o_counted": oCount, "o_done": oDone}); err != nil {
+		return fmt.Errorf("assess new workloads: write assignments: %w", err)
+	}
+	// Their summaries, summed once from what was just written: new
+	// workloads have no summary rows yet, so these only insert.
+	args := pgx.NamedArgs{"ids": ids, "layers": layerNames()}
+	for _, sql := range []string{
+		`INSERT INTO layer_progress (workload_id, layer, model, controls, total, done)
+		 SELECT w.id, l.layer, w.model, COALESCE(a.controls, 0), COALESCE(a.total, 0), COALESCE(a.done, 0)
+		 FROM workloads w
+		 JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = w.id
+		 CROSS JOIN unnest(@layers::text[]) AS l (layer)
+		 LEFT JOIN (SELECT a.workload_id, a.layer, count(*) AS controls, sum(a.counted::int) AS total, sum(a.done::int) AS done
+		            FROM assignments a JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = a.workload_id
+		            GROUP BY 1, 2) a
+		        ON a.workload_id = w.id AND a.layer = l.layer`,
+		`INSERT INTO owner_progress (owner_id, workload_id, total, done)
+		 SELECT a.owner_id, a.workload_id, sum(a.counted::int), sum(a.done::int)
+		 FROM assignments a JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = a.workload_id
+		 WHERE a.owner_id IS NOT NULL
+		 GROUP BY 1, 2 ORDER BY 1, 2`,
+		`UPDATE workloads w SET total = s.total, done = s.done
+		 FROM (SELECT lp.workload_id, sum(lp.total)::int AS total, sum(lp.done)::int AS done
+		       FROM layer_progress lp JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = lp.workload_id
+		       GROUP BY 1) s
+		 WHERE w.id = s.workload_id AND (w.total, w.done) IS DISTINCT FROM (s.total, s.done)`,
+	} {
+		if _, err := tx.Exec(ctx, sql, args); err != nil {
+			return fmt.Errorf("assess new workloads: sum their progress: %w", err)
+		}
+	}
+	return sumTotals(ctx, tx)
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,15 +19,25 @@ type Bulk struct {
 	cat       Catalog
 	workloads []int64 // added, in order
 	statuses  int     // added
+	before    int     // workloads stored before the load
+	deferred  []deferred
+	deferDone bool
 }
 
 // BulkLoad runs load in one transaction made for adding many rows: it
 // holds the catalog (see catalogLock), pauses the audit triggers of
 // workloads, owners and statuses and records instead one audit row
 // ("seed.loaded", with the counts), then writes the engine's assignments of
-// the workloads load added, in batches, and refreshes the planner's
-// statistics. Pausing triggers takes the owner of srm's schema. An error
-// from load undoes everything.
+// the workloads load added (assessNew) and refreshes the planner's
+// statistics. When the load at least doubles the workloads, the secondary
+// indexes and foreign keys of the tables it fills most (statuses,
+// assignments, owner_progress) are dropped before the first status is
+// copied and made again, exactly as they were, before it commits (see
+// deferChecks): building an index once and checking a foreign key with one
+// join is far cheaper than doing both row by row for millions of rows. It
+// holds those tables exclusively meanwhile, so pages wait for a large
+// seed. Pausing triggers and dropping indexes take the owner of srm's
+// schema. An error from load undoes everything, the drops included.
 func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(catalogLock)); err != nil {
@@ -45,6 +56,10 @@ func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
 				return fmt.Errorf("store: bulk load: %w", err)
 			}
 		}
+		// Sorts and joins of millions of rows, in memory rather than on disk.
+		if _, err := tx.Exec(ctx, `SELECT set_config('work_mem', '256MB', true)`); err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
 		b := &Bulk{tx: tx, on: s.on(tx), cat: cat}
 		if err := load(b); err != nil {
 			return err
@@ -54,9 +69,12 @@ func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
 		if len(b.workloads) > 0 {
-			if err := reassess(ctx, tx, cat, b.workloads, nil, true); err != nil {
+			if err := assessNew(ctx, tx, cat, b.workloads); err != nil {
 				return fmt.Errorf("store: bulk load: %w", err)
 			}
+		}
+		if err := restoreChecks(ctx, tx, b.deferred); err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
 		}
 		for _, stmt := range []string{
 			`ALTER TABLE statuses ENABLE TRIGGER audit_statuses`,
@@ -109,8 +127,12 @@ func (b *Bulk) AddWorkloads(ctx context.Context, ws []srm.Workload) ([]int64, er
 		}
 	}
 	var last int64
-	if err := b.tx.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM workloads`).Scan(&last); err != nil {
+	var stored int
+	if err := b.tx.QueryRow(ctx, `SELECT COALESCE(max(id), 0), count(*) FROM workloads`).Scan(&last, &stored); err != nil {
 		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
+	if len(b.workloads) == 0 {
+		b.before = stored
 	}
 	rows := make([][]any, len(ws))
 	for i, w := range ws {
@@ -159,6 +181,13 @@ type BulkStatus struct {
 // AddStatuses stores the statuses next returns until it returns false,
 // without holding them all in memory, and returns how many it stored.
 func (b *Bulk) AddStatuses(ctx context.Context, next func() (BulkStatus, bool)) (int, error) {
+	if !b.deferDone && len(b.workloads) > 0 && len(b.workloads) >= b.before {
+		b.deferDone = true
+		var err error
+		if b.deferred, err = deferChecks(ctx, b.tx, bulkTables); err != nil {
+			return 0, fmt.Errorf("store: bulk load: %w", err)
+		}
+	}
 	src := pgx.CopyFromFunc(func() ([]any, error) {
 		s, ok := next()
 		if !ok {
@@ -192,6 +221,83 @@ func (s *Store) BackdateCompletions(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: backdate completions: %w", err)
+	}
+	return nil
+}
+
+// bulkTables are the tables a bulk load fills with many rows per workload.
+var bulkTables = []string{"public.statuses", "public.assignments", "public.owner_progress"}
+
+// deferred is a foreign key or a secondary index that a bulk load dropped,
+// with PostgreSQL's own definition of it, to make again.
+type deferred struct {
+	table, name, def string
+	index            bool
+}
+
+// deferChecks drops the foreign keys and the indexes that back no
+// constraint (primary keys and unique constraints stay: the load's own
+// reads and upserts need them) of tables, and returns their definitions as
+// PostgreSQL prints them (pg_get_constraintdef, pg_get_indexdef). DDL
+// takes no parameters: the names are quoted as identifiers and the
+// definitions are the catalog's own text.
+func deferChecks(ctx context.Context, tx pgx.Tx, tables []string) ([]deferred, error) {
+	rows, _ := tx.Query(ctx, `
+		SELECT format('%I.%I', n.nspname, c.relname), con.conname, pg_get_constraintdef(con.oid), false
+		FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.oid = ANY($1::text[]::regclass[]) AND con.contype = 'f'
+		UNION ALL
+		SELECT format('%I.%I', n.nspname, c.relname), i.relname, pg_get_indexdef(x.indexrelid), true
+		FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.oid = ANY($1::text[]::regclass[])
+		  AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+		ORDER BY 4, 1, 2`, tables)
+	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (deferred, error) {
+		var d deferred
+		err := r.Scan(&d.table, &d.name, &d.def, &d.index)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("defer indexes and foreign keys: %w", err)
+	}
+	for _, d := range ds {
+		stmt := "ALTER TABLE " + d.table + " DROP CONSTRAINT " + pgx.Identifier{d.name}.Sanitize()
+		if d.index {
+			// An index lives in its table's schema.
+			schema, _, _ := strings.Cut(d.table, ".")
+			stmt = "DROP INDEX " + schema + "." + pgx.Identifier{d.name}.Sanitize()
+		}
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("defer %s: %w", d.name, err)
+		}
+	}
+	return ds, nil
+}
+
+// restoreChecks makes again what deferChecks dropped: the indexes first
+// (each built in one sorted pass), then the foreign keys (each checked by
+// one join of the whole table).
+func restoreChecks(ctx context.Context, tx pgx.Tx, ds []deferred) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('maintenance_work_mem', '256MB', true)`); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	for _, index := range []bool{true, false} {
+		for _, d := range ds {
+			if d.index != index {
+				continue
+			}
+			stmt := d.def
+			if !d.index {
+				stmt = "ALTER TABLE " + d.table + " ADD CONSTRAINT " + pgx.Identifier{d.name}.Sanitize() + " " + d.def
+			}
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("restore %s: %w", d.name, err)
+			}
+		}
 	}
 	return nil
 }
