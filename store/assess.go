@@ -480,16 +480,16 @@ func (s *Store) Reassess(ctx context.Context) error {
 // every party and every combination of the two facts it reads (complete,
 // not applicable), as outcomes does for a status save. One statement then
 // joins each new workload's controls to their statuses and copies those
-// answers: the database picks the engine's row, it decides nothing. A new
-// workload with an override (none, from BulkLoad) goes through reassess.
+// answers: the database picks the engine's row, it decides nothing. New
+// workloads have no overrides (BulkLoad cannot add one); one is an error.
 func assessNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) error {
 	var overridden bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM overrides WHERE workload_id = ANY(@ids::bigint[]))`,
 		pgx.NamedArgs{"ids": ids}).Scan(&overridden); err != nil {
 		return fmt.Errorf("assess new workloads: %w", err)
 	}
-	if overridden {
-		return reassess(ctx, tx, cat, ids, nil, true)
+	if overridden { // BulkLoad has no way to add one: a mistake, not data
+		return fmt.Errorf("assess new workloads: a new workload has an override, which this path does not read")
 	}
 	type workload struct {
 		ID         int64
@@ -553,24 +553,51 @@ func assessNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) error {
 	if _, err := tx.Exec(ctx, `SELECT set_config('srm.bulk', 'on', true)`); err != nil {
 		return fmt.Errorf("assess new workloads: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `
+	// Controls with a status: the statuses in the order they are stored,
+	// each joined to the small template of its workload and the outcome of
+	// its party and status (hash joins on a few thousand rows). Then, only
+	// if some control of a template has no status, those controls.
+	args := pgx.NamedArgs{"w_id": wID, "w_key": wKey, "t_key": tKey, "t_control": tControl, "t_layer": tLayer, "t_party": tParty,
+		"o_party": oParty, "o_complete": oComplete, "o_na": oNA, "o_counted": oCount, "o_done": oDone}
+	tag, err := tx.Exec(ctx, `
 		INSERT INTO assignments (workload_id, control_id, layer, party, counted, done, owner_id)
-		SELECT w.id, t.control_id, t.layer, t.party, o.counted, o.done, s.owner_id
-		FROM unnest(@w_id::bigint[], @w_key::int[]) AS w (id, key)
+		SELECT s.workload_id, s.control_id, t.layer, t.party, o.counted, o.done, s.owner_id
+		FROM statuses s
+		JOIN unnest(@w_id::bigint[], @w_key::int[]) AS w (id, key) ON w.id = s.workload_id
 		JOIN unnest(@t_key::int[], @t_control::bigint[], @t_layer::text[], @t_party::text[])
-		     AS t (key, control_id, layer, party) ON t.key = w.key
-		LEFT JOIN statuses s ON s.workload_id = w.id AND s.control_id = t.control_id
+		     AS t (key, control_id, layer, party) ON t.key = w.key AND t.control_id = s.control_id
 		JOIN unnest(@o_party::text[], @o_complete::boolean[], @o_na::boolean[], @o_counted::boolean[], @o_done::boolean[])
 		     AS o (party, complete, na, counted, done)
-		  ON o.party = t.party AND o.complete = COALESCE(s.complete, false) AND o.na = COALESCE(s.not_applicable, false)
-		ORDER BY 1, 2`,
-		pgx.NamedArgs{"w_id": wID, "w_key": wKey, "t_key": tKey, "t_control": tControl, "t_layer": tLayer, "t_party": tParty,
-			"o_party": oParty, "o_complete": oComplete, "o_na": oNA, "o_counted": oCount, "o_done": oDone}); err != nil {
+		  ON o.party = t.party AND o.complete = s.complete AND o.na = s.not_applicable`, args)
+	if err != nil {
 		return fmt.Errorf("assess new workloads: write assignments: %w", err)
+	}
+	perKey := map[int32]int64{}
+	for _, k := range tKey {
+		perKey[k]++
+	}
+	var want int64
+	for _, k := range wKey {
+		want += perKey[k]
+	}
+	if tag.RowsAffected() < want {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO assignments (workload_id, control_id, layer, party, counted, done, owner_id)
+			SELECT w.id, t.control_id, t.layer, t.party, o.counted, o.done, NULL
+			FROM unnest(@w_id::bigint[], @w_key::int[]) AS w (id, key)
+			JOIN unnest(@t_key::int[], @t_control::bigint[], @t_layer::text[], @t_party::text[])
+			     AS t (key, control_id, layer, party) ON t.key = w.key
+			JOIN unnest(@o_party::text[], @o_complete::boolean[], @o_na::boolean[], @o_counted::boolean[], @o_done::boolean[])
+			     AS o (party, complete, na, counted, done)
+			  ON o.party = t.party AND NOT o.complete AND NOT o.na
+			WHERE NOT EXISTS (SELECT FROM statuses s WHERE s.workload_id = w.id AND s.control_id = t.control_id)
+			ORDER BY 1, 2`, args); err != nil {
+			return fmt.Errorf("assess new workloads: write assignments without a status: %w", err)
+		}
 	}
 	// Their summaries, summed once from what was just written: new
 	// workloads have no summary rows yet, so these only insert.
-	args := pgx.NamedArgs{"ids": ids, "layers": layerNames()}
+	args = pgx.NamedArgs{"ids": ids, "layers": layerNames()}
 	for _, sql := range []string{
 		`INSERT INTO layer_progress (workload_id, layer, model, controls, total, done)
 		 SELECT w.id, l.layer, w.model, COALESCE(a.controls, 0), COALESCE(a.total, 0), COALESCE(a.done, 0)

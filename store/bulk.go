@@ -51,6 +51,10 @@ func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
 			`ALTER TABLE statuses DISABLE TRIGGER audit_statuses`,
 			`ALTER TABLE workloads DISABLE TRIGGER audit_workloads`,
 			`ALTER TABLE owners DISABLE TRIGGER audit_owners`,
+			// Under srm.bulk these do nothing (they return at once), but
+			// each row would still queue an event and call them.
+			`ALTER TABLE owner_progress DISABLE TRIGGER owner_progress_delta`,
+			`ALTER TABLE layer_progress DISABLE TRIGGER layer_progress_delta`,
 		} {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("store: bulk load: %w", err)
@@ -80,6 +84,8 @@ func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
 			`ALTER TABLE statuses ENABLE TRIGGER audit_statuses`,
 			`ALTER TABLE workloads ENABLE TRIGGER audit_workloads`,
 			`ALTER TABLE owners ENABLE TRIGGER audit_owners`,
+			`ALTER TABLE owner_progress ENABLE TRIGGER owner_progress_delta`,
+			`ALTER TABLE layer_progress ENABLE TRIGGER layer_progress_delta`,
 			`ANALYZE workloads`, `ANALYZE audit`, `ANALYZE statuses`, `ANALYZE layer_progress`, `ANALYZE owners`,
 			`ANALYZE assignments`,
 		} {

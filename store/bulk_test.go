@@ -1,12 +1,15 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
@@ -57,6 +60,54 @@ func TestBulkLoadAgreesWithEngineAndKeepsItsChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	agree(t, pool, st, "a small bulk load on top")
+
+	// A load with a status on only some controls: the others are
+	// assessed too, as open and unowned.
+	var owner int64
+	err := st.BulkLoad(ctx, func(b *store.Bulk) error {
+		o, err := b.EnsureOwner(ctx, srm.Owner{Name: "Partial team", Kind: srm.Team})
+		if err != nil {
+			return err
+		}
+		owner = o.ID
+		cat := b.Catalog()
+		bl := cat.Baselines()[0]
+		var ws []srm.Workload
+		for i := range 30 {
+			ws = append(ws, srm.Workload{Name: fmt.Sprint("Partial ", i), Model: srm.ServiceModels[i%len(srm.ServiceModels)], BaselineID: bl.ID})
+		}
+		ids, err := b.AddWorkloads(ctx, ws)
+		if err != nil {
+			return err
+		}
+		var controls []srm.Control
+		for _, f := range cat.Frameworks() {
+			if f.Default {
+				controls = cat.ControlsOf([]int64{f.ID})
+			}
+		}
+		i := 0
+		_, err = b.AddStatuses(ctx, func() (store.BulkStatus, bool) {
+			for ; i < len(ids)*len(controls); i++ {
+				if i%3 != 0 {
+					continue
+				}
+				s := store.BulkStatus{WorkloadID: ids[i/len(controls)], ControlID: controls[i%len(controls)].ID, OwnerID: owner, Complete: i%2 == 0}
+				if s.Complete {
+					now := time.Now()
+					s.CompletedAt = &now
+				}
+				i++
+				return s, true
+			}
+			return store.BulkStatus{}, false
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "a bulk load with statuses on some controls")
 	// The foreign keys check again: a status of a workload that is not
 	// there is refused.
 	if _, err := pool.Exec(ctx, `INSERT INTO statuses (workload_id, control_id) SELECT 999999, min(id) FROM controls`); err == nil {
