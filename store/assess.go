@@ -470,26 +470,40 @@ func (s *Store) Reassess(ctx context.Context) error {
 	})
 }
 
-// assessNew writes the engine's assignments of new workloads ids (no
-// assignments, no overrides yet), as a bulk load adds them, and sums their
-// progress. The party of a control depends only on the workload's
-// baseline, model and frameworks (srm.Assess reads a status only to carry
-// it), so the engine assesses each distinct (baseline, model, frameworks)
-// once, not once per workload; whether a control counts and is done
-// depends on its party and its status, and the engine answers that for
+// newAssessment is the engine's assessment of the workloads a bulk load
+// adds (no assignments, no overrides yet). The party of a control depends
+// only on the workload's baseline, model and frameworks (srm.Assess reads a
+// status only to carry it), so the engine assesses each distinct
+// (baseline, model, frameworks) once, not once per workload: a template.
+// Whether a control counts and is done depends on its party and its
+// status, and the engine answers that for each status copied
+// (Bulk.AddStatuses writes the assignment next to its status), and for
 // every party and every combination of the two facts it reads (complete,
-// not applicable), as outcomes does for a status save. One statement then
-// joins each new workload's controls to their statuses and copies those
-// answers: the database picks the engine's row, it decides nothing. New
-// workloads have no overrides (BulkLoad cannot add one); one is an error.
-func assessNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) error {
+// not applicable) for the controls left without a status, as outcomes does
+// for a status save: the database picks the engine's row, it decides
+// nothing.
+type newAssessment struct {
+	wID  []int64
+	wKey []int32
+	// the templates, as parallel arrays
+	tKey           []int32
+	tControl       []int64
+	tLayer, tParty []string
+	keyOf          map[int64]int32 // workload to template
+	index          []map[int64]int // per template: control to its index in t*
+	size           []int64         // per template: its controls
+	covered        map[int64]int64 // per workload: assignments written with its statuses
+}
+
+// planNew assesses the templates of the new workloads ids.
+func planNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) (*newAssessment, error) {
 	var overridden bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM overrides WHERE workload_id = ANY(@ids::bigint[]))`,
 		pgx.NamedArgs{"ids": ids}).Scan(&overridden); err != nil {
-		return fmt.Errorf("assess new workloads: %w", err)
+		return nil, fmt.Errorf("assess new workloads: %w", err)
 	}
 	if overridden { // BulkLoad has no way to add one: a mistake, not data
-		return fmt.Errorf("assess new workloads: a new workload has an override, which this path does not read")
+		return nil, fmt.Errorf("assess new workloads: a new workload has an override, which this path does not read")
 	}
 	type workload struct {
 		ID         int64
@@ -503,101 +517,103 @@ func assessNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) error {
 		FROM workloads w WHERE w.id = ANY(@ids::bigint[]) ORDER BY w.id`, pgx.NamedArgs{"ids": ids})
 	ws, err := pgx.CollectRows(rows, pgx.RowToStructByName[workload])
 	if err != nil {
-		return fmt.Errorf("assess new workloads: %w", err)
+		return nil, fmt.Errorf("assess new workloads: %w", err)
 	}
-	// One template per distinct (baseline, model, frameworks): the
-	// engine's party for each of its controls.
-	var (
-		keys           = map[string]int32{}
-		wID            = make([]int64, len(ws))
-		wKey           = make([]int32, len(ws))
-		tKey           []int32
-		tControl       []int64
-		tLayer, tParty []string
-	)
+	n := &newAssessment{wID: make([]int64, len(ws)), wKey: make([]int32, len(ws)), keyOf: make(map[int64]int32, len(ws)),
+		covered: make(map[int64]int64, len(ws))}
+	keys := map[string]int32{}
 	for i, w := range ws {
 		k := fmt.Sprint(w.BaselineID, w.Model, w.Frameworks)
-		n, ok := keys[k]
+		key, ok := keys[k]
 		if !ok {
-			n = int32(len(keys))
-			keys[k] = n
+			key = int32(len(keys))
+			keys[k] = key
 			b, ok := cat.baseline(w.BaselineID)
 			if !ok {
-				return fmt.Errorf("assess workload %d: baseline %d: %w", w.ID, w.BaselineID, srm.ErrNotFound)
+				return nil, fmt.Errorf("assess workload %d: baseline %d: %w", w.ID, w.BaselineID, srm.ErrNotFound)
 			}
 			as, err := srm.Assess(b, srm.ServiceModel(w.Model), cat.controlsOf(w.Frameworks), nil, nil)
 			if err != nil {
-				return fmt.Errorf("assess workload %d: %w", w.ID, err)
+				return nil, fmt.Errorf("assess workload %d: %w", w.ID, err)
 			}
+			idx := make(map[int64]int, len(as))
 			for _, a := range as {
-				tKey, tControl = append(tKey, n), append(tControl, a.Control.ID)
-				tLayer, tParty = append(tLayer, string(a.Control.Layer)), append(tParty, string(a.Party))
+				idx[a.Control.ID] = len(n.tKey)
+				n.tKey, n.tControl = append(n.tKey, key), append(n.tControl, a.Control.ID)
+				n.tLayer, n.tParty = append(n.tLayer, string(a.Control.Layer)), append(n.tParty, string(a.Party))
+			}
+			n.index, n.size = append(n.index, idx), append(n.size, int64(len(as)))
+		}
+		n.wID[i], n.wKey[i], n.keyOf[w.ID] = w.ID, key, key
+	}
+	return n, nil
+}
+
+// add appends to r the engine's assignment of a control of a new workload
+// with status st, and reports false when the control is none of the
+// workload's (no assignment, as srm.Assess gives none) or the workload is
+// not new.
+func (n *newAssessment) add(r *assignmentRows, workloadID, controlID int64, st srm.Status) (bool, error) {
+	key, ok := n.keyOf[workloadID]
+	if !ok {
+		return false, fmt.Errorf("workload %d is not one the load added: %w", workloadID, srm.ErrInvalid)
+	}
+	j, ok := n.index[key][controlID]
+	if !ok {
+		return false, nil
+	}
+	a := srm.Assignment{Control: srm.Control{ID: controlID, Layer: srm.Layer(n.tLayer[j])}, Party: srm.Party(n.tParty[j]), Status: st}
+	r.add(workloadID, a)
+	n.covered[workloadID]++
+	return true, nil
+}
+
+// finish writes the assignments of the controls left without a status,
+// then sums the new workloads' progress and the portfolio's totals. srm.bulk
+// is on (BulkLoad).
+func (n *newAssessment) finish(ctx context.Context, tx pgx.Tx) error {
+	var missing bool
+	for i, w := range n.wID {
+		if n.covered[w] < n.size[n.wKey[i]] {
+			missing = true
+			break
+		}
+	}
+	if missing {
+		var (
+			oParty                        []string
+			oComplete, oNA, oCount, oDone []bool
+		)
+		for _, p := range srm.Parties {
+			for _, complete := range []bool{false, true} {
+				for _, na := range []bool{false, true} {
+					a := srm.Assignment{Party: p, Status: srm.Status{Complete: complete, NotApplicable: na}}
+					oParty, oComplete, oNA = append(oParty, string(p)), append(oComplete, complete), append(oNA, na)
+					oCount, oDone = append(oCount, a.Counted()), append(oDone, a.Done())
+				}
 			}
 		}
-		wID[i], wKey[i] = w.ID, n
-	}
-	// The engine's outcome for each party and each status it may meet.
-	var (
-		oParty                        []string
-		oComplete, oNA, oCount, oDone []bool
-	)
-	for _, p := range srm.Parties {
-		for _, complete := range []bool{false, true} {
-			for _, na := range []bool{false, true} {
-				a := srm.Assignment{Party: p, Status: srm.Status{Complete: complete, NotApplicable: na}}
-				oParty, oComplete, oNA = append(oParty, string(p)), append(oComplete, complete), append(oNA, na)
-				oCount, oDone = append(oCount, a.Counted()), append(oDone, a.Done())
-			}
-		}
-	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('srm.bulk', 'on', true)`); err != nil {
-		return fmt.Errorf("assess new workloads: %w", err)
-	}
-	// Controls with a status: the statuses in the order they are stored,
-	// each joined to the small template of its workload and the outcome of
-	// its party and status (hash joins on a few thousand rows). Then, only
-	// if some control of a template has no status, those controls.
-	args := pgx.NamedArgs{"w_id": wID, "w_key": wKey, "t_key": tKey, "t_control": tControl, "t_layer": tLayer, "t_party": tParty,
-		"o_party": oParty, "o_complete": oComplete, "o_na": oNA, "o_counted": oCount, "o_done": oDone}
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO assignments (workload_id, control_id, layer, party, counted, done, owner_id)
-		SELECT s.workload_id, s.control_id, t.layer, t.party, o.counted, o.done, s.owner_id
-		FROM statuses s
-		JOIN unnest(@w_id::bigint[], @w_key::int[]) AS w (id, key) ON w.id = s.workload_id
-		JOIN unnest(@t_key::int[], @t_control::bigint[], @t_layer::text[], @t_party::text[])
-		     AS t (key, control_id, layer, party) ON t.key = w.key AND t.control_id = s.control_id
-		JOIN unnest(@o_party::text[], @o_complete::boolean[], @o_na::boolean[], @o_counted::boolean[], @o_done::boolean[])
-		     AS o (party, complete, na, counted, done)
-		  ON o.party = t.party AND o.complete = s.complete AND o.na = s.not_applicable`, args)
-	if err != nil {
-		return fmt.Errorf("assess new workloads: write assignments: %w", err)
-	}
-	perKey := map[int32]int64{}
-	for _, k := range tKey {
-		perKey[k]++
-	}
-	var want int64
-	for _, k := range wKey {
-		want += perKey[k]
-	}
-	if tag.RowsAffected() < want {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO assignments (workload_id, control_id, layer, party, counted, done, owner_id)
-			SELECT w.id, t.control_id, t.layer, t.party, o.counted, o.done, NULL
+			SELECT w.id, t.control_id, t.layer, t.party, o.counted, o.done, s.owner_id
 			FROM unnest(@w_id::bigint[], @w_key::int[]) AS w (id, key)
 			JOIN unnest(@t_key::int[], @t_control::bigint[], @t_layer::text[], @t_party::text[])
 			     AS t (key, control_id, layer, party) ON t.key = w.key
+			LEFT JOIN statuses s ON s.workload_id = w.id AND s.control_id = t.control_id
 			JOIN unnest(@o_party::text[], @o_complete::boolean[], @o_na::boolean[], @o_counted::boolean[], @o_done::boolean[])
 			     AS o (party, complete, na, counted, done)
-			  ON o.party = t.party AND NOT o.complete AND NOT o.na
-			WHERE NOT EXISTS (SELECT FROM statuses s WHERE s.workload_id = w.id AND s.control_id = t.control_id)
-			ORDER BY 1, 2`, args); err != nil {
+			  ON o.party = t.party AND o.complete = COALESCE(s.complete, false) AND o.na = COALESCE(s.not_applicable, false)
+			WHERE NOT EXISTS (SELECT FROM assignments a WHERE a.workload_id = w.id AND a.control_id = t.control_id)
+			ORDER BY 1, 2`,
+			pgx.NamedArgs{"w_id": n.wID, "w_key": n.wKey, "t_key": n.tKey, "t_control": n.tControl, "t_layer": n.tLayer,
+				"t_party": n.tParty, "o_party": oParty, "o_complete": oComplete, "o_na": oNA, "o_counted": oCount,
+				"o_done": oDone}); err != nil {
 			return fmt.Errorf("assess new workloads: write assignments without a status: %w", err)
 		}
 	}
-	// Their summaries, summed once from what was just written: new
-	// workloads have no summary rows yet, so these only insert.
-	args = pgx.NamedArgs{"ids": ids, "layers": layerNames()}
+	// Their summaries, summed once from what was written: new workloads
+	// have no summary rows yet, so these only insert.
+	args := pgx.NamedArgs{"ids": n.wID, "layers": layerNames()}
 	for _, sql := range []string{
 		`INSERT INTO layer_progress (workload_id, layer, model, controls, total, done)
 		 SELECT w.id, l.layer, w.model, COALESCE(a.controls, 0), COALESCE(a.total, 0), COALESCE(a.done, 0)

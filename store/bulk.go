@@ -22,6 +22,7 @@ type Bulk struct {
 	before    int     // workloads stored before the load
 	deferred  []deferred
 	deferDone bool
+	assessed  *newAssessment // of the workloads added, once statuses come
 }
 
 // BulkLoad runs load in one transaction made for adding many rows: it
@@ -73,7 +74,10 @@ func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
 		if len(b.workloads) > 0 {
-			if err := assessNew(ctx, tx, cat, b.workloads); err != nil {
+			if err := b.assess(ctx); err != nil {
+				return err
+			}
+			if err := b.assessed.finish(ctx, tx); err != nil {
 				return fmt.Errorf("store: bulk load: %w", err)
 			}
 		}
@@ -132,6 +136,9 @@ func (b *Bulk) AddWorkloads(ctx context.Context, ws []srm.Workload) ([]int64, er
 			}
 		}
 	}
+	if b.assessed != nil {
+		return nil, fmt.Errorf("store: bulk load: workloads added after statuses: %w", srm.ErrInvalid)
+	}
 	var last int64
 	var stored int
 	if err := b.tx.QueryRow(ctx, `SELECT COALESCE(max(id), 0), count(*) FROM workloads`).Scan(&last, &stored); err != nil {
@@ -184,8 +191,32 @@ type BulkStatus struct {
 	CompletedAt           *time.Time
 }
 
-// AddStatuses stores the statuses next returns until it returns false,
-// without holding them all in memory, and returns how many it stored.
+// assess plans the engine's assessment of the workloads added (once), and
+// turns srm.bulk on: the summaries are summed at the end.
+func (b *Bulk) assess(ctx context.Context) error {
+	if b.assessed != nil {
+		return nil
+	}
+	if _, err := b.tx.Exec(ctx, `SELECT set_config('srm.bulk', 'on', true)`); err != nil {
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	a, err := planNew(ctx, b.tx, b.cat, b.workloads)
+	if err != nil {
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	b.assessed = a
+	return nil
+}
+
+// statusChunk is how many statuses AddStatuses copies at a time, each
+// chunk followed by the engine's assignments of those controls.
+const statusChunk = 50_000
+
+// AddStatuses stores the statuses next returns until it returns false, and
+// returns how many it stored. They must be of workloads the load added,
+// after the last AddWorkloads. It copies them in chunks, holding one in
+// memory, and after each chunk the engine's assignment of each of those
+// controls (see newAssessment): one pass, no join of millions of rows.
 func (b *Bulk) AddStatuses(ctx context.Context, next func() (BulkStatus, bool)) (int, error) {
 	if !b.deferDone && len(b.workloads) > 0 && len(b.workloads) >= b.before {
 		b.deferDone = true
@@ -194,20 +225,50 @@ func (b *Bulk) AddStatuses(ctx context.Context, next func() (BulkStatus, bool)) 
 			return 0, fmt.Errorf("store: bulk load: %w", err)
 		}
 	}
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		s, ok := next()
-		if !ok {
-			return nil, nil
-		}
-		return []any{s.WorkloadID, s.ControlID, s.OwnerID, s.Complete, s.CompletedBy, s.CompletedAt}, nil
-	})
-	n, err := b.tx.CopyFrom(ctx, pgx.Identifier{"statuses"},
-		[]string{"workload_id", "control_id", "owner_id", "complete", "completed_by", "completed_at"}, src)
-	if err != nil {
-		return 0, fmt.Errorf("store: bulk load statuses: %w", translate(err))
+	if err := b.assess(ctx); err != nil {
+		return 0, err
 	}
-	b.statuses += int(n)
-	return int(n), nil
+	chunk := make([]BulkStatus, 0, statusChunk)
+	total := 0
+	for more := true; more; {
+		chunk = chunk[:0]
+		for len(chunk) < statusChunk {
+			s, ok := next()
+			if !ok {
+				more = false
+				break
+			}
+			chunk = append(chunk, s)
+		}
+		if len(chunk) == 0 {
+			break
+		}
+		n, err := b.tx.CopyFrom(ctx, pgx.Identifier{"statuses"},
+			[]string{"workload_id", "control_id", "owner_id", "complete", "completed_by", "completed_at"},
+			pgx.CopyFromSlice(len(chunk), func(i int) ([]any, error) {
+				s := chunk[i]
+				var owner *int64
+				if s.OwnerID > 0 {
+					owner = &s.OwnerID
+				}
+				return []any{s.WorkloadID, s.ControlID, owner, s.Complete, s.CompletedBy, s.CompletedAt}, nil
+			}))
+		if err != nil {
+			return total, fmt.Errorf("store: bulk load statuses: %w", translate(err))
+		}
+		total += int(n)
+		var rows assignmentRows
+		for _, s := range chunk {
+			if _, err := b.assessed.add(&rows, s.WorkloadID, s.ControlID, srm.Status{OwnerID: s.OwnerID, Complete: s.Complete}); err != nil {
+				return total, fmt.Errorf("store: bulk load statuses: %w", err)
+			}
+		}
+		if err := rows.write(ctx, b.tx, true); err != nil {
+			return total, fmt.Errorf("store: bulk load: %w", err)
+		}
+	}
+	b.statuses += total
+	return total, nil
 }
 
 // Atomically runs fn with a Store whose every read and write happens in
