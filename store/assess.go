@@ -493,6 +493,7 @@ type newAssessment struct {
 	index          []map[int64]int // per template: control to its index in t*
 	size           []int64         // per template: its controls
 	covered        map[int64]int64 // per workload: assignments written with its statuses
+	modelOf        map[int64]string
 }
 
 // planNew assesses the templates of the new workloads ids.
@@ -520,7 +521,7 @@ func planNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) (*newAsse
 		return nil, fmt.Errorf("assess new workloads: %w", err)
 	}
 	n := &newAssessment{wID: make([]int64, len(ws)), wKey: make([]int32, len(ws)), keyOf: make(map[int64]int32, len(ws)),
-		covered: make(map[int64]int64, len(ws))}
+		covered: make(map[int64]int64, len(ws)), modelOf: make(map[int64]string, len(ws))}
 	keys := map[string]int32{}
 	for i, w := range ws {
 		k := fmt.Sprint(w.BaselineID, w.Model, w.Frameworks)
@@ -544,7 +545,7 @@ func planNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) (*newAsse
 			}
 			n.index, n.size = append(n.index, idx), append(n.size, int64(len(as)))
 		}
-		n.wID[i], n.wKey[i], n.keyOf[w.ID] = w.ID, key, key
+		n.wID[i], n.wKey[i], n.keyOf[w.ID], n.modelOf[w.ID] = w.ID, key, key, w.Model
 	}
 	return n, nil
 }
@@ -566,6 +567,66 @@ func (n *newAssessment) add(r *assignmentRows, workloadID, controlID int64, st s
 	r.add(workloadID, a)
 	n.covered[workloadID]++
 	return true, nil
+}
+
+// sumChunk adds the progress of the assignments rows r (a chunk of new
+// workloads' assignments, just written) to their layer_progress and
+// owner_progress rows: plain sums of the engine's facts, each added to
+// what earlier chunks of the same workload summed.
+func (n *newAssessment) sumChunk(ctx context.Context, tx pgx.Tx, r *assignmentRows) error {
+	type lk struct {
+		w int64
+		l string
+	}
+	type ok struct{ o, w int64 }
+	type sum struct{ controls, total, done int32 }
+	layers, owners := map[lk]sum{}, map[ok]sum{}
+	for i, w := range r.workload {
+		c, d := int32(0), int32(0)
+		if r.counted[i] {
+			c = 1
+		}
+		if r.done[i] {
+			d = 1
+		}
+		k := lk{w, r.layer[i]}
+		s := layers[k]
+		layers[k] = sum{s.controls + 1, s.total + c, s.done + d}
+		if r.owner[i] != nil {
+			k := ok{*r.owner[i], w}
+			s := owners[k]
+			owners[k] = sum{0, s.total + c, s.done + d}
+		}
+	}
+	var (
+		lw, ow, oo         []int64
+		ll, lm             []string
+		lc, lt, ld, ot, od []int32
+	)
+	for k, s := range layers {
+		lw, ll, lm = append(lw, k.w), append(ll, k.l), append(lm, n.modelOf[k.w])
+		lc, lt, ld = append(lc, s.controls), append(lt, s.total), append(ld, s.done)
+	}
+	for k, s := range owners {
+		oo, ow, ot, od = append(oo, k.o), append(ow, k.w), append(ot, s.total), append(od, s.done)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO layer_progress AS lp (workload_id, layer, model, controls, total, done)
+		SELECT * FROM unnest(@w::bigint[], @l::text[], @m::text[], @c::int[], @t::int[], @d::int[]) ORDER BY 1, 2
+		ON CONFLICT (workload_id, layer) DO UPDATE
+		SET controls = lp.controls + EXCLUDED.controls, total = lp.total + EXCLUDED.total, done = lp.done + EXCLUDED.done`,
+		pgx.NamedArgs{"w": lw, "l": ll, "m": lm, "c": lc, "t": lt, "d": ld}); err != nil {
+		return fmt.Errorf("sum new workloads' layers: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO owner_progress AS op (owner_id, workload_id, total, done)
+		SELECT * FROM unnest(@o::bigint[], @w::bigint[], @t::int[], @d::int[]) ORDER BY 1, 2
+		ON CONFLICT (owner_id, workload_id) DO UPDATE
+		SET total = op.total + EXCLUDED.total, done = op.done + EXCLUDED.done`,
+		pgx.NamedArgs{"o": oo, "w": ow, "t": ot, "d": od}); err != nil {
+		return fmt.Errorf("sum new workloads' owners: %w", err)
+	}
+	return nil
 }
 
 // finish writes the assignments of the controls left without a status,
@@ -611,10 +672,32 @@ func (n *newAssessment) finish(ctx context.Context, tx pgx.Tx) error {
 			return fmt.Errorf("assess new workloads: write assignments without a status: %w", err)
 		}
 	}
-	// Their summaries, summed once from what was written: new workloads
-	// have no summary rows yet, so these only insert.
 	args := pgx.NamedArgs{"ids": n.wID, "layers": layerNames()}
+	if !missing {
+		// The chunks summed every assignment: add the layers no control
+		// of a workload is in, and each workload's totals.
+		for _, sql := range []string{
+			`INSERT INTO layer_progress (workload_id, layer, model, controls, total, done)
+			 SELECT w.id, l.layer, w.model, 0, 0, 0
+			 FROM workloads w JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = w.id
+			 CROSS JOIN unnest(@layers::text[]) AS l (layer)
+			 ON CONFLICT (workload_id, layer) DO NOTHING`,
+			`UPDATE workloads w SET total = s.total, done = s.done
+			 FROM (SELECT lp.workload_id, sum(lp.total)::int AS total, sum(lp.done)::int AS done
+			       FROM layer_progress lp JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = lp.workload_id
+			       GROUP BY 1) s
+			 WHERE w.id = s.workload_id AND (w.total, w.done) IS DISTINCT FROM (s.total, s.done)`,
+		} {
+			if _, err := tx.Exec(ctx, sql, args); err != nil {
+				return fmt.Errorf("assess new workloads: sum their progress: %w", err)
+			}
+		}
+		return sumTotals(ctx, tx)
+	}
+	// Summed again, whole, from every assignment written.
 	for _, sql := range []string{
+		`DELETE FROM layer_progress WHERE workload_id = ANY(@ids::bigint[])`,
+		`DELETE FROM owner_progress WHERE workload_id = ANY(@ids::bigint[])`,
 		`INSERT INTO layer_progress (workload_id, layer, model, controls, total, done)
 		 SELECT w.id, l.layer, w.model, COALESCE(a.controls, 0), COALESCE(a.total, 0), COALESCE(a.done, 0)
 		 FROM workloads w

@@ -266,6 +266,9 @@ func (b *Bulk) AddStatuses(ctx context.Context, next func() (BulkStatus, bool)) 
 		if err := rows.write(ctx, b.tx, true); err != nil {
 			return total, fmt.Errorf("store: bulk load: %w", err)
 		}
+		if err := b.assessed.sumChunk(ctx, b.tx, &rows); err != nil {
+			return total, fmt.Errorf("store: bulk load: %w", err)
+		}
 	}
 	b.statuses += total
 	return total, nil
