@@ -3,6 +3,7 @@ package store_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,48 @@ func TestBulkLoadAgreesWithEngineAndKeepsItsChecks(t *testing.T) {
 	// there is refused.
 	if _, err := pool.Exec(ctx, `INSERT INTO statuses (workload_id, control_id) SELECT 999999, min(id) FROM controls`); err == nil {
 		t.Error("a status of no workload was stored after the bulk load: its foreign key is gone")
+	}
+}
+
+// TestWorkloadListWithoutItsCount: a walk over every page (the portfolio
+// export) gets the same workloads without counting the whole list again
+// for each page: no statement reads the count's sources.
+func TestWorkloadListWithoutItsCount(t *testing.T) {
+	t.Parallel()
+	pool, counter := storetest.CountingPool(t)
+	st := store.New(pool)
+	ctx := storetest.Context(t)
+	if _, err := fixture.Synthetic(ctx, st, 12, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []store.WorkloadQuery{
+		{Sort: store.ByProgress, PerPage: 5},
+		{Framework: "srm", Sort: store.ByName, PerPage: 5},
+		{Framework: "srm", Model: srm.PaaS, PerPage: 2},
+	} {
+		counted, err := st.Workloads(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.NoCount = true
+		counter.Record()
+		list, err := st.Workloads(ctx, q)
+		statements := counter.Recorded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list.Total != 0 || len(list.Items) != len(counted.Items) || len(list.Items) == 0 {
+			t.Fatalf("%+v: %d workloads of %d, want %d of 0 (not counted)", q, len(list.Items), list.Total, len(counted.Items))
+		}
+		for i := range list.Items {
+			if list.Items[i].ID != counted.Items[i].ID {
+				t.Errorf("%+v: workload %d is %d, want %d", q, i, list.Items[i].ID, counted.Items[i].ID)
+			}
+		}
+		for _, s := range statements {
+			if strings.Contains(s.SQL, "portfolio_shards") || strings.Contains(s.SQL, "count(") {
+				t.Errorf("%+v: the list without its count still counts:\n%s", q, s.SQL)
+			}
+		}
 	}
 }
