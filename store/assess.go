@@ -469,3 +469,258 @@ func (s *Store) Reassess(ctx context.Context) error {
 		return nil
 	})
 }
+
+// newAssessment is the engine's assessment of the workloads a bulk load
+// adds (no assignments, no overrides yet). The party of a control depends
+// only on the workload's baseline, model and frameworks (srm.Assess reads a
+// status only to carry it), so the engine assesses each distinct
+// (baseline, model, frameworks) once, not once per workload: a template.
+// Whether a control counts and is done depends on its party and its
+// status, and the engine answers that for each status copied
+// (Bulk.AddStatuses writes the assignment next to its status), and for
+// every party and every combination of the two facts it reads (complete,
+// not applicable) for the controls left without a status, as outcomes does
+// for a status save: the database picks the engine's row, it decides
+// nothing.
+type newAssessment struct {
+	wID  []int64
+	wKey []int32
+	// the templates, as parallel arrays
+	tKey           []int32
+	tControl       []int64
+	tLayer, tParty []string
+	keyOf          map[int64]int32 // workload to template
+	index          []map[int64]int // per template: control to its index in t*
+	size           []int64         // per template: its controls
+	covered        map[int64]int64 // per workload: assignments written with its statuses
+	modelOf        map[int64]string
+}
+
+// planNew assesses the templates of the new workloads ids.
+func planNew(ctx context.Context, tx pgx.Tx, cat Catalog, ids []int64) (*newAssessment, error) {
+	var overridden bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM overrides WHERE workload_id = ANY(@ids::bigint[]))`,
+		pgx.NamedArgs{"ids": ids}).Scan(&overridden); err != nil {
+		return nil, fmt.Errorf("assess new workloads: %w", err)
+	}
+	if overridden { // BulkLoad has no way to add one: a mistake, not data
+		return nil, fmt.Errorf("assess new workloads: a new workload has an override, which this path does not read")
+	}
+	type workload struct {
+		ID         int64
+		Model      string
+		BaselineID int64
+		Frameworks []int64
+	}
+	rows, _ := tx.Query(ctx, `
+		SELECT w.id, w.model, w.baseline_id,
+		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks
+		FROM workloads w WHERE w.id = ANY(@ids::bigint[]) ORDER BY w.id`, pgx.NamedArgs{"ids": ids})
+	ws, err := pgx.CollectRows(rows, pgx.RowToStructByName[workload])
+	if err != nil {
+		return nil, fmt.Errorf("assess new workloads: %w", err)
+	}
+	n := &newAssessment{wID: make([]int64, len(ws)), wKey: make([]int32, len(ws)), keyOf: make(map[int64]int32, len(ws)),
+		covered: make(map[int64]int64, len(ws)), modelOf: make(map[int64]string, len(ws))}
+	keys := map[string]int32{}
+	for i, w := range ws {
+		k := fmt.Sprint(w.BaselineID, w.Model, w.Frameworks)
+		key, ok := keys[k]
+		if !ok {
+			key = int32(len(keys))
+			keys[k] = key
+			b, ok := cat.baseline(w.BaselineID)
+			if !ok {
+				return nil, fmt.Errorf("assess workload %d: baseline %d: %w", w.ID, w.BaselineID, srm.ErrNotFound)
+			}
+			as, err := srm.Assess(b, srm.ServiceModel(w.Model), cat.controlsOf(w.Frameworks), nil, nil)
+			if err != nil {
+				return nil, fmt.Errorf("assess workload %d: %w", w.ID, err)
+			}
+			idx := make(map[int64]int, len(as))
+			for _, a := range as {
+				idx[a.Control.ID] = len(n.tKey)
+				n.tKey, n.tControl = append(n.tKey, key), append(n.tControl, a.Control.ID)
+				n.tLayer, n.tParty = append(n.tLayer, string(a.Control.Layer)), append(n.tParty, string(a.Party))
+			}
+			n.index, n.size = append(n.index, idx), append(n.size, int64(len(as)))
+		}
+		n.wID[i], n.wKey[i], n.keyOf[w.ID], n.modelOf[w.ID] = w.ID, key, key, w.Model
+	}
+	return n, nil
+}
+
+// add appends to r the engine's assignment of a control of a new workload
+// with status st, and reports false when the control is none of the
+// workload's (no assignment, as srm.Assess gives none) or the workload is
+// not new.
+func (n *newAssessment) add(r *assignmentRows, workloadID, controlID int64, st srm.Status) (bool, error) {
+	key, ok := n.keyOf[workloadID]
+	if !ok {
+		return false, fmt.Errorf("workload %d is not one the load added: %w", workloadID, srm.ErrInvalid)
+	}
+	j, ok := n.index[key][controlID]
+	if !ok {
+		return false, nil
+	}
+	a := srm.Assignment{Control: srm.Control{ID: controlID, Layer: srm.Layer(n.tLayer[j])}, Party: srm.Party(n.tParty[j]), Status: st}
+	r.add(workloadID, a)
+	n.covered[workloadID]++
+	return true, nil
+}
+
+// sumChunk adds the progress of the assignments rows r (a chunk of new
+// workloads' assignments, just written) to their layer_progress and
+// owner_progress rows: plain sums of the engine's facts, each added to
+// what earlier chunks of the same workload summed.
+func (n *newAssessment) sumChunk(ctx context.Context, tx pgx.Tx, r *assignmentRows) error {
+	type lk struct {
+		w int64
+		l string
+	}
+	type ok struct{ o, w int64 }
+	type sum struct{ controls, total, done int32 }
+	layers, owners := map[lk]sum{}, map[ok]sum{}
+	for i, w := range r.workload {
+		c, d := int32(0), int32(0)
+		if r.counted[i] {
+			c = 1
+		}
+		if r.done[i] {
+			d = 1
+		}
+		k := lk{w, r.layer[i]}
+		s := layers[k]
+		layers[k] = sum{s.controls + 1, s.total + c, s.done + d}
+		if r.owner[i] != nil {
+			k := ok{*r.owner[i], w}
+			s := owners[k]
+			owners[k] = sum{0, s.total + c, s.done + d}
+		}
+	}
+	var (
+		lw, ow, oo         []int64
+		ll, lm             []string
+		lc, lt, ld, ot, od []int32
+	)
+	for k, s := range layers {
+		lw, ll, lm = append(lw, k.w), append(ll, k.l), append(lm, n.modelOf[k.w])
+		lc, lt, ld = append(lc, s.controls), append(lt, s.total), append(ld, s.done)
+	}
+	for k, s := range owners {
+		oo, ow, ot, od = append(oo, k.o), append(ow, k.w), append(ot, s.total), append(od, s.done)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO layer_progress AS lp (workload_id, layer, model, controls, total, done)
+		SELECT * FROM unnest(@w::bigint[], @l::text[], @m::text[], @c::int[], @t::int[], @d::int[]) ORDER BY 1, 2
+		ON CONFLICT (workload_id, layer) DO UPDATE
+		SET controls = lp.controls + EXCLUDED.controls, total = lp.total + EXCLUDED.total, done = lp.done + EXCLUDED.done`,
+		pgx.NamedArgs{"w": lw, "l": ll, "m": lm, "c": lc, "t": lt, "d": ld}); err != nil {
+		return fmt.Errorf("sum new workloads' layers: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO owner_progress AS op (owner_id, workload_id, total, done)
+		SELECT * FROM unnest(@o::bigint[], @w::bigint[], @t::int[], @d::int[]) ORDER BY 1, 2
+		ON CONFLICT (owner_id, workload_id) DO UPDATE
+		SET total = op.total + EXCLUDED.total, done = op.done + EXCLUDED.done`,
+		pgx.NamedArgs{"o": oo, "w": ow, "t": ot, "d": od}); err != nil {
+		return fmt.Errorf("sum new workloads' owners: %w", err)
+	}
+	return nil
+}
+
+// finish writes the assignments of the controls left without a status,
+// then sums the new workloads' progress and the portfolio's totals. srm.bulk
+// is on (BulkLoad).
+func (n *newAssessment) finish(ctx context.Context, tx pgx.Tx) error {
+	var missing bool
+	for i, w := range n.wID {
+		if n.covered[w] < n.size[n.wKey[i]] {
+			missing = true
+			break
+		}
+	}
+	if missing {
+		var (
+			oParty                        []string
+			oComplete, oNA, oCount, oDone []bool
+		)
+		for _, p := range srm.Parties {
+			for _, complete := range []bool{false, true} {
+				for _, na := range []bool{false, true} {
+					a := srm.Assignment{Party: p, Status: srm.Status{Complete: complete, NotApplicable: na}}
+					oParty, oComplete, oNA = append(oParty, string(p)), append(oComplete, complete), append(oNA, na)
+					oCount, oDone = append(oCount, a.Counted()), append(oDone, a.Done())
+				}
+			}
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO assignments (workload_id, control_id, layer, party, counted, done, owner_id)
+			SELECT w.id, t.control_id, t.layer, t.party, o.counted, o.done, s.owner_id
+			FROM unnest(@w_id::bigint[], @w_key::int[]) AS w (id, key)
+			JOIN unnest(@t_key::int[], @t_control::bigint[], @t_layer::text[], @t_party::text[])
+			     AS t (key, control_id, layer, party) ON t.key = w.key
+			LEFT JOIN statuses s ON s.workload_id = w.id AND s.control_id = t.control_id
+			JOIN unnest(@o_party::text[], @o_complete::boolean[], @o_na::boolean[], @o_counted::boolean[], @o_done::boolean[])
+			     AS o (party, complete, na, counted, done)
+			  ON o.party = t.party AND o.complete = COALESCE(s.complete, false) AND o.na = COALESCE(s.not_applicable, false)
+			WHERE NOT EXISTS (SELECT FROM assignments a WHERE a.workload_id = w.id AND a.control_id = t.control_id)
+			ORDER BY 1, 2`,
+			pgx.NamedArgs{"w_id": n.wID, "w_key": n.wKey, "t_key": n.tKey, "t_control": n.tControl, "t_layer": n.tLayer,
+				"t_party": n.tParty, "o_party": oParty, "o_complete": oComplete, "o_na": oNA, "o_counted": oCount,
+				"o_done": oDone}); err != nil {
+			return fmt.Errorf("assess new workloads: write assignments without a status: %w", err)
+		}
+	}
+	args := pgx.NamedArgs{"ids": n.wID, "layers": layerNames()}
+	if !missing {
+		// The chunks summed every assignment: add the layers no control
+		// of a workload is in, and each workload's totals.
+		for _, sql := range []string{
+			`INSERT INTO layer_progress (workload_id, layer, model, controls, total, done)
+			 SELECT w.id, l.layer, w.model, 0, 0, 0
+			 FROM workloads w JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = w.id
+			 CROSS JOIN unnest(@layers::text[]) AS l (layer)
+			 ON CONFLICT (workload_id, layer) DO NOTHING`,
+			`UPDATE workloads w SET total = s.total, done = s.done
+			 FROM (SELECT lp.workload_id, sum(lp.total)::int AS total, sum(lp.done)::int AS done
+			       FROM layer_progress lp JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = lp.workload_id
+			       GROUP BY 1) s
+			 WHERE w.id = s.workload_id AND (w.total, w.done) IS DISTINCT FROM (s.total, s.done)`,
+		} {
+			if _, err := tx.Exec(ctx, sql, args); err != nil {
+				return fmt.Errorf("assess new workloads: sum their progress: %w", err)
+			}
+		}
+		return sumTotals(ctx, tx)
+	}
+	// Summed again, whole, from every assignment written.
+	for _, sql := range []string{
+		`DELETE FROM layer_progress WHERE workload_id = ANY(@ids::bigint[])`,
+		`DELETE FROM owner_progress WHERE workload_id = ANY(@ids::bigint[])`,
+		`INSERT INTO layer_progress (workload_id, layer, model, controls, total, done)
+		 SELECT w.id, l.layer, w.model, COALESCE(a.controls, 0), COALESCE(a.total, 0), COALESCE(a.done, 0)
+		 FROM workloads w
+		 JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = w.id
+		 CROSS JOIN unnest(@layers::text[]) AS l (layer)
+		 LEFT JOIN (SELECT a.workload_id, a.layer, count(*) AS controls, sum(a.counted::int) AS total, sum(a.done::int) AS done
+		            FROM assignments a JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = a.workload_id
+		            GROUP BY 1, 2) a
+		        ON a.workload_id = w.id AND a.layer = l.layer`,
+		`INSERT INTO owner_progress (owner_id, workload_id, total, done)
+		 SELECT a.owner_id, a.workload_id, sum(a.counted::int), sum(a.done::int)
+		 FROM assignments a JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = a.workload_id
+		 WHERE a.owner_id IS NOT NULL
+		 GROUP BY 1, 2 ORDER BY 1, 2`,
+		`UPDATE workloads w SET total = s.total, done = s.done
+		 FROM (SELECT lp.workload_id, sum(lp.total)::int AS total, sum(lp.done)::int AS done
+		       FROM layer_progress lp JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = lp.workload_id
+		       GROUP BY 1) s
+		 WHERE w.id = s.workload_id AND (w.total, w.done) IS DISTINCT FROM (s.total, s.done)`,
+	} {
+		if _, err := tx.Exec(ctx, sql, args); err != nil {
+			return fmt.Errorf("assess new workloads: sum their progress: %w", err)
+		}
+	}
+	return sumTotals(ctx, tx)
+}

@@ -80,6 +80,7 @@ func (s *Store) SaveStatus(ctx context.Context, workloadID, controlID int64, st 
 // when it did not (to take back).
 type savedStatusRow struct {
 	Stored       bool   `db:"stored"`
+	Found        bool   `db:"found"` // a refused save: the status row as it is now came back
 	CreatedOwner int64  `db:"created_owner"`
 	OwnerName    string `db:"owner_name"`
 	statusRow
@@ -101,15 +102,19 @@ type savedStatusRow struct {
 //     party the control has when the row is written (@parties, @counted and
 //     @done are outcomes(status), computed in Go).
 //
-// A refused save returns stored = false and no status: the caller reads
-// the row as it is now in a second statement, whose snapshot includes
-// whoever it waited for.
+// A refused save returns stored = false and the status row as it is now,
+// when there is one: locked FOR UPDATE in step 1, it is the row as the
+// save that was waited for left it (READ COMMITTED follows the row to its
+// newest version). So a stale save costs the same one round trip as a
+// good one. Only when there was no row to lock and another save inserted
+// one meanwhile (ON CONFLICT then refuses on its version) does the caller
+// read it in a second statement, whose snapshot includes that save.
 const saveStatusSQL = `
 WITH workload AS MATERIALIZED (
 	SELECT w.id FROM workloads w WHERE w.id = @workload::bigint FOR NO KEY UPDATE OF w
 ),
 current AS MATERIALIZED (
-	SELECT s.version FROM statuses s
+	SELECT s.* FROM statuses s
 	WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint AND (SELECT count(*) FROM workload) >= 0
 	FOR UPDATE
 ),
@@ -162,12 +167,19 @@ assigned AS (
 	FROM saved
 	WHERE a.workload_id = saved.workload_id AND a.control_id = saved.control_id
 	RETURNING a.control_id
+),
+shown AS (
+	SELECT true AS stored, saved.* FROM saved
+	UNION ALL
+	SELECT false, c.* FROM current c WHERE NOT EXISTS (SELECT FROM saved)
 )
-SELECT s.workload_id IS NOT NULL AS stored,
+SELECT COALESCE(s.stored, false) AS stored, COALESCE(NOT s.stored, false) AS found,
        COALESCE((SELECT id FROM created WHERE inserted), 0) AS created_owner,
-       CASE WHEN s.owner_id IS NULL THEN '' ELSE (SELECT name FROM owner) END AS owner_name,
+       CASE WHEN s.owner_id IS NULL THEN ''
+            WHEN s.stored THEN (SELECT name FROM owner)
+            ELSE COALESCE((SELECT o.name FROM owners o WHERE o.id = s.owner_id), '') END AS owner_name,
        ` + statusColumns + `
-FROM (SELECT) AS one LEFT JOIN saved s ON true`
+FROM (SELECT) AS one LEFT JOIN shown s ON true`
 
 // currentStatusSQL reads a status as it is now, after a refused save, and
 // takes back the owner that save created (@created_owner, 0 for none)
@@ -177,7 +189,7 @@ WITH taken_back AS (
 	DELETE FROM owners o
 	WHERE o.id = @created_owner::bigint AND NOT EXISTS (SELECT FROM statuses s WHERE s.owner_id = o.id)
 )
-SELECT false AS stored, 0::bigint AS created_owner, COALESCE(o.name, '') AS owner_name, ` + statusColumns + `
+SELECT false AS stored, true AS found, 0::bigint AS created_owner, COALESCE(o.name, '') AS owner_name, ` + statusColumns + `
 FROM statuses s LEFT JOIN owners o ON o.id = s.owner_id
 WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint`
 
@@ -224,6 +236,12 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 	}
 	stale := fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
 		controlID, workloadID, st.Version, srm.ErrStale)
+	switch {
+	case saved.Found: // the row as it is now came back with the refusal
+		return saved.status(saved.OwnerName), stale
+	case st.Version != 0 && saved.CreatedOwner == 0: // no row: it went away meanwhile
+		return srm.Status{}, stale
+	}
 	var cur savedStatusRow
 	err = s.write(ctx, func(b *pgx.Batch) {
 		b.Queue(currentStatusSQL, pgx.NamedArgs{"workload": workloadID, "control": controlID,

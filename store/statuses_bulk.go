@@ -26,13 +26,19 @@ type StatusChange struct {
 //  1. Lock the workload row, as every writer of its assignments does first,
 //     then the status rows asked for, in control order: a bulk save queues
 //     behind anyone saving one of them and reads what they left.
-//  2. Keep the changes whose stored version is still the one they were
+//  2. Lock the summary rows the changes will move, in one order: the
+//     owners' totals (old and new owners) by owner id, the portfolio's
+//     rows of the workload's model and shard by layer. Row by row, the
+//     summary triggers would take them in the order of the rows, and two
+//     bulk actions on workloads sharing owners (or a shard) would take
+//     them in opposite orders and deadlock.
+//  3. Keep the changes whose stored version is still the one they were
 //     read at (0: no status).
-//  3. Upsert those statuses. Ticking complete stamps the owner's name and
+//  4. Upsert those statuses. Ticking complete stamps the owner's name and
 //     the time; a stamp stays while the control remains complete. ON
 //     CONFLICT checks the version again. Each row changed writes its own
 //     audit row (the statuses audit trigger).
-//  4. Write the engine's answer to each saved control's assignment: for
+//  5. Write the engine's answer to each saved control's assignment: for
 //     the party it has when the row is written (@o_* are outcomes(status)
 //     per control and party, computed in Go).
 //
@@ -55,9 +61,22 @@ current AS MATERIALIZED (
 	ORDER BY s.control_id
 	FOR UPDATE
 ),
+summaries AS MATERIALIZED (
+	SELECT 1 FROM public.owner_totals t
+	WHERE t.owner_id IN (SELECT c.owner_id FROM current c UNION SELECT w.owner_id FROM want w)
+	ORDER BY t.owner_id
+	FOR NO KEY UPDATE
+),
+shards AS MATERIALIZED (
+	SELECT 1 FROM public.portfolio_shards p JOIN public.workloads w ON w.id = @workload::bigint
+	WHERE p.model = w.model AND p.shard = w.id % 16 AND EXISTS (SELECT FROM want)
+	ORDER BY p.model, p.layer, p.shard
+	FOR NO KEY UPDATE OF p
+),
 go_on AS MATERIALIZED (
 	SELECT w.* FROM want w LEFT JOIN current c ON c.control_id = w.control_id
 	WHERE COALESCE(c.version, 0) = w.version
+	  AND (SELECT count(*) FROM summaries) >= 0 AND (SELECT count(*) FROM shards) >= 0
 ),
 saved AS (
 	INSERT INTO public.statuses AS s (workload_id, control_id, owner_id, complete, completed_by, completed_at,

@@ -1,10 +1,14 @@
 package store_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/srmhq/srm"
+	"github.com/srmhq/srm/fixture"
 	"github.com/srmhq/srm/store"
+	"github.com/srmhq/srm/store/storetest"
 )
 
 // TestRecordStatusesSavesTheRestWhenSomeRowsConflict: a bulk action read
@@ -85,5 +89,56 @@ func TestRecordStatusesSavesTheRestWhenSomeRowsConflict(t *testing.T) {
 	saved, stale, err = st.RecordStatuses(ctx, w.ID, changes)
 	if err != nil || len(saved) != 0 || len(stale) != 4 {
 		t.Errorf("repeating the bulk save = %d saved, %d stale, %v; want 0, 4, nil", len(saved), len(stale), err)
+	}
+}
+
+// TestConcurrentBulkSavesDoNotDeadlock: bulk actions on different
+// workloads that share owners and portfolio rows run side by side, as 16
+// people ticking rows do, and every one succeeds (a deadlock between their
+// summary updates would fail one with a 500).
+func TestConcurrentBulkSavesDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ctx := storetest.Context(t)
+	if _, err := fixture.Synthetic(ctx, st, 64, 9, nil); err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.Workloads(ctx, store.WorkloadQuery{PerPage: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, err := st.Owners(ctx)
+	if err != nil || len(owners) < 4 {
+		t.Fatalf("owners: %d, %v", len(owners), err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(list.Items))
+	for i, w := range list.Items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 6 {
+				ws, err := st.WorkloadState(ctx, w.ID)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var changes []store.StatusChange
+				for _, c := range ws.Controls() {
+					s := ws.Statuses[c.ID]
+					s.OwnerID = owners[(i+round+int(c.ID))%4].ID
+					changes = append(changes, store.StatusChange{ControlID: c.ID, Status: s})
+				}
+				if _, stale, err := st.RecordStatuses(ctx, w.ID, changes); err != nil || len(stale) > 0 {
+					errs <- fmt.Errorf("workload %d, round %d: %d stale, %v", w.ID, round, len(stale), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -168,6 +168,10 @@ type WorkloadQuery struct {
 	// does, however deep. A workload that no longer exists gives an empty
 	// page.
 	After, Before int64
+	// NoCount leaves out the count of the whole list (WorkloadList.Total is
+	// then 0): for walking every page by keyset, as an export does, where
+	// counting again for each page is wasted work.
+	NoCount bool
 }
 
 // WorkloadList is one page of the workload list and the size of the whole
@@ -253,7 +257,9 @@ func (s *Store) Workloads(ctx context.Context, q WorkloadQuery) (WorkloadList, e
 	// their index) joined to the page, so an empty page still says how many
 	// workloads match. The page's columns are never NULL on a real row.
 	var count string
-	if q.Framework == "" {
+	if q.NoCount {
+		count = `SELECT 0 AS matching`
+	} else if q.Framework == "" {
 		args = append(args, countedLayer, string(q.Model))
 		count = `SELECT COALESCE(sum(workloads), 0)::int AS matching FROM portfolio_shards
 		      WHERE layer = $` + strconv.Itoa(len(args)-1) + ` AND (model = $` + strconv.Itoa(len(args)) + ` OR $` + strconv.Itoa(len(args)) + ` = '')`

@@ -117,7 +117,9 @@ func portfolioExport(st *store.Store, f exchange.Format) handlerFunc {
 		name := "srm-portfolio-" + time.Now().UTC().Format("20060102")
 		size := int(exportPageSize.Load())
 		return export(w, f, name, "Portfolio", exchange.PortfolioColumns, func(write func([]exchange.Value) error) error {
-			q := store.WorkloadQuery{Model: model, Framework: framework, Sort: store.WorkloadSort(sort), Page: 1, PerPage: size}
+			// The whole list, page after page: no page needs the count.
+			q := store.WorkloadQuery{Model: model, Framework: framework, Sort: store.WorkloadSort(sort), Page: 1, PerPage: size,
+				NoCount: true}
 			for {
 				list, err := st.Workloads(r.Context(), q)
 				if err != nil {

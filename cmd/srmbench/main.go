@@ -54,14 +54,20 @@ import (
 	"github.com/srmhq/srm/web"
 )
 
-// Budgets, as the issue states them.
+// Budgets, as the issues state them (docs/performance.md). The workload
+// page holds every control of srm's catalog and NIST SP 800-53 Moderate.
 const (
-	budgetPortfolioP99 = 50 * time.Millisecond
-	budgetWorkloadP99  = 30 * time.Millisecond
-	budgetCompleteP99  = 30 * time.Millisecond
-	budgetWorkloadRate = 1.0 / 3 // of the ceiling's req/s
-	budgetPeakRSS      = 100 << 20
-	budgetStartup      = time.Second
+	budgetSeed          = 90 * time.Second
+	budgetPortfolioP99  = 50 * time.Millisecond
+	budgetWorkloadP99   = 50 * time.Millisecond
+	budgetWorkloadSize  = 150 << 10
+	budgetFilteredP99   = 30 * time.Millisecond
+	budgetCompleteP99   = 30 * time.Millisecond
+	budgetBulkP99       = 200 * time.Millisecond
+	budgetPeakRSS       = 150 << 20
+	budgetStartup       = time.Second
+	budgetImport        = 30 * time.Second
+	budgetExportPeakRSS = 150 << 20
 )
 
 var errBudget = errors.New("budgets missed")
@@ -92,6 +98,9 @@ type options struct {
 	duration  time.Duration
 	warmup    time.Duration
 	check     bool
+
+	framework  string // held by every seeded workload besides srm's own
+	importSlug string // imported while pages are served
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -106,6 +115,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per endpoint")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load per endpoint before it")
 	fs.BoolVar(&o.check, "check", false, "exit 1 when a budget is missed")
+	fs.StringVar(&o.framework, "framework", "nist-800-53-rev5-moderate", "built-in framework every seeded workload also holds (empty: srm's own catalog only)")
+	fs.StringVar(&o.importSlug, "import", "nist-800-53-rev5-high", "built-in framework imported while pages are served (empty: skip)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: DATABASE_URL=... srmbench [flags]   (see `make bench`)")
 		fs.PrintDefaults()
@@ -166,11 +177,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := runQuiet(ctx, srmCmd("migrate")); err != nil {
 		return err
 	}
+	seedArgs := []string{"seed", "--workloads", strconv.Itoa(o.workloads), "--seed", strconv.FormatUint(o.seed, 10)}
+	if o.framework != "" {
+		if err := runQuiet(ctx, srmCmd("framework", "import", "--builtin", o.framework)); err != nil {
+			return err
+		}
+		seedArgs = append(seedArgs, "--framework", o.framework)
+	}
 	seedStart := time.Now()
-	if err := runQuiet(ctx, srmCmd("seed", "--workloads", strconv.Itoa(o.workloads), "--seed", strconv.FormatUint(o.seed, 10))); err != nil {
+	if err := runQuiet(ctx, srmCmd(seedArgs...)); err != nil {
 		return err
 	}
 	seedTime := time.Since(seedStart)
+	fmt.Fprintf(stderr, "srmbench: seeded in %s\n", seedTime.Round(10*time.Millisecond))
 	// Pages are measured signed in, as a person uses them: an editor, who
 	// may complete controls.
 	add := srmCmd("user", "add", "--email", benchEmail, "--role", "editor")
@@ -241,6 +260,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "srmbench: PostgreSQL's CPU is not measured:", err)
 	}
 	sample := func() cpuSample { return sampleCPU(os.Getpid(), serve.Process.Pid, postmaster) }
+	size, err := pageSize(ctx, base, auth, data.workloads[0])
+	if err != nil {
+		return err
+	}
 	ts := targets(base, data, auth, apiAuth)
 	fmt.Fprintf(stderr, "srmbench: srm ready in %s; %d endpoints × (%s warm-up + %s) at %d clients\n",
 		startup.Round(time.Millisecond), len(ts), o.warmup, o.duration, o.workers)
@@ -259,6 +282,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "srmbench: %-20s %8.0f req/s  p99 %s\n", t.name, r.m.Rate, ms(r.m.Latencies.P99))
 		rows = append(rows, r)
 	}
+	var imp importRun
+	if o.importSlug != "" {
+		fmt.Fprintf(stderr, "srmbench: importing %s while serving workload pages\n", o.importSlug)
+		if imp, err = importWhileServing(ctx, o, srmCmd("framework", "import", "--builtin", o.importSlug), ts[slices.IndexFunc(ts, func(t target) bool { return t.name == "workload page" })], sample); err != nil {
+			return err
+		}
+		if imp.pages.peakRSS, err = vmHWM(serve.Process.Pid); err != nil {
+			return err
+		}
+	}
+	// Exports last: each resets srm's peak RSS to measure its own.
+	var exports []exportRun
+	for _, path := range []string{"/portfolio.csv", "/portfolio.xlsx"} {
+		x := export(ctx, base, path, auth, serve.Process.Pid)
+		fmt.Fprintf(stderr, "srmbench: %s: %s, %d bytes, peak RSS %s, %v\n", x.name, x.took.Round(time.Millisecond), x.bytes, mib(x.peakRSS), x.err)
+		exports = append(exports, x)
+	}
 	srv.stop()
 	// The form names an owner; a name srm did not know would have added one.
 	var owners int
@@ -267,7 +307,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	rep := report{o: o, data: data, seedTime: seedTime, startup: startup, rows: rows,
-		ownersAdded: owners - len(data.owners)}
+		ownersAdded: owners - len(data.owners), pageSize: size, imported: imp, exports: exports}
 	rep.print(stdout)
 	if !rep.budgetsHold() && o.check {
 		return errBudget
@@ -338,7 +378,9 @@ func withDatabase(dsn, name string) string {
 type benchData struct {
 	workloads []int64   // every workload id
 	owners    []string  // every owner's name
+	ownerIDs  []int64   // and their ids
 	controls  *controls // controls to complete
+	bulk      *bulkSet  // workloads for bulk actions
 	statuses  int
 	pgVersion string
 	rnd       *rand.Rand
@@ -355,6 +397,10 @@ func loadData(ctx context.Context, pool *pgxpool.Pool, seed uint64) (*benchData,
 	rows, _ = pool.Query(ctx, `SELECT name FROM owners ORDER BY id`)
 	owners, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
+		return nil, fmt.Errorf("load owners: %w", err)
+	}
+	rows, _ = pool.Query(ctx, `SELECT id FROM owners ORDER BY id`)
+	if d.ownerIDs, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 		return nil, fmt.Errorf("load owners: %w", err)
 	}
 	if len(ws) == 0 || len(owners) == 0 {
@@ -386,6 +432,15 @@ func loadData(ctx context.Context, pool *pgxpool.Pool, seed uint64) (*benchData,
 	d.controls = &controls{list: list, free: make([]int, len(list)), busy: map[string]int{}}
 	for i := range d.controls.free {
 		d.controls.free[i] = i
+	}
+	// Bulk actions on other workloads than single saves, so that neither
+	// moves a version the other sends.
+	skip := map[int64]bool{}
+	for _, w := range sample {
+		skip[w] = true
+	}
+	if d.bulk, err = loadBulk(ctx, pool, d, skip); err != nil {
+		return nil, err
 	}
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM statuses`).Scan(&d.statuses); err != nil {
 		return nil, err
@@ -538,6 +593,12 @@ func targets(base string, d *benchData, auth, apiAuth http.Header) []target {
 			t.URL = fmt.Sprintf("%s/workloads/%d", base, d.workloads[d.intn(len(d.workloads))])
 			return nil
 		}},
+		{name: "workload page, one layer", want: http.StatusOK, next: func(t *vegeta.Target) error {
+			// The checklist filtered to one layer, as its layer links do.
+			t.Method, t.Header = "GET", auth
+			t.URL = fmt.Sprintf("%s/workloads/%d?layer=%s", base, d.workloads[d.intn(len(d.workloads))], layerOf(d))
+			return nil
+		}},
 		{name: "workload page, not rendered", want: http.StatusOK, next: func(t *vegeta.Target) error {
 			// The same, up to the HTML: session, workload, assessment.
 			t.Method, t.Header = "GET", auth
@@ -563,6 +624,13 @@ func targets(base string, d *benchData, auth, apiAuth http.Header) []target {
 			}.Encode())
 			return nil
 		}, done: func(r *vegeta.Result) { d.controls.done(r.URL, r.Code == http.StatusSeeOther) }},
+		{name: "bulk action, 50 rows", want: http.StatusSeeOther, next: func(t *vegeta.Target) error {
+			// The checklist's bulk form without htmx: 50 ticked rows
+			// assigned to an owner, each from the version the page showed.
+			path, body := d.bulk.take(d, d.ownerIDs)
+			t.Method, t.URL, t.Header, t.Body = "POST", base+path, form, body
+			return nil
+		}, done: func(r *vegeta.Result) { d.bulk.done(r.URL, r.Code == http.StatusSeeOther) }},
 	}
 }
 
@@ -746,13 +814,22 @@ type report struct {
 	rows     []row
 
 	ownersAdded int // by completing controls: should be none
+	pageSize    int // bytes of one unfiltered workload page
+	imported    importRun
+	exports     []exportRun
 }
 
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "\n%d workloads, %d statuses; %d clients per endpoint, %s each after %s warm-up; "+
 		"%d CPUs, %s, PostgreSQL %s\n\n", len(r.data.workloads), r.data.statuses, r.o.workers, r.o.duration,
 		r.o.warmup, runtime.NumCPU(), runtime.Version(), r.data.pgVersion)
-	fmt.Fprintf(w, "seed: %s   start-up to /readyz 200: %s\n\n", r.seedTime.Round(10*time.Millisecond), r.startup.Round(time.Millisecond))
+	fw := "srm's own catalog"
+	if r.o.framework != "" {
+		fw += " and " + r.o.framework
+	}
+	fmt.Fprintf(w, "every workload holds %s\n\n", fw)
+	fmt.Fprintf(w, "seed: %s   start-up to /readyz 200: %s   workload page: %.1f KB\n\n", r.seedTime.Round(10*time.Millisecond),
+		r.startup.Round(time.Millisecond), float64(r.pageSize)/1024)
 	fmt.Fprintln(w, "| endpoint | req/s | p50 | p99 | ratio to ceiling | errors | peak RSS |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
 	ceiling := r.rows[0].m.Rate
@@ -773,9 +850,27 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %.0f%% |\n", x.name, ms(time.Duration(float64(x.cpu.srm)/n)), pg,
 			ms(time.Duration(float64(x.cpu.self)/n)), 100*x.cpu.otherShare())
 	}
-	for _, x := range r.rows {
+	if im := r.imported; im.slug != "" {
+		p := im.pages
+		fmt.Fprintf(w, "\nimporting %s took %s while %d clients loaded workload pages: %d pages, %.0f req/s, p50 %s, p99 %s, max %s, %d errors\n",
+			im.slug, im.took.Round(10*time.Millisecond), r.o.workers, p.m.Requests, p.m.Rate, ms(p.m.Latencies.P50),
+			ms(p.m.Latencies.P99), ms(p.m.Latencies.Max), p.errors)
+	}
+	if len(r.exports) > 0 {
+		fmt.Fprintln(w, "\n| export | time | size | srm's peak RSS during it |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|")
+		for _, x := range r.exports {
+			fmt.Fprintf(w, "| %s | %s | %.1f MB | %s |\n", x.name, x.took.Round(10*time.Millisecond), float64(x.bytes)/1e6, mib(x.peakRSS))
+		}
+	}
+	for _, x := range append(slices.Clone(r.rows), r.imported.pages) {
 		if x.example != "" {
 			fmt.Fprintf(w, "errors on %s, for example: %s\n", x.name, x.example)
+		}
+	}
+	for _, x := range r.exports {
+		if x.err != nil {
+			fmt.Fprintf(w, "%s failed: %v\n", x.name, x.err)
 		}
 	}
 	if r.ownersAdded != 0 {
@@ -802,24 +897,36 @@ func (r *report) budgets() []budget {
 		}
 		panic("no row " + name)
 	}
-	ceiling, portfolio, next := find("ceiling (SELECT 1)"), find("portfolio /"), find("portfolio, next page")
-	workload, complete := find("workload page"), find("complete a control")
+	portfolio, next := find("portfolio /"), find("portfolio, next page")
+	workload, layer, complete, bulk := find("workload page"), find("workload page, one layer"), find("complete a control"),
+		find("bulk action, 50 rows")
 	errs, peak := r.ownersAdded, int64(0)
 	for _, x := range r.rows {
 		errs += x.errors
 		peak = max(peak, x.peakRSS)
 	}
-	ratio := workload.m.Rate / ceiling.m.Rate
-	return []budget{
+	bs := []budget{
+		{"seed < 90 s", r.seedTime.Round(10 * time.Millisecond).String(), r.seedTime < budgetSeed},
 		{"portfolio p99 < 50 ms", ms(portfolio.m.Latencies.P99), portfolio.m.Latencies.P99 < budgetPortfolioP99},
 		{"portfolio, next page p99 < 50 ms", ms(next.m.Latencies.P99), next.m.Latencies.P99 < budgetPortfolioP99},
-		{"workload page p99 < 30 ms", ms(workload.m.Latencies.P99), workload.m.Latencies.P99 < budgetWorkloadP99},
+		{"workload page p99 < 50 ms", ms(workload.m.Latencies.P99), workload.m.Latencies.P99 < budgetWorkloadP99},
+		{"workload page < 150 KB", fmt.Sprintf("%.1f KB", float64(r.pageSize)/1024), r.pageSize < budgetWorkloadSize},
+		{"workload page, one layer p99 < 30 ms", ms(layer.m.Latencies.P99), layer.m.Latencies.P99 < budgetFilteredP99},
 		{"complete a control p99 < 30 ms", ms(complete.m.Latencies.P99), complete.m.Latencies.P99 < budgetCompleteP99},
+		{"bulk action, 50 rows p99 < 200 ms", ms(bulk.m.Latencies.P99), bulk.m.Latencies.P99 < budgetBulkP99},
 		{"errors = 0", strconv.Itoa(errs), errs == 0},
-		{"workload page ≥ 1/3 of the ceiling's req/s", fmt.Sprintf("%.2f", ratio), ratio >= budgetWorkloadRate},
-		{"peak RSS < 100 MiB", mib(peak), peak < budgetPeakRSS},
+		{"peak RSS < 150 MiB", mib(peak), peak < budgetPeakRSS},
 		{"start-up < 1 s", r.startup.Round(time.Millisecond).String(), r.startup < budgetStartup},
 	}
+	if im := r.imported; im.slug != "" {
+		bs = append(bs,
+			budget{"import " + im.slug + " < 30 s", im.took.Round(10 * time.Millisecond).String(), im.took < budgetImport},
+			budget{"pages served during the import, errors = 0", strconv.Itoa(im.pages.errors), im.pages.errors == 0 && im.pages.m.Requests > 0})
+	}
+	for _, x := range r.exports {
+		bs = append(bs, budget{x.name + ": peak RSS < 150 MiB", mib(x.peakRSS), x.err == nil && x.peakRSS < budgetExportPeakRSS})
+	}
+	return bs
 }
 
 func (r *report) budgetsHold() bool {
