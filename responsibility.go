@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Baseline is a named, dated rule set: a provider's responsibility chart as
@@ -27,6 +28,10 @@ type Row struct {
 	InSource bool   // false when srm filled the row because the source has none
 	Note     string
 	Cells    map[ServiceModel]Party
+	// ProviderPart and CustomerPart are the area's general split of work
+	// (AreaInfo's), the same in every baseline.
+	ProviderPart string
+	CustomerPart string
 }
 
 // Row returns the row of b for area a.
@@ -65,6 +70,11 @@ type Assignment struct {
 	Party      Party  // who carries it for this workload
 	Override   *Override
 	Status     Status
+	// AreaProviderPart and AreaCustomerPart are the general split of work
+	// of the area the control is read as; Parts uses them when the control
+	// has no parts of its own.
+	AreaProviderPart string
+	AreaCustomerPart string
 }
 
 // Overridden reports whether this workload departs from the baseline here.
@@ -110,6 +120,57 @@ func (a Assignment) Reason() string {
 	return cell + "."
 }
 
+// Part is what one party does for a control: the control's own text, or
+// else the general text of the area the control is read as. Area is then
+// what the text is about ("Network controls under PaaS"), so that a reader
+// knows it is the area's general split and not the control's.
+type Part struct {
+	Text string
+	Area string // "" when Text is the control's own
+}
+
+// FromArea reports whether the text is the area's general one.
+func (p Part) FromArea() bool { return p.Area != "" }
+
+// Labelled is the text for a place without a heading of its own, such as
+// a cell of an export: the area's text starts with what it is ("What Azure
+// does for Network controls under PaaS, in general: …"); the control's own
+// text is as written. who is the party's name ("Azure", "the customer").
+func (p Part) Labelled(who string) string {
+	if !p.FromArea() || p.Text == "" {
+		return p.Text
+	}
+	return "What " + who + " does for " + p.Area + ", in general: " + p.Text
+}
+
+// Parts says what Azure and the customer each do for the control. A party
+// that carries none of it has no part (a customer-owned control has no
+// provider part, an inherited one no customer part). A part is the
+// control's own text when it has one (srm's controls do); otherwise the
+// general one of the area the control is read as, under the workload's
+// model (framework controls have none of their own). This is the one rule
+// the control's page, the customer responsibility matrix and the OSCAL SSP
+// follow.
+func (a Assignment) Parts() (provider, customer Part) {
+	area := a.AreaLabel + " under " + a.Model.Label()
+	pick := func(own, general string) Part {
+		if strings.TrimSpace(own) != "" {
+			return Part{Text: own}
+		}
+		if strings.TrimSpace(general) != "" {
+			return Part{Text: general, Area: area}
+		}
+		return Part{}
+	}
+	if a.Party != Customer {
+		provider = pick(a.Control.ProviderPart, a.AreaProviderPart)
+	}
+	if a.Party != Provider {
+		customer = pick(a.Control.CustomerPart, a.AreaCustomerPart)
+	}
+	return provider, customer
+}
+
 // Assess decides, for every control, who carries it for a workload hosted
 // under model m and judged by baseline b. overrides and statuses are keyed by
 // control id; either may be nil. The result keeps the order of controls.
@@ -132,6 +193,9 @@ func Assess(b Baseline, m ServiceModel, controls []Control, overrides map[int64]
 			ChartParty: chart,
 			Party:      chart,
 			Status:     statuses[c.ID],
+
+			AreaProviderPart: row.ProviderPart,
+			AreaCustomerPart: row.CustomerPart,
 		}
 		if !row.InSource {
 			a.AreaNote = row.Note

@@ -804,3 +804,38 @@ func TestReasonOfAFrameworkControlSaysHowSrmReadsIt(t *testing.T) {
 		t.Errorf("ReadDifferently() = %v, Name() = %q", sc7.ReadDifferently(), sc7.Name())
 	}
 }
+
+// A control's own parts win; without them the area's general split
+// stands in, labelled with the area and model; a party carrying none of
+// the control has no part.
+func TestAssignmentParts(t *testing.T) {
+	row := Row{Area: areaNetwork, Label: "Network controls", InSource: true,
+		Cells:        map[ServiceModel]Party{OnPrem: Customer, IaaS: Customer, PaaS: Shared, SaaS: Provider},
+		ProviderPart: "Azure filters.", CustomerPart: "You segment."}
+	b := Baseline{Name: "Azure chart", Rows: []Row{row}}
+	own := Control{ID: 1, Area: areaNetwork, Title: "Deny by default", ProviderPart: "Azure applies rules.", CustomerPart: "You write rules."}
+	fw := Control{ID: 2, Area: areaNetwork, Title: "Boundary Protection", Ref: "SC-7"}
+	for _, tc := range []struct {
+		m          ServiceModel
+		c          Control
+		prov, cust Part
+	}{
+		{PaaS, own, Part{Text: "Azure applies rules."}, Part{Text: "You write rules."}},
+		{PaaS, fw, Part{Text: "Azure filters.", Area: "Network controls under PaaS"}, Part{Text: "You segment.", Area: "Network controls under PaaS"}},
+		{SaaS, fw, Part{Text: "Azure filters.", Area: "Network controls under SaaS"}, Part{}},
+		{IaaS, fw, Part{}, Part{Text: "You segment.", Area: "Network controls under IaaS"}},
+		{SaaS, own, Part{Text: "Azure applies rules."}, Part{}},
+	} {
+		as, err := Assess(b, tc.m, []Control{tc.c}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, c := as[0].Parts(); p != tc.prov || c != tc.cust {
+			t.Errorf("%s under %s: parts %+v, %+v; want %+v, %+v", tc.c.Name(), tc.m, p, c, tc.prov, tc.cust)
+		}
+	}
+	p, _ := Assignment{AreaLabel: "Network controls", Model: PaaS, AreaProviderPart: "Azure filters.", Party: Shared}.Parts()
+	if got := p.Labelled("Azure"); got != "What Azure does for Network controls under PaaS, in general: Azure filters." {
+		t.Errorf("labelled: %q", got)
+	}
+}

@@ -259,6 +259,11 @@ func (c Control) Validate(areas []AreaInfo) Problems {
 type AreaInfo struct {
 	Slug Area
 	Name string
+	// ProviderPart and CustomerPart say what each party does in the area in
+	// general. They describe a control that has no parts of its own (a
+	// framework control): see Assignment.Parts.
+	ProviderPart string
+	CustomerPart string
 }
 
 // Workload is something a team runs and must secure: an application, a set

@@ -217,28 +217,31 @@ func CRMStatus(a srm.Assignment) string {
 }
 
 // Parts says what Azure provides and what the customer must do for a
-// control carried by p: a shared control splits into its two parts; a
-// control of one party is all that party's, described by the part, or
-// else by the control's description (or statement, for a framework).
+// control, by srm.Assignment.Parts: the control's own part, else its
+// area's general split, labelled as such. A control of one party that has
+// no part of its own is all that party's: its description (or statement,
+// for a framework) says what, and is more precise than the area's text,
+// which is left for when there is neither.
 func (r Requirement) Parts() (provider, customer string) {
-	c := r.Assignment.Control
-	whole := c.Description
+	a := r.Assignment
+	whole := a.Control.Description
 	if r.Framework != nil && r.Framework.Statement != "" {
 		whole = r.Framework.Statement
 	}
-	pick := func(part string) string {
-		if strings.TrimSpace(part) != "" {
-			return part
+	p, c := a.Parts()
+	pick := func(part srm.Part, who string) string {
+		if !part.FromArea() && part.Text != "" || strings.TrimSpace(whole) == "" {
+			return part.Labelled(who)
 		}
 		return whole
 	}
-	switch r.Assignment.Party {
+	switch a.Party {
 	case srm.Customer:
-		return "", pick(c.CustomerPart)
+		return "", pick(c, "the customer")
 	case srm.Provider:
-		return pick(c.ProviderPart), ""
+		return pick(p, ProviderName), ""
 	}
-	return c.ProviderPart, c.CustomerPart
+	return p.Labelled(ProviderName), c.Labelled("the customer")
 }
 
 // Reasons says why the control departs from the chart or from the work:

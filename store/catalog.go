@@ -186,8 +186,10 @@ func (s *Store) catalogAt(ctx context.Context, version int64) (Catalog, error) {
 }
 
 type jsonArea struct {
-	Slug string `json:"slug"`
-	Name string `json:"name"`
+	Slug         string `json:"slug"`
+	Name         string `json:"name"`
+	ProviderPart string `json:"provider_part"`
+	CustomerPart string `json:"customer_part"`
 }
 
 type jsonBaseline struct {
@@ -289,7 +291,12 @@ func loadCatalog(ctx context.Context, db DBTX) (Catalog, error) {
 	}
 	cat := Catalog{version: version}
 	for _, a := range areas {
-		cat.areas = append(cat.areas, srm.AreaInfo{Slug: srm.Area(a.Slug), Name: a.Name})
+		cat.areas = append(cat.areas, srm.AreaInfo{Slug: srm.Area(a.Slug), Name: a.Name,
+			ProviderPart: a.ProviderPart, CustomerPart: a.CustomerPart})
+	}
+	parts := make(map[srm.Area]srm.AreaInfo, len(cat.areas))
+	for _, a := range cat.areas {
+		parts[a.Slug] = a
 	}
 	index := map[int64]int{}
 	for i, b := range baselines {
@@ -302,7 +309,9 @@ func loadCatalog(ctx context.Context, db DBTX) (Catalog, error) {
 		if !ok {
 			continue
 		}
-		cat.baselines[i].Rows = append(cat.baselines[i].Rows, r.row())
+		row := r.row()
+		row.ProviderPart, row.CustomerPart = parts[row.Area].ProviderPart, parts[row.Area].CustomerPart
+		cat.baselines[i].Rows = append(cat.baselines[i].Rows, row)
 	}
 	cat.byID = make(map[int64]int, len(controls))
 	for i, c := range controls {

@@ -1,0 +1,5 @@
+BEGIN;
+
+ALTER TABLE public.areas DROP COLUMN provider_part, DROP COLUMN customer_part;
+
+COMMIT;
