@@ -63,3 +63,44 @@ func BenchmarkBulk50OnSeededDatabase(b *testing.B) {
 		round++
 	}
 }
+
+// BenchmarkSingleSaveOnSeededDatabase measures one status save (owner and
+// completion changed) on the database named by SRM_BULK_BENCH_URL.
+func BenchmarkSingleSaveOnSeededDatabase(b *testing.B) {
+	url := os.Getenv("SRM_BULK_BENCH_URL")
+	if url == "" {
+		b.Skip("SRM_BULK_BENCH_URL is not set")
+	}
+	ctx := store.WithActor(storetest.Context(b), store.Command("bench"))
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	list, err := st.Workloads(ctx, store.WorkloadQuery{PerPage: 40})
+	if err != nil || len(list.Items) == 0 {
+		b.Fatalf("workloads: %v", err)
+	}
+	owners, err := st.Owners(ctx)
+	if err != nil || len(owners) < 2 {
+		b.Fatalf("owners: %v", err)
+	}
+	round := 0
+	for b.Loop() {
+		w := list.Items[round%len(list.Items)]
+		b.StopTimer()
+		ws, err := st.WorkloadState(ctx, w.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := ws.Controls()[round%len(ws.Controls())]
+		s := ws.Statuses[c.ID]
+		s.Complete = !s.Complete
+		b.StartTimer()
+		if _, err := st.RecordStatus(ctx, w.ID, c.ID, s, owners[round%len(owners)]); err != nil {
+			b.Fatal(err)
+		}
+		round++
+	}
+}
