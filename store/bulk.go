@@ -50,6 +50,7 @@ func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
 		}
 		for _, stmt := range []string{
 			`ALTER TABLE statuses DISABLE TRIGGER audit_statuses`,
+			`ALTER TABLE statuses DISABLE TRIGGER audit_statuses_updated`,
 			`ALTER TABLE workloads DISABLE TRIGGER audit_workloads`,
 			`ALTER TABLE owners DISABLE TRIGGER audit_owners`,
 			// Under srm.bulk these do nothing (they return at once), but
@@ -86,6 +87,7 @@ func (s *Store) BulkLoad(ctx context.Context, load func(*Bulk) error) error {
 		}
 		for _, stmt := range []string{
 			`ALTER TABLE statuses ENABLE TRIGGER audit_statuses`,
+			`ALTER TABLE statuses ENABLE TRIGGER audit_statuses_updated`,
 			`ALTER TABLE workloads ENABLE TRIGGER audit_workloads`,
 			`ALTER TABLE owners ENABLE TRIGGER audit_owners`,
 			`ALTER TABLE owner_progress ENABLE TRIGGER owner_progress_delta`,

@@ -88,6 +88,47 @@ func (s *Store) EnsureOwner(ctx context.Context, o srm.Owner) (srm.Owner, error)
 	return r.owner(), nil
 }
 
+// EnsureOwners is EnsureOwner for many owners in one statement: each
+// named owner (ignoring case), created when there is none, in the order
+// of their names ignoring case (so that two saves creating the same new
+// owners queue instead of deadlocking). Names repeated ignoring case are
+// asked for once.
+func (s *Store) EnsureOwners(ctx context.Context, owners []srm.Owner) ([]srm.Owner, error) {
+	var names, kinds []string
+	seen := map[string]bool{}
+	for _, o := range owners {
+		name := strings.TrimSpace(o.Name)
+		if k := strings.ToLower(name); !seen[k] {
+			seen[k] = true
+			names, kinds = append(names, name), append(kinds, string(o.Kind))
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var rs []ownerRow
+	err := s.write(ctx, func(b *pgx.Batch) {
+		b.Queue(`
+			INSERT INTO owners AS o (name, kind)
+			SELECT t.name, t.kind FROM unnest($1::text[], $2::text[]) AS t (name, kind)
+			ORDER BY lower(t.name)
+			ON CONFLICT (lower(name)) DO UPDATE SET name = o.name
+			RETURNING id, name, kind, COALESCE(user_id, 0) AS user_id`, names, kinds).
+			Query(func(rows pgx.Rows) (err error) {
+				rs, err = pgx.CollectRows(rows, pgx.RowToStructByName[ownerRow])
+				return err
+			})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: ensure %d owners: %w", len(names), translate(err))
+	}
+	out := make([]srm.Owner, len(rs))
+	for i, r := range rs {
+		out[i] = r.owner()
+	}
+	return out, nil
+}
+
 // OwnerSummaries returns every owner with their progress across workloads,
 // by name.
 func (s *Store) OwnerSummaries(ctx context.Context) ([]srm.OwnerSummary, error) {

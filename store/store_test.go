@@ -1027,6 +1027,38 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 	}
 	agree(t, pool, st, "a refused save")
 
+	// Bulk saves on every control of two workloads at once per statement:
+	// owners swapped, given and taken away, ticks and not-applicable turned
+	// both ways, across all layers, some controls without a status yet. The
+	// summaries follow each statement exactly, not row by row.
+	for round := range 3 {
+		for _, w := range []srm.Workload{ws[2], ws[5]} {
+			cur := statusesOf(t, st, w.ID)
+			var changes []store.StatusChange
+			for i, c := range cs {
+				s := cur[c.ID]
+				switch (i + round) % 4 {
+				case 0:
+					s.OwnerID = ana.ID
+				case 1:
+					s.OwnerID = ben.ID
+				case 2:
+					s.OwnerID = 0
+				}
+				s.Complete = (i+round)%3 != 0
+				s.NotApplicable, s.NAReason = (i+round)%5 == 0, ""
+				if s.NotApplicable {
+					s.NAReason = "bulk"
+				}
+				changes = append(changes, store.StatusChange{ControlID: c.ID, Status: s})
+			}
+			if _, stale, err := st.RecordStatuses(ctx, w.ID, changes); err != nil || len(stale) > 0 {
+				t.Fatalf("RecordStatuses(%s, round %d): %d stale, %v", w.Name, round, len(stale), err)
+			}
+		}
+		agree(t, pool, st, fmt.Sprintf("bulk saves, round %d", round))
+	}
+
 	o := srm.Override{WorkloadID: ws[5].ID, ControlID: apps.ID, Party: srm.Provider, Reason: "Vendor patches it."}
 	if err := st.SetOverride(ctx, o); err != nil {
 		t.Fatal(err)

@@ -118,6 +118,10 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 	for _, c := range ticked {
 		fifty.Add("select", fmt.Sprint(c))
 	}
+	// The checklist's Save changes without JavaScript: the page's one form,
+	// 20 rows changed (owner and tick, set before each request in run).
+	twenty := ticked[:20]
+	saveChanges := url.Values{"back": {""}}
 
 	cases := []budgetCase{
 		{"portfolio", "GET", "/", nil, false, 200, noVersion},
@@ -147,6 +151,7 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 		{"bulk assign every row shown", "POST", w + "/bulk", bulkForm, false, 303, noVersion},
 		{"bulk assign with a conflict", "POST", w + "/bulk", staleBulk, true, 409, noVersion},
 		{"bulk assign 50 ticked rows", "POST", w + "/bulk", fifty, false, 303, noVersion},
+		{"save changes on 20 rows", "POST", w + "/bulk", saveChanges, false, 303, noVersion},
 		{"workload page, one layer", "GET", w + "?layer=identity", nil, false, 200, noVersion},
 		{"workload page, one layer, with htmx", "GET", w + "?layer=network&state=open", nil, true, 200, noVersion},
 		{"override form", "GET", fmt.Sprintf("%s/controls/%d/override", w, patching), nil, false, 200, noVersion},
@@ -209,6 +214,19 @@ func measureQueries(t *testing.T, n int) (warm, cold, statements map[string]int6
 			// Alternate owners, so each run changes every row.
 			flip++
 			c.form.Set("owner_id", fmt.Sprint(owners[flip%len(owners)].ID))
+			if c.form.Get("action") == "" {
+				// Save changes: each row to another owner, ticked and unticked in turn.
+				c.form.Del("owner_id")
+				for i, cid := range twenty {
+					ns := fmt.Sprint(cid)
+					c.form.Set("o"+ns, owners[(flip+i)%len(owners)].Name)
+					if flip%2 == 0 {
+						c.form.Set("c"+ns, "on")
+					} else {
+						c.form.Del("c" + ns)
+					}
+				}
+			}
 		}
 		if c.form != nil {
 			req = httptest.NewRequest(c.method, c.path, strings.NewReader(c.form.Encode()))

@@ -363,3 +363,78 @@ func TestChecklistOfModeratePlusSRMIsUnder150KB(t *testing.T) {
 		t.Errorf("the workload page with %d controls is %d bytes, want under %d (150 KB)", len(rows), len(body), budget)
 	}
 }
+
+// TestChecklistSaveChangesSavesEveryChangedRowAndNamesWhatItLeft: the
+// checklist's Save changes without JavaScript saves every row a person
+// changed, new owners included (one owner for two spellings of a name),
+// each from the version the page showed; a row someone else saved since
+// is left as they saved it and named after the redirect. Each saved row
+// writes its own audit row, with the person who saved it.
+func TestChecklistSaveChangesSavesEveryChangedRowAndNamesWhatItLeft(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	o := h.owner("Platform team")
+	doc := h.page(workloadPath(w.ID) + "?layer=compute")
+	rows := rowTitles(doc)
+	if len(rows) < 4 {
+		t.Fatalf("compute rows = %q, want at least 4", rows)
+	}
+	first := h.controlID(rows[0])
+	wantRedirect(t, "their save", h.as(srm.RoleEditor).post(statusPath(w.ID, first), url.Values{"note": {"Theirs."}}),
+		workloadPath(w.ID)+"#control-"+itoa(first))
+	auditBefore := workloadAuditCount(t, h, w.ID)
+	var lastAudit int64
+	if err := h.pool.QueryRow(t.Context(), `SELECT max(id) FROM audit`).Scan(&lastAudit); err != nil {
+		t.Fatal(err)
+	}
+
+	form := doc.Find("form#ck")
+	vals := formValues(form)
+	vals.Del("save")
+	set := func(title, owner string, complete bool) {
+		n := itoa(h.controlID(title))
+		vals.Set("o"+n, owner)
+		if complete {
+			vals.Set("c"+n, "on")
+		} else {
+			vals.Del("c" + n)
+		}
+	}
+	set(rows[0], "Mine", true)
+	set(rows[1], o.Name, true)
+	set(rows[2], "Night shift", false)
+	set(rows[3], "night SHIFT", true)
+	rec := h.post(form.AttrOr("action", ""), vals)
+	wantStatus(t, "save changes with a row saved meanwhile", rec, http.StatusSeeOther)
+	res := h.page(rec.Header().Get("Location"))
+	notice := res.Find(tid("bulk-notice"))
+	if got := text(notice.Find(tid("bulk-stale"))); !strings.Contains(got, rows[0]) {
+		t.Errorf("the notice's not-changed list reads %q, want it to name %q", got, rows[0])
+	}
+	if got := text(notice); !strings.Contains(got, "3 controls changed") {
+		t.Errorf("the notice reads %q, want 3 controls changed", got)
+	}
+	if got := h.status(w.ID, first); got.OwnerID != 0 || got.Complete || got.Note != "Theirs." {
+		t.Errorf("%q = %+v, want their save untouched", rows[0], got)
+	}
+	if got := h.status(w.ID, h.controlID(rows[1])); got.OwnerID != o.ID || !got.Complete {
+		t.Errorf("%q = %+v, want complete by %s", rows[1], got, o.Name)
+	}
+	night, night2 := h.status(w.ID, h.controlID(rows[2])), h.status(w.ID, h.controlID(rows[3]))
+	if night.OwnerID == 0 || night.OwnerID != night2.OwnerID || night.Complete || !night2.Complete {
+		t.Errorf("%q = %+v and %q = %+v, want both held by one new owner, the second complete", rows[2], night, rows[3], night2)
+	}
+	var owners int
+	if err := h.pool.QueryRow(t.Context(), `SELECT count(*) FROM owners WHERE lower(name) = 'night shift'`).Scan(&owners); err != nil || owners != 1 {
+		t.Errorf("owners named night shift = %d (%v), want 1", owners, err)
+	}
+	if got := workloadAuditCount(t, h, w.ID) - auditBefore; got != 3 {
+		t.Errorf("audit rows written by the save = %d, want 3: one per control changed", got)
+	}
+	var named int
+	if err := h.pool.QueryRow(t.Context(), `SELECT count(*) FROM audit WHERE workload_id = $1 AND id > $2
+		AND object_type = 'status' AND actor_id IS NOT NULL AND actor <> ''`, w.ID, lastAudit).Scan(&named); err != nil || named != 3 {
+		t.Errorf("status audit rows naming who saved = %d (%v), want 3", named, err)
+	}
+}

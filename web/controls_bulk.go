@@ -348,8 +348,12 @@ func bulkStatus(st *store.Store) handlerFunc {
 // the version the page showed it at ("vers"), as the control's own form
 // is. Without JavaScript a clean save goes back to the row in the
 // checklist, filtered as it was; with htmx it answers with the checklist,
-// keeping the rows saved in view. Rows rejected or overtaken come back with
-// the person's input (422, 409).
+// keeping the rows saved in view. Rows rejected come back with the
+// person's input (422). One row's Save is one save of that row (overtaken:
+// 409, with the person's input); the page's Save changes saves every
+// changed row in one statement, as a bulk action does (saveRowEdits), and
+// names the rows someone else saved first, which it leaves as they are
+// (409, or in the address without JavaScript).
 func saveRows(w http.ResponseWriter, r *http.Request, st *store.Store, ws store.WorkloadState, v views.WorkloadView, versions map[int64]int64) error {
 	id := ws.Workload.ID
 	only := int64(0)
@@ -363,6 +367,7 @@ func saveRows(w http.ResponseWriter, r *http.Request, st *store.Store, ws store.
 	var edits []views.ControlEdit
 	var saved []int64
 	var stale []srm.Assignment
+	var pending []rowEdit
 	conflicts := 0
 	for _, a := range v.Assignments {
 		cid := a.Control.ID
@@ -394,6 +399,15 @@ func saveRows(w http.ResponseWriter, r *http.Request, st *store.Store, ws store.
 			stale = append(stale, a)
 			continue
 		}
+		if only == 0 {
+			// Every changed row is saved at once below, in one statement.
+			if validRowEdit(&edit) {
+				pending = append(pending, rowEdit{a, edit})
+			} else {
+				edits = append(edits, edit)
+			}
+			continue
+		}
 		conflict, err := recordEdit(r, st, &ws, id, &edit)
 		if err != nil {
 			return err
@@ -406,10 +420,18 @@ func saveRows(w http.ResponseWriter, r *http.Request, st *store.Store, ws store.
 			edits = append(edits, edit)
 		}
 	}
+	changed := len(saved) - len(edits) // edits: not saved
+	if only == 0 {
+		ok, overtaken, err := saveRowEdits(r, st, &ws, pending)
+		if err != nil {
+			return err
+		}
+		saved, stale, changed = ok, append(stale, overtaken...), len(ok)
+	}
 	filter := backFilter(r, ws)
 	var notice *views.BulkOutcome
 	if len(stale) > 0 {
-		notice = &views.BulkOutcome{Action: "Saved", Changed: len(saved) - len(edits), Stale: stale} // edits: not saved
+		notice = &views.BulkOutcome{Action: "Saved", Changed: changed, Stale: stale}
 	}
 	if len(edits) == 0 && notice != nil && !wantsFragment(r) {
 		return seeOther(w, r, outcomeURL(id, filter, rowsSaved, 0, *notice))
@@ -437,6 +459,97 @@ func saveRows(w http.ResponseWriter, r *http.Request, st *store.Store, ws store.
 		status = http.StatusUnprocessableEntity
 	}
 	return renderChecklist(w, r, status, nv)
+}
+
+// rowEdit is a checklist row's change waiting to be saved with the others.
+type rowEdit struct {
+	a    srm.Assignment
+	edit views.ControlEdit
+}
+
+// validRowEdit checks a row's change as recordEdit does, noting problems
+// in edit.Problems: false when there are any.
+func validRowEdit(edit *views.ControlEdit) bool {
+	edit.Problems = edit.Status.Validate()
+	if edit.OwnerName != "" {
+		for k, msg := range (srm.Owner{Name: edit.OwnerName, Kind: edit.OwnerKind}).Validate() {
+			edit.Problems[k] = msg
+		}
+	}
+	if edit.Status.Complete && edit.OwnerName == "" {
+		edit.Problems["complete"] = "Assign an owner before marking this control complete."
+	}
+	return len(edit.Problems) == 0
+}
+
+// saveRowEdits saves the checklist rows' changes in one statement
+// (store.RecordStatuses), each conditional on its own version, after
+// creating in one more the owners named that srm does not know yet. It
+// returns the rows saved, in order, and those someone else saved first
+// (left as they are); ws follows what is stored now. A row whose stored
+// status already says what it asks (a repeated submission) counts as saved.
+func saveRowEdits(r *http.Request, st *store.Store, ws *store.WorkloadState, pending []rowEdit) (saved []int64, stale []srm.Assignment, err error) {
+	if len(pending) == 0 {
+		return nil, nil, nil
+	}
+	byName := map[string]srm.Owner{}
+	for _, o := range ws.Owners {
+		byName[strings.ToLower(o.Name)] = o
+	}
+	var missing []srm.Owner
+	for _, p := range pending {
+		if n := p.edit.OwnerName; n != "" {
+			if _, ok := byName[strings.ToLower(n)]; !ok {
+				missing = append(missing, srm.Owner{Name: n, Kind: p.edit.OwnerKind})
+			}
+		}
+	}
+	if len(missing) > 0 {
+		made, err := st.EnsureOwners(r.Context(), missing)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range made {
+			byName[strings.ToLower(o.Name)] = o
+			ws.Owners = withOwner(ws.Owners, o)
+		}
+	}
+	changes := make([]store.StatusChange, 0, len(pending))
+	for _, p := range pending {
+		s := p.edit.Status
+		if n := p.edit.OwnerName; n != "" {
+			o, ok := byName[strings.ToLower(n)]
+			if !ok {
+				return nil, nil, fmt.Errorf("save rows: owner %q: %w", n, store.ErrNoSuchOwner)
+			}
+			s.OwnerID = o.ID
+		}
+		changes = append(changes, store.StatusChange{ControlID: p.a.Control.ID, Status: s})
+	}
+	ok, refused, err := st.RecordStatuses(r.Context(), ws.Workload.ID, changes)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range pending {
+		cid := p.a.Control.ID
+		if s, done := ok[cid]; done {
+			ws.Statuses[cid] = s
+			saved = append(saved, cid)
+			continue
+		}
+		cur := refused[cid]
+		if cur.Version > 0 {
+			ws.Statuses[cid] = cur
+		} else {
+			delete(ws.Statuses, cid)
+		}
+		if cur.Version > 0 && sameStatus(cur, p.edit) {
+			saved = append(saved, cid) // already so: a repeated submission
+			continue
+		}
+		stale = append(stale, p.a)
+	}
+	return saved, stale, nil
 }
 
 // renderChecklist answers with the checklist: its body for htmx, else the
