@@ -98,7 +98,7 @@ func validate(doc map[string]any, oscalVersion, schemaVersion string) error {
 	if len(problems) == 0 {
 		problems = append(problems, problem{"", "the document as a whole: " + ve.Error()})
 	}
-	slices.SortStableFunc(problems, func(a, b problem) int { return natural(a.text, b.text) })
+	slices.SortStableFunc(problems, func(a, b problem) int { return Natural(a.text, b.text) })
 	more := ""
 	if len(problems) > maxProblems {
 		more = fmt.Sprintf(" (the first %d of %d problems are below)", maxProblems, len(problems))
@@ -154,33 +154,4 @@ func locate(doc map[string]any, pointer string) (path, control string) {
 		}
 	}
 	return b.String(), control
-}
-
-// natural orders paths as a person counts: controls[2] before controls[10].
-func natural(a, b string) int {
-	for a != "" && b != "" {
-		da, db := digits(a), digits(b)
-		if da > 0 && db > 0 {
-			na, _ := strconv.Atoi(a[:da])
-			nb, _ := strconv.Atoi(b[:db])
-			if na != nb {
-				return na - nb
-			}
-			a, b = a[da:], b[db:]
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func digits(s string) int {
-	n := 0
-	for n < len(s) && n < 9 && s[n] >= '0' && s[n] <= '9' {
-		n++
-	}
-	return n
 }

@@ -119,42 +119,10 @@ func sspInput(ws store.WorkloadState, f srm.Framework) (exchange.SSPInput, error
 			ids[r.Assignment.Control.ID] = r.OSCALControlID()
 		}
 		slices.SortStableFunc(in.Requirements, func(x, y exchange.Requirement) int {
-			return naturalCompare(ids[x.Assignment.Control.ID], ids[y.Assignment.Control.ID])
+			return framework.Natural(ids[x.Assignment.Control.ID], ids[y.Assignment.Control.ID])
 		})
 	}
 	return in, nil
-}
-
-// naturalCompare orders control ids as people read them: runs of digits
-// by their value, so ac-2 < ac-2.1 < ac-3 < ac-11.
-func naturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		da, db := digits(a), digits(b)
-		if da > 0 && db > 0 {
-			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
-			if c := len(na) - len(nb); c != 0 {
-				return c
-			}
-			if c := strings.Compare(na, nb); c != 0 {
-				return c
-			}
-			a, b = a[da:], b[db:]
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func digits(s string) int {
-	n := 0
-	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
-		n++
-	}
-	return n
 }
 
 // workloadSSP reads workload id (one statement, plus the catalog's and
