@@ -629,6 +629,14 @@ func (n *newAssessment) sumChunk(ctx context.Context, tx pgx.Tx, r *assignmentRo
 	return nil
 }
 
+// sumNewWorkloadTotals sets the totals of the workloads @ids from their
+// layers' sums.
+const sumNewWorkloadTotals = `UPDATE workloads w SET total = s.total, done = s.done
+	 FROM (SELECT lp.workload_id, sum(lp.total)::int AS total, sum(lp.done)::int AS done
+	       FROM layer_progress lp JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = lp.workload_id
+	       GROUP BY 1) s
+	 WHERE w.id = s.workload_id AND (w.total, w.done) IS DISTINCT FROM (s.total, s.done)`
+
 // finish writes the assignments of the controls left without a status,
 // then sums the new workloads' progress and the portfolio's totals. srm.bulk
 // is on (BulkLoad).
@@ -682,11 +690,7 @@ func (n *newAssessment) finish(ctx context.Context, tx pgx.Tx) error {
 			 FROM workloads w JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = w.id
 			 CROSS JOIN unnest(@layers::text[]) AS l (layer)
 			 ON CONFLICT (workload_id, layer) DO NOTHING`,
-			`UPDATE workloads w SET total = s.total, done = s.done
-			 FROM (SELECT lp.workload_id, sum(lp.total)::int AS total, sum(lp.done)::int AS done
-			       FROM layer_progress lp JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = lp.workload_id
-			       GROUP BY 1) s
-			 WHERE w.id = s.workload_id AND (w.total, w.done) IS DISTINCT FROM (s.total, s.done)`,
+			sumNewWorkloadTotals,
 		} {
 			if _, err := tx.Exec(ctx, sql, args); err != nil {
 				return fmt.Errorf("assess new workloads: sum their progress: %w", err)
@@ -712,11 +716,7 @@ func (n *newAssessment) finish(ctx context.Context, tx pgx.Tx) error {
 		 FROM assignments a JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = a.workload_id
 		 WHERE a.owner_id IS NOT NULL
 		 GROUP BY 1, 2 ORDER BY 1, 2`,
-		`UPDATE workloads w SET total = s.total, done = s.done
-		 FROM (SELECT lp.workload_id, sum(lp.total)::int AS total, sum(lp.done)::int AS done
-		       FROM layer_progress lp JOIN unnest(@ids::bigint[]) AS n (id) ON n.id = lp.workload_id
-		       GROUP BY 1) s
-		 WHERE w.id = s.workload_id AND (w.total, w.done) IS DISTINCT FROM (s.total, s.done)`,
+		sumNewWorkloadTotals,
 	} {
 		if _, err := tx.Exec(ctx, sql, args); err != nil {
 			return fmt.Errorf("assess new workloads: sum their progress: %w", err)
