@@ -165,16 +165,80 @@ func inPlace(on bool, attrs templ.Attributes) templ.Attributes {
 	return nil
 }
 
-// rowIDs are the ids of a checklist row's fields, apart from those of the
-// control's details form (fieldIDsOf), which may be open below it.
-// ownerName and completeName are the names of its fields in the
-// checklist's form.
-// selectName is its bulk selection's (s<id>: ticked, it selects the row).
-type rowIDs struct{ title, owner, ownerName, completeName, selectName string }
+// rowIDs are the ids, names and aria-labelledby lists of a checklist
+// row's fields, apart from those of the control's details form
+// (fieldIDsOf), which may be open below it. ownerName and completeName are
+// the names of its fields in the checklist's form; selectName is its bulk
+// selection's (s<id>: ticked, it selects the row). Each field is named by
+// one of checklistLabels' words and the row's title (t<id>).
+type rowIDs struct {
+	id, title, owner, ownerName, completeName, selectName string
+	selectLabel, ownerLabel, completeLabel, saveLabel     string
+}
 
-func rowIDsOf(cid int64) rowIDs {
+// rowIDsOf makes control cid's row ids as substrings of one string: one
+// allocation per row instead of one per attribute. A row that is not
+// editable needs only its id.
+func rowIDsOf(cid int64, editable bool) rowIDs {
 	n := itoa(cid)
-	return rowIDs{title: "t" + n, owner: "r" + n + "o", ownerName: "o" + n, completeName: "c" + n, selectName: "s" + n}
+	if !editable {
+		return rowIDs{id: n}
+	}
+	// "ls t1 lo t1 lc t1 lv t1 o1 c1 s1 r1o"
+	var b strings.Builder
+	b.Grow(11*len(n) + 26)
+	var ends [9]int
+	for i, w := range [...]string{"ls", "lo", "lc", "lv"} {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+		b.WriteString(" t")
+		b.WriteString(n)
+		ends[i] = b.Len()
+	}
+	for i, p := range [...]string{"o", "c", "s", "r"} {
+		b.WriteByte(' ')
+		b.WriteString(p)
+		b.WriteString(n)
+		if p == "r" {
+			b.WriteByte('o')
+		}
+		ends[4+i] = b.Len()
+	}
+	s := b.String()
+	l := len(n) + 4 // "ls t1"
+	part := func(i, size int) string { return s[ends[i]-size : ends[i]] }
+	return rowIDs{
+		id: n, title: part(0, len(n)+1),
+		selectLabel: part(0, l), ownerLabel: part(1, l), completeLabel: part(2, l), saveLabel: part(3, l),
+		ownerName: part(4, len(n)+1), completeName: part(5, len(n)+1), selectName: part(6, len(n)+1), owner: part(7, len(n)+2),
+	}
+}
+
+// shortDate is a day as a row shows it: "3 Dec" this year, "3 Dec 2025"
+// another year.
+func shortDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.UTC()
+	if t.Year() == time.Now().UTC().Year() {
+		return t.Format("2 Jan")
+	}
+	return t.Format("2 Jan 2006")
+}
+
+// inheritedText is what an inherited row says: that it is inherited and,
+// when someone worked on it before it was, that their work is kept.
+func inheritedText(s srm.Status) string {
+	switch {
+	case s.OwnerName != "":
+		return "Inherited. Earlier work by " + s.OwnerName + " is kept."
+	case s.Complete:
+		return "Inherited. Earlier work is kept."
+	}
+	return "Inherited."
 }
 
 // shownVersions is the version of every row of sections a person can

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
@@ -206,4 +207,57 @@ func BenchmarkWorkloadPage(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(buf.Len()))
+}
+
+// BenchmarkChecklist renders the workload page with 312 controls (about as
+// many as NIST SP 800-53 Moderate and srm's catalog), a third each the
+// customer's, shared and Azure's, filled as a workload in use is: every
+// counted control with an owner, about half complete with who and when,
+// a tenth not applicable.
+func BenchmarkChecklist(b *testing.B) {
+	cells := func(p srm.Party) map[srm.ServiceModel]srm.Party {
+		return map[srm.ServiceModel]srm.Party{srm.OnPrem: p, srm.IaaS: p, srm.PaaS: p, srm.SaaS: p}
+	}
+	base := srm.Baseline{Name: "Chart", Rows: []srm.Row{
+		{Area: "c", Label: "Customer's", InSource: true, Cells: cells(srm.Customer)},
+		{Area: "s", Label: "Shared", InSource: true, Cells: cells(srm.Shared)},
+		{Area: "p", Label: "Azure's", InSource: true, Cells: cells(srm.Provider)}}}
+	names := []string{"Alexandra Montgomery-Whitfield", "Bartholomew Okonkwo-Delacroix", "Chen Xiaoling",
+		"Identity and access management team", "Security operations centre", "Platform team"}
+	var owners []srm.Owner
+	for i, n := range names {
+		owners = append(owners, srm.Owner{ID: int64(i + 1), Name: n, Kind: srm.Team})
+	}
+	var controls []srm.Control
+	statuses := map[int64]srm.Status{}
+	at := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	for i := range 312 {
+		id := int64(i + 1)
+		controls = append(controls, srm.Control{ID: id, Layer: srm.Layers[i%7], Area: []srm.Area{"c", "s", "p"}[i%3],
+			Ref: "AC-" + strconv.Itoa(i), Title: "Account management of privileged accounts " + strconv.Itoa(i), Description: "What it is about."})
+		o := owners[i%len(owners)]
+		st := srm.Status{OwnerID: o.ID, OwnerName: o.Name, Version: 1}
+		switch {
+		case i%10 == 9:
+			st.NotApplicable, st.NAReason = true, "Covered by the provider."
+		case i%2 == 0:
+			st.Complete, st.CompletedBy, st.CompletedAt = true, o.Name, at
+		}
+		statuses[id] = st
+	}
+	as, err := srm.Assess(base, srm.PaaS, controls, nil, statuses)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := views.WorkloadView{Workload: srm.Workload{ID: 1, Name: "Bench", Model: srm.PaaS}, Baseline: base, Assignments: as, Owners: owners}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := views.WorkloadPage(v).Render(editor, &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ReportMetric(float64(buf.Len()), "html-bytes")
 }
