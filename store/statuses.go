@@ -300,32 +300,39 @@ func (r *workloadStateRow) targets() []any {
 // statement, plus one each when the cached catalog or owners list is out of
 // date. An unknown workload is an error wrapping srm.ErrNotFound.
 func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, error) {
-	// One row per status, each carrying the workload, the cache versions
-	// and the overrides (as JSON, usually NULL); a workload without
-	// statuses gives one row whose control is 0. Owners' names come from
-	// the cached owners list, which the row's owners_version keeps current.
+	// The workload, the cache versions, the frameworks and the overrides
+	// (as JSON, usually NULL) in one row whose control is 0, then one row
+	// per status, whose workload columns are empty constants: the
+	// workload's columns are sent once, not once per status (a workload
+	// holds hundreds). Owners' names come from the cached owners list,
+	// which the workload row's owners_version keeps current. One statement,
+	// so one snapshot.
 	rows, _ := s.db.Query(ctx, `
 		SELECT `+prefixed("w", workloadColumns)+`,
 		       (SELECT version FROM catalog_version) AS catalog_version,
 		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
-		       f.frameworks,
-		       `+statusColumns+`
+		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks,
+		       0::bigint AS control_id, 0::bigint AS owner_id, false AS complete, '' AS completed_by,
+		       NULL::timestamptz AS completed_at, '' AS note, '' AS evidence, false AS not_applicable,
+		       '' AS na_reason, 0::bigint AS status_version, now() AS status_updated_at
 		FROM workloads w
 		CROSS JOIN LATERAL (
 			SELECT json_agg(json_build_object('control_id', control_id, 'party', party, 'reason', reason,
 			                                  'created_at', created_at, 'version', version)) AS overrides
 			FROM overrides WHERE workload_id = w.id
 		) o
-		CROSS JOIN LATERAL ( -- once per workload, not once per status row
-			SELECT array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks
-		) f
-		LEFT JOIN statuses s ON s.workload_id = w.id
-		WHERE w.id = @id`, pgx.NamedArgs{"id": id})
+		WHERE w.id = @id
+		UNION ALL
+		SELECT 0::bigint, '', '', '', 0::bigint, 0::bigint, now(), now(), 0::bigint, 0::bigint, NULL::json,
+		       NULL::bigint[], `+statusColumns+`
+		FROM statuses s
+		WHERE s.workload_id = @id`, pgx.NamedArgs{"id": id})
 	// One struct, scanned by column name once per statement rather than
 	// once per row (a workload has a row per status).
 	var (
-		r    workloadStateRow
-		recs []workloadStateRow
+		r     workloadStateRow
+		recs  []workloadStateRow
+		first *workloadStateRow
 	)
 	_, err := pgx.ForEachRow(rows, r.targets(), func() error {
 		recs = append(recs, r)
@@ -334,10 +341,15 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 	if err != nil {
 		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, translate(err))
 	}
-	if len(recs) == 0 {
+	for i := range recs {
+		if recs[i].ID != 0 {
+			first = &recs[i]
+			break
+		}
+	}
+	if first == nil {
 		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
 	}
-	first := recs[0]
 	owners, err := s.ownersAt(ctx, first.OwnersVersion)
 	if err != nil {
 		return WorkloadState{}, err
