@@ -89,11 +89,7 @@ func checklistExport(st *store.Store, f exchange.Format) handlerFunc {
 			return err
 		}
 		filter := checklistFilter(r, r.URL.Query(), v.Owners, v.Frameworks)
-		name := "srm-checklist-" + strconv.FormatInt(id, 10)
-		if s := fileSlug(v.Workload.Name); s != "" {
-			name += "-" + s
-		}
-		name += "-" + time.Now().UTC().Format("20060102")
+		name := exportName("checklist", strconv.FormatInt(id, 10), v.Workload.Name)
 		return export(w, f, name, v.Workload.Name, exchange.ChecklistColumns, func(write func([]exchange.Value) error) error {
 			for _, a := range v.Assignments {
 				if !filter.Match(a) {
