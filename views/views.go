@@ -42,6 +42,15 @@ func progressText(p srm.Progress) string {
 	return fmt.Sprintf("%d of %d complete", p.Done, p.Total)
 }
 
+// progressLabel is what a progress bar is called: "label: 3 of 20
+// complete", or the numbers alone for a bar whose heading names it.
+func progressLabel(label string, p srm.Progress) string {
+	if label == "" {
+		return progressText(p)
+	}
+	return label + ": " + progressText(p)
+}
+
 // ringColour colours a layer by completion: red at 0 %, green at 100 %,
 // grey when nothing in it is the customer's.
 func ringColour(p srm.Progress) string {
@@ -85,8 +94,13 @@ func dateTime(t time.Time) string {
 	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 }
 
-// ControlAnchor is the id of control id's row in the checklist.
-func ControlAnchor(id int64) string { return "control-" + itoa(id) }
+// ControlAnchor is the id of control id's row in the checklist: its
+// title's, which names the row's fields too (rowIDsOf).
+func ControlAnchor(id int64) string { return "r" + itoa(id) }
+
+// CardAnchor is the id of control id's card: on its own page, or opened in
+// place below its row.
+func CardAnchor(id int64) string { return "control-" + itoa(id) }
 
 // fieldIDs are the ids of a status form's fields.
 type fieldIDs struct {
@@ -167,33 +181,35 @@ func inPlace(on bool, attrs templ.Attributes) templ.Attributes {
 
 // rowIDs are the ids, names and aria-labelledby lists of a checklist
 // row's fields, apart from those of the control's details form
-// (fieldIDsOf), which may be open below it. ownerName and completeName are
-// the names of its fields in the checklist's form; selectName is its bulk
-// selection's (s<id>: ticked, it selects the row). Each field is named by
-// one of checklistLabels' words and the row's title (t<id>).
+// (fieldIDsOf), which may be open below it. title is the row's title's id
+// (ControlAnchor); ownerName and completeName are the names of its fields
+// in the checklist's form; selectName is its bulk selection's (s<id>:
+// ticked, it selects the row); owner is the owner field's id, given only
+// when an error describes it. Each field is named by one of
+// checklistLabels' words and the row's title.
 type rowIDs struct {
-	id, title, owner, ownerName, completeName, selectName string
-	selectLabel, ownerLabel, completeLabel, saveLabel     string
+	title, owner, ownerName, completeName, selectName string
+	selectLabel, ownerLabel, completeLabel            string
 }
 
 // rowIDsOf makes control cid's row ids as substrings of one string: one
 // allocation per row instead of one per attribute. A row that is not
-// editable needs only its id.
+// editable needs only its title's.
 func rowIDsOf(cid int64, editable bool) rowIDs {
 	n := itoa(cid)
 	if !editable {
-		return rowIDs{id: n}
+		return rowIDs{title: ControlAnchor(cid)}
 	}
-	// "ls t1 lo t1 lc t1 lv t1 o1 c1 s1 r1o"
+	// "ls r1 lo r1 lc r1 o1 c1 s1 r1o"
 	var b strings.Builder
-	b.Grow(11*len(n) + 26)
-	var ends [9]int
-	for i, w := range [...]string{"ls", "lo", "lc", "lv"} {
+	b.Grow(9*len(n) + 22)
+	var ends [7]int
+	for i, w := range [...]string{"ls", "lo", "lc"} {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(w)
-		b.WriteString(" t")
+		b.WriteString(" r")
 		b.WriteString(n)
 		ends[i] = b.Len()
 	}
@@ -204,15 +220,15 @@ func rowIDsOf(cid int64, editable bool) rowIDs {
 		if p == "r" {
 			b.WriteByte('o')
 		}
-		ends[4+i] = b.Len()
+		ends[3+i] = b.Len()
 	}
 	s := b.String()
-	l := len(n) + 4 // "ls t1"
+	l := len(n) + 4 // "ls r1"
 	part := func(i, size int) string { return s[ends[i]-size : ends[i]] }
 	return rowIDs{
-		id: n, title: part(0, len(n)+1),
-		selectLabel: part(0, l), ownerLabel: part(1, l), completeLabel: part(2, l), saveLabel: part(3, l),
-		ownerName: part(4, len(n)+1), completeName: part(5, len(n)+1), selectName: part(6, len(n)+1), owner: part(7, len(n)+2),
+		title:       part(0, len(n)+1),
+		selectLabel: part(0, l), ownerLabel: part(1, l), completeLabel: part(2, l),
+		ownerName: part(3, len(n)+1), completeName: part(4, len(n)+1), selectName: part(5, len(n)+1), owner: part(6, len(n)+2),
 	}
 }
 
@@ -262,20 +278,49 @@ func shownVersions(sections []checklistLayer) string {
 	return b.String()
 }
 
-// rowClass is a checklist row's classes: its party, and whether it is done
-// or does not apply.
-func rowClass(a srm.Assignment) string {
-	c := "ck"
-	if a.Party != srm.Customer { // the customer's is the checklist's default style
-		c += " ck-" + string(a.Party)
+// rowKind is what a checklist row's classes say: its party unless it is
+// the customer's (the checklist's default style), and whether it is done
+// or does not apply. ChecklistRow spells each out as a constant class
+// attribute: a page has hundreds of rows.
+type rowKind int
+
+const (
+	rowOpen       rowKind = iota // the customer's, open: no class
+	rowAzure                     // "azure"
+	rowShared                    // "shared"
+	rowSharedDone                // "shared done"
+	rowSharedNA                  // "shared na"
+	rowDone                      // "done"
+	rowNA                        // "na"
+)
+
+// rowClass is the kind of a's row.
+func rowClass(a *srm.Assignment) rowKind {
+	switch {
+	case a.Party == srm.Provider:
+		return rowAzure
+	case a.Party == srm.Shared && a.Status.NotApplicable:
+		return rowSharedNA
+	case a.Party == srm.Shared && a.Done():
+		return rowSharedDone
+	case a.Party == srm.Shared:
+		return rowShared
+	case a.Status.NotApplicable:
+		return rowNA
+	case a.Done():
+		return rowDone
 	}
-	if a.Done() {
-		c += " is-done"
+	return rowOpen
+}
+
+// completedText says when a row was completed and, when it was not by the
+// owner the row shows, by whom: the day, and the year only when it is not
+// this year's.
+func completedText(s srm.Status, owner string) string {
+	if s.CompletedBy == owner {
+		return "on " + shortDate(s.CompletedAt)
 	}
-	if a.Status.NotApplicable && a.Party.Counted() {
-		c += " is-na"
-	}
-	return c
+	return "by " + s.CompletedBy + " on " + shortDate(s.CompletedAt)
 }
 
 // controlRef is how a control is referred to: its id in its framework as

@@ -148,7 +148,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		// The checklist with a control's details open in place.
 		j.open(wp)
 		j.waitFor("htmx to load", `typeof window.htmx === "object"`, `typeof window.htmx`)
-		j.do("open a control's details in place", chromedp.Click(chromedp.CSS(`li.ck > a`)))
+		j.do("open a control's details in place", chromedp.Click(chromedp.CSS(`.rows > li > a`)))
 		j.waitFor("the details to open", `!!document.querySelector('[data-testid="control-details"]')`, `document.title`)
 		checkAxe(j, w.name, wp+" with details open")
 		checked++

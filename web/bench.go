@@ -4,6 +4,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/go-chi/chi/v5"
 
@@ -41,15 +42,24 @@ func benchWorkload(st *store.Store) handlerFunc {
 	}
 }
 
-// benchCeilingPath is the ceiling's address.
-const benchCeilingPath = "/_bench/ceiling"
+// benchCeilingPath is the ceiling's address, benchProfilePath that of a
+// CPU profile of srm (net/http/pprof's, ?seconds=N) for srmbench -cpuprofile.
+const (
+	benchCeilingPath = "/_bench/ceiling"
+	benchProfilePath = "/_bench/pprof/profile"
+)
 
 // withBenchCeiling answers GET /_bench/ceiling with one SELECT 1 through the
 // store's pool and no middleware: the most a page that touches the database
 // could do on this machine, for benchmarks to compare pages against. Every
-// other request goes to next.
+// other request goes to next, but GET /_bench/pprof/profile, answered by
+// net/http/pprof, also without middleware.
 func withBenchCeiling(next http.Handler, st *store.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == benchProfilePath && r.Method == http.MethodGet {
+			pprof.Profile(w, r)
+			return
+		}
 		if r.URL.Path != benchCeilingPath || r.Method != http.MethodGet {
 			next.ServeHTTP(w, r)
 			return

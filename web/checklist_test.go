@@ -20,7 +20,7 @@ import (
 // order.
 func rowTitles(doc *goquery.Document) []string {
 	var out []string
-	doc.Find(`li.ck`).Each(func(_ int, s *goquery.Selection) {
+	doc.Find(`.rows > li`).Each(func(_ int, s *goquery.Selection) {
 		out = append(out, rowTitle(s))
 	})
 	return out
@@ -64,11 +64,11 @@ func TestChecklistFiltersCombineAndLiveInTheAddress(t *testing.T) {
 	}
 	patching, endpoint, sso := h.controlID("Patching of systems"), h.controlID("Endpoint protection"), h.controlID("Single sign-on and multi-factor authentication")
 	wantRedirect(t, "complete patching", h.post(statusPath(w.ID, patching), url.Values{"owner": {platform.Name}, "complete": {"1"}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#r"+itoa(patching))
 	wantRedirect(t, "own endpoint protection", h.post(statusPath(w.ID, endpoint), url.Values{"owner": {platform.Name}}),
-		workloadPath(w.ID)+"#control-"+itoa(endpoint))
+		workloadPath(w.ID)+"#r"+itoa(endpoint))
 	wantRedirect(t, "own sso", h.post(statusPath(w.ID, sso), url.Values{"owner": {ops.Name}}),
-		workloadPath(w.ID)+"#control-"+itoa(sso))
+		workloadPath(w.ID)+"#r"+itoa(sso))
 
 	all := rowTitles(h.page(workloadPath(w.ID)))
 	if len(all) != len(mustControls(t, h)) {
@@ -142,7 +142,7 @@ func TestChecklistRowSavesWithoutJavaScriptAndReturnsToTheFilteredList(t *testin
 	const title = "Patching of systems"
 	patching := h.controlID(title)
 	wantRedirect(t, "note first", h.post(statusPath(w.ID, patching), url.Values{"note": {"Second Tuesday."}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#r"+itoa(patching))
 
 	doc := h.page(workloadPath(w.ID) + "?layer=compute&state=open")
 	row := card(doc, title)
@@ -164,7 +164,6 @@ func TestChecklistRowSavesWithoutJavaScriptAndReturnsToTheFilteredList(t *testin
 	for sel, want := range map[string]string{
 		`input[type="checkbox"][name="c` + n + `"]`: "Complete #" + n + " " + title,
 		`input[name="o` + n + `"]`:                  "Owner of #" + n + " " + title,
-		`button[name="save"][value="` + n + `"]`:    "Save #" + n + " " + title,
 		`input[name="s` + n + `"]`:                  "Select #" + n + " " + title,
 	} {
 		if got := accessibleName(doc, row.Find(sel)); got != want {
@@ -172,7 +171,7 @@ func TestChecklistRowSavesWithoutJavaScriptAndReturnsToTheFilteredList(t *testin
 		}
 	}
 	rec := h.saveRow(doc, title, o.Name, true)
-	wantRedirect(t, "row save without JavaScript", rec, workloadPath(w.ID)+"?layer=compute&state=open#control-"+n)
+	wantRedirect(t, "row save without JavaScript", rec, workloadPath(w.ID)+"?layer=compute&state=open#r"+n)
 	got := h.status(w.ID, patching)
 	if !got.Complete || got.OwnerID != o.ID || got.Note != "Second Tuesday." {
 		t.Errorf("status after the row save = %+v, want complete by %s with the note kept", got, o.Name)
@@ -204,7 +203,7 @@ func TestBulkActionMeetingAVersionConflictSavesTheRestAndNamesWhatItLeft(t *test
 	// Someone else saves the first compute control after the page was read.
 	first := h.controlID(rows[0])
 	wantRedirect(t, "their save", h.as(srm.RoleEditor).post(statusPath(w.ID, first), url.Values{"note": {"Theirs."}}),
-		workloadPath(w.ID)+"#control-"+itoa(first))
+		workloadPath(w.ID)+"#r"+itoa(first))
 	auditBefore := workloadAuditCount(t, h, w.ID)
 
 	// Assign every shown row to the Platform team.
@@ -366,7 +365,7 @@ func checklistUnder150KB(t *testing.T, filled bool) {
 		}
 		doc := h.page(workloadPath(w.ID))
 		var changes []store.StatusChange
-		doc.Find(`li.ck input[name^="o"]`).Each(func(i int, s *goquery.Selection) {
+		doc.Find(`.rows > li input[name^="o"]`).Each(func(i int, s *goquery.Selection) {
 			cid, err := strconv.ParseInt(strings.TrimPrefix(s.AttrOr("name", ""), "o"), 10, 64)
 			if err != nil {
 				t.Fatalf("owner field %q: %v", s.AttrOr("name", ""), err)
@@ -398,11 +397,11 @@ func checklistUnder150KB(t *testing.T, filled bool) {
 	if len(rows) != 312 {
 		t.Fatalf("the checklist shows %d rows, want 312 (287 of Moderate and 25 of srm's own)", len(rows))
 	}
-	if n := doc.Find(`li.ck input[name^="o"]`).Length(); n < 200 {
+	if n := doc.Find(`.rows > li input[name^="o"]`).Length(); n < 200 {
 		t.Fatalf("%d rows have an owner field, want the editor's fields on the customer's rows", n)
 	}
 	if filled {
-		if n := doc.Find(tid("completed-stamp")).Length(); n < 100 {
+		if n := doc.Find(".rows > li > small").Length(); n < 100 {
 			t.Fatalf("%d rows say who completed them, want about half of the customer's rows", n)
 		}
 		if n := doc.Find(tid("na-flag")).Length(); n < 20 {
@@ -415,14 +414,10 @@ func checklistUnder150KB(t *testing.T, filled bool) {
 		}
 		_ = os.WriteFile(p, body, 0o644)
 	}
-	// The issue's budget is 150 KB. A fresh workload is under it; one
-	// filled as in use (owners with long names on every counted row, half
-	// of them completed) is not yet: its limit here is what this markup
-	// measures, with a little room, so that it cannot grow unnoticed.
+	// The issue's budget: 150 KB, for a fresh workload and for one filled
+	// as in use (owners with long names on every counted row, half of them
+	// completed).
 	budget := 150 << 10
-	if filled {
-		budget = 162 << 10
-	}
 	t.Logf("workload page with %d controls: %d bytes (%.0f per row)", len(rows), len(body), float64(len(body))/float64(len(rows)))
 	if len(body) >= budget {
 		t.Errorf("the workload page with %d controls is %d bytes, want under %d", len(rows), len(body), budget)
@@ -447,7 +442,7 @@ func TestChecklistSaveChangesSavesEveryChangedRowAndNamesWhatItLeft(t *testing.T
 	}
 	first := h.controlID(rows[0])
 	wantRedirect(t, "their save", h.as(srm.RoleEditor).post(statusPath(w.ID, first), url.Values{"note": {"Theirs."}}),
-		workloadPath(w.ID)+"#control-"+itoa(first))
+		workloadPath(w.ID)+"#r"+itoa(first))
 	auditBefore := workloadAuditCount(t, h, w.ID)
 	var lastAudit int64
 	if err := h.pool.QueryRow(t.Context(), `SELECT max(id) FROM audit`).Scan(&lastAudit); err != nil {
@@ -501,5 +496,50 @@ func TestChecklistSaveChangesSavesEveryChangedRowAndNamesWhatItLeft(t *testing.T
 	if err := h.pool.QueryRow(t.Context(), `SELECT count(*) FROM audit WHERE workload_id = $1 AND id > $2
 		AND object_type = 'status' AND actor_id IS NOT NULL AND actor <> ''`, w.ID, lastAudit).Scan(&named); err != nil || named != 3 {
 		t.Errorf("status audit rows naming who saved = %d (%v), want 3", named, err)
+	}
+}
+
+// TestBulkAssignTakesTheOwnerByName: the checklist's bulk "Assign owner"
+// is a field that takes an owner's name as listed, in any case, like a
+// row's owner field; a name no owner has changes nothing and says so, with
+// the name kept for the person to correct.
+func TestBulkAssignTakesTheOwnerByName(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.workload("Depot servers", srm.IaaS)
+	o := h.owner("Platform team")
+	doc := h.page(workloadPath(w.ID) + "?layer=compute")
+	rows := rowTitles(doc)
+	if len(rows) < 2 {
+		t.Fatalf("compute rows = %q, want at least 2", rows)
+	}
+	if doc.Find(`#bulk-owner[list="owners"]`).Length() != 1 || doc.Find(`#bulk-owner option`).Length() != 0 {
+		t.Error("the bulk owner is not a field with the owners list")
+	}
+	first, second := h.controlID(rows[0]), h.controlID(rows[1])
+	picked := url.Values{"scope": {"selected"}, "action": {"owner"}, "s" + itoa(first): {"on"}, "s" + itoa(second): {"on"}}
+
+	unknown := bulkValues(doc, picked)
+	unknown.Set("bulk_owner", "Platfrom team")
+	rec := h.post(workloadPath(w.ID)+"/bulk", unknown)
+	wantStatus(t, "bulk assign to a name no owner has", rec, http.StatusUnprocessableEntity)
+	if got := text(parse(t, rec).Find(tid("bulk-problem"))); !strings.Contains(got, "No owner is called “Platfrom team”") {
+		t.Errorf("the problem reads %q, want it to name what was typed", got)
+	}
+	if got := h.status(w.ID, first); got.OwnerID != 0 {
+		t.Errorf("%q owner after the refused action = %q, want nobody", rows[0], got.OwnerName)
+	}
+
+	vals := bulkValues(doc, picked)
+	vals.Set("bulk_owner", "  PLATFORM team ")
+	rec = h.post(workloadPath(w.ID)+"/bulk", vals)
+	wantStatus(t, "bulk assign by name", rec, http.StatusSeeOther)
+	for _, cid := range []int64{first, second} {
+		if got := h.status(w.ID, cid); got.OwnerID != o.ID {
+			t.Errorf("control %d owner = %q, want %s", cid, got.OwnerName, o.Name)
+		}
+	}
+	if got := text(h.page(rec.Header().Get("Location")).Find(tid("bulk-notice"))); !strings.Contains(got, "Assigned to Platform team: 2 controls changed") {
+		t.Errorf("the notice reads %q, want 2 controls assigned to Platform team", got)
 	}
 }

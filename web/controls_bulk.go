@@ -14,7 +14,7 @@ import (
 
 // Bulk actions, as the form's "action" names them.
 const (
-	bulkOwner    = "owner"    // assign owner_id (empty: nobody)
+	bulkOwner    = "owner"    // assign bulk_owner (a name) or owner_id (empty: nobody)
 	bulkComplete = "complete" // mark complete
 	bulkNA       = "na"       // mark not applicable, with na_reason
 )
@@ -227,7 +227,25 @@ func bulkStatus(st *store.Store) handlerFunc {
 		}
 		switch action := r.PostFormValue("action"); action {
 		case bulkOwner:
-			if s := r.PostFormValue("owner_id"); s != "" {
+			// The checklist sends the owner by name (bulk_owner, picked
+			// from the owners list or typed, in any case); the API and
+			// older pages by id (owner_id).
+			if name := strings.TrimSpace(r.PostFormValue("bulk_owner")); name != "" {
+				found := false
+				for _, o := range ws.Owners {
+					if strings.EqualFold(o.Name, name) {
+						owner, found = o, true
+						break
+					}
+				}
+				if !found {
+					v.Filter = backFilter(r, ws)
+					v.Bulk = &views.BulkOutcome{Action: "Nothing assigned", Skipped: []views.BulkSkip{},
+						Problem: "No owner is called “" + name + "”. Pick one from the list; a new person or team is added on a control's row or its own page."}
+					return renderChecklist(w, r, http.StatusUnprocessableEntity, v)
+				}
+				out.Action = "Assigned to " + owner.Name
+			} else if s := r.PostFormValue("owner_id"); s != "" {
 				oid, err := strconv.ParseInt(s, 10, 64)
 				if err != nil || oid < 1 {
 					return fmt.Errorf("bulk owner %q: %w", s, srm.ErrInvalid)

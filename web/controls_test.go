@@ -22,7 +22,7 @@ func TestSaveStatusAssignsOwnerAndRedirectsToTheControl(t *testing.T) {
 		"note":     {"  Monthly window, second Tuesday.  "},
 		"evidence": {"https://wiki.example.com/patching"},
 	})
-	wantRedirect(t, "POST status", rec, workloadPath(w.ID)+"#control-"+itoa(patching))
+	wantRedirect(t, "POST status", rec, workloadPath(w.ID)+"#r"+itoa(patching))
 
 	st := h.status(w.ID, patching)
 	if st.OwnerID != o.ID || st.Complete || st.Note != "Monthly window, second Tuesday." || st.Evidence != "https://wiki.example.com/patching" {
@@ -54,15 +54,16 @@ func TestSaveStatusCompletesAndStampsTheOwner(t *testing.T) {
 	}
 
 	rec := h.post(statusPath(w.ID, patching), url.Values{"owner": {"Platform team"}, "owner_kind": {"team"}, "complete": {"1"}})
-	wantRedirect(t, "POST complete with a new owner", rec, workloadPath(w.ID)+"#control-"+itoa(patching))
+	wantRedirect(t, "POST complete with a new owner", rec, workloadPath(w.ID)+"#r"+itoa(patching))
 
 	doc := h.page(workloadPath(w.ID))
 	c := card(doc, "Patching of systems")
-	if c.Find(".flag-done").Length() != 1 {
-		t.Error("completed control: no Complete flag")
+	if !c.HasClass("done") || c.Find(`input[name="c`+itoa(patching)+`"]:checked`).Length() != 1 {
+		t.Error("completed control: its row is not shown as done, with Complete ticked")
 	}
-	if got := text(c.Find(tid("completed-stamp"))); !strings.HasPrefix(got, "by Platform team on ") {
-		t.Errorf("completed stamp = %q, want %q…", got, "by Platform team on ")
+	// Completed by the owner the row shows: the stamp gives the day only.
+	if got := text(c.Find("small")); !strings.HasPrefix(got, "on ") {
+		t.Errorf("completed stamp = %q, want %q…", got, "on ")
 	}
 	if done, tot := progress(t, progressText(doc)); done != 1 || tot != total {
 		t.Errorf("progress = %d of %d, want 1 of %d", done, tot, total)
@@ -77,7 +78,7 @@ func TestSaveStatusInlineOwnerIsReusedIgnoringCase(t *testing.T) {
 
 	h.post(statusPath(w.ID, patching), url.Values{"owner": {"Platform team"}, "owner_kind": {"team"}})
 	rec := h.post(statusPath(w.ID, endpoint), url.Values{"owner": {"  PLATFORM TEAM "}})
-	wantRedirect(t, "POST with an existing owner typed in capitals", rec, workloadPath(w.ID)+"#control-"+itoa(endpoint))
+	wantRedirect(t, "POST with an existing owner typed in capitals", rec, workloadPath(w.ID)+"#r"+itoa(endpoint))
 
 	owners, err := h.st.Owners(storetest.Context(t))
 	if err != nil {
@@ -189,7 +190,7 @@ func TestNotApplicableLeavesTheCount(t *testing.T) {
 	_, before := progress(t, progressText(h.page(workloadPath(w.ID))))
 
 	rec := h.post(statusPath(w.ID, disks), url.Values{"not_applicable": {"1"}, "na_reason": {"No disks of ours."}})
-	wantRedirect(t, "POST not applicable", rec, workloadPath(w.ID)+"#control-"+itoa(disks))
+	wantRedirect(t, "POST not applicable", rec, workloadPath(w.ID)+"#r"+itoa(disks))
 
 	doc := h.page(workloadPath(w.ID))
 	if _, after := progress(t, progressText(doc)); after != before-1 {
@@ -267,7 +268,7 @@ func TestOverrideDepartsFromTheBaselineAndBack(t *testing.T) {
 
 	reason := "We run our own VM image inside the platform."
 	wantRedirect(t, "POST override", h.post(path, url.Values{"party": {"customer"}, "reason": {reason}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#r"+itoa(patching))
 	doc = h.page(workloadPath(w.ID))
 	c := card(doc, "Patching of systems")
 	if c.Find(tid("overridden")).Length() != 1 {
@@ -276,8 +277,8 @@ func TestOverrideDepartsFromTheBaselineAndBack(t *testing.T) {
 	if got := party(doc, "Patching of systems"); got != "Customer" {
 		t.Errorf("overridden party = %q, want Customer", got)
 	}
-	if c.Find(`button[name="save"]`).Length() != 1 {
-		t.Error("overridden to Customer: no checklist row form")
+	if c.Find(`input[name="o`+itoa(patching)+`"]`).Length() != 1 {
+		t.Error("overridden to Customer: no owner field in its checklist row")
 	}
 	details := card(h.controlPage(w.ID, "Patching of systems"), "Patching of systems")
 	if got := text(details.Find(tid("reason"))); !strings.Contains(got, reason) || !strings.Contains(got, "Azure") {
@@ -297,7 +298,7 @@ func TestOverrideDepartsFromTheBaselineAndBack(t *testing.T) {
 	if doc.Find(tid("remove-override")).Length() != 1 {
 		t.Fatal("override form: no remove-override")
 	}
-	wantRedirect(t, "POST override/delete", h.post(path+"/delete", nil), workloadPath(w.ID)+"#control-"+itoa(patching))
+	wantRedirect(t, "POST override/delete", h.post(path+"/delete", nil), workloadPath(w.ID)+"#r"+itoa(patching))
 	doc = h.page(workloadPath(w.ID))
 	if card(doc, "Patching of systems").Find(tid("overridden")).Length() != 0 {
 		t.Error("removed override: still flagged overridden")

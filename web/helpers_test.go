@@ -339,9 +339,9 @@ func (h *harness) controlPage(wid int64, title string) *goquery.Document {
 }
 
 // saveRow is what a browser posts when a person changes the row of the
-// control titled title in doc's checklist and presses its Save button:
-// the whole checklist form, the row's owner and completion set (complete
-// "" unticks it), save=<control>.
+// control titled title in doc's checklist and the checklist's script saves
+// it: the whole checklist form, the row's owner and completion set
+// (complete "" unticks it), save=<control>.
 func (h *harness) saveRow(doc *goquery.Document, title, owner string, complete bool) *httptest.ResponseRecorder {
 	h.t.Helper()
 	row := card(doc, title)
@@ -349,7 +349,7 @@ func (h *harness) saveRow(doc *goquery.Document, title, owner string, complete b
 	if row.Length() != 1 || form.Length() != 1 {
 		h.t.Fatalf("saveRow %q: %d rows, %d checklist forms; want 1 of each", title, row.Length(), form.Length())
 	}
-	cid := strings.TrimPrefix(row.AttrOr("id", ""), "control-")
+	cid := strings.TrimPrefix(row.ChildrenFiltered("a").AttrOr("id", ""), "r")
 	vals := formValues(form)
 	vals.Set("o"+cid, owner)
 	if complete {
@@ -373,17 +373,17 @@ func card(doc *goquery.Document, title string) *goquery.Selection {
 	if c := doc.Find(tid("control-" + title)); c.Length() > 0 {
 		return c
 	}
-	return doc.Find("li.ck").FilterFunction(func(_ int, s *goquery.Selection) bool { return rowTitle(s) == title })
+	return doc.Find(".rows > li").FilterFunction(func(_ int, s *goquery.Selection) bool { return rowTitle(s) == title })
 }
 
 // rowIn is the checklist row of the control titled title within sel.
 func rowIn(sel *goquery.Selection, title string) *goquery.Selection {
-	return sel.Find("li.ck").FilterFunction(func(_ int, s *goquery.Selection) bool { return rowTitle(s) == title })
+	return sel.Find(".rows > li").FilterFunction(func(_ int, s *goquery.Selection) bool { return rowTitle(s) == title })
 }
 
 // party is the party badge of a control card, as a person reads it.
 func party(doc *goquery.Document, title string) string {
-	return text(card(doc, title).Find(".party, li.ck > b").First())
+	return text(card(doc, title).Find(".party, .rows > li > b").First())
 }
 
 // progressText is the workload's progress line ("2 of 20 complete 10%").

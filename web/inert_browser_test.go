@@ -19,6 +19,7 @@ import (
 	"github.com/srmhq/srm/credential"
 	"github.com/srmhq/srm/store"
 	"github.com/srmhq/srm/store/storetest"
+	"github.com/srmhq/srm/views"
 	"github.com/srmhq/srm/web"
 )
 
@@ -190,7 +191,7 @@ func TestStoredPayloadsRenderInert(t *testing.T) {
 	// are in the markup it receives, so it must receive none.
 	tab.open(wp, http.StatusOK)
 	tab.waitFor("htmx to load", `typeof window.htmx === "object"`)
-	card := "#control-" + itoa(f.custom.ID)
+	card := "li:has(> #" + views.ControlAnchor(f.custom.ID) + ")" // the control's row
 	tab.do("open the control's details in place", chromedp.Click(chromedp.CSS(card+` > a`)))
 	tab.waitFor("the details to open in place", `!!document.querySelector(`+jsString(card+` textarea[name="note"]`)+`)`)
 	tab.checkInert("the details of a control opened in place on " + wp)

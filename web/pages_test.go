@@ -111,9 +111,9 @@ func TestOwnersListQueueAndCreate(t *testing.T) {
 	w := h.workload("Depot servers", srm.IaaS)
 	patching, endpoint := h.controlID("Patching of systems"), h.controlID("Endpoint protection")
 	wantRedirect(t, "complete patching", h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}, "complete": {"1"}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#r"+itoa(patching))
 	wantRedirect(t, "own endpoint protection", h.post(statusPath(w.ID, endpoint), url.Values{"owner": {o.Name}}),
-		workloadPath(w.ID)+"#control-"+itoa(endpoint))
+		workloadPath(w.ID)+"#r"+itoa(endpoint))
 
 	doc := h.page("/owners")
 	row := doc.Find(tid("owner-Platform team"))

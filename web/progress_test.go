@@ -109,7 +109,7 @@ func TestPortfolioProgressFollowsEveryChange(t *testing.T) {
 	wantRedirect(t, "delete the custom control", h.post("/controls/"+itoa(custom)+"/delete", nil), "/controls")
 	checkPortfolioAgrees(t, h, "custom control deleted", all...)
 
-	wantRedirect(t, "remove the override", h.post(statusPath(b.ID, patching)+"/override/delete", nil), workloadPath(b.ID)+"#control-"+itoa(patching))
+	wantRedirect(t, "remove the override", h.post(statusPath(b.ID, patching)+"/override/delete", nil), workloadPath(b.ID)+"#r"+itoa(patching))
 	checkPortfolioAgrees(t, h, "override removed", all...)
 
 	wantRedirect(t, "delete a workload", h.post(workloadPath(c.ID)+"/delete", nil), "/")
@@ -136,7 +136,7 @@ func TestConcurrentStatusSavesOnOneWorkload(t *testing.T) {
 	doc := h.page(workloadPath(w.ID))
 	var cids []int64
 	for _, c := range mustControls(t, h) {
-		if card(doc, c.Title).Find(`button[name="save"]`).Length() == 1 {
+		if card(doc, c.Title).Find(`input[name="o`+itoa(c.ID)+`"]`).Length() == 1 {
 			cids = append(cids, c.ID)
 		}
 	}

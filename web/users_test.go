@@ -385,7 +385,7 @@ func TestMyControlsShowTheLinkedOwnersQueue(t *testing.T) {
 	w := h.workload("Depot servers", srm.IaaS)
 	patching := h.controlID("Patching of systems")
 	wantRedirect(t, "assign patching", h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#r"+itoa(patching))
 
 	ed := h.as(srm.RoleEditor)
 	doc := ed.page("/my")

@@ -169,7 +169,7 @@ func TestFiftySimultaneousStatusEditsFromOneVersion(t *testing.T) {
 			// A loser saves again, deliberately: theirs replaces the winner's.
 			retry := card(loser, title).Find(tid("status-form"))
 			mine := retry.Find(`textarea[name="note"]`).Text()
-			wantRedirect(t, "second save from the 409 page", h.submit(retry, nil), workloadPath(w.ID)+"#control-"+itoa(h.controlID(title)))
+			wantRedirect(t, "second save from the 409 page", h.submit(retry, nil), workloadPath(w.ID)+"#r"+itoa(h.controlID(title)))
 			if got := h.status(w.ID, h.controlID(title)); got.Note != mine || got.Version != stored.Version+1 {
 				t.Errorf("status after the deliberate second save = %q at version %d, want %q at version %d", got.Note, got.Version, mine, stored.Version+1)
 			}
@@ -236,8 +236,11 @@ func TestDoubleSubmitIsSavedOnce(t *testing.T) {
 		if got := h.status(w.ID, patching); got.Version != 2 || got.Note != "Monthly, second Tuesday." {
 			t.Errorf("status after a double submit with htmx = %+v, want it saved once more (version 2)", got)
 		}
-		if got := text(card(h.page(workloadPath(w.ID)), title).Find(tid("completed-stamp"))); !strings.HasPrefix(got, "by Platform team") {
-			t.Errorf("completed stamp after double submits = %q, want the first stamp kept", got)
+		if got := h.status(w.ID, patching); got.CompletedBy != "Platform team" {
+			t.Errorf("completed by %q after double submits, want the first stamp kept", got.CompletedBy)
+		}
+		if got := text(card(h.page(workloadPath(w.ID)), title).Find("small")); !strings.HasPrefix(got, "on ") {
+			t.Errorf("completed stamp after double submits = %q, want the day", got)
 		}
 	})
 
@@ -354,7 +357,7 @@ func TestStaleStatusFormShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 					t.Error("second save: still a conflict box")
 				}
 			} else {
-				wantRedirect(t, "second save", rec, workloadPath(w.ID)+"#control-"+itoa(patching))
+				wantRedirect(t, "second save", rec, workloadPath(w.ID)+"#r"+itoa(patching))
 			}
 			if got := h.status(w.ID, patching); got.Note != "Mine." || got.OwnerName != "Platform team" || got.Version != stored.Version+1 {
 				t.Errorf("status after the second save = %+v, want mine at version %d", got, stored.Version+1)
@@ -437,7 +440,7 @@ func TestStaleOverrideShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 
 	mine := h.overrideForm(w.ID, patching)
 	wantRedirect(t, "their override", h.submit(h.overrideForm(w.ID, patching), url.Values{"party": {"customer"}, "reason": {"Their reason."}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#r"+itoa(patching))
 	theirs := overrides()[patching]
 
 	rec := h.submit(mine, url.Values{"party": {"shared"}, "reason": {"My reason."}})
@@ -458,14 +461,14 @@ func TestStaleOverrideShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 	if got := overrides()[patching]; got.Reason != "Their reason." || got.Version != theirs.Version {
 		t.Errorf("override after the refused save = %+v, want theirs unchanged", got)
 	}
-	wantRedirect(t, "second save", h.submit(form, nil), workloadPath(w.ID)+"#control-"+itoa(patching))
+	wantRedirect(t, "second save", h.submit(form, nil), workloadPath(w.ID)+"#r"+itoa(patching))
 	if got := overrides()[patching]; got.Party != srm.Shared || got.Reason != "My reason." || got.Version != theirs.Version+1 {
 		t.Errorf("override after the second save = %+v, want mine at version %d", got, theirs.Version+1)
 	}
 
 	// Removed while I was editing: I am told, and saving again records mine.
 	mine = h.overrideForm(w.ID, patching)
-	wantRedirect(t, "their removal", h.post(path+"/delete", nil), workloadPath(w.ID)+"#control-"+itoa(patching))
+	wantRedirect(t, "their removal", h.post(path+"/delete", nil), workloadPath(w.ID)+"#r"+itoa(patching))
 	rec = h.submit(mine, url.Values{"reason": {"Still mine."}})
 	wantStatus(t, "override removed meanwhile", rec, http.StatusConflict)
 	form = parse(t, rec).Find(tid("override-form"))
@@ -475,7 +478,7 @@ func TestStaleOverrideShowsWhatIsStoredAndKeepsTheInput(t *testing.T) {
 	if got := form.Find(`textarea[name="reason"]`).Text(); got != "Still mine." {
 		t.Errorf("reason in the form = %q, want mine kept", got)
 	}
-	wantRedirect(t, "save after the removal", h.submit(form, nil), workloadPath(w.ID)+"#control-"+itoa(patching))
+	wantRedirect(t, "save after the removal", h.submit(form, nil), workloadPath(w.ID)+"#r"+itoa(patching))
 	if got := overrides()[patching]; got.Reason != "Still mine." || got.Party != srm.Shared {
 		t.Errorf("override after saving again = %+v, want mine", got)
 	}

@@ -88,7 +88,7 @@ func TestWorkloadPageListsEveryControlByLayer(t *testing.T) {
 		t.Fatalf("layer sections = %q, want %q", layers, want)
 	}
 
-	if got := doc.Find(`li.ck`).Length(); got != len(controls) {
+	if got := doc.Find(`.rows > li`).Length(); got != len(controls) {
 		t.Errorf("control rows = %d, want every control of the catalog (%d)", got, len(controls))
 	}
 	for _, c := range controls {
@@ -283,7 +283,7 @@ func TestModelChangeIsPreviewedThenSavedAndKeepsWork(t *testing.T) {
 	o := h.owner("Platform team")
 	wantRedirect(t, "complete patching",
 		h.post(statusPath(w.ID, patching), url.Values{"owner": {o.Name}, "complete": {"1"}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#r"+itoa(patching))
 
 	edit := h.editForm(w.ID)
 	rec := h.submit(edit, url.Values{"model": {"paas"}})

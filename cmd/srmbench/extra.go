@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -255,3 +256,58 @@ func resetHWM(pid int) {
 
 // layerOf is a random layer, for the filtered checklist.
 func layerOf(d *benchData) srm.Layer { return srm.Layers[d.intn(len(srm.Layers))] }
+
+// profiler returns what attack calls as an endpoint's measured load starts:
+// with -cpuprofile, it asks srm (a build with -tags srmbench) for a CPU
+// profile covering the load and writes it to <folder>/<endpoint>.pprof;
+// the function it returns waits for that. Without -cpuprofile it does
+// nothing.
+func profiler(o options, base, endpoint string, stderr io.Writer) func(time.Duration) func() {
+	if o.cpuprofile == "" {
+		return func(time.Duration) func() { return func() {} }
+	}
+	return func(d time.Duration) func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			secs := max(1, int(d/time.Second)-1) // inside the load, not past its end
+			if err := saveProfile(base, secs, filepath.Join(o.cpuprofile, profileName(endpoint))); err != nil {
+				fmt.Fprintln(stderr, "srmbench: CPU profile of", endpoint+":", err)
+			}
+		}()
+		return func() { <-done }
+	}
+}
+
+// profileName is a file name for an endpoint's profile: "workload page,
+// one layer" becomes "workload-page-one-layer.pprof".
+func profileName(endpoint string) string {
+	f := strings.FieldsFunc(strings.ToLower(endpoint), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	})
+	return strings.Join(f, "-") + ".pprof"
+}
+
+// saveProfile fetches srm's CPU profile over secs seconds into path.
+func saveProfile(base string, secs int, path string) error {
+	resp, err := http.Get(fmt.Sprintf("%s/_bench/pprof/profile?seconds=%d", base, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /_bench/pprof/profile: %s", resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,9 +1,9 @@
 // srm's checklist, with JavaScript: a row saves as soon as its owner or
 // completion changes, a control's details open in place below its row and
 // close again, and the keyboard focus stays where the person is. Without
-// JavaScript (or htmx) none of this runs and nothing is lost: each row
-// has a Save button, the checklist a Save changes button, and a control's
-// details are a page of their own.
+// JavaScript (or htmx) none of this runs and nothing is lost: the
+// checklist and each of its layers have a Save changes button, and a
+// control's details are a page of their own.
 (function () {
   "use strict";
   if (typeof htmx === "undefined") {
@@ -29,7 +29,7 @@
     var a = document.activeElement;
     focused = null;
     if (a && a.form && a.form.id === "ck" && a.name) {
-      focused = a.name === "save" ? 'button[name="save"][value="' + CSS.escape(a.value) + '"]' : '[name="' + CSS.escape(a.name) + '"]';
+      focused = '[name="' + CSS.escape(a.name) + '"]';
     }
   });
   document.addEventListener("htmx:afterSwap", function () {
@@ -44,7 +44,7 @@
 
   // A control's title opens its details in place, below its row.
   document.addEventListener("click", function (e) {
-    var link = e.target.closest && e.target.closest("li.ck > a");
+    var link = e.target.closest && e.target.closest(".rows > li > a");
     if (!link || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) {
       return;
     }
@@ -67,7 +67,7 @@
 
   // Close: the details go, and the focus returns to the row's title.
   function close(box) {
-    var row = box.closest("li.ck");
+    var row = box.closest(".rows > li");
     box.remove();
     var link = row && row.querySelector(":scope > a");
     if (link) {
