@@ -261,3 +261,59 @@ func BenchmarkChecklist(b *testing.B) {
 	b.SetBytes(int64(buf.Len()))
 	b.ReportMetric(float64(buf.Len()), "html-bytes")
 }
+
+// TestChecklistRowEscapesEveryValue: the checklist row is written in Go
+// (ChecklistRow), so each value it shows is checked here: the control's
+// reference and title, the owner in the field and in the text a viewer
+// sees, who completed it, the inherited note, and the filter carried in the
+// link. None may open an element or leave its attribute.
+func TestChecklistRowEscapesEveryValue(t *testing.T) {
+	const evil = `"><script>alert(1)</script><x y='`
+	b := srm.Baseline{Name: "Chart", Rows: []srm.Row{{Area: "os", Label: "Operating system", InSource: true,
+		Cells: map[srm.ServiceModel]srm.Party{srm.OnPrem: srm.Customer, srm.IaaS: srm.Customer, srm.PaaS: srm.Provider, srm.SaaS: srm.Provider}}}}
+	cs := []srm.Control{{ID: 1, Layer: srm.Compute, Area: "os", Ref: "AC-1" + evil, Title: "Patching" + evil}}
+	st := map[int64]srm.Status{1: {OwnerID: 7, OwnerName: "Ops" + evil, Complete: true, CompletedBy: "Someone" + evil,
+		CompletedAt: time.Now(), Version: 1}}
+	for _, tt := range []struct {
+		model srm.ServiceModel
+		ctx   context.Context
+		want  string // what the row shows of the owner
+	}{
+		{srm.IaaS, editor, `input[name="o1"]`},
+		{srm.IaaS, views.WithViewer(context.Background(), views.Viewer{ID: 2, Role: srm.RoleViewer, CSRF: "t"}), `.ck-o`},
+		{srm.PaaS, editor, `i`},
+	} {
+		as, err := srm.Assess(b, tt.model, cs, nil, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := views.WorkloadView{Workload: srm.Workload{ID: 3, Name: "W", Model: tt.model}, Baseline: b, Assignments: as,
+			Filter: srm.ChecklistFilter{Query: evil}}
+		var buf bytes.Buffer
+		if err := views.WorkloadBody(v).Render(tt.ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := goquery.NewDocumentFromReader(&buf)
+		if n := d.Find("script, x").Length(); n != 0 {
+			t.Fatalf("%s: the row opened %d elements from its values", tt.model, n)
+		}
+		row := d.Find(`.rows > li:has(a#r1)`)
+		if row.Length() != 1 {
+			t.Fatalf("%s: no row for the control", tt.model)
+		}
+		if got := row.Find("a > span").Text(); got != "AC-1"+evil {
+			t.Errorf("%s: reference shows %q", tt.model, got)
+		}
+		if href := row.Find("a").AttrOr("href", ""); !strings.HasPrefix(href, "/workloads/3/controls/1?") || strings.ContainsAny(href, `"<> `) {
+			t.Errorf("%s: link %q does not carry the filter encoded", tt.model, href)
+		}
+		owner := row.Find(tt.want)
+		shown := owner.AttrOr("value", owner.Text())
+		if !strings.Contains(shown, "Ops"+evil) {
+			t.Errorf("%s: the row shows the owner as %q", tt.model, shown)
+		}
+		if small := row.Find("small"); small.Length() == 1 && !strings.Contains(small.Text(), "Someone"+evil) {
+			t.Errorf("%s: the stamp reads %q", tt.model, small.Text())
+		}
+	}
+}
