@@ -8,6 +8,7 @@ import (
 
 	"github.com/srmhq/srm"
 	"github.com/srmhq/srm/store/storetest"
+	"github.com/srmhq/srm/views"
 )
 
 // storedFacts are the engine's facts about one control of a workload as
@@ -37,10 +38,10 @@ func TestSavingAControlAzureCarriesChangesNothing(t *testing.T) {
 
 	// The workload carried it for a while, and recorded work on it.
 	wantRedirect(t, "override to customer", h.post(path+"/override", url.Values{"party": {"customer"}, "reason": {"Own image."}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#"+views.ControlAnchor(patching))
 	wantRedirect(t, "note while the customer's", h.post(path, url.Values{"owner": {o.Name}, "note": {"Our image."}}),
-		workloadPath(w.ID)+"#control-"+itoa(patching))
-	wantRedirect(t, "back to Azure", h.post(path+"/override/delete", nil), workloadPath(w.ID)+"#control-"+itoa(patching))
+		workloadPath(w.ID)+"#"+views.ControlAnchor(patching))
+	wantRedirect(t, "back to Azure", h.post(path+"/override/delete", nil), workloadPath(w.ID)+"#"+views.ControlAnchor(patching))
 	before := h.status(w.ID, patching)
 	if before.Version == 0 || before.Note != "Our image." {
 		t.Fatalf("status before = %+v, want the note saved", before)
@@ -133,12 +134,12 @@ func TestChecklistRowSaveKeepsTheDetails(t *testing.T) {
 	back := workloadPath(w.ID) + "?layer=compute"
 
 	wantRedirect(t, "details first", h.post(statusPath(w.ID, patching), url.Values{
-		"note": {"Second Tuesday."}, "evidence": {"https://wiki.example.com/patching"}}), workloadPath(w.ID)+"#control-"+itoa(patching))
+		"note": {"Second Tuesday."}, "evidence": {"https://wiki.example.com/patching"}}), workloadPath(w.ID)+"#"+views.ControlAnchor(patching))
 	first := h.status(w.ID, patching)
 	rec := h.post(statusPath(w.ID, patching), url.Values{"part": {"row"}, "owner": {o.Name}, "complete": {"1"},
 		"note": {"overwritten?"}, "evidence": {"javascript:alert(1)"}, "not_applicable": {"1"},
 		"version": {itoa(first.Version)}, "back": {"layer=compute"}})
-	wantRedirect(t, "row save", rec, back+"#control-"+itoa(patching))
+	wantRedirect(t, "row save", rec, back+"#"+views.ControlAnchor(patching))
 	got := h.status(w.ID, patching)
 	if !got.Complete || got.OwnerID != o.ID || got.Note != "Second Tuesday." || got.Evidence != "https://wiki.example.com/patching" ||
 		got.NotApplicable || got.NAReason != "" || got.Version != first.Version+1 {
@@ -149,14 +150,14 @@ func TestChecklistRowSaveKeepsTheDetails(t *testing.T) {
 	}
 
 	wantRedirect(t, "not applicable", h.post(statusPath(w.ID, disks), url.Values{
-		"not_applicable": {"1"}, "na_reason": {"No disks of ours."}, "note": {"Checked in March."}}), workloadPath(w.ID)+"#control-"+itoa(disks))
+		"not_applicable": {"1"}, "na_reason": {"No disks of ours."}, "note": {"Checked in March."}}), workloadPath(w.ID)+"#"+views.ControlAnchor(disks))
 	na := h.status(w.ID, disks)
 	doneBefore, totalBefore := progress(t, progressText(h.page(workloadPath(w.ID))))
 	for _, headers := range [][]string{nil, {"HX-Request", "true"}} {
 		rec := h.post(statusPath(w.ID, disks), url.Values{"part": {"row"}, "owner": {o.Name}, "complete": {"1"},
 			"version": {itoa(na.Version)}}, headers...)
 		if headers == nil {
-			wantRedirect(t, "row ticks a control not applicable", rec, workloadPath(w.ID)+"#control-"+itoa(disks))
+			wantRedirect(t, "row ticks a control not applicable", rec, workloadPath(w.ID)+"#"+views.ControlAnchor(disks))
 		} else {
 			wantStatus(t, "row ticks it again with htmx (a repeat)", rec, http.StatusOK)
 		}
