@@ -119,6 +119,34 @@ func outcomes(st srm.Status) (parties []string, counted, done []bool) {
 	return parties, counted, done
 }
 
+// outcomesEitherWay is outcomes for st both applicable and not applicable,
+// whatever st says: a save that keeps the stored not-applicable mark
+// (RecordStatus with KeepDetails) learns it only as it writes the row, and
+// takes the answer for the mark it writes.
+func outcomesEitherWay(st srm.Status) (parties []string, notApplicable, counted, done []bool) {
+	for _, na := range []bool{false, true} {
+		st.NotApplicable = na
+		p, c, d := outcomes(st)
+		parties, counted, done = append(parties, p...), append(counted, c...), append(done, d...)
+		for range p {
+			notApplicable = append(notApplicable, na)
+		}
+	}
+	return parties, notApplicable, counted, done
+}
+
+// customerParties are the parties whose controls are on the customer's
+// to-do list (srm.Party.Counted): the ones a customer can record work on.
+func customerParties() []string {
+	var out []string
+	for _, p := range srm.Parties {
+		if p.Counted() {
+			out = append(out, string(p))
+		}
+	}
+	return out
+}
+
 // countedLayer is the layer whose portfolio_shards rows say how many
 // workloads there are: every workload has a layer_progress row in each of
 // srm.Layers, and each row counts it once in its shard.

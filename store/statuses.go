@@ -83,6 +83,8 @@ type savedStatusRow struct {
 	Found        bool   `db:"found"` // a refused save: the status row as it is now came back
 	CreatedOwner int64  `db:"created_owner"`
 	OwnerName    string `db:"owner_name"`
+	Assessed     bool   `db:"assessed"`  // the workload is assessed on the control (an assignments row)
+	Customers    bool   `db:"customers"` // and its stored party is on the customer's list
 	statusRow
 }
 
@@ -92,15 +94,25 @@ type savedStatusRow struct {
 //
 //  1. Lock the workload row, as every writer of its assignments does first
 //     (store/assess.go), then the status row: a save queues behind anyone
-//     saving the same status.
-//  2. Go on only if the stored version is still @version (0: no status).
+//     saving the same status. Then the control's assignment, the engine's
+//     answer written down: locked, it is read as it is now, after any
+//     change of the workload waited for.
+//  2. Go on only if the stored version is still @version (0: no status)
+//     and, when @customers_only, the workload is assessed on the control
+//     and its party is one of @customers (the parties srm.Party.Counted
+//     names, computed in Go: the rule is not repeated here).
 //  3. The owner: by name (found ignoring case, else created), or by id.
 //  4. Upsert the status. Ticking complete stamps the owner's name and the
-//     time; the stamp stays while it remains ticked. ON CONFLICT checks the
-//     version again, on the row as it is after any wait.
+//     time; the stamp stays while it remains ticked. With @keep, the note,
+//     evidence and not-applicable mark and reason are the ones stored (none:
+//     the defaults, which the caller sends): a checklist row changes the
+//     owner and completion only. The version check makes those the ones the
+//     caller read. ON CONFLICT checks the version again, on the row as it
+//     is after any wait.
 //  5. Write the engine's answer to the assignment: counted and done for the
-//     party the control has when the row is written (@parties, @counted and
-//     @done are outcomes(status), computed in Go).
+//     party the control has when the row is written and the not-applicable
+//     mark written (@parties, @na, @counted and @done are
+//     outcomesEitherWay(status), computed in Go).
 //
 // A refused save returns stored = false and the status row as it is now,
 // when there is one: locked FOR UPDATE in step 1, it is the row as the
@@ -109,6 +121,8 @@ type savedStatusRow struct {
 // good one. Only when there was no row to lock and another save inserted
 // one meanwhile (ON CONFLICT then refuses on its version) does the caller
 // read it in a second statement, whose snapshot includes that save.
+// assessed and customers say whether step 2's check of the assignment
+// passed, whether or not it was asked for.
 const saveStatusSQL = `
 WITH workload AS MATERIALIZED (
 	SELECT w.id FROM workloads w WHERE w.id = @workload::bigint FOR NO KEY UPDATE OF w
@@ -118,7 +132,15 @@ current AS MATERIALIZED (
 	WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint AND (SELECT count(*) FROM workload) >= 0
 	FOR UPDATE
 ),
-go_on AS MATERIALIZED (SELECT 1 AS yes WHERE COALESCE((SELECT version FROM current), 0) = @version::bigint),
+assignment AS MATERIALIZED (
+	SELECT a.party = ANY (@customers::text[]) AS customers FROM assignments a
+	WHERE a.workload_id = @workload::bigint AND a.control_id = @control::bigint AND (SELECT count(*) FROM current) >= 0
+	FOR NO KEY UPDATE
+),
+go_on AS MATERIALIZED (
+	SELECT 1 AS yes WHERE COALESCE((SELECT version FROM current), 0) = @version::bigint
+	                  AND (NOT @customers_only::boolean OR COALESCE((SELECT customers FROM assignment), false))
+),
 named AS MATERIALIZED (
 	SELECT o.id, o.name FROM owners o WHERE @owner_name::text IS NOT NULL AND lower(o.name) = lower(@owner_name::text)
 ),
@@ -139,8 +161,9 @@ saved AS (
 	                           note, evidence, not_applicable, na_reason)
 	SELECT @workload::bigint, @control::bigint, owner.id, @complete::boolean,
 	       CASE WHEN @complete::boolean THEN owner.name ELSE '' END, CASE WHEN @complete::boolean THEN now() END,
-	       @note::text, @evidence::text, @not_applicable::boolean, @na_reason::text
-	FROM go_on, owner
+	       COALESCE(kept.note, @note::text), COALESCE(kept.evidence, @evidence::text),
+	       COALESCE(kept.not_applicable, @not_applicable::boolean), COALESCE(kept.na_reason, @na_reason::text)
+	FROM go_on CROSS JOIN owner LEFT JOIN current kept ON @keep::boolean
 	ON CONFLICT (workload_id, control_id) DO UPDATE SET
 		owner_id       = EXCLUDED.owner_id,
 		complete       = EXCLUDED.complete,
@@ -160,10 +183,10 @@ saved AS (
 assigned AS (
 	UPDATE assignments a SET
 		owner_id = saved.owner_id,
-		counted  = (SELECT e.counted FROM unnest(@parties::text[], @counted::boolean[]) AS e (party, counted)
-		            WHERE e.party = a.party),
-		done     = (SELECT e.done FROM unnest(@parties::text[], @done::boolean[]) AS e (party, done)
-		            WHERE e.party = a.party)
+		counted  = (SELECT e.counted FROM unnest(@parties::text[], @na::boolean[], @counted::boolean[]) AS e (party, na, counted)
+		            WHERE e.party = a.party AND e.na = saved.not_applicable),
+		done     = (SELECT e.done FROM unnest(@parties::text[], @na::boolean[], @done::boolean[]) AS e (party, na, done)
+		            WHERE e.party = a.party AND e.na = saved.not_applicable)
 	FROM saved
 	WHERE a.workload_id = saved.workload_id AND a.control_id = saved.control_id
 	RETURNING a.control_id
@@ -178,6 +201,7 @@ SELECT COALESCE(s.stored, false) AS stored, COALESCE(NOT s.stored, false) AS fou
        CASE WHEN s.owner_id IS NULL THEN ''
             WHEN s.stored THEN (SELECT name FROM owner)
             ELSE COALESCE((SELECT o.name FROM owners o WHERE o.id = s.owner_id), '') END AS owner_name,
+       EXISTS (SELECT FROM assignment) AS assessed, COALESCE((SELECT customers FROM assignment), false) AS customers,
        ` + statusColumns + `
 FROM (SELECT) AS one LEFT JOIN shown s ON true`
 
@@ -189,7 +213,8 @@ WITH taken_back AS (
 	DELETE FROM owners o
 	WHERE o.id = @created_owner::bigint AND NOT EXISTS (SELECT FROM statuses s WHERE s.owner_id = o.id)
 )
-SELECT false AS stored, true AS found, 0::bigint AS created_owner, COALESCE(o.name, '') AS owner_name, ` + statusColumns + `
+SELECT false AS stored, true AS found, 0::bigint AS created_owner, COALESCE(o.name, '') AS owner_name,
+       true AS assessed, true AS customers, ` + statusColumns + `
 FROM statuses s LEFT JOIN owners o ON o.id = s.owner_id
 WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint`
 
@@ -204,11 +229,50 @@ WHERE s.workload_id = @workload::bigint AND s.control_id = @control::bigint`
 // caller can show it. An unknown owner is ErrNoSuchOwner; an unknown
 // workload or control an error wrapping srm.ErrNotFound.
 func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner) (srm.Status, error) {
+	return s.recordStatus(ctx, workloadID, controlID, st, newOwner, saveHow{})
+}
+
+// SaveWork is how RecordWork saves a status.
+type SaveWork struct {
+	// KeepDetails keeps the note, evidence and not-applicable mark and
+	// reason as they are stored (the defaults when there is no status):
+	// the save changes the owner and completion only, and the status's
+	// other fields are ignored. The status returned has the kept ones.
+	KeepDetails bool
+}
+
+// ErrProviderCarries is RecordWork's refusal of a control the provider
+// carries for the workload: there is no work of the customer's to record.
+// It wraps srm.ErrConflict.
+var ErrProviderCarries = fmt.Errorf("the provider carries the control: %w", srm.ErrConflict)
+
+// RecordWork is RecordStatus for a person's edit of a control on the
+// workload's checklist, checked in the same one statement against the
+// engine's answer as stored (the assignments table): a control the
+// workload is not assessed on (not in its frameworks) is an error wrapping
+// srm.ErrNotFound, and one whose party is not on the customer's list
+// (srm.Party.Counted) is ErrProviderCarries; either way nothing changes.
+// Those checks come before the version's: a stale save of a control the
+// provider carries is ErrProviderCarries.
+func (s *Store) RecordWork(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner, how SaveWork) (srm.Status, error) {
+	return s.recordStatus(ctx, workloadID, controlID, st, newOwner, saveHow{customersOnly: true, keep: how.KeepDetails})
+}
+
+// saveHow are the switches of saveStatusSQL.
+type saveHow struct{ customersOnly, keep bool }
+
+func (s *Store) recordStatus(ctx context.Context, workloadID, controlID int64, st srm.Status, newOwner srm.Owner, how saveHow) (srm.Status, error) {
+	if how.keep {
+		// The defaults of a control without a status, taken when there is
+		// none to keep.
+		st.Note, st.Evidence, st.NotApplicable, st.NAReason = "", "", false, ""
+	}
 	args := pgx.NamedArgs{
 		"workload": workloadID, "control": controlID, "version": st.Version,
 		"owner": nil, "owner_name": nil, "owner_kind": nil,
 		"complete": st.Complete, "note": st.Note, "evidence": st.Evidence,
 		"not_applicable": st.NotApplicable, "na_reason": st.NAReason,
+		"keep": how.keep, "customers_only": how.customersOnly, "customers": customerParties(),
 	}
 	if st.OwnerID > 0 {
 		args["owner"] = st.OwnerID
@@ -216,7 +280,7 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 	if name := strings.TrimSpace(newOwner.Name); name != "" {
 		args["owner_name"], args["owner_kind"] = name, string(newOwner.Kind)
 	}
-	args["parties"], args["counted"], args["done"] = outcomes(st)
+	args["parties"], args["na"], args["counted"], args["done"] = outcomesEitherWay(st)
 	var saved savedStatusRow
 	err := s.write(ctx, func(b *pgx.Batch) {
 		b.Queue(saveStatusSQL, args).Query(func(rows pgx.Rows) (err error) {
@@ -231,8 +295,13 @@ func (s *Store) RecordStatus(ctx context.Context, workloadID, controlID int64, s
 		}
 		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, translate(err))
 	}
-	if saved.Stored {
+	switch {
+	case saved.Stored:
 		return saved.status(saved.OwnerName), nil
+	case how.customersOnly && !saved.Assessed:
+		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: not assessed on it: %w", controlID, workloadID, srm.ErrNotFound)
+	case how.customersOnly && !saved.Customers:
+		return srm.Status{}, fmt.Errorf("store: save status of control %d, workload %d: %w", controlID, workloadID, ErrProviderCarries)
 	}
 	stale := fmt.Errorf("store: save status of control %d, workload %d from version %d: %w",
 		controlID, workloadID, st.Version, srm.ErrStale)

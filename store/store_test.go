@@ -1027,6 +1027,31 @@ func TestStoredAssignmentsAgreeWithEngine(t *testing.T) {
 	}
 	agree(t, pool, st, "a refused save")
 
+	// A person's save from the checklist (RecordWork): a row keeps what it
+	// does not show, so ticking a control marked not applicable leaves it
+	// uncounted; the control's own form then clears the mark.
+	saveStatus(t, st, ws[5].ID, apps.ID, srm.Status{NotApplicable: true, NAReason: "not in this build", Note: "kept"})
+	cur = statusesOf(t, st, ws[5].ID)[apps.ID]
+	row, err := st.RecordWork(ctx, ws[5].ID, apps.ID, srm.Status{Version: cur.Version, Complete: true}, srm.Owner{Name: "Ana"},
+		store.SaveWork{KeepDetails: true})
+	if err != nil || !row.Complete || !row.NotApplicable || row.NAReason != "not in this build" || row.Note != "kept" || row.OwnerID != ana.ID {
+		t.Fatalf("RecordWork(row tick, keeping the details) = %+v, %v; want complete by Ana, still not applicable, note kept", row, err)
+	}
+	agree(t, pool, st, "a row ticked on a control not applicable")
+	if _, err := st.RecordWork(ctx, ws[5].ID, apps.ID, srm.Status{Version: row.Version, Complete: true}, srm.Owner{Name: "Ana"}, store.SaveWork{}); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, pool, st, "the mark cleared by the control's form")
+	stored := statusesOf(t, st, ws[5].ID)[physical.ID]
+	if _, err := st.RecordWork(ctx, ws[5].ID, physical.ID, srm.Status{Version: stored.Version, Complete: true}, srm.Owner{Name: "Eve"},
+		store.SaveWork{}); !errors.Is(err, store.ErrProviderCarries) {
+		t.Errorf("RecordWork(a control the provider carries) error = %v, want ErrProviderCarries", err)
+	}
+	if got := statusesOf(t, st, ws[5].ID)[physical.ID]; got != stored {
+		t.Errorf("a control the provider carries: status %+v after the refused save, want %+v", got, stored)
+	}
+	agree(t, pool, st, "a save refused: the provider carries the control")
+
 	// Bulk saves on every control of two workloads at once per statement:
 	// owners swapped, given and taken away, ticks and not-applicable turned
 	// both ways, across all layers, some controls without a status yet. The

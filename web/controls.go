@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -53,6 +54,15 @@ func statusInput(r *http.Request) views.ControlEdit {
 // "back"); with htmx it answers with the refreshed checklist, so progress
 // updates in place. Rejected input comes back with the person's input and
 // 422, a save someone else overtook with what they saved and 409.
+//
+// A save that answers with a redirect reads nothing first: one statement
+// (store.RecordWork) checks against the engine's stored answer that the
+// workload is assessed on the control (else 404) and that the customer
+// carries it (else 409), keeps a row's other fields as stored, and saves
+// conditionally on the version. The workload is read only to render a
+// page: before the save for htmx, which always renders (so the owners list
+// it reads is the one from before an owner this save may create, which
+// the save's answer adds), after it otherwise.
 func saveStatus(st *store.Store) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "id")
@@ -66,75 +76,144 @@ func saveStatus(st *store.Store) handlerFunc {
 		if err := parseForm(r); err != nil {
 			return err
 		}
-		ws, err := st.WorkloadState(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		v, err := workloadView(ws, nil)
-		if err != nil {
-			return err
-		}
-		a, err := findAssignment(v, cid)
-		if err != nil {
-			return err
-		}
-		if !a.Party.Counted() {
-			return fmt.Errorf("control %d of workload %d is Azure's: %w", cid, id, srm.ErrConflict)
-		}
 		edit := statusInput(r)
 		edit.ControlID = cid
 		if edit.Row = r.PostFormValue("part") == "row"; edit.Row {
 			// The row shows the owner and completion only: the rest stays
-			// as it was read (the save is conditional on that version).
-			kept := a.Status
-			edit.Status.Note, edit.Status.Evidence = kept.Note, kept.Evidence
-			edit.Status.NotApplicable, edit.Status.NAReason = kept.NotApplicable, kept.NAReason
+			// as it is stored (see keepDetails).
+			edit.Status.Note, edit.Status.Evidence, edit.Status.NotApplicable, edit.Status.NAReason = "", "", false, ""
 		}
-		conflict, err := recordEdit(r, st, &ws, id, &edit)
-		if err != nil {
-			return err
-		}
-		filter := backFilter(r, ws)
-		if len(edit.Problems) == 0 && !conflict && !wantsFragment(r) {
-			return seeOther(w, r, views.ChecklistURL(id, views.FilterQuery(filter))+"#"+views.ControlAnchor(cid))
-		}
-		// Either a rejected form or an htmx swap: render again from what is
-		// now saved, without reading anything back.
-		if v, err = workloadView(ws, ws.Owners); err != nil {
-			return err
-		}
-		v.Filter, v.Keep = filter, []int64{cid}
-		if !edit.Row {
-			v.Open = cid // the control's details stay open in place
-		}
-		status := http.StatusOK
-		switch {
-		case len(edit.Problems) > 0:
-			v.Edit, status = &edit, http.StatusUnprocessableEntity
-		case conflict:
-			v.Edit, status = &edit, http.StatusConflict
-		}
+		var ws *store.WorkloadState
 		if wantsFragment(r) {
-			return render(w, r, status, views.WorkloadBody(v))
+			if ws, err = editTarget(r, st, id, &edit); err != nil {
+				return err
+			}
+		}
+		owner := checkEdit(&edit)
+		if len(edit.Problems) > 0 {
+			if ws == nil {
+				if ws, err = editTarget(r, st, id, &edit); err != nil {
+					return err
+				}
+				checkEdit(&edit) // again, with a row's details as stored
+			}
+			return renderEdit(w, r, *ws, &edit, http.StatusUnprocessableEntity)
+		}
+		saved, err := st.RecordWork(r.Context(), id, cid, edit.Status, owner, store.SaveWork{KeepDetails: edit.Row})
+		conflict := false
+		switch {
+		case errors.Is(err, store.ErrProviderCarries):
+			return fmt.Errorf("control %d of workload %d is Azure's: %w", cid, id, srm.ErrConflict)
+		case errors.Is(err, srm.ErrStale) && saved.Version > 0:
+			if edit.Row {
+				keepDetails(&edit, saved) // as stored, which a repeat leaves as they were
+			}
+			if !sameStatus(saved, edit) {
+				edit.Current, edit.Status.Version = &saved, saved.Version
+				conflict = true
+			}
+			// else a repeated submission: what it asks for is already stored.
+		case err != nil:
+			return err
+		}
+		if !conflict && !wantsFragment(r) {
+			q, err := url.ParseQuery(r.PostFormValue("back"))
+			if err != nil {
+				q = url.Values{}
+			}
+			// The filter as posted: the checklist resolves "mine" and a
+			// framework's slug when it shows it.
+			back := views.FilterQuery(views.ParseFilter(q))
+			return seeOther(w, r, views.ChecklistURL(id, back)+"#"+views.ControlAnchor(cid))
+		}
+		if ws == nil {
+			// A conflict without JavaScript: the page as it is now, which
+			// has what the other person saved.
+			state, err := st.WorkloadState(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			ws = &state
 		}
 		if edit.Row {
-			return render(w, r, status, views.WorkloadPage(v))
+			keepDetails(&edit, saved)
 		}
-		if a, err = findAssignment(v, cid); err != nil {
-			return err
+		ws.Statuses[cid] = saved
+		ws.Owners = withOwner(ws.Owners, srm.Owner{ID: saved.OwnerID, Name: saved.OwnerName, Kind: edit.OwnerKind})
+		status := http.StatusOK
+		if conflict {
+			status = http.StatusConflict
 		}
-		return render(w, r, status, views.ControlPage(v, a, v.Edit))
+		return renderEdit(w, r, *ws, &edit, status)
 	}
 }
 
-// recordEdit validates edit, a change to control edit.ControlID of
-// workload id, and saves it conditionally on its version, updating ws to
-// what is saved. Problems with the input are left in edit.Problems;
-// conflict reports that someone else saved first, whose status is then in
-// edit.Current (and the version in edit's status, so that saving again
-// replaces it).
-func recordEdit(r *http.Request, st *store.Store, ws *store.WorkloadState, id int64, edit *views.ControlEdit) (conflict bool, err error) {
+// editTarget reads the workload an edit of control edit.ControlID is
+// for, as saveStatus answered before saving anything: an unknown workload
+// or a control it is not assessed on is an error wrapping srm.ErrNotFound,
+// one Azure carries srm.ErrConflict. A row's edit takes the details it
+// keeps as they are stored.
+func editTarget(r *http.Request, st *store.Store, id int64, edit *views.ControlEdit) (*store.WorkloadState, error) {
+	ws, err := st.WorkloadState(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	v, err := workloadView(ws, nil)
+	if err != nil {
+		return nil, err
+	}
+	a, err := findAssignment(v, edit.ControlID)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Party.Counted() {
+		return nil, fmt.Errorf("control %d of workload %d is Azure's: %w", edit.ControlID, id, srm.ErrConflict)
+	}
+	if edit.Row {
+		keepDetails(edit, a.Status)
+	}
+	return &ws, nil
+}
+
+// keepDetails sets a row's edit's note, evidence and applicability to
+// stored's: a row changes the owner and completion only.
+func keepDetails(edit *views.ControlEdit, stored srm.Status) {
+	edit.Status.Note, edit.Status.Evidence = stored.Note, stored.Evidence
+	edit.Status.NotApplicable, edit.Status.NAReason = stored.NotApplicable, stored.NAReason
+}
+
+// renderEdit answers an edit of a control of ws's workload with status:
+// the checklist's body for htmx, else the checklist for a row, or the
+// control's page.
+func renderEdit(w http.ResponseWriter, r *http.Request, ws store.WorkloadState, edit *views.ControlEdit, status int) error {
+	v, err := workloadView(ws, ws.Owners)
+	if err != nil {
+		return err
+	}
 	cid := edit.ControlID
+	v.Filter, v.Keep = backFilter(r, ws), []int64{cid}
+	if !edit.Row {
+		v.Open = cid // the control's details stay open in place
+	}
+	if status != http.StatusOK {
+		v.Edit = edit
+	}
+	if wantsFragment(r) {
+		return render(w, r, status, views.WorkloadBody(v))
+	}
+	if edit.Row {
+		return render(w, r, status, views.WorkloadPage(v))
+	}
+	a, err := findAssignment(v, cid)
+	if err != nil {
+		return err
+	}
+	return render(w, r, status, views.ControlPage(v, a, v.Edit))
+}
+
+// checkEdit validates edit, noting problems in edit.Problems, and returns
+// the owner it names (none: the zero Owner).
+func checkEdit(edit *views.ControlEdit) srm.Owner {
 	edit.Problems = edit.Status.Validate()
 	owner := srm.Owner{}
 	if edit.OwnerName != "" {
@@ -146,6 +225,18 @@ func recordEdit(r *http.Request, st *store.Store, ws *store.WorkloadState, id in
 	if edit.Status.Complete && edit.OwnerName == "" {
 		edit.Problems["complete"] = "Assign an owner before marking this control complete."
 	}
+	return owner
+}
+
+// recordEdit validates edit, a change to control edit.ControlID of
+// workload id, and saves it conditionally on its version, updating ws to
+// what is saved. Problems with the input are left in edit.Problems;
+// conflict reports that someone else saved first, whose status is then in
+// edit.Current (and the version in edit's status, so that saving again
+// replaces it).
+func recordEdit(r *http.Request, st *store.Store, ws *store.WorkloadState, id int64, edit *views.ControlEdit) (conflict bool, err error) {
+	cid := edit.ControlID
+	owner := checkEdit(edit)
 	if len(edit.Problems) > 0 {
 		return false, nil
 	}

@@ -86,6 +86,9 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	send("GET", fmt.Sprintf("/?framework=srm&sort=name&page=150&after=%d", wl.ID), nil, false)
 	send("GET", w, nil, false)
 	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"owner": {"Explain team"}, "complete": {"1"}, "version": {ssoVersion}}, true)
+	// A checklist row's save without JavaScript: the save alone, keeping
+	// the details as stored.
+	send("POST", fmt.Sprintf("%s/controls/%d", w, sso), url.Values{"part": {"row"}, "owner": {"Explain team"}, "version": {fmt.Sprint(seeded.Statuses[sso].Version + 1)}}, false)
 	send("GET", "/owners", nil, false)
 	// The checklist filtered, a control's page, and a bulk action on every
 	// row, each from the version stored now.
