@@ -138,7 +138,7 @@ func TestPatchingOfSystemsDependsOnTheModel(t *testing.T) {
 			if got := c.Find(tid("inherited")).Length() > 0; got != tt.inherited {
 				t.Errorf("Patching of systems under %s: inherited line = %v, want %v", tt.model, got, tt.inherited)
 			}
-			if got := c.Find(`button[name="save"]`).Length() > 0; got == tt.inherited {
+			if got := c.Find(`input[name^="o"]`).Length() > 0; got == tt.inherited {
 				t.Errorf("Patching of systems under %s: status form = %v, want %v", tt.model, got, !tt.inherited)
 			}
 		})
@@ -349,11 +349,14 @@ func TestModelChangeIsPreviewedThenSavedAndKeepsWork(t *testing.T) {
 	if got := party(doc, "Patching of systems"); got != "Customer" {
 		t.Errorf("Patching of systems back under IaaS = %q, want Customer", got)
 	}
-	if c.Find(".flag-done").Length() != 1 || c.Find(`label > input[name^="c"][checked]`).Length() != 1 {
+	if !c.HasClass("done") || c.Find(`label > input[name^="c"][checked]`).Length() != 1 {
 		t.Error("Patching of systems back under IaaS: not shown complete again")
 	}
-	if got := text(c.Find(tid("completed-stamp"))); !strings.Contains(got, "Platform team") {
-		t.Errorf("completed stamp = %q, want it to name Platform team", got)
+	if got := c.Find(`input[name^="o"]`).AttrOr("value", ""); got != "Platform team" {
+		t.Errorf("owner after the round trip = %q, want Platform team kept", got)
+	}
+	if got := text(c.Find("small")); !strings.HasPrefix(got, "on ") {
+		t.Errorf("completed stamp = %q, want the day it was completed", got)
 	}
 	if done, _ := progress(t, progressText(doc)); done != 1 {
 		t.Errorf("progress after the round trip = %q, want 1 complete", progressText(doc))
