@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -228,8 +227,8 @@ func matrixExport(st *store.Store, f exchange.Format) handlerFunc {
 
 // crmExport handles "GET /workloads/{id}/crm.csv" and ".xlsx": the
 // customer responsibility matrix of the workload for one of its
-// frameworks (the query's framework, by slug; the first it holds, srm's
-// own, by default; one it does not hold is 404), every control of that
+// frameworks (the query's framework, by slug, or the SSP's default:
+// chosenFramework; one it does not hold is 404), every control of that
 // framework in the checklist's order.
 func crmExport(st *store.Store, f exchange.Format) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -237,20 +236,13 @@ func crmExport(st *store.Store, f exchange.Format) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v, _, err := loadWorkloadView(r, st, id)
+		v, ws, err := loadWorkloadView(r, st, id)
 		if err != nil {
 			return err
 		}
-		if len(v.Frameworks) == 0 {
-			return srm.ErrNotFound
-		}
-		fw := v.Frameworks[0]
-		if slug := r.URL.Query().Get("framework"); slug != "" {
-			i := slices.IndexFunc(v.Frameworks, func(f srm.Framework) bool { return f.Slug == slug })
-			if i < 0 {
-				return srm.ErrNotFound
-			}
-			fw = v.Frameworks[i]
+		fw, err := chosenFramework(ws, r.URL.Query().Get("framework"))
+		if err != nil {
+			return err
 		}
 		name := exportName("crm", strconv.FormatInt(id, 10), v.Workload.Name, fw.Slug)
 		return export(w, f, name, "CRM "+fw.Name, exchange.CRMColumns, func(write func([]exchange.Value) error) error {

@@ -282,8 +282,16 @@ func TestCRMExport(t *testing.T) {
 			exchange.ColStatus: "Not applicable", exchange.ColReason: "Not applicable: No policy here.",
 		})
 
-		// srm's own framework, the default: the override's reason.
+		// Without a framework, the one the SSP answers by default: the
+		// first other than srm's own.
 		link = workloadPath(w.ID) + "/crm" + f.Ext()
+		rows = download(t, viewer, link, f, "srm-crm-"+itoa(w.ID)+"-portal-small-", exchange.CRMColumns)
+		if row := rowWhere(t, rows, exchange.ColControlID, "XX-1"); row == nil {
+			t.Errorf("%s: the default framework's CRM lacks XX-1", link)
+		}
+
+		// srm's own framework: the override's reason.
+		link = workloadPath(w.ID) + "/crm" + f.Ext() + "?framework=srm"
 		rows = download(t, viewer, link, f, "srm-crm-"+itoa(w.ID)+"-portal-srm-", exchange.CRMColumns)
 		row = rowWhere(t, rows, exchange.ColCRMControlName, "Single sign-on and multi-factor authentication")
 		wantCells(t, link, row, map[string]string{

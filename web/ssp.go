@@ -24,10 +24,13 @@ import (
 // catalog, or srm's catalog when it holds no other. Built from one read of
 // the store (WorkloadState), whatever the number of controls.
 
-// sspFramework is the framework of ws that the SSP answers: the one slug
-// names, or the default above. An error wrapping srm.ErrNotFound when the
-// workload holds no framework, or none by that slug.
-func sspFramework(ws store.WorkloadState, slug string) (srm.Framework, error) {
+// chosenFramework is the framework of ws that a per-framework document
+// (the SSP, the customer responsibility matrix) answers: the one slug
+// names, or by default the first the workload holds other than srm's own
+// catalog (the one an auditor asks about), else srm's catalog. An error
+// wrapping srm.ErrNotFound when the workload holds no framework, or none
+// by that slug.
+func chosenFramework(ws store.WorkloadState, slug string) (srm.Framework, error) {
 	held := heldFrameworks(ws)
 	if slug = strings.TrimSpace(slug); slug != "" {
 		for _, f := range held {
@@ -56,9 +59,9 @@ type noFramework struct {
 
 func (e noFramework) Error() string {
 	if e.slug == "" {
-		return fmt.Sprintf("ssp: workload %d holds no framework", e.workload)
+		return fmt.Sprintf("workload %d holds no framework", e.workload)
 	}
-	return fmt.Sprintf("ssp: workload %d holds no framework %q", e.workload, e.slug)
+	return fmt.Sprintf("workload %d holds no framework %q", e.workload, e.slug)
 }
 
 func (e noFramework) Unwrap() error { return srm.ErrNotFound }
@@ -133,7 +136,7 @@ func workloadSSP(r *http.Request, st *store.Store, id int64) ([]byte, store.Work
 	if err != nil {
 		return nil, ws, srm.Framework{}, err
 	}
-	f, err := sspFramework(ws, r.URL.Query().Get("framework"))
+	f, err := chosenFramework(ws, r.URL.Query().Get("framework"))
 	if err != nil {
 		return nil, ws, f, err
 	}
