@@ -111,7 +111,9 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 		t.Fatalf("recorded %d statements; the replay did not run", len(statements))
 	}
 
-	if !slices.ContainsFunc(statements, func(s storetest.Statement) bool { return strings.Contains(s.SQL, "FROM layer_progress WHERE workload_id = w.id") }) {
+	if !slices.ContainsFunc(statements, func(s storetest.Statement) bool {
+		return strings.Contains(s.SQL, "FROM layer_progress WHERE workload_id = w.id")
+	}) {
 		t.Errorf("no statement read layer_progress: the checklist of one layer was not replayed")
 	}
 
