@@ -242,20 +242,56 @@ type LayerProgress struct {
 }
 
 // TallyByLayer tallies as per layer, in the order of Layers; every layer is
-// present even when it has no controls. It is the one loop that applies the
-// counting rule (Assignment.Counted and Done) to a list.
-func TallyByLayer(as []Assignment) []LayerProgress {
-	out := make([]LayerProgress, len(Layers))
+// present even when it has no controls. It is TallyWorkload's layers.
+func TallyByLayer(as []Assignment) []LayerProgress { return TallyWorkload(as).Layers }
+
+// FrameworkProgress is the tally of one framework's controls.
+type FrameworkProgress struct {
+	Progress Progress
+	Controls int // every control of the framework, counted or not
+}
+
+// WorkloadProgress is a workload's progress by the counting rule, per
+// layer and per framework. The store reads it from the engine's answers it
+// keeps (store.WorkloadLayerState) when a page holds the assignments of one
+// layer only; TallyWorkload computes it from every assignment.
+type WorkloadProgress struct {
+	Layers     []LayerProgress             // every layer, in the order of Layers
+	Frameworks map[int64]FrameworkProgress // by framework id; a framework without controls is absent
+}
+
+// All is the workload's progress over all its controls.
+func (p WorkloadProgress) All() Progress { return Sum(p.Layers) }
+
+// Controls is the number of the workload's controls, counted or not.
+func (p WorkloadProgress) Controls() int {
+	n := 0
+	for _, l := range p.Layers {
+		n += l.Controls
+	}
+	return n
+}
+
+// TallyWorkload tallies as per layer (in the order of Layers, every layer
+// present) and per framework. It is the one loop that applies the counting
+// rule (Assignment.Counted and Done) to a list.
+func TallyWorkload(as []Assignment) WorkloadProgress {
+	out := WorkloadProgress{Layers: make([]LayerProgress, len(Layers)), Frameworks: map[int64]FrameworkProgress{}}
 	for i, l := range Layers {
-		out[i].Layer = l
+		out.Layers[i].Layer = l
 	}
 	for _, a := range as {
 		i := a.Control.Layer.Index()
 		if i < 0 {
 			continue
 		}
-		out[i].Controls++
-		out[i].Progress = out[i].Progress.Plus(a.Progress())
+		p := a.Progress()
+		out.Layers[i].Controls++
+		out.Layers[i].Progress = out.Layers[i].Progress.Plus(p)
+		f := out.Frameworks[a.Control.FrameworkID]
+		f.Controls++
+		f.Progress = f.Progress.Plus(p)
+		out.Frameworks[a.Control.FrameworkID] = f
 	}
 	return out
 }

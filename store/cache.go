@@ -50,3 +50,18 @@ func (c *versioned[T]) at(version int64, keep bool, load func() (T, int64, error
 	}
 	return v, nil
 }
+
+// current returns the cached value and its version, and false when there
+// is none (nothing loaded yet, or a nil *versioned).
+func (c *versioned[T]) current() (T, int64, bool) {
+	var zero T
+	if c == nil {
+		return zero, 0, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.set {
+		return zero, 0, false
+	}
+	return c.value, c.version, true
+}

@@ -141,15 +141,77 @@ func (c Catalog) Control(id int64) (srm.Control, bool) {
 // place: the assignments hold copies of the controls, and the baseline
 // returned is a copy.
 func (c Catalog) Assess(baselineID int64, frameworks []int64, m srm.ServiceModel, overrides map[int64]srm.Override, statuses map[int64]srm.Status) (srm.Baseline, []srm.Assignment, error) {
+	return c.AssessLayer(baselineID, frameworks, "", m, overrides, statuses)
+}
+
+// AssessLayer is Assess on the controls of one layer only, or of every
+// layer when layer is "": the same engine on fewer controls, for a page
+// that shows one layer.
+func (c Catalog) AssessLayer(baselineID int64, frameworks []int64, layer srm.Layer, m srm.ServiceModel, overrides map[int64]srm.Override, statuses map[int64]srm.Status) (srm.Baseline, []srm.Assignment, error) {
 	b, ok := c.baseline(baselineID)
 	if !ok {
 		return srm.Baseline{}, nil, fmt.Errorf("baseline %d: %w", baselineID, srm.ErrNotFound)
 	}
-	as, err := srm.Assess(b, m, c.controlsOf(frameworks), overrides, statuses)
+	controls := c.controlsOf(frameworks)
+	if layer != "" {
+		controls = inLayer(controls, layer)
+	}
+	as, err := srm.Assess(b, m, controls, overrides, statuses)
 	if err != nil {
 		return srm.Baseline{}, nil, err
 	}
 	return cloneBaseline(b), as, nil
+}
+
+// inLayer returns the controls of layer among controls, in their order.
+func inLayer(controls []srm.Control, layer srm.Layer) []srm.Control {
+	out := make([]srm.Control, 0, len(controls)/len(srm.Layers)+1)
+	for _, x := range controls {
+		if x.Layer == layer {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// layerPlan is what WorkloadLayerState asks the database for, worked out
+// from the catalog: the ids of the layer's controls, of every framework
+// (which of them a workload holds is learnt in the same statement), and,
+// for the progress per framework, the controls of every framework but the
+// largest with their frameworks: their assignments are summed per
+// framework, and the largest framework's progress is the rest of the
+// workload's, so the statement reads a few dozen assignments rather than
+// hundreds.
+type layerPlan struct {
+	ids     []int64 // the layer's controls
+	sampled []int64 // the controls of every framework but largest
+	of      []int64 // the framework of each of sampled
+	largest int64   // the framework with the most controls
+}
+
+func (c Catalog) layerPlan(layer srm.Layer) layerPlan {
+	var p layerPlan
+	most := -1
+	for _, f := range c.frameworks {
+		n := 0
+		for _, x := range c.controls {
+			if x.FrameworkID == f.ID {
+				n++
+			}
+		}
+		if n > most {
+			p.largest, most = f.ID, n
+		}
+	}
+	for _, x := range c.controls {
+		if x.Layer == layer {
+			p.ids = append(p.ids, x.ID)
+		}
+		if x.FrameworkID != p.largest {
+			p.sampled, p.of = append(p.sampled, x.ID), append(p.of, x.FrameworkID)
+		}
+	}
+	return p
 }
 
 // cloneBaseline copies b's rows and their cells, which are what a holder

@@ -335,14 +335,30 @@ type WorkloadState struct {
 	Workload  srm.Workload // Frameworks set
 	Catalog   Catalog
 	Owners    []srm.Owner
-	Statuses  map[int64]srm.Status // of every control, its frameworks' or not
+	Statuses  map[int64]srm.Status // of every control, its frameworks' or not (of Layer's only, when set)
 	Overrides map[int64]srm.Override
+
+	// Layer, when set, is the one layer whose statuses Statuses holds
+	// (WorkloadLayerState); Assess then assesses that layer's controls only.
+	Layer srm.Layer
+	// Progress is the workload's progress over all its controls, read from
+	// the engine's stored answers, when Statuses holds only Layer's; nil
+	// otherwise (tally the assignments).
+	Progress *srm.WorkloadProgress
 }
 
 // Controls are the controls of the workload's frameworks: what the engine
 // assesses it on.
 func (ws WorkloadState) Controls() []srm.Control {
 	return ws.Catalog.ControlsOf(ws.Workload.Frameworks)
+}
+
+// Assess runs the engine for the workload as its state stands in ws, under
+// wl's model and baseline (which may differ from the stored workload's),
+// on the controls ws holds the statuses of: every control of its
+// frameworks, or those of ws.Layer.
+func (ws WorkloadState) Assess(wl srm.Workload) (srm.Baseline, []srm.Assignment, error) {
+	return ws.Catalog.AssessLayer(wl.BaselineID, ws.Workload.Frameworks, ws.Layer, wl.Model, ws.Overrides, ws.Statuses)
 }
 
 // workloadStateRow is one row of WorkloadState's statement: the workload,
@@ -437,6 +453,161 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 	if ws.Catalog, err = s.catalogAt(ctx, first.CatalogVersion); err != nil {
 		return WorkloadState{}, err
 	}
+	return ws, nil
+}
+
+// WorkloadLayerState is WorkloadState for a page that shows the controls of
+// one layer: the statuses of that layer's controls only, and the
+// workload's progress over all its controls (ws.Progress) read from the
+// engine's answers the store keeps (layer_progress per layer; per
+// framework, the assignments of every framework but the largest, whose
+// progress is the rest), by the counting rule that wrote them. One
+// statement, as WorkloadState, plus one each when a cache is out of date.
+// The layer's controls come from the cached catalog; when the statement
+// finds that catalog out of date it reads every status as well, and the
+// state is WorkloadState's (Layer "" and Progress nil), so a catalog change
+// costs no statement more. An unknown workload is an error wrapping
+// srm.ErrNotFound.
+func (s *Store) WorkloadLayerState(ctx context.Context, id int64, layer srm.Layer) (WorkloadState, error) {
+	if !layer.Valid() {
+		return s.WorkloadState(ctx, id)
+	}
+	cached, at, ok := s.catalog.current()
+	if !ok {
+		at = -1 // no catalog version is: read every status
+	}
+	plan := cached.layerPlan(layer)
+	// The workload's row first, with the cache versions, its frameworks,
+	// overrides and progress; then one row per status of the layer's
+	// controls; then, only when the catalog is not the cached one, the
+	// other statuses. Each row leaves the other rows' columns NULL, which
+	// cost nothing to send.
+	rows, _ := s.db.Query(ctx, `
+		SELECT `+prefixed("w", workloadColumns)+`,
+		       (SELECT version FROM catalog_version) AS catalog_version,
+		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
+		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks,
+		       p.layers, p.controls, p.total, p.done, f.frameworks, f.controls, f.total, f.done,
+		       NULL::bigint AS control_id, NULL::bigint AS owner_id, NULL::boolean AS complete, NULL::text AS completed_by,
+		       NULL::timestamptz AS completed_at, NULL::text AS note, NULL::text AS evidence, NULL::boolean AS not_applicable,
+		       NULL::text AS na_reason, NULL::bigint AS status_version, NULL::timestamptz AS status_updated_at
+		FROM workloads w
+		CROSS JOIN LATERAL (
+			SELECT json_agg(json_build_object('control_id', control_id, 'party', party, 'reason', reason,
+			                                  'created_at', created_at, 'version', version)) AS overrides
+			FROM overrides WHERE workload_id = w.id
+		) o
+		CROSS JOIN LATERAL (
+			SELECT array_agg(layer) AS layers, array_agg(controls) AS controls, array_agg(total) AS total, array_agg(done) AS done
+			FROM layer_progress WHERE workload_id = w.id
+		) p
+		CROSS JOIN LATERAL (
+			SELECT array_agg(framework_id) AS frameworks, array_agg(controls) AS controls, array_agg(total) AS total,
+			       array_agg(done) AS done
+			FROM (SELECT u.framework_id, count(*)::int AS controls, sum(a.counted::int)::int AS total, sum(a.done::int)::int AS done
+			      FROM assignments a
+			      JOIN unnest(@sampled::bigint[], @of::bigint[]) AS u (control_id, framework_id) ON u.control_id = a.control_id
+			      WHERE a.workload_id = w.id AND a.control_id = ANY(@sampled::bigint[])
+			      GROUP BY u.framework_id) s
+		) f
+		WHERE w.id = @id
+		UNION ALL
+		SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		       s.control_id, s.owner_id, s.complete, s.completed_by, s.completed_at, s.note, s.evidence, s.not_applicable,
+		       s.na_reason, s.version, s.updated_at
+		FROM statuses s
+		WHERE s.workload_id = @id AND s.control_id = ANY(@ids::bigint[])
+		UNION ALL
+		SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		       s.control_id, s.owner_id, s.complete, s.completed_by, s.completed_at, s.note, s.evidence, s.not_applicable,
+		       s.na_reason, s.version, s.updated_at
+		FROM statuses s
+		WHERE s.workload_id = @id AND NOT s.control_id = ANY(@ids::bigint[]) AND (SELECT version FROM catalog_version) <> @at`,
+		pgx.NamedArgs{"id": id, "ids": plan.ids, "sampled": plan.sampled, "of": plan.of, "at": at})
+	defer rows.Close()
+	var (
+		head                                 workloadRow
+		found                                bool
+		catalogVersion, ownersVersion        int64
+		overrides                            []byte
+		frameworks                           []int64
+		layers                               []string
+		layerControls, layerTotal, layerDone []int
+		sums                                 []int64
+		sumControls, sumTotal, sumDone       []int
+		st                                   statusRow
+		ownerID                              *int64
+		recs                                 []statusRow
+		skipHead                             = make([]any, 20)
+	)
+	headTargets := []any{&head.ID, &head.Name, &head.Description, &head.Model, &head.BaselineID, &head.Version, &head.CreatedAt, &head.UpdatedAt,
+		&catalogVersion, &ownersVersion, &overrides, &frameworks,
+		&layers, &layerControls, &layerTotal, &layerDone, &sums, &sumControls, &sumTotal, &sumDone,
+		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+	statusTargets := append(skipHead, &st.ControlID, &ownerID, &st.Complete, &st.CompletedBy, &st.CompletedAt, &st.Note, &st.Evidence,
+		&st.NotApplicable, &st.NAReason, &st.Version, &st.UpdatedAt)
+	for rows.Next() {
+		if rows.RawValues()[0] != nil { // the workload's row: its id is set
+			if err := rows.Scan(headTargets...); err != nil {
+				return WorkloadState{}, fmt.Errorf("store: state of workload %d, layer %s: %w", id, layer, err)
+			}
+			found = true
+			continue
+		}
+		if err := rows.Scan(statusTargets...); err != nil {
+			return WorkloadState{}, fmt.Errorf("store: state of workload %d, layer %s: %w", id, layer, err)
+		}
+		st.OwnerID = 0
+		if ownerID != nil {
+			st.OwnerID = *ownerID
+		}
+		recs = append(recs, st)
+	}
+	if err := rows.Err(); err != nil {
+		return WorkloadState{}, fmt.Errorf("store: state of workload %d, layer %s: %w", id, layer, translate(err))
+	}
+	if !found {
+		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
+	}
+	owners, err := s.ownersAt(ctx, ownersVersion)
+	if err != nil {
+		return WorkloadState{}, err
+	}
+	wl := head.workload()
+	wl.Frameworks = frameworks
+	ws := WorkloadState{Workload: wl, Owners: slices.Clone(owners.owners), Statuses: make(map[int64]srm.Status, len(recs))}
+	for _, r := range recs {
+		ws.Statuses[r.ControlID] = r.status(owners.names[r.OwnerID])
+	}
+	if ws.Overrides, err = decodeOverrides(id, overrides); err != nil {
+		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
+	}
+	if catalogVersion != at {
+		// The cached catalog was not the statement's: every status came.
+		ws.Catalog, err = s.catalogAt(ctx, catalogVersion)
+		return ws, err
+	}
+	ws.Catalog, ws.Layer = cached, layer
+	p := srm.WorkloadProgress{Layers: make([]srm.LayerProgress, len(srm.Layers)), Frameworks: map[int64]srm.FrameworkProgress{}}
+	for i, l := range srm.Layers {
+		p.Layers[i].Layer = l
+	}
+	for i, l := range layers {
+		if j := srm.Layer(l).Index(); j >= 0 {
+			p.Layers[j].Controls, p.Layers[j].Progress = layerControls[i], srm.Progress{Done: layerDone[i], Total: layerTotal[i]}
+		}
+	}
+	rest := srm.FrameworkProgress{Progress: p.All(), Controls: p.Controls()}
+	for i, f := range sums {
+		fp := srm.FrameworkProgress{Controls: sumControls[i], Progress: srm.Progress{Done: sumDone[i], Total: sumTotal[i]}}
+		p.Frameworks[f] = fp
+		rest.Controls -= fp.Controls
+		rest.Progress = srm.Progress{Done: rest.Progress.Done - fp.Progress.Done, Total: rest.Progress.Total - fp.Progress.Total}
+	}
+	if rest.Controls > 0 {
+		p.Frameworks[plan.largest] = rest
+	}
+	ws.Progress = &p
 	return ws, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,6 +94,7 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	// The checklist filtered, a control's page, and a bulk action on every
 	// row, each from the version stored now.
 	send("GET", w+"?layer=compute&state=open&owner=none&q=patch", nil, false)
+	send("GET", w+"?layer=identity", nil, true) // the checklist of one layer (store.WorkloadLayerState)
 	send("GET", fmt.Sprintf("%s/controls/%d", w, sso), nil, true)
 	now, err := storedStatuses(st, ctx, wl.ID)
 	if err != nil {
@@ -110,6 +112,12 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	statements := counter.Recorded()
 	if len(statements) < 8 {
 		t.Fatalf("recorded %d statements; the replay did not run", len(statements))
+	}
+
+	if !slices.ContainsFunc(statements, func(s storetest.Statement) bool {
+		return strings.Contains(s.SQL, "FROM layer_progress WHERE workload_id = w.id")
+	}) {
+		t.Errorf("no statement read layer_progress: the checklist of one layer was not replayed")
 	}
 
 	big := []string{"statuses", "workloads", "layer_progress", "owner_progress", "overrides", "assignments"}

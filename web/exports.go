@@ -83,7 +83,7 @@ func checklistExport(st *store.Store, f exchange.Format) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v, _, err := loadWorkloadView(r, st, id)
+		v, _, err := loadChecklistView(r, st, id, r.URL.Query())
 		if err != nil {
 			return err
 		}

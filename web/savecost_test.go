@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -87,7 +85,10 @@ func BenchmarkCompleteAControlOnSeededDatabase(b *testing.B) {
 		b.Fatalf("GET %s: %d", targets[0].path, rec.Code)
 	}
 
-	srmCPU, pgCPU := processCPU(b), backendCPU(b, backend)
+	srmCPU, pgCPU := processCPU(), backendCPU(backend)
+	if pgCPU < 0 {
+		b.Fatal("the backend's CPU cannot be read: is PostgreSQL on this machine?")
+	}
 	round := 0
 	for b.Loop() {
 		t := &targets[round%len(targets)]
@@ -104,32 +105,6 @@ func BenchmarkCompleteAControlOnSeededDatabase(b *testing.B) {
 	}
 	b.StopTimer()
 	n := float64(round)
-	b.ReportMetric(float64(processCPU(b)-srmCPU)/float64(time.Millisecond)/n, "srm-cpu-ms/op")
-	b.ReportMetric(float64(backendCPU(b, backend)-pgCPU)/float64(time.Millisecond)/n, "pg-cpu-ms/op")
-}
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// backendCPU is the CPU time the PostgreSQL process pid has used, user and
-// system, from /proc (in clock ticks of 10 ms).
-func backendCPU(b *testing.B, pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatalf("the backend's CPU (is PostgreSQL on this machine?): %v", err)
-	}
-	s := string(raw)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // from field 3, the state
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64)           // field 14
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64)           // field 15
-	if err1 != nil || err2 != nil {
-		b.Fatalf("parse /proc/%d/stat: %q", pid, s)
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	b.ReportMetric(float64(processCPU()-srmCPU)/float64(time.Millisecond)/n, "srm-cpu-ms/op")
+	b.ReportMetric(float64(backendCPU(backend)-pgCPU)/float64(time.Millisecond)/n, "pg-cpu-ms/op")
 }

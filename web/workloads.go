@@ -155,7 +155,7 @@ func checkWorkload(wl srm.Workload, cat store.Catalog) srm.Problems {
 // assess runs the engine for wl as its state stands in ws, under wl's
 // model and baseline (which may differ from the stored workload's).
 func assess(ws store.WorkloadState, wl srm.Workload) (srm.Baseline, []srm.Assignment, error) {
-	return ws.Catalog.Assess(wl.BaselineID, ws.Workload.Frameworks, wl.Model, ws.Overrides, ws.Statuses)
+	return ws.Assess(wl)
 }
 
 // workloadView builds the workload page from ws and the owners list.
@@ -165,13 +165,32 @@ func workloadView(ws store.WorkloadState, owners []srm.Owner) (views.WorkloadVie
 		return views.WorkloadView{}, err
 	}
 	return views.WorkloadView{Workload: ws.Workload, Baseline: b, Assignments: as, Owners: owners,
-		Frameworks: heldFrameworks(ws)}, nil
+		Frameworks: heldFrameworks(ws), Progress: ws.Progress}, nil
 }
 
 // loadWorkloadView loads and builds the workload page: two statements
 // (three when the catalog changed since the last request).
 func loadWorkloadView(r *http.Request, st *store.Store, id int64) (views.WorkloadView, store.WorkloadState, error) {
 	ws, err := st.WorkloadState(r.Context(), id)
+	if err != nil {
+		return views.WorkloadView{}, ws, err
+	}
+	v, err := workloadView(ws, ws.Owners)
+	return v, ws, err
+}
+
+// loadChecklistView is loadWorkloadView for the checklist filtered by q.
+// When the filter names a layer, only that layer's controls are read and
+// assessed, and the progress the page shows of the whole workload comes
+// from the store's summaries (store.WorkloadLayerState), in as many
+// statements. A bulk action's outcome (q's "done") may name controls of
+// any layer: that page reads them all.
+func loadChecklistView(r *http.Request, st *store.Store, id int64, q url.Values) (views.WorkloadView, store.WorkloadState, error) {
+	layer := views.ParseFilter(q).Layer
+	if layer == "" || q.Has("done") {
+		return loadWorkloadView(r, st, id)
+	}
+	ws, err := st.WorkloadLayerState(r.Context(), id, layer)
 	if err != nil {
 		return views.WorkloadView{}, ws, err
 	}
@@ -188,7 +207,7 @@ func workloadPage(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		v, _, err := loadWorkloadView(r, st, id)
+		v, _, err := loadChecklistView(r, st, id, r.URL.Query())
 		if err != nil {
 			return err
 		}

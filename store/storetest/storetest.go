@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/srmhq/srm/store"
@@ -116,6 +117,7 @@ type Counter struct {
 	n          atomic.Int64 // round trips
 	statements atomic.Int64
 	batch      atomic.Int64 // the most statements in one batch
+	rows       atomic.Int64 // rows the statements returned
 	recording  atomic.Bool
 	mu         sync.Mutex
 	kept       []Statement
@@ -153,9 +155,11 @@ func (c *Counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceB
 // TraceBatchQuery keeps one statement of a batch while recording.
 func (c *Counter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
 	c.keep(d.SQL, d.Args)
+	c.addRows(d.CommandTag)
 }
 
-// TraceBatchEnd does nothing.
+// TraceBatchEnd does nothing: each statement's rows are counted by
+// TraceBatchQuery.
 func (c *Counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 func (c *Counter) keep(sql string, args []any) {
@@ -182,12 +186,23 @@ func (c *Counter) Recorded() []Statement {
 	return c.kept
 }
 
-// TraceQueryEnd does nothing.
-func (c *Counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+// TraceQueryEnd counts the rows the statement returned.
+func (c *Counter) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	c.addRows(d.CommandTag)
+}
+
+// addRows counts the rows a SELECT returned (its command tag says how
+// many).
+func (c *Counter) addRows(tag pgconn.CommandTag) {
+	if tag.Select() {
+		c.rows.Add(tag.RowsAffected())
+	}
+}
 
 // Reset sets the counts to zero and returns the round trips counted.
 func (c *Counter) Reset() int64 {
 	c.statements.Store(0)
+	c.rows.Store(0)
 	c.batch.Store(0)
 	return c.n.Swap(0)
 }
@@ -198,6 +213,10 @@ func (c *Counter) Count() int64 { return c.n.Load() }
 // Statements is the number of statements since the last Reset, each of a
 // batch's counted.
 func (c *Counter) Statements() int64 { return c.statements.Load() }
+
+// Rows is the number of rows the statements since the last Reset returned
+// (SELECTs only).
+func (c *Counter) Rows() int64 { return c.rows.Load() }
 
 // LargestBatch is the most statements sent in one batch since the last
 // Reset, 0 when there was no batch.
