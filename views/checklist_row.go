@@ -36,18 +36,23 @@ func ChecklistRow(v *WorkloadView, a *srm.Assignment, back string, editor bool) 
 			st, ownerName = edit.Status, edit.OwnerName
 		}
 		editable := editor && v.editable(a)
-		ids := rowIDsOf(cid, editable)
+		// The row's names and ids are the control's id with a letter: o, c
+		// and s its owner, Complete and selection fields in the checklist's
+		// form; r its title's id (ControlAnchor), which with a word of
+		// checklistLabels (ls, lo, lc) names each field; r<id>o the owner
+		// field's id when an error describes it. Digits need no escaping.
+		n := itoa(cid)
 		h := html{w: w}
 		h.raw(rowOpenTags[rowClass(a)])
 		if editable {
-			h.raw(`<input type="checkbox" name="`)
-			h.attr(ids.selectName)
-			h.raw(`" aria-labelledby="`)
-			h.attr(ids.selectLabel)
+			h.raw(`<input type="checkbox" name="s`)
+			h.raw(n)
+			h.raw(`" aria-labelledby="ls r`)
+			h.raw(n)
 			h.raw(`"> `)
 		}
-		h.raw(`<a id="`)
-		h.attr(ids.title)
+		h.raw(`<a id="r`)
+		h.raw(n)
 		h.raw(`" href="`)
 		h.url(controlPageURL(v.Workload.ID, cid, back))
 		h.raw(`"><span>`)
@@ -64,34 +69,34 @@ func ChecklistRow(v *WorkloadView, a *srm.Assignment, back string, editor bool) 
 		case editable:
 			h.raw(`<input`)
 			if edit != nil {
-				h.raw(` id="`)
-				h.attr(ids.owner)
-				h.raw(`" aria-describedby="`)
-				h.attr(ids.owner + "-error")
-				h.raw(`"`)
+				h.raw(` id="r`)
+				h.raw(n)
+				h.raw(`o" aria-describedby="r`)
+				h.raw(n)
+				h.raw(`o-error"`)
 			}
-			h.raw(` name="`)
-			h.attr(ids.ownerName)
+			h.raw(` name="o`)
+			h.raw(n)
 			h.raw(`"`)
 			if ownerName != "" {
 				h.raw(` value="`)
 				h.attr(ownerName)
 				h.raw(`"`)
 			}
-			h.raw(` list="owners" aria-labelledby="`)
-			h.attr(ids.ownerLabel)
+			h.raw(` list="owners" aria-labelledby="lo r`)
+			h.raw(n)
 			h.raw(`"> `)
 			if a.Status.NotApplicable && st.NotApplicable {
 				h.raw(`<span class="flag" data-testid="na-flag">Not applicable</span> `)
 			} else {
-				h.raw(`<label><input type="checkbox" name="`)
-				h.attr(ids.completeName)
+				h.raw(`<label><input type="checkbox" name="c`)
+				h.raw(n)
 				h.raw(`"`)
 				if st.Complete {
 					h.raw(` checked`)
 				}
-				h.raw(` aria-labelledby="`)
-				h.attr(ids.completeLabel)
+				h.raw(` aria-labelledby="lc r`)
+				h.raw(n)
 				h.raw(`">Complete</label> `)
 			}
 			if a.Status.Complete && st.Complete && !st.NotApplicable {
@@ -100,7 +105,7 @@ func ChecklistRow(v *WorkloadView, a *srm.Assignment, back string, editor bool) 
 				h.raw(`</small> `)
 			}
 			if edit != nil && h.err == nil {
-				h.err = rowProblems(a, edit, ids.owner).Render(ctx, w)
+				h.err = rowProblems(a, edit, "r"+n+"o").Render(ctx, w)
 			}
 		case a.Party.Counted():
 			h.raw(`<span class="ck-o"><span class="muted small">Owner</span> `)

@@ -95,7 +95,7 @@ func dateTime(t time.Time) string {
 }
 
 // ControlAnchor is the id of control id's row in the checklist: its
-// title's, which names the row's fields too (rowIDsOf).
+// title's, which names the row's fields too (ChecklistRow).
 func ControlAnchor(id int64) string { return "r" + itoa(id) }
 
 // CardAnchor is the id of control id's card: on its own page, or opened in
@@ -177,59 +177,6 @@ func inPlace(on bool, attrs templ.Attributes) templ.Attributes {
 		return attrs
 	}
 	return nil
-}
-
-// rowIDs are the ids, names and aria-labelledby lists of a checklist
-// row's fields, apart from those of the control's details form
-// (fieldIDsOf), which may be open below it. title is the row's title's id
-// (ControlAnchor); ownerName and completeName are the names of its fields
-// in the checklist's form; selectName is its bulk selection's (s<id>:
-// ticked, it selects the row); owner is the owner field's id, given only
-// when an error describes it. Each field is named by one of
-// checklistLabels' words and the row's title.
-type rowIDs struct {
-	title, owner, ownerName, completeName, selectName string
-	selectLabel, ownerLabel, completeLabel            string
-}
-
-// rowIDsOf makes control cid's row ids as substrings of one string: one
-// allocation per row instead of one per attribute. A row that is not
-// editable needs only its title's.
-func rowIDsOf(cid int64, editable bool) rowIDs {
-	n := itoa(cid)
-	if !editable {
-		return rowIDs{title: ControlAnchor(cid)}
-	}
-	// "ls r1 lo r1 lc r1 o1 c1 s1 r1o"
-	var b strings.Builder
-	b.Grow(9*len(n) + 22)
-	var ends [7]int
-	for i, w := range [...]string{"ls", "lo", "lc"} {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(w)
-		b.WriteString(" r")
-		b.WriteString(n)
-		ends[i] = b.Len()
-	}
-	for i, p := range [...]string{"o", "c", "s", "r"} {
-		b.WriteByte(' ')
-		b.WriteString(p)
-		b.WriteString(n)
-		if p == "r" {
-			b.WriteByte('o')
-		}
-		ends[3+i] = b.Len()
-	}
-	s := b.String()
-	l := len(n) + 4 // "ls r1"
-	part := func(i, size int) string { return s[ends[i]-size : ends[i]] }
-	return rowIDs{
-		title:       part(0, len(n)+1),
-		selectLabel: part(0, l), ownerLabel: part(1, l), completeLabel: part(2, l),
-		ownerName: part(3, len(n)+1), completeName: part(4, len(n)+1), selectName: part(5, len(n)+1), owner: part(6, len(n)+2),
-	}
 }
 
 // shortDate is a day as a row shows it: "3 Dec" this year, "3 Dec 2025"
