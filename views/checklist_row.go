@@ -42,7 +42,7 @@ func ChecklistRow(v *WorkloadView, a *srm.Assignment, back string, editor bool) 
 		// checklistLabels (ls, lo, lc) names each field; r<id>o the owner
 		// field's id when an error describes it. Digits need no escaping.
 		n := itoa(cid)
-		h := html{w: w}
+		h := newHTML()
 		h.raw(rowOpenTags[rowClass(a)])
 		if editable {
 			h.raw(`<input type="checkbox" name="s`)
@@ -104,8 +104,10 @@ func ChecklistRow(v *WorkloadView, a *srm.Assignment, back string, editor bool) 
 				h.text(completedText(a.Status, ownerName))
 				h.raw(`</small> `)
 			}
-			if edit != nil && h.err == nil {
-				h.err = rowProblems(a, edit, "r"+n+"o").Render(ctx, w)
+			if edit != nil {
+				if err := rowProblems(a, edit, "r"+n+"o").Render(ctx, h); err != nil {
+					return err
+				}
 			}
 		case a.Party.Counted():
 			h.raw(`<span class="ck-o"><span class="muted small">Owner</span> `)
@@ -126,11 +128,13 @@ func ChecklistRow(v *WorkloadView, a *srm.Assignment, back string, editor bool) 
 			h.text(inheritedText(a.Status))
 			h.raw(`</i> `)
 		}
-		if v.Open == cid && h.err == nil {
-			h.err = rowDetails(v, a).Render(ctx, w)
+		if v.Open == cid {
+			if err := rowDetails(v, a).Render(ctx, h); err != nil {
+				return err
+			}
 		}
 		h.raw(`</li>`)
-		return h.err
+		return h.flush(w)
 	})
 }
 
