@@ -361,96 +361,112 @@ func (ws WorkloadState) Assess(wl srm.Workload) (srm.Baseline, []srm.Assignment,
 	return ws.Catalog.AssessLayer(wl.BaselineID, ws.Workload.Frameworks, ws.Layer, wl.Model, ws.Overrides, ws.Statuses)
 }
 
-// workloadStateRow is one row of WorkloadState's statement: the workload,
-// the cache versions and the overrides, with one status.
-type workloadStateRow struct {
-	workloadRow
-	CatalogVersion int64  `db:"catalog_version"`
-	OwnersVersion  int64  `db:"owners_version"`
-	Overrides      []byte `db:"overrides"`
-	Frameworks     []int64
-	statusRow
+// statusArrays are a workload's statuses as WorkloadState reads them: one
+// array per column, in the same order, so that hundreds of statuses come
+// in one row instead of one row each (scanning a row per status was most
+// of the page's time in pgx).
+type statusArrays struct {
+	ControlIDs, OwnerIDs, Versions []int64
+	Complete, NotApplicable        []bool
+	CompletedBy, Notes, Evidence   []string
+	NAReasons                      []string
+	CompletedAt                    []pgtype.Timestamptz
+	UpdatedAt                      []time.Time
 }
 
-// targets are r's fields in the order WorkloadState selects them:
-// workloadColumns, the two cache versions, the overrides, statusColumns.
-func (r *workloadStateRow) targets() []any {
-	return []any{&r.ID, &r.Name, &r.Description, &r.Model, &r.BaselineID, &r.workloadRow.Version, &r.CreatedAt, &r.workloadRow.UpdatedAt,
-		&r.CatalogVersion, &r.OwnersVersion, &r.Overrides, &r.Frameworks,
-		&r.ControlID, &r.OwnerID, &r.Complete, &r.CompletedBy, &r.CompletedAt, &r.Note, &r.Evidence,
-		&r.NotApplicable, &r.NAReason, &r.statusRow.Version, &r.statusRow.UpdatedAt}
+// statusArraysSQL aggregates the statuses of workload w.id as
+// statusArrays, all in control order; none is NULLs.
+const statusArraysSQL = `
+	SELECT array_agg(s.control_id ORDER BY s.control_id) AS control_ids,
+	       array_agg(COALESCE(s.owner_id, 0) ORDER BY s.control_id) AS owner_ids,
+	       array_agg(s.version ORDER BY s.control_id) AS versions,
+	       array_agg(s.complete ORDER BY s.control_id) AS complete,
+	       array_agg(s.not_applicable ORDER BY s.control_id) AS not_applicable,
+	       array_agg(s.completed_by ORDER BY s.control_id) AS completed_by,
+	       array_agg(s.note ORDER BY s.control_id) AS notes,
+	       array_agg(s.evidence ORDER BY s.control_id) AS evidence,
+	       array_agg(s.na_reason ORDER BY s.control_id) AS na_reasons,
+	       array_agg(s.completed_at ORDER BY s.control_id) AS completed_at,
+	       array_agg(s.updated_at ORDER BY s.control_id) AS updated_at
+	FROM statuses s WHERE s.workload_id = w.id`
+
+// targets are a's fields in the order statusArraysSQL selects them.
+func (a *statusArrays) targets() []any {
+	return []any{&a.ControlIDs, &a.OwnerIDs, &a.Versions, &a.Complete, &a.NotApplicable, &a.CompletedBy, &a.Notes,
+		&a.Evidence, &a.NAReasons, &a.CompletedAt, &a.UpdatedAt}
+}
+
+// statuses are a as statuses by control id, with their owners' names
+// from names.
+func (a *statusArrays) statuses(names map[int64]string) (map[int64]srm.Status, error) {
+	n := len(a.ControlIDs)
+	for _, l := range []int{len(a.OwnerIDs), len(a.Versions), len(a.Complete), len(a.NotApplicable), len(a.CompletedBy),
+		len(a.Notes), len(a.Evidence), len(a.NAReasons), len(a.CompletedAt), len(a.UpdatedAt)} {
+		if l != n {
+			return nil, fmt.Errorf("statuses: columns of %d and %d values", n, l)
+		}
+	}
+	out := make(map[int64]srm.Status, n)
+	for i, cid := range a.ControlIDs {
+		r := statusRow{ControlID: cid, OwnerID: a.OwnerIDs[i], Complete: a.Complete[i], CompletedBy: a.CompletedBy[i],
+			CompletedAt: a.CompletedAt[i], Note: a.Notes[i], Evidence: a.Evidence[i], NotApplicable: a.NotApplicable[i],
+			NAReason: a.NAReasons[i], Version: a.Versions[i], UpdatedAt: a.UpdatedAt[i]}
+		out[cid] = r.status(names[r.OwnerID])
+	}
+	return out, nil
 }
 
 // WorkloadState loads one workload with its statuses and overrides in one
 // statement, plus one each when the cached catalog or owners list is out of
 // date. An unknown workload is an error wrapping srm.ErrNotFound.
 func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, error) {
-	// The workload, the cache versions, the frameworks and the overrides
-	// (as JSON, usually NULL) in one row whose control is 0, then one row
-	// per status, whose workload columns are empty constants: the
-	// workload's columns are sent once, not once per status (a workload
-	// holds hundreds). Owners' names come from the cached owners list,
-	// which the workload row's owners_version keeps current. One statement,
-	// so one snapshot.
-	rows, _ := s.db.Query(ctx, `
+	// One row: the workload, the cache versions, its frameworks, its
+	// overrides (as JSON, usually NULL) and its statuses (statusArrays).
+	// Owners' names come from the cached owners list, which the row's
+	// owners_version keeps current. One statement, so one snapshot.
+	var (
+		head                          workloadRow
+		catalogVersion, ownersVersion int64
+		overrides                     []byte
+		frameworks                    []int64
+		sa                            statusArrays
+	)
+	targets := append([]any{&head.ID, &head.Name, &head.Description, &head.Model, &head.BaselineID, &head.Version,
+		&head.CreatedAt, &head.UpdatedAt, &catalogVersion, &ownersVersion, &overrides, &frameworks}, sa.targets()...)
+	err := s.db.QueryRow(ctx, `
 		SELECT `+prefixed("w", workloadColumns)+`,
 		       (SELECT version FROM catalog_version) AS catalog_version,
 		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
 		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks,
-		       0::bigint AS control_id, 0::bigint AS owner_id, false AS complete, '' AS completed_by,
-		       NULL::timestamptz AS completed_at, '' AS note, '' AS evidence, false AS not_applicable,
-		       '' AS na_reason, 0::bigint AS status_version, now() AS status_updated_at
+		       st.*
 		FROM workloads w
 		CROSS JOIN LATERAL (
 			SELECT json_agg(json_build_object('control_id', control_id, 'party', party, 'reason', reason,
 			                                  'created_at', created_at, 'version', version)) AS overrides
 			FROM overrides WHERE workload_id = w.id
 		) o
-		WHERE w.id = @id
-		UNION ALL
-		SELECT 0::bigint, '', '', '', 0::bigint, 0::bigint, now(), now(), 0::bigint, 0::bigint, NULL::json,
-		       NULL::bigint[], `+statusColumns+`
-		FROM statuses s
-		WHERE s.workload_id = @id`, pgx.NamedArgs{"id": id})
-	// One struct, scanned by column name once per statement rather than
-	// once per row (a workload has a row per status).
-	var (
-		r     workloadStateRow
-		recs  []workloadStateRow
-		first *workloadStateRow
-	)
-	_, err := pgx.ForEachRow(rows, r.targets(), func() error {
-		recs = append(recs, r)
-		return nil
-	})
-	if err != nil {
+		CROSS JOIN LATERAL (`+statusArraysSQL+`) st
+		WHERE w.id = @id`, pgx.NamedArgs{"id": id}).Scan(targets...)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
+	case err != nil:
 		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, translate(err))
 	}
-	for i := range recs {
-		if recs[i].ID != 0 {
-			first = &recs[i]
-			break
-		}
-	}
-	if first == nil {
-		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
-	}
-	owners, err := s.ownersAt(ctx, first.OwnersVersion)
+	owners, err := s.ownersAt(ctx, ownersVersion)
 	if err != nil {
 		return WorkloadState{}, err
 	}
-	wl := first.workload()
-	wl.Frameworks = first.Frameworks
-	ws := WorkloadState{Workload: wl, Owners: slices.Clone(owners.owners), Statuses: make(map[int64]srm.Status, len(recs))}
-	for _, r := range recs {
-		if r.ControlID != 0 {
-			ws.Statuses[r.ControlID] = r.status(owners.names[r.OwnerID])
-		}
-	}
-	if ws.Overrides, err = decodeOverrides(id, first.Overrides); err != nil {
+	wl := head.workload()
+	wl.Frameworks = frameworks
+	ws := WorkloadState{Workload: wl, Owners: slices.Clone(owners.owners)}
+	if ws.Statuses, err = sa.statuses(owners.names); err != nil {
 		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
 	}
-	if ws.Catalog, err = s.catalogAt(ctx, first.CatalogVersion); err != nil {
+	if ws.Overrides, err = decodeOverrides(id, overrides); err != nil {
+		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
+	}
+	if ws.Catalog, err = s.catalogAt(ctx, catalogVersion); err != nil {
 		return WorkloadState{}, err
 	}
 	return ws, nil
