@@ -39,8 +39,13 @@ type StatusChange struct {
 //     CONFLICT checks the version again. Each row changed writes its own
 //     audit row (the statuses audit trigger).
 //  5. Write the engine's answer to each saved control's assignment: for
-//     the party it has when the row is written (@o_* are outcomes(status)
-//     per control and party, computed in Go).
+//     the party it has when the row is written. @o_counted and @o_done are
+//     outcomes(status), computed in Go, for each control of @control in
+//     turn and, within it, each party of @parties: the answer for the
+//     control at position i (from 1) and the party at position p is at
+//     (i-1)*len(@parties)+p. Looked up by position rather than joined:
+//     a join of the saved rows to an unnest of the answers was planned as
+//     a nested loop that unnested all 150 answers again for every row.
 //
 // It returns one row per control asked for: stored, and the status as it
 // is now (saved by this statement, or what someone else saved first).
@@ -103,11 +108,13 @@ saved AS (
 	RETURNING s.*
 ),
 assigned AS (
-	UPDATE public.assignments a SET owner_id = saved.owner_id, counted = e.counted, done = e.done
+	UPDATE public.assignments a SET owner_id = saved.owner_id,
+		counted = (@o_counted::boolean[])[(array_position(@control::bigint[], saved.control_id) - 1)
+		                                  * cardinality(@parties::text[]) + array_position(@parties::text[], a.party)],
+		done    = (@o_done::boolean[])[(array_position(@control::bigint[], saved.control_id) - 1)
+		                               * cardinality(@parties::text[]) + array_position(@parties::text[], a.party)]
 	FROM saved
-	JOIN unnest(@o_control::bigint[], @o_party::text[], @o_counted::boolean[], @o_done::boolean[])
-	     AS e (control_id, party, counted, done) ON e.control_id = saved.control_id
-	WHERE a.workload_id = saved.workload_id AND a.control_id = saved.control_id AND a.party = e.party
+	WHERE a.workload_id = saved.workload_id AND a.control_id = saved.control_id AND a.party = ANY (@parties::text[])
 	RETURNING a.control_id
 )
 SELECT true AS stored, COALESCE(o.name, '') AS owner_name, ` + statusColumns + `
@@ -146,8 +153,7 @@ func (s *Store) RecordStatuses(ctx context.Context, workloadID int64, changes []
 		owner                    = make([]*int64, n)
 		complete, na             = make([]bool, n), make([]bool, n)
 		note, evidence, naReason = make([]string, n), make([]string, n), make([]string, n)
-		oControl                 []int64
-		oParty                   []string
+		parties                  []string
 		oCounted, oDone          []bool
 	)
 	for i, c := range changes {
@@ -159,11 +165,11 @@ func (s *Store) RecordStatuses(ctx context.Context, workloadID int64, changes []
 		}
 		complete[i], na[i] = st.Complete, st.NotApplicable
 		note[i], evidence[i], naReason[i] = st.Note, st.Evidence, st.NAReason
-		parties, counted, done := outcomes(st)
-		for range parties {
-			oControl = append(oControl, c.ControlID)
+		ps, counted, done := outcomes(st)
+		if parties == nil {
+			parties = ps // the same parties, in the same order, for every status
 		}
-		oParty, oCounted, oDone = append(oParty, parties...), append(oCounted, counted...), append(oDone, done...)
+		oCounted, oDone = append(oCounted, counted...), append(oDone, done...)
 	}
 	var recs []bulkStatusRow
 	err = s.write(ctx, func(b *pgx.Batch) {
@@ -171,7 +177,7 @@ func (s *Store) RecordStatuses(ctx context.Context, workloadID int64, changes []
 			"workload": workloadID,
 			"control":  control, "version": version, "owner": owner, "complete": complete,
 			"note": note, "evidence": evidence, "not_applicable": na, "na_reason": naReason,
-			"o_control": oControl, "o_party": oParty, "o_counted": oCounted, "o_done": oDone,
+			"parties": parties, "o_counted": oCounted, "o_done": oDone,
 		}).Query(func(rows pgx.Rows) (err error) {
 			recs, err = pgx.CollectRows(rows, pgx.RowToStructByName[bulkStatusRow])
 			return err

@@ -161,6 +161,31 @@ func postedVersions(r *http.Request) map[int64]int64 {
 	return out
 }
 
+// namedControls are the controls a bulk action's form names: ticked
+// (select=<id>, or the checklist's s<id> boxes), or, for scope=shown,
+// every row the page showed (versions). The action touches no other.
+func namedControls(r *http.Request, versions map[int64]int64) []int64 {
+	var out []int64
+	for _, s := range r.PostForm["select"] {
+		if cid, err := strconv.ParseInt(s, 10, 64); err == nil && cid > 0 {
+			out = append(out, cid)
+		}
+	}
+	for k := range r.PostForm {
+		if rest, ok := strings.CutPrefix(k, "s"); ok {
+			if cid, err := strconv.ParseInt(rest, 10, 64); err == nil && cid > 0 {
+				out = append(out, cid)
+			}
+		}
+	}
+	if r.PostFormValue("scope") == "shown" {
+		for cid := range versions {
+			out = append(out, cid)
+		}
+	}
+	return out
+}
+
 // bulkStatus handles "POST /workloads/{id}/bulk": one action (assign an
 // owner, mark complete, mark not applicable with one reason) on the rows a
 // person ticked, or on every row the page showed (scope=shown). Each row is
@@ -178,7 +203,26 @@ func bulkStatus(st *store.Store) handlerFunc {
 		if err := parseForm(r); err != nil {
 			return err
 		}
-		ws, err := st.WorkloadState(r.Context(), id)
+		// The checklist names the reason bulk_reason, so that it cannot be
+		// taken for the na_reason of a control's details open in place in
+		// the same form; na_reason is the API's and older pages' name.
+		reason := strings.TrimSpace(r.PostFormValue("bulk_reason"))
+		if !r.PostForm.Has("bulk_reason") {
+			reason = strings.TrimSpace(r.PostFormValue("na_reason"))
+		}
+		badReason := r.PostFormValue("action") == bulkNA &&
+			len((srm.Status{NotApplicable: true, NAReason: reason}).Validate()) > 0
+		versions := postedVersions(r)
+		var ws store.WorkloadState
+		if r.PostFormValue("action") != "" && !wantsFragment(r) && !badReason {
+			// A bulk action without JavaScript redirects: it needs the
+			// statuses of the rows the form names only. The engine still
+			// gives every control its party and place (workloadView).
+			ws, err = st.WorkloadStateOf(r.Context(), id, namedControls(r, versions))
+		} else {
+			// Anything that answers with the checklist shows every row.
+			ws, err = st.WorkloadState(r.Context(), id)
+		}
 		if err != nil {
 			return err
 		}
@@ -186,7 +230,6 @@ func bulkStatus(st *store.Store) handlerFunc {
 		if err != nil {
 			return err
 		}
-		versions := postedVersions(r)
 		if r.PostFormValue("action") == "" {
 			// A row's Save button (save=<control>), or the checklist's own
 			// Save changes, Enter in a field, or htmx after a field changed.
@@ -218,13 +261,6 @@ func bulkStatus(st *store.Store) handlerFunc {
 
 		out := views.BulkOutcome{}
 		var owner srm.Owner
-		// The checklist names the reason bulk_reason, so that it cannot be
-		// taken for the na_reason of a control's details open in place in
-		// the same form; na_reason is the API's and older pages' name.
-		reason := strings.TrimSpace(r.PostFormValue("bulk_reason"))
-		if !r.PostForm.Has("bulk_reason") {
-			reason = strings.TrimSpace(r.PostFormValue("na_reason"))
-		}
 		switch action := r.PostFormValue("action"); action {
 		case bulkOwner:
 			// The checklist sends the owner by name (bulk_owner, picked
