@@ -375,8 +375,14 @@ type statusArrays struct {
 }
 
 // statusArraysSQL aggregates the statuses of workload w.id as
-// statusArrays, all in control order; none is NULLs.
-const statusArraysSQL = `
+// statusArrays, all in control order; none is NULLs. With only, only those
+// of the controls in @controls.
+func statusArraysSQL(only bool) string {
+	where := `s.workload_id = w.id`
+	if only {
+		where += ` AND s.control_id = ANY (@controls::bigint[])`
+	}
+	return `
 	SELECT array_agg(s.control_id ORDER BY s.control_id) AS control_ids,
 	       array_agg(COALESCE(s.owner_id, 0) ORDER BY s.control_id) AS owner_ids,
 	       array_agg(s.version ORDER BY s.control_id) AS versions,
@@ -388,7 +394,8 @@ const statusArraysSQL = `
 	       array_agg(s.na_reason ORDER BY s.control_id) AS na_reasons,
 	       array_agg(s.completed_at ORDER BY s.control_id) AS completed_at,
 	       array_agg(s.updated_at ORDER BY s.control_id) AS updated_at
-	FROM statuses s WHERE s.workload_id = w.id`
+	FROM statuses s WHERE ` + where
+}
 
 // targets are a's fields in the order statusArraysSQL selects them.
 func (a *statusArrays) targets() []any {
@@ -420,6 +427,27 @@ func (a *statusArrays) statuses(names map[int64]string) (map[int64]srm.Status, e
 // statement, plus one each when the cached catalog or owners list is out of
 // date. An unknown workload is an error wrapping srm.ErrNotFound.
 func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, error) {
+	return s.workloadState(ctx, id, nil)
+}
+
+// WorkloadStateOf is WorkloadState with the statuses of the controls
+// with ids controls only (those of them that have one): the workload, its
+// frameworks and overrides, the owners and the catalog are all there, so
+// that the engine (Catalog.Assess) gives every control its party and
+// checklist place, but only the named controls have their status. A bulk
+// action without JavaScript reads this rather than the whole workload: it
+// looks at the rows the form names and then redirects, and a workload
+// holds hundreds of statuses. As WorkloadState, one statement.
+func (s *Store) WorkloadStateOf(ctx context.Context, id int64, controls []int64) (WorkloadState, error) {
+	if controls == nil {
+		controls = []int64{} // none, not all
+	}
+	return s.workloadState(ctx, id, controls)
+}
+
+// workloadState is WorkloadState, of the statuses of controls only unless
+// controls is nil.
+func (s *Store) workloadState(ctx context.Context, id int64, controls []int64) (WorkloadState, error) {
 	// One row: the workload, the cache versions, its frameworks, its
 	// overrides (as JSON, usually NULL) and its statuses (statusArrays).
 	// Owners' names come from the cached owners list, which the row's
@@ -445,8 +473,8 @@ func (s *Store) WorkloadState(ctx context.Context, id int64) (WorkloadState, err
 			                                  'created_at', created_at, 'version', version)) AS overrides
 			FROM overrides WHERE workload_id = w.id
 		) o
-		CROSS JOIN LATERAL (`+statusArraysSQL+`) st
-		WHERE w.id = @id`, pgx.NamedArgs{"id": id}).Scan(targets...)
+		CROSS JOIN LATERAL (`+statusArraysSQL(controls != nil)+`) st
+		WHERE w.id = @id`, pgx.NamedArgs{"id": id, "controls": controls}).Scan(targets...)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
