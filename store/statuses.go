@@ -375,25 +375,21 @@ type statusArrays struct {
 }
 
 // statusArraysSQL aggregates the statuses of workload w.id as
-// statusArrays, all in control order; none is NULLs. With only, only those
-// of the controls in @controls.
+// statusArrays; none is NULLs. The arrays are in the same order, whatever
+// it is: one aggregate node feeds each the same rows in turn (an ORDER BY
+// per array would sort the statuses eleven times). With only, only the
+// statuses of the controls in @controls.
 func statusArraysSQL(only bool) string {
 	where := `s.workload_id = w.id`
 	if only {
 		where += ` AND s.control_id = ANY (@controls::bigint[])`
 	}
 	return `
-	SELECT array_agg(s.control_id ORDER BY s.control_id) AS control_ids,
-	       array_agg(COALESCE(s.owner_id, 0) ORDER BY s.control_id) AS owner_ids,
-	       array_agg(s.version ORDER BY s.control_id) AS versions,
-	       array_agg(s.complete ORDER BY s.control_id) AS complete,
-	       array_agg(s.not_applicable ORDER BY s.control_id) AS not_applicable,
-	       array_agg(s.completed_by ORDER BY s.control_id) AS completed_by,
-	       array_agg(s.note ORDER BY s.control_id) AS notes,
-	       array_agg(s.evidence ORDER BY s.control_id) AS evidence,
-	       array_agg(s.na_reason ORDER BY s.control_id) AS na_reasons,
-	       array_agg(s.completed_at ORDER BY s.control_id) AS completed_at,
-	       array_agg(s.updated_at ORDER BY s.control_id) AS updated_at
+	SELECT array_agg(s.control_id) AS control_ids, array_agg(COALESCE(s.owner_id, 0)) AS owner_ids,
+	       array_agg(s.version) AS versions, array_agg(s.complete) AS complete,
+	       array_agg(s.not_applicable) AS not_applicable, array_agg(s.completed_by) AS completed_by,
+	       array_agg(s.note) AS notes, array_agg(s.evidence) AS evidence, array_agg(s.na_reason) AS na_reasons,
+	       array_agg(s.completed_at) AS completed_at, array_agg(s.updated_at) AS updated_at
 	FROM statuses s WHERE ` + where
 }
 

@@ -19,8 +19,10 @@ import (
 )
 
 // TestHotPagesAreServedByIndexesAt10000Workloads replays the hot pages on
-// 10,000 seeded workloads (250,000 statuses), records every statement they
-// send, and EXPLAINs each one: none may scan a big table sequentially.
+// 10,000 seeded workloads at full size, each held to srm's catalog and NIST
+// SP 800-53 Moderate (3.1 million statuses and as many assignments, as
+// make bench), records every statement they send, and EXPLAINs each one:
+// none may scan a big table sequentially.
 func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -29,7 +31,11 @@ func TestHotPagesAreServedByIndexesAt10000Workloads(t *testing.T) {
 	pool, counter := storetest.CountingPool(t)
 	st := store.New(pool)
 	ctx := storetest.Context(t)
-	if _, err := fixture.Synthetic(ctx, st, 10000, 3, nil); err != nil {
+	const moderate = "nist-800-53-rev5-moderate"
+	if _, err := st.ImportBuiltin(ctx, moderate, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixture.Synthetic(ctx, st, 10000, 3, []string{moderate}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := st.Workloads(ctx, store.WorkloadQuery{Model: srm.SaaS, PerPage: 1, Page: 40})
