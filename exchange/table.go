@@ -99,17 +99,6 @@ const (
 	XLSX Format = "xlsx"
 )
 
-// ParseFormat reads "csv" or "xlsx" (any case).
-func ParseFormat(s string) (Format, bool) {
-	switch Format(strings.ToLower(strings.TrimSpace(s))) {
-	case CSV:
-		return CSV, true
-	case XLSX:
-		return XLSX, true
-	}
-	return "", false
-}
-
 // ContentType is the media type to send with f.
 func (f Format) ContentType() string {
 	if f == XLSX {

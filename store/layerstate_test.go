@@ -120,8 +120,8 @@ func TestWorkloadLayerStateReadsOneLayerAndTheWholeProgress(t *testing.T) {
 			if !slices.Equal(gotStatuses, wantStatuses) {
 				t.Errorf("%s, %s: statuses of %v, want those of the layer's controls %v", w.Name, l, gotStatuses, wantStatuses)
 			}
-			if rows := counter.Rows(); rows != int64(1+len(wantStatuses)) {
-				t.Errorf("%s, %s: the statement returned %d rows, want the workload's and the layer's %d statuses", w.Name, l, rows, len(wantStatuses))
+			if rows := counter.Rows(); rows != 1 {
+				t.Errorf("%s, %s: the statement returned %d rows, want the workload's one, its %d statuses in it", w.Name, l, rows, len(wantStatuses))
 			}
 			_, got, err := ws.Assess(ws.Workload)
 			if err != nil {

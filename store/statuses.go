@@ -377,12 +377,12 @@ type statusArrays struct {
 // statusArraysSQL aggregates the statuses of workload w.id as
 // statusArrays; none is NULLs. The arrays are in the same order, whatever
 // it is: one aggregate node feeds each the same rows in turn (an ORDER BY
-// per array would sort the statuses eleven times). With only, only the
-// statuses of the controls in @controls.
-func statusArraysSQL(only bool) string {
+// per array would sort the statuses eleven times). only, when not empty,
+// is a further condition on the statuses s.
+func statusArraysSQL(only string) string {
 	where := `s.workload_id = w.id`
-	if only {
-		where += ` AND s.control_id = ANY (@controls::bigint[])`
+	if only != "" {
+		where += ` AND (` + only + `)`
 	}
 	return `
 	SELECT array_agg(s.control_id) AS control_ids, array_agg(COALESCE(s.owner_id, 0)) AS owner_ids,
@@ -444,10 +444,33 @@ func (s *Store) WorkloadStateOf(ctx context.Context, id int64, controls []int64)
 // workloadState is WorkloadState, of the statuses of controls only unless
 // controls is nil.
 func (s *Store) workloadState(ctx context.Context, id int64, controls []int64) (WorkloadState, error) {
-	// One row: the workload, the cache versions, its frameworks, its
-	// overrides (as JSON, usually NULL) and its statuses (statusArrays).
-	// Owners' names come from the cached owners list, which the row's
-	// owners_version keeps current. One statement, so one snapshot.
+	only := ""
+	if controls != nil {
+		only = `s.control_id = ANY (@controls::bigint[])`
+	}
+	ws, _, err := s.readState(ctx, id, stateQuery{only: only, args: pgx.NamedArgs{"controls": controls}})
+	return ws, err
+}
+
+// stateQuery is what a read of a workload's state asks for beyond the
+// workload, its frameworks, overrides and the cache versions: a condition
+// on the statuses (only; "" for all), and more columns with the lateral
+// joins they need, scanned into more.
+type stateQuery struct {
+	only          string
+	columns, from string
+	args          pgx.NamedArgs
+	more          []any
+}
+
+// readState reads workload id's state in one statement (plus one each
+// when the cached catalog or owners list is out of date): one row with the
+// workload, the cache versions, its frameworks, its overrides (as JSON,
+// usually NULL), its statuses (statusArrays) and what q adds. Owners'
+// names come from the cached owners list, which the row's owners_version
+// keeps current. It returns the catalog version the statement saw. An
+// unknown workload is an error wrapping srm.ErrNotFound.
+func (s *Store) readState(ctx context.Context, id int64, q stateQuery) (WorkloadState, int64, error) {
 	var (
 		head                          workloadRow
 		catalogVersion, ownersVersion int64
@@ -457,43 +480,47 @@ func (s *Store) workloadState(ctx context.Context, id int64, controls []int64) (
 	)
 	targets := append([]any{&head.ID, &head.Name, &head.Description, &head.Model, &head.BaselineID, &head.Version,
 		&head.CreatedAt, &head.UpdatedAt, &catalogVersion, &ownersVersion, &overrides, &frameworks}, sa.targets()...)
+	args := pgx.NamedArgs{"id": id}
+	for k, v := range q.args {
+		args[k] = v
+	}
 	err := s.db.QueryRow(ctx, `
 		SELECT `+prefixed("w", workloadColumns)+`,
 		       (SELECT version FROM catalog_version) AS catalog_version,
 		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
 		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks,
-		       st.*
+		       st.*`+q.columns+`
 		FROM workloads w
 		CROSS JOIN LATERAL (
 			SELECT json_agg(json_build_object('control_id', control_id, 'party', party, 'reason', reason,
 			                                  'created_at', created_at, 'version', version)) AS overrides
 			FROM overrides WHERE workload_id = w.id
 		) o
-		CROSS JOIN LATERAL (`+statusArraysSQL(controls != nil)+`) st
-		WHERE w.id = @id`, pgx.NamedArgs{"id": id, "controls": controls}).Scan(targets...)
+		CROSS JOIN LATERAL (`+statusArraysSQL(q.only)+`) st`+q.from+`
+		WHERE w.id = @id`, args).Scan(append(targets, q.more...)...)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
+		return WorkloadState{}, 0, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
 	case err != nil:
-		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, translate(err))
+		return WorkloadState{}, 0, fmt.Errorf("store: state of workload %d: %w", id, translate(err))
 	}
 	owners, err := s.ownersAt(ctx, ownersVersion)
 	if err != nil {
-		return WorkloadState{}, err
+		return WorkloadState{}, 0, err
 	}
 	wl := head.workload()
 	wl.Frameworks = frameworks
 	ws := WorkloadState{Workload: wl, Owners: slices.Clone(owners.owners)}
 	if ws.Statuses, err = sa.statuses(owners.names); err != nil {
-		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
+		return WorkloadState{}, 0, fmt.Errorf("store: state of workload %d: %w", id, err)
 	}
 	if ws.Overrides, err = decodeOverrides(id, overrides); err != nil {
-		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
+		return WorkloadState{}, 0, fmt.Errorf("store: state of workload %d: %w", id, err)
 	}
 	if ws.Catalog, err = s.catalogAt(ctx, catalogVersion); err != nil {
-		return WorkloadState{}, err
+		return WorkloadState{}, 0, err
 	}
-	return ws, nil
+	return ws, catalogVersion, nil
 }
 
 // WorkloadLayerState is WorkloadState for a page that shows the controls of
@@ -517,26 +544,20 @@ func (s *Store) WorkloadLayerState(ctx context.Context, id int64, layer srm.Laye
 		at = -1 // no catalog version is: read every status
 	}
 	plan := cached.layerPlan(layer)
-	// The workload's row first, with the cache versions, its frameworks,
-	// overrides and progress; then one row per status of the layer's
-	// controls; then, only when the catalog is not the cached one, the
-	// other statuses. Each row leaves the other rows' columns NULL, which
-	// cost nothing to send.
-	rows, _ := s.db.Query(ctx, `
-		SELECT `+prefixed("w", workloadColumns)+`,
-		       (SELECT version FROM catalog_version) AS catalog_version,
-		       (SELECT owners_version FROM catalog_version) AS owners_version, o.overrides,
-		       array(SELECT framework_id FROM workload_frameworks wf WHERE wf.workload_id = w.id ORDER BY 1) AS frameworks,
-		       p.layers, p.controls, p.total, p.done, f.frameworks, f.controls, f.total, f.done,
-		       NULL::bigint AS control_id, NULL::bigint AS owner_id, NULL::boolean AS complete, NULL::text AS completed_by,
-		       NULL::timestamptz AS completed_at, NULL::text AS note, NULL::text AS evidence, NULL::boolean AS not_applicable,
-		       NULL::text AS na_reason, NULL::bigint AS status_version, NULL::timestamptz AS status_updated_at
-		FROM workloads w
-		CROSS JOIN LATERAL (
-			SELECT json_agg(json_build_object('control_id', control_id, 'party', party, 'reason', reason,
-			                                  'created_at', created_at, 'version', version)) AS overrides
-			FROM overrides WHERE workload_id = w.id
-		) o
+	var (
+		layers                               []string
+		layerControls, layerTotal, layerDone []int
+		sums                                 []int64
+		sumControls, sumTotal, sumDone       []int
+	)
+	// The statuses of the layer's controls, or of every control when the
+	// catalog is not the cached one (either way looked up by key); and the
+	// workload's progress.
+	ws, version, err := s.readState(ctx, id, stateQuery{
+		only: `s.control_id = ANY (CASE WHEN (SELECT version FROM catalog_version) = @at THEN @ids::bigint[]
+		                                ELSE (SELECT array_agg(c.id) FROM controls c) END)`,
+		columns: `, p.layers, p.controls, p.total, p.done, f.frameworks, f.controls, f.total, f.done`,
+		from: `
 		CROSS JOIN LATERAL (
 			SELECT array_agg(layer) AS layers, array_agg(controls) AS controls, array_agg(total) AS total, array_agg(done) AS done
 			FROM layer_progress WHERE workload_id = w.id
@@ -549,85 +570,15 @@ func (s *Store) WorkloadLayerState(ctx context.Context, id int64, layer srm.Laye
 			      JOIN unnest(@sampled::bigint[], @of::bigint[]) AS u (control_id, framework_id) ON u.control_id = a.control_id
 			      WHERE a.workload_id = w.id AND a.control_id = ANY(@sampled::bigint[])
 			      GROUP BY u.framework_id) s
-		) f
-		WHERE w.id = @id
-		UNION ALL
-		SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-		       s.control_id, s.owner_id, s.complete, s.completed_by, s.completed_at, s.note, s.evidence, s.not_applicable,
-		       s.na_reason, s.version, s.updated_at
-		FROM statuses s
-		WHERE s.workload_id = @id AND s.control_id = ANY(@ids::bigint[])
-		UNION ALL
-		SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-		       s.control_id, s.owner_id, s.complete, s.completed_by, s.completed_at, s.note, s.evidence, s.not_applicable,
-		       s.na_reason, s.version, s.updated_at
-		FROM statuses s
-		WHERE s.workload_id = @id AND NOT s.control_id = ANY(@ids::bigint[]) AND (SELECT version FROM catalog_version) <> @at`,
-		pgx.NamedArgs{"id": id, "ids": plan.ids, "sampled": plan.sampled, "of": plan.of, "at": at})
-	defer rows.Close()
-	var (
-		head                                 workloadRow
-		found                                bool
-		catalogVersion, ownersVersion        int64
-		overrides                            []byte
-		frameworks                           []int64
-		layers                               []string
-		layerControls, layerTotal, layerDone []int
-		sums                                 []int64
-		sumControls, sumTotal, sumDone       []int
-		st                                   statusRow
-		ownerID                              *int64
-		recs                                 []statusRow
-		skipHead                             = make([]any, 20)
-	)
-	headTargets := []any{&head.ID, &head.Name, &head.Description, &head.Model, &head.BaselineID, &head.Version, &head.CreatedAt, &head.UpdatedAt,
-		&catalogVersion, &ownersVersion, &overrides, &frameworks,
-		&layers, &layerControls, &layerTotal, &layerDone, &sums, &sumControls, &sumTotal, &sumDone,
-		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-	statusTargets := append(skipHead, &st.ControlID, &ownerID, &st.Complete, &st.CompletedBy, &st.CompletedAt, &st.Note, &st.Evidence,
-		&st.NotApplicable, &st.NAReason, &st.Version, &st.UpdatedAt)
-	for rows.Next() {
-		if rows.RawValues()[0] != nil { // the workload's row: its id is set
-			if err := rows.Scan(headTargets...); err != nil {
-				return WorkloadState{}, fmt.Errorf("store: state of workload %d, layer %s: %w", id, layer, err)
-			}
-			found = true
-			continue
-		}
-		if err := rows.Scan(statusTargets...); err != nil {
-			return WorkloadState{}, fmt.Errorf("store: state of workload %d, layer %s: %w", id, layer, err)
-		}
-		st.OwnerID = 0
-		if ownerID != nil {
-			st.OwnerID = *ownerID
-		}
-		recs = append(recs, st)
-	}
-	if err := rows.Err(); err != nil {
-		return WorkloadState{}, fmt.Errorf("store: state of workload %d, layer %s: %w", id, layer, translate(err))
-	}
-	if !found {
-		return WorkloadState{}, fmt.Errorf("store: workload %d: %w", id, srm.ErrNotFound)
-	}
-	owners, err := s.ownersAt(ctx, ownersVersion)
-	if err != nil {
-		return WorkloadState{}, err
-	}
-	wl := head.workload()
-	wl.Frameworks = frameworks
-	ws := WorkloadState{Workload: wl, Owners: slices.Clone(owners.owners), Statuses: make(map[int64]srm.Status, len(recs))}
-	for _, r := range recs {
-		ws.Statuses[r.ControlID] = r.status(owners.names[r.OwnerID])
-	}
-	if ws.Overrides, err = decodeOverrides(id, overrides); err != nil {
-		return WorkloadState{}, fmt.Errorf("store: state of workload %d: %w", id, err)
-	}
-	if catalogVersion != at {
+		) f`,
+		args: pgx.NamedArgs{"ids": plan.ids, "sampled": plan.sampled, "of": plan.of, "at": at},
+		more: []any{&layers, &layerControls, &layerTotal, &layerDone, &sums, &sumControls, &sumTotal, &sumDone},
+	})
+	if err != nil || version != at {
 		// The cached catalog was not the statement's: every status came.
-		ws.Catalog, err = s.catalogAt(ctx, catalogVersion)
 		return ws, err
 	}
-	ws.Catalog, ws.Layer = cached, layer
+	ws.Layer = layer
 	p := srm.WorkloadProgress{Layers: make([]srm.LayerProgress, len(srm.Layers)), Frameworks: map[int64]srm.FrameworkProgress{}}
 	for i, l := range srm.Layers {
 		p.Layers[i].Layer = l
